@@ -1,0 +1,49 @@
+# Provenant: `make run` serves the demo, `make test` runs the suite. `make help` lists the rest.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test check worker beat bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Provenant needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## Create the virtualenv and install everything
+	@mkdir -p var
+
+run: setup ## Migrate, seed the demo and serve it at http://127.0.0.1:8000
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --host http://$(HOST):$(PORT)
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: setup ## Run the whole test suite
+	$(BIN)/pytest
+
+check: setup ## Lint, format check, import contracts, migrations check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+worker: setup ## Start a Celery worker (needs CELERY_BROKER_URL or REDIS_URL)
+	$(BIN)/celery -A config worker --loglevel=INFO
+
+beat: setup ## Start Celery beat (periodic tasks)
+	$(BIN)/celery -A config beat --loglevel=INFO
+
+bench: setup ## Run every benchmark in bench/
+	@set -e; for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f; done
+
+clean: ## Remove the virtualenv and local data
+	rm -rf $(VENV) var

@@ -1,0 +1,3 @@
+from marketplace.errors import DomainError
+
+__all__ = ["DomainError"]

@@ -1,0 +1,39 @@
+"""Pieces every app's REST API shares: strict serializers and the acting principal."""
+
+from rest_framework import exceptions, serializers
+
+from marketplace import services as marketplace
+
+
+class StrictSerializer(serializers.Serializer):
+    """A serializer that refuses fields it does not know, so typos never pass silently."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["Unknown field."] for name in unknown}, code="unknown_field"
+                )
+        return super().to_internal_value(data)
+
+
+def actor_from_request(request) -> marketplace.Actor:
+    """Return who is acting: the API key's organization, or the signed-in user."""
+    key = request.auth
+    if isinstance(key, marketplace.AuthenticatedKey):
+        return marketplace.actor_for_api_key(
+            api_key_id=key.id, organization_id=key.organization_id, scopes=key.scopes
+        )
+    if request.user and request.user.is_authenticated:
+        return marketplace.actor_for_user(user_id=request.user.pk)
+    raise exceptions.NotAuthenticated()
+
+
+def require_scope(request, scope: str) -> None:
+    """Refuse an API key that lacks `scope`; signed-in users are checked by the services."""
+    key = request.auth
+    if isinstance(key, marketplace.AuthenticatedKey) and scope not in key.scopes:
+        raise exceptions.PermissionDenied(
+            f"This API key lacks the '{scope}' scope.", code="insufficient_scope"
+        )

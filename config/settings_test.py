@@ -1,0 +1,23 @@
+"""Settings for the test suite: the same as production-shaped settings, quiet and isolated."""
+
+import os
+
+os.environ["PROVENANT_TESTING"] = "1"
+
+from config.settings import *  # noqa: F403
+from config.settings import CACHES, REST_FRAMEWORK
+
+DEBUG = False
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]
+CACHES["default"]["KEY_PREFIX"] = "provenant-test"
+CELERY_TASK_ALWAYS_EAGER = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"null": {"class": "logging.NullHandler"}},
+    "root": {"handlers": ["null"], "level": "WARNING"},
+}

@@ -1,0 +1,1 @@
+# The portal renders pages from other apps' services and owns no tables.

@@ -1,0 +1,21 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("signup/", views.signup, name="signup"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("orgs/<uuid:organization_id>/", views.organization, name="organization"),
+    path("orgs/<uuid:organization_id>/keys/", views.create_key, name="create-key"),
+    path(
+        "orgs/<uuid:organization_id>/keys/<uuid:api_key_id>/revoke/",
+        views.revoke_key,
+        name="revoke-key",
+    ),
+    path("orgs/<uuid:organization_id>/members/", views.add_member, name="add-member"),
+]
