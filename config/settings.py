@@ -186,7 +186,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Whitenoise serves the apps' static files directly; set STATIC_ROOT to use collectstatic.
+STATIC_ROOT = env_str("STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = STATIC_ROOT is None
 
 # Security: secure cookies and HSTS in production.
 if PRODUCTION:

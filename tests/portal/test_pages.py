@@ -1,0 +1,102 @@
+import re
+
+import pytest
+from django.test import Client
+
+from marketplace.models import APIKey, Membership, User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sign_up_creates_an_owner_with_an_argon2_password_and_logs_in():
+    client = Client()
+    response = client.post(
+        "/signup/",
+        {
+            "email": "New.User@Example.com",
+            "password": "a long enough passphrase",
+            "organization_name": "Fresh Data Co",
+            "roles": ["provider", "agent"],
+        },
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="new.user@example.com")
+    assert user.password.startswith("argon2$")
+    membership = Membership.objects.get(user=user)
+    assert membership.role == "owner"
+    assert (membership.organization.is_provider, membership.organization.is_agent) == (True, True)
+    page = client.get("/", follow=True)
+    assert "Fresh Data Co" in page.content.decode()
+
+
+def test_sign_up_with_a_weak_password_or_taken_email_creates_nothing(make_org):
+    _, existing = make_org()
+    client = Client()
+    weak = client.post(
+        "/signup/",
+        {"email": "x@example.com", "password": "123", "organization_name": "X", "roles": ["agent"]},
+    )
+    taken = client.post(
+        "/signup/",
+        {
+            "email": existing.email.upper(),
+            "password": "a long enough passphrase",
+            "organization_name": "Y",
+            "roles": ["agent"],
+        },
+    )
+    assert weak.status_code == 400
+    assert taken.status_code == 400
+    assert "already exists" in taken.content.decode()
+    assert User.objects.count() == 1
+
+
+def test_login_then_create_a_key_shown_once_then_revoke_it():
+    User.objects.create_user(email="owner@example.com", password="correct horse battery")
+    client = Client()
+    assert (
+        client.post("/login/", {"username": "owner@example.com", "password": "wrong"}).status_code
+        == 200
+    )
+    client.post("/signup/")  # signed-out pages still render
+    logged_in = client.post(
+        "/login/", {"username": "owner@example.com", "password": "correct horse battery"}
+    )
+    assert logged_in.status_code == 302
+
+    from marketplace import services
+
+    org = services.create_organization(
+        user_id=User.objects.get().pk, name="Keys Inc", roles=["agent"]
+    )
+    client.post(f"/orgs/{org.id}/keys/", {"name": "laptop"})
+    first = client.get(f"/orgs/{org.id}/").content.decode()
+    raw = re.search(r"pvn_[0-9a-f]{12}_[\w-]+", first).group(0)
+    second = client.get(f"/orgs/{org.id}/").content.decode()
+    assert raw not in second
+
+    key = APIKey.objects.get(organization_id=org.id)
+    client.post(f"/orgs/{org.id}/keys/{key.id}/revoke/")
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+
+
+def test_another_organizations_page_and_actions_are_404(make_org):
+    _mine, me = make_org()
+    theirs, _them = make_org()
+    key = APIKey.objects.create(
+        organization=theirs, name="theirs", prefix="abcdefabcdef", secret_hash="0" * 64
+    )
+    client = Client()
+    client.force_login(me)
+    assert client.get(f"/orgs/{theirs.id}/").status_code == 404
+    assert client.post(f"/orgs/{theirs.id}/keys/", {"name": "x"}).status_code == 404
+    assert client.post(f"/orgs/{theirs.id}/keys/{key.id}/revoke/").status_code == 404
+    assert (
+        client.post(f"/orgs/{theirs.id}/members/", {"email": me.email, "role": "owner"}).status_code
+        == 404
+    )
+    key.refresh_from_db()
+    assert key.revoked_at is None
+    assert APIKey.objects.filter(organization=theirs).count() == 1
+    assert not Membership.objects.filter(organization=theirs, user=me).exists()
