@@ -1,0 +1,54 @@
+"""Grounded answers with citations and attribution, on an embedded backend or GPU servers.
+
+Plain Python: no Django, no app imports. Services build a :class:`InferenceConfig` (for
+example with :meth:`InferenceConfig.from_env`) and call :func:`shared_client`.
+"""
+
+from inference_client.client import InferenceClient, shared_client
+from inference_client.config import InferenceConfig
+from inference_client.errors import (
+    ConfigurationError,
+    InferenceError,
+    InferenceProtocolError,
+    InferenceUnavailable,
+    InvalidRequest,
+)
+from inference_client.types import (
+    Answer,
+    AnswerComplete,
+    AnswerMetadata,
+    Attribution,
+    Citation,
+    DroppedCitation,
+    Health,
+    Source,
+    SourceWeight,
+    Sponsored,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+
+__all__ = [
+    "Answer",
+    "AnswerComplete",
+    "AnswerMetadata",
+    "Attribution",
+    "Citation",
+    "ConfigurationError",
+    "DroppedCitation",
+    "Health",
+    "InferenceClient",
+    "InferenceConfig",
+    "InferenceError",
+    "InferenceProtocolError",
+    "InferenceUnavailable",
+    "InvalidRequest",
+    "Source",
+    "SourceWeight",
+    "Sponsored",
+    "StreamEvent",
+    "TextDelta",
+    "Usage",
+    "shared_client",
+]

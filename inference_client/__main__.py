@@ -1,0 +1,7 @@
+"""Run the inference client's command line."""
+
+import sys
+
+from inference_client.cli import main
+
+sys.exit(main())
