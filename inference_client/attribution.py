@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from inference_client.citations import strip_markers
@@ -43,7 +44,7 @@ def attribute(
             continue
         grounded = min(1.0, max(support for support, _ in scores.values()))
         shares = {i: support + bonus for i, (support, bonus) in scores.items()}
-        total = sum(shares.values())
+        total = math.fsum(shares.values())
         for i, share in shares.items():
             credit[i] += len(claim) * grounded * share / total
     fractions = [c / total_mass for c in credit] if total_mass else [0.0] * len(sources)
@@ -83,7 +84,7 @@ def _sentence_scores(
     for i, value in support.items():
         if value >= MIN_SUPPORT and value >= NEAR_BEST * best_support:
             scores[i] = (value, CITATION_BONUS if i in cited else 0.0)
-    for i in cited:
+    for i in sorted(cited):
         value = max(support.get(i, 0.0), CITED_FLOOR)
         scores[i] = (value, CITATION_BONUS)
     return scores

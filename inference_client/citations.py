@@ -14,6 +14,7 @@ _RAW_MARKER = re.compile(
     r"[ \t]*\[(?:source\s*)?(\d{1,4}(?:\s*[,;]\s*(?:source\s*)?\d{1,4})*)\]", re.IGNORECASE
 )
 MARKER = re.compile(r"\[(\d{1,4})\]")
+_SPACED_MARKER = re.compile(r"\s*\[\d{1,4}\]")
 _CLAIM_TRIM = " \t\r\n,;:-–—"
 
 
@@ -49,8 +50,8 @@ def clean_markers(text: str, *, source_count: int) -> CleanedText:
 
 
 def strip_markers(text: str) -> str:
-    """Return text without ``[n]`` markers, for comparing its words with sources."""
-    return MARKER.sub(" ", text)
+    """Return text without ``[n]`` markers (nor the space before them)."""
+    return _SPACED_MARKER.sub("", text)
 
 
 def cite(

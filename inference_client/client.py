@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from inference_client.attribution import attribute
@@ -164,13 +165,15 @@ class InferenceClient:
             return backend.complete(request), backend.name, None
         if not self.breaker.allow():
             fallback, reason = self._fallback_or_raise("circuit_open", None)
-            return fallback.complete(request), fallback.name, reason
+            return replace(fallback.complete(request), attempts=0), fallback.name, reason
         try:
             completion = backend.complete(request)
         except (InferenceUnavailable, InferenceProtocolError) as exc:
             self._record_failure(exc.reason)
             fallback, reason = self._fallback_or_raise(exc.reason, exc)
-            return fallback.complete(request), fallback.name, reason
+            # attempts keeps counting the requests made to the configured backend.
+            completion = replace(fallback.complete(request), attempts=exc.attempts)
+            return completion, fallback.name, reason
         self.breaker.record_success()
         return completion, backend.name, None
 

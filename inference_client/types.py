@@ -112,7 +112,11 @@ class Usage:
 
 @dataclass(frozen=True)
 class AnswerMetadata:
-    """How the answer was produced, including whether the client fell back."""
+    """How the answer was produced, including whether the client fell back.
+
+    ``attempts`` counts the requests made to the configured backend (0 when an open circuit
+    skipped it), also when another backend served the answer.
+    """
 
     requested_backend: str
     served_by: str

@@ -96,10 +96,11 @@ def select_sentences(
     # Document frequency over sources, not sentences: padding or repeating a source's text
     # cannot change how rare a question term looks.
     idf = {}
-    for term in question_terms:
+    for term in sorted(question_terms):
         df = sum(1 for found in per_source if any(term in s.terms for s in found))
         idf[term] = math.log(1 + (len(sources) - df + 0.5) / (df + 0.5))
-    question_weight = sum(idf.values())
+    # fsum: the result must not depend on set iteration order (it varies with the hash seed).
+    question_weight = math.fsum(idf.values())
     candidates: list[_Candidate] = []
     seen: set[frozenset[str]] = set()
     for source_index, found in enumerate(per_source):
@@ -108,7 +109,7 @@ def select_sentences(
             if not matched or sentence.terms in seen:
                 continue
             seen.add(sentence.terms)
-            coverage = sum(idf[t] for t in matched) / question_weight
+            coverage = math.fsum(idf[t] for t in matched) / question_weight
             candidates.append(
                 _Candidate(
                     source_index, sentence.start, sentence.end, sentence.terms, matched,
@@ -126,7 +127,7 @@ def select_sentences(
             break
         if any(_jaccard(candidate.terms, c.terms) >= REDUNDANT_JACCARD for c in chosen):
             continue
-        new_weight = sum(idf[t] for t in candidate.matched - covered) / question_weight
+        new_weight = math.fsum(idf[t] for t in candidate.matched - covered) / question_weight
         if candidate.coverage >= RELATIVE_FLOOR * best or new_weight >= NEW_COVERAGE_FLOOR:
             chosen.append(candidate)
             covered |= candidate.matched
