@@ -1,0 +1,23 @@
+"""The marketplace app's tables: accounts (users, organizations, keys) and the catalog."""
+
+from marketplace.models.accounts import APIKey, Membership, Organization, User, UserManager
+from marketplace.models.catalog import (
+    Chunk,
+    Collection,
+    Document,
+    IngestionItem,
+    IngestionJob,
+)
+
+__all__ = [
+    "APIKey",
+    "Chunk",
+    "Collection",
+    "Document",
+    "IngestionItem",
+    "IngestionJob",
+    "Membership",
+    "Organization",
+    "User",
+    "UserManager",
+]
