@@ -19,9 +19,10 @@ MIN_SUPPORT = 0.3
 MIN_SHARED_TERMS = 2
 # Sources whose support is at least this fraction of the best one share the sentence's credit.
 NEAR_BEST = 0.6
-# An explicit citation counts as at least this much support, plus a bonus when sharing.
-CITED_FLOOR = 0.5
+# A citation adds this to the cited source's score when it supports the sentence in words;
+# a sentence that no source supports in words but that cites sources is this much grounded.
 CITATION_BONUS = 0.25
+CITED_FLOOR = 0.5
 
 
 def attribute(
@@ -39,14 +40,12 @@ def attribute(
         if not claim:
             continue
         total_mass += len(claim)
-        scores = _sentence_scores(claim, source_sentences, vocabularies, cited.get(index, set()))
-        if not scores:
-            continue
-        grounded = min(1.0, max(support for support, _ in scores.values()))
-        shares = {i: support + bonus for i, (support, bonus) in scores.items()}
-        total = math.fsum(shares.values())
-        for i, share in shares.items():
-            credit[i] += len(claim) * grounded * share / total
+        scores, grounded = _sentence_scores(
+            claim, source_sentences, vocabularies, cited.get(index, set())
+        )
+        total = math.fsum(scores.values())
+        for i, score in scores.items():
+            credit[i] += len(claim) * grounded * score / total
     fractions = [c / total_mass for c in credit] if total_mass else [0.0] * len(sources)
     ppms = _apportion(fractions)
     cited_ids = {citation.source_id for citation in citations}
@@ -68,31 +67,48 @@ def _sentence_scores(
     source_sentences: Sequence[Sequence[frozenset[str]]],
     vocabularies: Sequence[frozenset[str]],
     cited: set[int],
-) -> dict[int, tuple[float, float]]:
-    """Return (support, citation bonus) for each source that earns a share of one sentence."""
+) -> tuple[dict[int, float], float]:
+    """Return the score of each source that shares one answer sentence, and the grounded
+    fraction of that sentence (the rest of it is unattributed)."""
     needed = min(MIN_SHARED_TERMS, len(claim))
-    support: dict[int, float] = {}
+    matched: dict[int, frozenset[str]] = {}
     for i, sentence_terms in enumerate(source_sentences):
-        if i not in cited and claim.isdisjoint(vocabularies[i]):
+        if claim.isdisjoint(vocabularies[i]):
             continue
         # The best single sentence, never a sum: repeating or padding a source adds nothing.
-        best = max((len(claim & terms_) for terms_ in sentence_terms), default=0)
-        if best >= needed:
-            support[i] = best / len(claim)
-    best_support = max((s for s in support.values()), default=0.0)
-    scores: dict[int, tuple[float, float]] = {}
-    for i, value in support.items():
-        if value >= MIN_SUPPORT and value >= NEAR_BEST * best_support:
-            scores[i] = (value, CITATION_BONUS if i in cited else 0.0)
-    for i in sorted(cited):
-        value = max(support.get(i, 0.0), CITED_FLOOR)
-        scores[i] = (value, CITATION_BONUS)
-    return scores
+        best: frozenset[str] = frozenset()
+        for candidate in sentence_terms:
+            shared = claim & candidate
+            if len(shared) > len(best):
+                best = shared
+        if len(best) >= needed and len(best) / len(claim) >= MIN_SUPPORT:
+            matched[i] = best
+    best_support = max((len(m) for m in matched.values()), default=0) / len(claim)
+    scores: dict[int, float] = {}
+    for i, shared in matched.items():
+        support = len(shared) / len(claim)
+        if i in cited:
+            scores[i] = support + CITATION_BONUS
+        elif support >= NEAR_BEST * best_support:
+            scores[i] = support
+    if scores:
+        covered = frozenset().union(*(matched[i] for i in scores))
+        return scores, len(covered) / len(claim)
+    if cited:
+        # Nothing supports the claim in words (a paraphrase?): trust the citation, at half
+        # strength. A citation that another source contradicts by supporting the claim while
+        # the cited one does not earns nothing.
+        return {i: 1.0 for i in sorted(cited)}, CITED_FLOOR
+    return {}, 0.0
 
 
 def _unique_sentences(text: str) -> list[frozenset[str]]:
-    """Return the distinct non-empty term sets of a text's sentences, in order."""
-    return list(dict.fromkeys(s.terms for s in sentences(text) if s.terms))
+    """Return the distinct term sets of a text's prose sentences, in order.
+
+    Keyword lists and headings are left out: a line naming every term of a claim is not a
+    statement of it.
+    """
+    return list(dict.fromkeys(s.terms for s in sentences(text) if s.terms and s.is_prose))
 
 
 def _cited_per_sentence(

@@ -16,172 +16,31 @@ _ABBREVIATIONS = frozenset(
      "nov", "dec", "u.s", "u.k", "al"}
 )  # fmt: skip
 STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "ourselves",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "yourselves",
-        "may",
-        "might",
-        "must",
-        "shall",
-        "one",
-        "ones",
-        "s",
-        "t",
-        "don",
-        "doesn",
-        "didn",
-        "isn",
-        "aren",
-        "wasn",
-        "weren",
-        "won",
-        "wouldn",
-        "let",
-        "lets",
-        "tell",
-        "explain",
-        "describe",
-        "give",
-        "please",
-        "according",
-        "many",
-        "much",
-    ]
+    """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is
+    it its itself just me more most my myself no nor not now of off on once only or other our
+    ours ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself
+    yourselves may might must shall one ones s t don doesn didn isn aren wasn weren won wouldn
+    let lets tell explain describe give please according many much
+    """.split()  # noqa: SIM905
+    # Words about the act of answering itself, which every "I cannot answer" sentence shares
+    # with sources that happen to use them: they must not earn anyone a share.
+    + "source sources answer answers question questions provided document documents".split()  # noqa: SIM905
 )
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """A sentence of a text: its exact span and the set of content terms it contains."""
+    """A sentence of a text: its exact span, its content terms and whether it reads as prose."""
 
     start: int
     end: int
     terms: frozenset[str]
+    is_prose: bool = True
 
 
 def stem(word: str) -> str:
@@ -267,7 +126,22 @@ def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]
 @lru_cache(maxsize=4096)
 def sentences(text: str) -> tuple[Sentence, ...]:
     """Return the sentences of a text with their content terms (cached: sources repeat)."""
-    return tuple(Sentence(s, e, terms(text[s:e])) for s, e in sentence_spans(text))
+    return tuple(_sentence(text, s, e) for s, e in sentence_spans(text))
+
+
+def _sentence(text: str, start: int, end: int) -> Sentence:
+    found: set[str] = set()
+    words = function_words = 0
+    for match in _WORD.finditer(text, start, end):
+        words += 1
+        term = _term(match.group())
+        if term is None:
+            function_words += 1
+        else:
+            found.add(term)
+    # Headings and keyword lists ("Capital France river Paris") have no function words: they
+    # can match a question perfectly without saying anything.
+    return Sentence(start, end, frozenset(found), words >= 3 and function_words >= 1)
 
 
 def estimate_tokens(text: str) -> int:

@@ -17,7 +17,8 @@ MAX_SENTENCES = 4
 # A sentence joins the answer if it is nearly as relevant as the best one, or if it covers
 # a good part of the question that the chosen sentences have not covered yet.
 RELATIVE_FLOOR = 0.6
-NEW_COVERAGE_FLOOR = 0.25
+NEW_COVERAGE_FLOOR = 0.15
+MIN_COVERAGE = 0.2
 REDUNDANT_JACCARD = 0.7
 _BULLET = re.compile(r"(?:[-*•#]+|\d+[.)])\s+")
 _TERMINAL = re.compile(r"[.!?]+[\"'”’)\]]*$")
@@ -70,11 +71,12 @@ class ExtractiveBackend:
     def stream(self, request: CompletionRequest) -> Iterator[str | Completion]:
         """Yield the answer sentence by sentence, then the completion."""
         completion = self.complete(request)
-        starts = [c.answer_start for c in completion.citations or ()][1:]
+        # Each later sentence starts one space after the previous one ends.
+        boundaries = [c.answer_start - 1 for c in completion.citations or ()][1:]
         previous = 0
-        for start in [*starts, len(completion.text)]:
-            yield completion.text[previous:start]
-            previous = start
+        for boundary in [*boundaries, len(completion.text)]:
+            yield completion.text[previous:boundary]
+            previous = boundary
         yield completion
 
     def health(self) -> Health:
@@ -106,7 +108,7 @@ def select_sentences(
     for source_index, found in enumerate(per_source):
         for position, sentence in enumerate(found):
             matched = question_terms & sentence.terms
-            if not matched or sentence.terms in seen:
+            if not matched or not sentence.is_prose or sentence.terms in seen:
                 continue
             seen.add(sentence.terms)
             coverage = math.fsum(idf[t] for t in matched) / question_weight
@@ -128,6 +130,8 @@ def select_sentences(
         if any(_jaccard(candidate.terms, c.terms) >= REDUNDANT_JACCARD for c in chosen):
             continue
         new_weight = math.fsum(idf[t] for t in candidate.matched - covered) / question_weight
+        if candidate.coverage < MIN_COVERAGE:
+            break
         if candidate.coverage >= RELATIVE_FLOOR * best or new_weight >= NEW_COVERAGE_FLOOR:
             chosen.append(candidate)
             covered |= candidate.matched

@@ -238,31 +238,34 @@ def refused_url() -> str:
     return f"http://127.0.0.1:{port}/v1"
 
 
+GEOGRAPHY = (
+    Source(
+        id="doc-paris",
+        text="Paris is the capital of France. The city has about two million residents.",
+        title="Paris",
+        url="https://example.org/paris",
+        owner_id="org-1",
+        license_id="lic-1",
+    ),
+    Source(
+        id="doc-seine",
+        text="The Seine flows through Paris. The river is 777 kilometres long.",
+        title="Seine",
+        url="https://example.org/seine",
+        owner_id="org-2",
+        license_id="lic-2",
+    ),
+    Source(
+        id="doc-bananas",
+        text="Bananas are rich in potassium. They grow in tropical climates.",
+        title="Bananas",
+        owner_id="org-3",
+        license_id="lic-3",
+    ),
+)
+
+
 @pytest.fixture
 def geography_sources() -> list[Source]:
     """Return three sources: two about Paris, one that has nothing to do with it."""
-    return [
-        Source(
-            id="doc-paris",
-            text="Paris is the capital of France. The city has about two million residents.",
-            title="Paris",
-            url="https://example.org/paris",
-            owner_id="org-1",
-            license_id="lic-1",
-        ),
-        Source(
-            id="doc-seine",
-            text="The Seine flows through Paris. The river is 777 kilometres long.",
-            title="Seine",
-            url="https://example.org/seine",
-            owner_id="org-2",
-            license_id="lic-2",
-        ),
-        Source(
-            id="doc-bananas",
-            text="Bananas are rich in potassium. They grow in tropical climates.",
-            title="Bananas",
-            owner_id="org-3",
-            license_id="lic-3",
-        ),
-    ]
+    return list(GEOGRAPHY)

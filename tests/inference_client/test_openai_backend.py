@@ -82,7 +82,9 @@ def test_request_numbers_sources_and_asks_for_markers(openai_server, geography_s
     user = body["messages"][1]["content"]
     assert "[1] Paris <https://example.org/paris>\nParis is the capital of France." in user
     assert "[3] Bananas\nBananas are rich in potassium." in user
-    assert user.endswith("Question: What is the capital of France?\n\nAnswer with [n] citation markers.")
+    assert user.endswith(
+        "Question: What is the capital of France?\n\nAnswer with [n] citation markers."
+    )
     assert openai_server.headers[0]["authorization"] == "Bearer sk-test"
 
 
@@ -133,9 +135,9 @@ def test_streaming_retries_a_429_before_the_first_token(openai_server, geography
 
 def test_503_exhaustion_raises_after_every_retry(openai_server, geography_sources):
     openai_server.enqueue(*[Reply(kind="status", status=503)] * 3)
-    with InferenceClient(openai_config(openai_server.base_url, max_retries=2)) as client:
-        with pytest.raises(InferenceUnavailable) as raised:
-            client.answer("Capital of France?", geography_sources)
+    client = InferenceClient(openai_config(openai_server.base_url, max_retries=2))
+    with client, pytest.raises(InferenceUnavailable) as raised:
+        client.answer("Capital of France?", geography_sources)
 
     assert (raised.value.reason, raised.value.attempts) == ("http_503", 3)
     assert len(openai_server.requests) == 3
@@ -158,9 +160,9 @@ def test_503_exhaustion_falls_back_to_extractive_and_says_so(openai_server, geog
 
 def test_client_error_is_not_retried(openai_server, geography_sources):
     openai_server.enqueue(Reply(kind="status", status=400, body=b'{"error": "too long"}'))
-    with InferenceClient(openai_config(openai_server.base_url)) as client:
-        with pytest.raises(InferenceUnavailable) as raised:
-            client.answer("Capital of France?", geography_sources)
+    client = InferenceClient(openai_config(openai_server.base_url))
+    with client, pytest.raises(InferenceUnavailable) as raised:
+        client.answer("Capital of France?", geography_sources)
 
     assert (raised.value.reason, raised.value.attempts) == ("http_400", 1)
     assert client.breaker.state == "closed"
@@ -170,9 +172,9 @@ def test_read_timeout_gives_up_without_retrying(openai_server, geography_sources
     openai_server.enqueue(Reply(delay_s=0.6))
     config = openai_config(openai_server.base_url, read_timeout_s=0.15)
     started = time.monotonic()
-    with InferenceClient(config) as client:
-        with pytest.raises(InferenceUnavailable) as raised:
-            client.answer("Capital of France?", geography_sources)
+    client = InferenceClient(config)
+    with client, pytest.raises(InferenceUnavailable) as raised:
+        client.answer("Capital of France?", geography_sources)
 
     assert (raised.value.reason, raised.value.attempts) == ("timeout", 1)
     assert time.monotonic() - started < 0.5
@@ -192,9 +194,9 @@ def test_total_timeout_bounds_every_attempt(openai_server, geography_sources):
 
 def test_malformed_json_raises_a_protocol_error(openai_server, geography_sources):
     openai_server.enqueue(Reply(kind="raw", body=b'{"choices": [{"message": '))
-    with InferenceClient(openai_config(openai_server.base_url)) as client:
-        with pytest.raises(InferenceProtocolError) as raised:
-            client.answer("Capital of France?", geography_sources)
+    client = InferenceClient(openai_config(openai_server.base_url))
+    with client, pytest.raises(InferenceProtocolError) as raised:
+        client.answer("Capital of France?", geography_sources)
 
     assert raised.value.reason == "malformed_response"
     assert len(openai_server.requests) == 1
@@ -254,10 +256,10 @@ def test_stream_cut_after_the_first_token_is_not_retried(openai_server, geograph
     openai_server.enqueue(Reply(kind="sse_cut"))
     config = openai_config(openai_server.base_url, fallback_to_extractive=True)
     received: list[str] = []
-    with InferenceClient(config) as client:
-        with pytest.raises(InferenceUnavailable) as raised:
-            for event in client.stream_answer("Capital of France?", geography_sources):
-                received.append(event.text)
+    client = InferenceClient(config)
+    with client, pytest.raises(InferenceUnavailable) as raised:
+        for event in client.stream_answer("Capital of France?", geography_sources):
+            received.append(event.text)
 
     assert raised.value.reason == "stream_interrupted"
     assert "".join(received) == "Paris is"
@@ -311,7 +313,9 @@ def test_concurrent_requests_respect_the_cap(openai_server, geography_sources):
 def test_sponsored_units_are_returned_labelled_and_never_sent_or_cited(
     openai_server, geography_sources
 ):
-    ad = Sponsored(id="ad-1", title="Visit Paris", text="Cheap flights to France.", url="https://ads")
+    ad = Sponsored(
+        id="ad-1", title="Visit Paris", text="Cheap flights to France.", url="https://ads"
+    )
     with InferenceClient(openai_config(openai_server.base_url)) as client:
         answer = client.answer("Capital of France?", geography_sources, sponsored=[ad])
 
