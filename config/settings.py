@@ -276,3 +276,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Licensing: every offer is priced in the platform's currency.
+LICENSING_CURRENCY = env_str("LICENSING_CURRENCY", "USD")

@@ -28,6 +28,11 @@ from marketplace.services.api_keys import (
     list_api_keys,
     revoke_api_key,
 )
+from marketplace.services.ownership import (
+    DocumentContent,
+    collection_owners,
+    get_document_content,
+)
 from marketplace.services.rate_limits import RateDecision, check_login_allowed, hit_rate_limit
 
 __all__ = [
@@ -36,6 +41,7 @@ __all__ = [
     "Actor",
     "AuthenticatedKey",
     "CreatedAPIKey",
+    "DocumentContent",
     "MemberInfo",
     "OrganizationInfo",
     "RateDecision",
@@ -45,8 +51,10 @@ __all__ = [
     "authenticate_api_key",
     "change_member_role",
     "check_login_allowed",
+    "collection_owners",
     "create_api_key",
     "create_organization",
+    "get_document_content",
     "get_organization",
     "hit_rate_limit",
     "list_api_keys",

@@ -1,0 +1,68 @@
+"""Licensing's public API: offers, agreements, entitlements, quotes, metering and RSL."""
+
+from licensing.services.agreements import (
+    AgreementInfo,
+    Entitlements,
+    Quote,
+    accept_offer,
+    cancel_agreement,
+    get_agreement,
+    get_entitlements,
+    list_agreements,
+    quote,
+)
+from licensing.services.metering import (
+    BatchResult,
+    MeteredAnswer,
+    MeteredEvent,
+    SourceUse,
+    UseRecord,
+    record_use,
+    record_uses,
+)
+from licensing.services.offers import (
+    OfferInfo,
+    OfferTerms,
+    create_offer,
+    get_offer,
+    get_published_offer,
+    list_offers,
+    list_published_offers,
+    publish_offer,
+    retire_offer,
+    update_offer,
+)
+from licensing.services.terms import USAGE_TYPES, Terms, price_use, usage_covers
+
+__all__ = [
+    "USAGE_TYPES",
+    "AgreementInfo",
+    "BatchResult",
+    "Entitlements",
+    "MeteredAnswer",
+    "MeteredEvent",
+    "OfferInfo",
+    "OfferTerms",
+    "Quote",
+    "SourceUse",
+    "Terms",
+    "UseRecord",
+    "accept_offer",
+    "cancel_agreement",
+    "create_offer",
+    "get_agreement",
+    "get_entitlements",
+    "get_offer",
+    "get_published_offer",
+    "list_agreements",
+    "list_offers",
+    "list_published_offers",
+    "price_use",
+    "publish_offer",
+    "quote",
+    "record_use",
+    "record_uses",
+    "retire_offer",
+    "update_offer",
+    "usage_covers",
+]

@@ -1,0 +1,356 @@
+"""Agents' agreements: accept an offer (once), list, cancel; entitlements and quotes."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from licensing import errors
+from licensing.models import LicenseAgreement, LicenseOffer, OfferVersion, PaymentType, Period
+from licensing.services.cache import cached, invalidate
+from licensing.services.offers import OfferInfo, offer_info
+from licensing.services.terms import USAGE_TYPES, Terms, price_use, usage_covers
+
+PERIOD_LENGTH = {
+    Period.DAY: timedelta(days=1),
+    Period.MONTH: timedelta(days=30),
+    Period.YEAR: timedelta(days=365),
+}
+
+
+@dataclass(frozen=True)
+class AgreementInfo:
+    id: uuid.UUID
+    agent_id: uuid.UUID
+    offer: OfferInfo
+    status: str
+    starts_at: datetime
+    ends_at: datetime | None
+    spend_cap_micros: int | None
+    spent_micros: int
+    created_at: datetime
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Entitlements:
+    """Which collections an agent may use for one usage type, and on which terms."""
+
+    agent_id: uuid.UUID
+    usage_type: str
+    terms: tuple[Terms, ...]
+
+    @property
+    def collection_ids(self) -> tuple[uuid.UUID, ...]:
+        return tuple(t.collection_id for t in self.terms)
+
+    def for_collection(self, collection_id) -> Terms | None:
+        for terms in self.terms:
+            if terms.collection_id == collection_id:
+                return terms
+        return None
+
+
+@dataclass(frozen=True)
+class Quote:
+    offer_id: uuid.UUID
+    offer_version: int
+    usage_type: str
+    payment_type: str
+    price_unit: str
+    units: int
+    amount_micros: int
+    currency: str
+    period: str
+    period_price_micros: int
+
+
+def _agreement_info(agreement: LicenseAgreement) -> AgreementInfo:
+    return AgreementInfo(
+        id=agreement.id,
+        agent_id=agreement.agent_id,
+        offer=offer_info(agreement.offer, agreement.offer_version),
+        status=_effective_status(agreement),
+        starts_at=agreement.starts_at,
+        ends_at=agreement.ends_at,
+        spend_cap_micros=agreement.spend_cap_micros,
+        spent_micros=agreement.spent_micros,
+        created_at=agreement.created_at,
+        cancelled_at=agreement.cancelled_at,
+    )
+
+
+def _effective_status(agreement: LicenseAgreement) -> str:
+    if (
+        agreement.status == LicenseAgreement.Status.ACTIVE
+        and agreement.ends_at is not None
+        and agreement.ends_at <= timezone.now()
+    ):
+        return LicenseAgreement.Status.EXPIRED
+    return agreement.status
+
+
+def refusal_reason(version: OfferVersion, offer: LicenseOffer, agent_id) -> str | None:
+    """Say why this agent may not take this offer version, or None if it may."""
+    if offer.status != LicenseOffer.Status.PUBLISHED:
+        return f"the offer is {offer.status}"
+    if version.expires_at is not None and version.expires_at <= timezone.now():
+        return "the offer has expired"
+    agent = str(agent_id)
+    if agent in version.denied_agent_org_ids:
+        return "the provider does not license this offer to your organization"
+    if version.allowed_agent_org_ids and agent not in version.allowed_agent_org_ids:
+        return "the offer is limited to named organizations"
+    if str(offer.provider_id) == agent:
+        return "an organization cannot license its own content"
+    return None
+
+
+def _create_agreement(agent_id, offer: LicenseOffer, spend_cap_micros) -> LicenseAgreement:
+    version = offer.current_version
+    now = timezone.now()
+    ends_at = None
+    if version.payment_type == PaymentType.SUBSCRIPTION:
+        ends_at = now + PERIOD_LENGTH[version.period]
+    if version.expires_at is not None:
+        ends_at = min(ends_at or version.expires_at, version.expires_at)
+    return LicenseAgreement.objects.create(
+        agent_id=agent_id,
+        offer=offer,
+        offer_version=version,
+        starts_at=now,
+        ends_at=ends_at,
+        spend_cap_micros=spend_cap_micros,
+    )
+
+
+def _active_agreement(agent_id, offer_id) -> LicenseAgreement | None:
+    return (
+        LicenseAgreement.objects.select_related("offer__provider", "offer_version")
+        .filter(agent_id=agent_id, offer_id=offer_id, status=LicenseAgreement.Status.ACTIVE)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now()))
+        .first()
+    )
+
+
+def accept_offer(*, agent_id, offer_id, spend_cap_micros: int | None = None) -> AgreementInfo:
+    """Accept the offer's current version; accepting again returns the same agreement."""
+    if spend_cap_micros is not None and spend_cap_micros < 0:
+        raise errors.ValidationFailed(
+            "A spend cap is zero or more.", details={"spend_cap_micros": ["Zero or more."]}
+        )
+    try:
+        offer = LicenseOffer.objects.select_related("provider", "current_version").get(id=offer_id)
+    except (LicenseOffer.DoesNotExist, ValueError) as exc:
+        raise errors.NotFound("Offer not found.") from exc
+    if offer.status == LicenseOffer.Status.DRAFT:
+        raise errors.NotFound("Offer not found.")  # drafts are the provider's own business
+    existing = _active_agreement(agent_id, offer.id)
+    if existing is not None:
+        return _agreement_info(existing)
+    reason = refusal_reason(offer.current_version, offer, agent_id)
+    if reason:
+        raise errors.OfferNotAcceptable(f"This offer cannot be accepted: {reason}.")
+    try:
+        with transaction.atomic():
+            # An ended agreement no longer counts as active; mark it so the new one can be.
+            LicenseAgreement.objects.filter(
+                agent_id=agent_id,
+                offer=offer,
+                status=LicenseAgreement.Status.ACTIVE,
+                ends_at__lte=timezone.now(),
+            ).update(status=LicenseAgreement.Status.EXPIRED)
+            agreement = _create_agreement(agent_id, offer, spend_cap_micros)
+            invalidate()
+    except IntegrityError:
+        agreement = _active_agreement(agent_id, offer.id)  # a concurrent accept won
+        if agreement is None:
+            raise
+    return _agreement_info(
+        LicenseAgreement.objects.select_related("offer__provider", "offer_version").get(
+            id=agreement.id
+        )
+    )
+
+
+def ensure_agreement(*, agent_id, offer_version_id) -> uuid.UUID:
+    """Return the agent's active agreement on this offer, creating it for auto-accept offers."""
+    version = OfferVersion.objects.select_related("offer").get(id=offer_version_id)
+    existing = _active_agreement(agent_id, version.offer_id)
+    if existing is not None:
+        return existing.id
+    offer = version.offer
+    if not offer.auto_accept:
+        raise errors.PaymentRequired("Accept this offer before using it.", code="not_accepted")
+    return accept_offer(agent_id=agent_id, offer_id=offer.id).id
+
+
+def list_agreements(*, agent_id, status: str | None = None) -> list[AgreementInfo]:
+    rows = LicenseAgreement.objects.filter(agent_id=agent_id).select_related(
+        "offer__provider", "offer_version"
+    )
+    infos = [_agreement_info(a) for a in rows.prefetch_related("offer_version__collections")]
+    return [a for a in infos if status is None or a.status == status]
+
+
+def get_agreement(*, agent_id, agreement_id) -> AgreementInfo:
+    try:
+        agreement = LicenseAgreement.objects.select_related("offer__provider", "offer_version").get(
+            id=agreement_id, agent_id=agent_id
+        )
+    except (LicenseAgreement.DoesNotExist, ValueError) as exc:
+        raise errors.NotFound("Agreement not found.") from exc
+    return _agreement_info(agreement)
+
+
+def cancel_agreement(*, agent_id, agreement_id) -> AgreementInfo:
+    """Cancel an agreement at once; cancelling a cancelled one changes nothing."""
+    with transaction.atomic():
+        try:
+            agreement = LicenseAgreement.objects.select_for_update().get(
+                id=agreement_id, agent_id=agent_id
+            )
+        except (LicenseAgreement.DoesNotExist, ValueError) as exc:
+            raise errors.NotFound("Agreement not found.") from exc
+        if agreement.status == LicenseAgreement.Status.ACTIVE:
+            agreement.status = LicenseAgreement.Status.CANCELLED
+            agreement.cancelled_at = timezone.now()
+            agreement.save(update_fields=["status", "cancelled_at"])
+            invalidate()
+    return get_agreement(agent_id=agent_id, agreement_id=agreement_id)
+
+
+def _terms(version: OfferVersion, offer: LicenseOffer, collection_id, agreement_id) -> Terms:
+    return Terms(
+        collection_id=collection_id,
+        provider_id=offer.provider_id,
+        offer_id=offer.id,
+        offer_name=offer.name,
+        offer_version_id=version.id,
+        version=version.version,
+        agreement_id=agreement_id,
+        usage_types=tuple(version.usage_types),
+        payment_type=version.payment_type,
+        price_micros=version.price_micros,
+        price_unit=version.price_unit,
+        currency=version.currency,
+        revenue_share_bps=version.revenue_share_bps,
+        max_snippet_chars=version.max_snippet_chars,
+        citation_required=version.citation_required,
+        expires_at=version.expires_at,
+    )
+
+
+def _compute_entitlements(agent_id, usage_type: str) -> Entitlements:
+    now = timezone.now()
+    chosen: dict = {}
+    agreements = (
+        LicenseAgreement.objects.filter(agent_id=agent_id, status=LicenseAgreement.Status.ACTIVE)
+        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
+        .select_related("offer", "offer_version")
+        .prefetch_related("offer_version__collections")
+        .order_by("created_at", "id")
+    )
+    agreed_offers = set()
+    for agreement in agreements:
+        version, offer = agreement.offer_version, agreement.offer
+        agreed_offers.add(offer.id)
+        if not usage_covers(version.usage_types, usage_type):
+            continue
+        if version.expires_at is not None and version.expires_at <= now:
+            continue
+        for collection in version.collections.all():
+            terms = _terms(version, offer, collection.id, agreement.id)
+            best = chosen.get(collection.id)
+            if best is None or terms.price_micros < best.price_micros:
+                chosen[collection.id] = terms
+
+    auto_offers = (
+        LicenseOffer.objects.filter(status=LicenseOffer.Status.PUBLISHED, auto_accept=True)
+        .exclude(id__in=agreed_offers)
+        .exclude(provider_id=agent_id)
+        .select_related("current_version")
+        .prefetch_related("current_version__collections")
+    )
+    for offer in auto_offers:
+        version = offer.current_version
+        if not usage_covers(version.usage_types, usage_type):
+            continue
+        if refusal_reason(version, offer, agent_id):
+            continue
+        for collection in version.collections.all():
+            if collection.id in chosen and chosen[collection.id].agreement_id is not None:
+                continue  # the agent's own agreement wins over list price
+            terms = _terms(version, offer, collection.id, None)
+            best = chosen.get(collection.id)
+            if best is None or terms.price_micros < best.price_micros:
+                chosen[collection.id] = terms
+    ordered = tuple(chosen[c] for c in sorted(chosen, key=str))
+    return Entitlements(agent_id=agent_id, usage_type=usage_type, terms=ordered)
+
+
+def get_entitlements(*, agent_id, usage_type: str) -> Entitlements:
+    """Return the collections the agent may use for `usage_type`, with the terms of each."""
+    if usage_type not in USAGE_TYPES:
+        raise errors.ValidationFailed(
+            f"Unknown usage type {usage_type!r}.",
+            details={"usage_type": [f"Choose from {', '.join(USAGE_TYPES)}."]},
+        )
+    return cached(
+        ("entitlements", str(agent_id), usage_type),
+        lambda: _compute_entitlements(agent_id, usage_type),
+    )
+
+
+def quote(
+    *,
+    agent_id,
+    offer_id,
+    usage_type: str = "ai-input",
+    sources: int = 1,
+    tokens: int = 0,
+    cited: bool = True,
+) -> Quote:
+    """Price a use before it happens, at the agent's agreed version or the current one."""
+    if sources < 0 or tokens < 0:
+        raise errors.ValidationFailed("Counts are zero or more.")
+    agreement = _active_agreement(agent_id, offer_id)
+    if agreement is not None:
+        offer, version = agreement.offer, agreement.offer_version
+    else:
+        try:
+            offer = LicenseOffer.objects.select_related("current_version").get(
+                id=offer_id, status=LicenseOffer.Status.PUBLISHED
+            )
+        except (LicenseOffer.DoesNotExist, ValueError) as exc:
+            raise errors.NotFound("Offer not found.") from exc
+        version = offer.current_version
+    if not usage_covers(version.usage_types, usage_type):
+        raise errors.OfferNotAcceptable(f"This offer does not permit {usage_type}.")
+    units = amount = 0
+    for _ in range(sources):
+        u, a = price_use(
+            payment_type=version.payment_type,
+            price_unit=version.price_unit,
+            price_micros=version.price_micros,
+            tokens=tokens,
+            cited=cited,
+        )
+        units, amount = units + u, amount + a
+    return Quote(
+        offer_id=offer.id,
+        offer_version=version.version,
+        usage_type=usage_type,
+        payment_type=version.payment_type,
+        price_unit=version.price_unit,
+        units=units,
+        amount_micros=amount,
+        currency=version.currency,
+        period=version.period,
+        period_price_micros=version.price_micros
+        if version.payment_type in (PaymentType.SUBSCRIPTION, PaymentType.PURCHASE)
+        else 0,
+    )

@@ -1,0 +1,275 @@
+"""Usage metering: one AnswerRecord per request id and one immutable UsageEvent per source.
+
+Recording is exactly-once: the answer row is inserted with `ON CONFLICT DO NOTHING RETURNING`,
+so a retried or duplicated delivery inserts nothing and charges nothing, even when two arrive at
+once. Spend caps hold because the agreements a batch charges are locked before it is priced.
+"""
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from licensing import errors
+from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
+from licensing.services.agreements import ensure_agreement
+from licensing.services.terms import price_use
+
+INSERT_BATCH = 2000
+
+
+@dataclass(frozen=True)
+class SourceUse:
+    """One source used in an answer, under the terms the agent had for its collection."""
+
+    collection_id: uuid.UUID
+    provider_id: uuid.UUID
+    offer_version_id: int
+    agreement_id: uuid.UUID | None
+    document_id: int | None = None
+    chunk_id: int | None = None
+    tokens: int = 0
+    cited: bool = False
+    attribution_weight_ppm: int = 0
+
+
+@dataclass(frozen=True)
+class UseRecord:
+    request_id: str
+    agent_id: uuid.UUID
+    usage_type: str
+    sources: tuple[SourceUse, ...]
+    api_key_id: uuid.UUID | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MeteredEvent:
+    collection_id: uuid.UUID
+    provider_id: uuid.UUID
+    document_id: int | None
+    chunk_id: int | None
+    agreement_id: uuid.UUID
+    offer_version_id: int
+    payment_type: str
+    price_unit: str
+    units: int
+    unit_price_micros: int
+    amount_micros: int
+    currency: str
+    attribution_weight_ppm: int
+    cited: bool
+
+
+@dataclass(frozen=True)
+class MeteredAnswer:
+    answer_id: uuid.UUID
+    request_id: str
+    created: bool
+    total_micros: int
+    currency: str
+    events: tuple[MeteredEvent, ...]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    recorded: tuple[str, ...]
+    duplicates: tuple[str, ...]
+    over_cap: tuple[str, ...]
+
+
+def _event_key(request_id: str, index: int, source: SourceUse) -> str:
+    target = source.chunk_id or source.document_id or source.collection_id
+    return f"{request_id}:{index}:{target}"
+
+
+def _insert_answers_returning_new(rows: list[AnswerRecord]) -> set[str]:
+    """Insert answer rows, skipping request ids already recorded; return the new ones."""
+    if not rows:
+        return set()
+    meta = AnswerRecord._meta
+    columns = list(meta.concrete_fields)
+    table = connection.ops.quote_name(meta.db_table)
+    column_sql = ", ".join(connection.ops.quote_name(c.column) for c in columns)
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    inserted: set[str] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            chunk = rows[start : start + 500]
+            params = []
+            for row in chunk:
+                for column in columns:
+                    params.append(column.get_db_prep_save(getattr(row, column.attname), connection))
+            sql = (
+                f"INSERT INTO {table} ({column_sql}) VALUES "
+                + ", ".join([placeholders] * len(chunk))
+                + " ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
+            )
+            cursor.execute(sql, params)
+            inserted.update(r[0] for r in cursor.fetchall())
+    return inserted
+
+
+def _resolve_agreements(records: list[UseRecord]) -> dict:
+    """Map (agent, offer_version) to an agreement id, creating auto-accept agreements."""
+    resolved = {}
+    for record in records:
+        for source in record.sources:
+            key = (record.agent_id, source.offer_version_id)
+            if source.agreement_id is not None:
+                resolved.setdefault(key, source.agreement_id)
+            elif key not in resolved:
+                resolved[key] = ensure_agreement(
+                    agent_id=record.agent_id, offer_version_id=source.offer_version_id
+                )
+    return resolved
+
+
+def record_uses(records: list[UseRecord]) -> BatchResult:
+    """Meter a batch of uses exactly once each; uses that would pass a spend cap are refused."""
+    if not records:
+        return BatchResult((), (), ())
+    resolved = _resolve_agreements(records)
+    now = timezone.now()
+    with transaction.atomic():
+        agreement_ids = sorted({str(a) for a in resolved.values()})
+        agreements = {
+            a.id: a
+            for a in LicenseAgreement.objects.select_for_update(of=("self",))
+            .select_related("offer_version")
+            .filter(id__in=agreement_ids)
+            .order_by("id")
+        }
+        priced = []
+        for record in records:
+            events = []
+            for index, source in enumerate(record.sources):
+                agreement_id = resolved[(record.agent_id, source.offer_version_id)]
+                agreement = agreements[agreement_id]
+                # The agreement's accepted version sets the price, whatever the offer says now.
+                version = agreement.offer_version
+                units, amount = price_use(
+                    payment_type=version.payment_type,
+                    price_unit=version.price_unit,
+                    price_micros=version.price_micros,
+                    tokens=source.tokens,
+                    cited=source.cited,
+                )
+                events.append(
+                    UsageEvent(
+                        agent_id=record.agent_id,
+                        provider_id=source.provider_id,
+                        collection_id=source.collection_id,
+                        document_id=source.document_id,
+                        chunk_id=source.chunk_id,
+                        agreement_id=agreement_id,
+                        offer_version_id=agreement.offer_version_id,
+                        usage_type=record.usage_type,
+                        payment_type=version.payment_type,
+                        price_unit=version.price_unit,
+                        units=units,
+                        unit_price_micros=version.price_micros,
+                        amount_micros=amount,
+                        currency=version.currency,
+                        attribution_weight_ppm=source.attribution_weight_ppm,
+                        cited=source.cited,
+                        idempotency_key=_event_key(record.request_id, index, source),
+                        created_at=record.created_at or now,
+                    )
+                )
+            currency = events[0].currency if events else "USD"
+            answer = AnswerRecord(
+                id=uuid.uuid4(),
+                request_id=record.request_id,
+                agent_id=record.agent_id,
+                api_key_id=record.api_key_id,
+                usage_type=record.usage_type,
+                sources_count=len(events),
+                total_micros=sum(e.amount_micros for e in events),
+                currency=currency,
+                created_at=record.created_at or now,
+            )
+            priced.append((answer, events))
+
+        new_ids = _insert_answers_returning_new([answer for answer, _ in priced])
+        spend = defaultdict(int)
+        recorded, over_cap, duplicates, to_insert, refused_ids = [], [], [], [], []
+        seen = set()
+        for answer, events in priced:
+            if answer.request_id not in new_ids or answer.request_id in seen:
+                duplicates.append(answer.request_id)
+                continue
+            seen.add(answer.request_id)
+            extra = defaultdict(int)
+            for event in events:
+                extra[event.agreement_id] += event.amount_micros
+            if any(
+                agreements[a].spend_cap_micros is not None
+                and agreements[a].spent_micros + spend[a] + amount > agreements[a].spend_cap_micros
+                for a, amount in extra.items()
+                if amount
+            ):
+                over_cap.append(answer.request_id)
+                refused_ids.append(answer.request_id)
+                continue
+            for agreement_id, amount in extra.items():
+                spend[agreement_id] += amount
+            for event in events:
+                event.answer_id = answer.id
+            to_insert.extend(events)
+            recorded.append(answer.request_id)
+        if refused_ids:
+            AnswerRecord.objects.filter(request_id__in=refused_ids).delete()
+        UsageEvent.objects.bulk_create(to_insert, batch_size=INSERT_BATCH)
+        for agreement_id, amount in spend.items():
+            if amount:
+                LicenseAgreement.objects.filter(id=agreement_id).update(
+                    spent_micros=F("spent_micros") + amount
+                )
+    return BatchResult(tuple(recorded), tuple(duplicates), tuple(over_cap))
+
+
+def _metered(answer: AnswerRecord, created: bool) -> MeteredAnswer:
+    events = tuple(
+        MeteredEvent(
+            collection_id=e.collection_id,
+            provider_id=e.provider_id,
+            document_id=e.document_id,
+            chunk_id=e.chunk_id,
+            agreement_id=e.agreement_id,
+            offer_version_id=e.offer_version_id,
+            payment_type=e.payment_type,
+            price_unit=e.price_unit,
+            units=e.units,
+            unit_price_micros=e.unit_price_micros,
+            amount_micros=e.amount_micros,
+            currency=e.currency,
+            attribution_weight_ppm=e.attribution_weight_ppm,
+            cited=e.cited,
+        )
+        for e in answer.events.order_by("id")
+    )
+    return MeteredAnswer(
+        answer_id=answer.id,
+        request_id=answer.request_id,
+        created=created,
+        total_micros=answer.total_micros,
+        currency=answer.currency,
+        events=events,
+    )
+
+
+def record_use(record: UseRecord) -> MeteredAnswer:
+    """Meter one answer exactly once; raise SpendCapReached if it would pass a cap."""
+    result = record_uses([record])
+    if result.over_cap:
+        raise errors.SpendCapReached(
+            "This use would pass an agreement's spend cap.",
+            details={"request_id": record.request_id},
+        )
+    answer = AnswerRecord.objects.get(request_id=record.request_id)
+    return _metered(answer, created=bool(result.recorded))

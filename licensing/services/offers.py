@@ -1,0 +1,342 @@
+"""Providers' license offers: drafts, versions on edit, publishing and retiring."""
+
+import uuid
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from licensing import errors
+from licensing.models import LicenseOffer, OfferVersion, PaymentType, Period, PriceUnit
+from licensing.services.cache import invalidate
+from licensing.services.terms import PAYMENT_TYPES, USAGE_TYPES, usage_covers
+from marketplace import services as marketplace
+
+MAX_PRICE_MICROS = 10**15  # a billion currency units: anything larger is a typo
+PRICE_UNITS_BY_PAYMENT = {
+    PaymentType.FREE: (PriceUnit.NONE,),
+    PaymentType.ATTRIBUTION: (PriceUnit.NONE,),
+    PaymentType.USE: (
+        PriceUnit.RETRIEVED_SOURCE,
+        PriceUnit.CITED_SOURCE,
+        PriceUnit.THOUSAND_TOKENS,
+    ),
+    PaymentType.SUBSCRIPTION: (PriceUnit.PERIOD,),
+    PaymentType.REVENUE_SHARE: (PriceUnit.NONE,),
+    PaymentType.PURCHASE: (PriceUnit.ONE_OFF,),
+}
+
+
+@dataclass(frozen=True)
+class OfferTerms:
+    """What a provider sets on an offer version."""
+
+    collection_ids: tuple[uuid.UUID, ...]
+    usage_types: tuple[str, ...]
+    payment_type: str
+    price_micros: int = 0
+    price_unit: str = PriceUnit.NONE
+    currency: str = "USD"
+    period: str = ""
+    revenue_share_bps: int = 0
+    max_snippet_chars: int | None = None
+    citation_required: bool = False
+    territories: tuple[str, ...] = ()
+    allowed_agent_org_ids: tuple[uuid.UUID, ...] = ()
+    denied_agent_org_ids: tuple[uuid.UUID, ...] = ()
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OfferInfo:
+    id: uuid.UUID
+    provider_id: uuid.UUID
+    provider_name: str
+    name: str
+    status: str
+    auto_accept: bool
+    version: int
+    version_id: int
+    terms: OfferTerms
+    created_at: datetime
+    published_at: datetime | None
+    retired_at: datetime | None
+    versions: tuple[int, ...] = field(default=())
+
+
+TERM_FIELDS = tuple(f.name for f in fields(OfferTerms))
+
+
+def _invalid(field_name: str, message: str) -> errors.ValidationFailed:
+    return errors.ValidationFailed(message, details={field_name: [message]})
+
+
+def validate_terms(terms: OfferTerms, *, provider_id) -> OfferTerms:
+    """Check the terms make sense together and name only the provider's own collections."""
+    if not terms.collection_ids:
+        raise _invalid("collection_ids", "An offer covers at least one collection.")
+    unknown = [u for u in terms.usage_types if u not in USAGE_TYPES]
+    if unknown or not terms.usage_types:
+        raise _invalid(
+            "usage_types", f"Use one or more of: {', '.join(USAGE_TYPES)}. Unknown: {unknown}."
+        )
+    if terms.payment_type not in PAYMENT_TYPES:
+        raise _invalid("payment_type", f"Choose one of: {', '.join(PAYMENT_TYPES)}.")
+    if not 0 <= terms.price_micros <= MAX_PRICE_MICROS:
+        raise _invalid("price_micros", "A price is between 0 and 10^15 micros.")
+    if not 0 <= terms.revenue_share_bps <= 10_000:
+        raise _invalid("revenue_share_bps", "A revenue share is between 0 and 10,000 (100%).")
+    if terms.currency != settings.LICENSING_CURRENCY:
+        raise _invalid("currency", f"Prices are in {settings.LICENSING_CURRENCY}.")
+    if terms.max_snippet_chars is not None and terms.max_snippet_chars < 1:
+        raise _invalid("max_snippet_chars", "A snippet limit is at least 1 character.")
+    for code in terms.territories:
+        if not (isinstance(code, str) and len(code) == 2 and code.isalpha() and code.isupper()):
+            raise _invalid("territories", "Territories are ISO 3166-1 alpha-2 codes like 'US'.")
+    if terms.expires_at is not None and terms.expires_at <= timezone.now():
+        raise _invalid("expires_at", "The expiry must be in the future.")
+
+    payment = terms.payment_type
+    price_unit = terms.price_unit
+    allowed_units = PRICE_UNITS_BY_PAYMENT[payment]
+    if price_unit == PriceUnit.NONE and allowed_units[0] != PriceUnit.NONE:
+        price_unit = allowed_units[0] if len(allowed_units) == 1 else price_unit
+    if price_unit not in allowed_units:
+        raise _invalid(
+            "price_unit",
+            f"A {payment} offer is priced {' or '.join(allowed_units)}, not {price_unit}.",
+        )
+    if payment in (PaymentType.FREE, PaymentType.ATTRIBUTION, PaymentType.REVENUE_SHARE):
+        if terms.price_micros:
+            raise _invalid("price_micros", f"A {payment} offer has no unit price.")
+    elif terms.price_micros <= 0:
+        raise _invalid("price_micros", f"A {payment} offer needs a price above zero.")
+    if payment == PaymentType.SUBSCRIPTION and terms.period not in Period.values:
+        raise _invalid("period", f"A subscription needs a period: {', '.join(Period.values)}.")
+    if payment != PaymentType.SUBSCRIPTION and terms.period:
+        raise _invalid("period", "Only subscriptions have a period.")
+    if payment == PaymentType.REVENUE_SHARE and terms.revenue_share_bps <= 0:
+        raise _invalid("revenue_share_bps", "A revenue share offer needs a share above zero.")
+    if payment != PaymentType.REVENUE_SHARE and terms.revenue_share_bps:
+        raise _invalid("revenue_share_bps", "Only revenue share offers have a share.")
+
+    owners = marketplace.collection_owners(collection_ids=list(terms.collection_ids))
+    foreign = [str(c) for c in terms.collection_ids if owners.get(c) != provider_id]
+    if foreign:
+        raise errors.NotFound(
+            "Collection not found.", details={"collection_ids": [f"Not found: {foreign}"]}
+        )
+    return replace(
+        terms,
+        price_unit=price_unit,
+        citation_required=terms.citation_required or payment == PaymentType.ATTRIBUTION,
+        usage_types=tuple(dict.fromkeys(terms.usage_types)),
+        collection_ids=tuple(dict.fromkeys(terms.collection_ids)),
+    )
+
+
+def _terms_of(version: OfferVersion) -> OfferTerms:
+    return OfferTerms(
+        collection_ids=tuple(sorted(c.id for c in version.collections.all())),
+        usage_types=tuple(version.usage_types),
+        payment_type=version.payment_type,
+        price_micros=version.price_micros,
+        price_unit=version.price_unit,
+        currency=version.currency,
+        period=version.period,
+        revenue_share_bps=version.revenue_share_bps,
+        max_snippet_chars=version.max_snippet_chars,
+        citation_required=version.citation_required,
+        territories=tuple(version.territories),
+        allowed_agent_org_ids=tuple(uuid.UUID(str(i)) for i in version.allowed_agent_org_ids),
+        denied_agent_org_ids=tuple(uuid.UUID(str(i)) for i in version.denied_agent_org_ids),
+        expires_at=version.expires_at,
+    )
+
+
+def offer_info(offer: LicenseOffer, version: OfferVersion | None = None) -> OfferInfo:
+    version = version or offer.current_version
+    return OfferInfo(
+        id=offer.id,
+        provider_id=offer.provider_id,
+        provider_name=offer.provider.name,
+        name=offer.name,
+        status=offer.status,
+        auto_accept=offer.auto_accept,
+        version=version.version,
+        version_id=version.id,
+        terms=_terms_of(version),
+        created_at=offer.created_at,
+        published_at=offer.published_at,
+        retired_at=offer.retired_at,
+    )
+
+
+def _write_version(offer: LicenseOffer, number: int, terms: OfferTerms, version=None):
+    """Write `terms` into a new version, or over `version` (drafts only)."""
+    version = version or OfferVersion(offer=offer, version=number)
+    version.usage_types = list(terms.usage_types)
+    version.payment_type = terms.payment_type
+    version.price_micros = terms.price_micros
+    version.price_unit = terms.price_unit
+    version.currency = terms.currency
+    version.period = terms.period
+    version.revenue_share_bps = terms.revenue_share_bps
+    version.max_snippet_chars = terms.max_snippet_chars
+    version.citation_required = terms.citation_required
+    version.territories = list(terms.territories)
+    version.allowed_agent_org_ids = [str(i) for i in terms.allowed_agent_org_ids]
+    version.denied_agent_org_ids = [str(i) for i in terms.denied_agent_org_ids]
+    version.expires_at = terms.expires_at
+    version.save()
+    version.collections.set(terms.collection_ids)
+    return version
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise _invalid("name", "An offer needs a name.")
+    if len(name) > 120:
+        raise _invalid("name", "At most 120 characters.")
+    return name
+
+
+def create_offer(
+    *, provider_id, name: str, terms: OfferTerms, auto_accept: bool = False
+) -> OfferInfo:
+    """Create a draft offer (version 1) over the provider's collections."""
+    name = _clean_name(name)
+    terms = validate_terms(terms, provider_id=provider_id)
+    with transaction.atomic():
+        offer = LicenseOffer.objects.create(
+            provider_id=provider_id, name=name, auto_accept=auto_accept
+        )
+        offer.current_version = _write_version(offer, 1, terms)
+        offer.save(update_fields=["current_version"])
+    return get_offer(provider_id=provider_id, offer_id=offer.id)
+
+
+def _provider_offer(provider_id, offer_id, *, lock: bool = False) -> LicenseOffer:
+    rows = LicenseOffer.objects.select_related("provider", "current_version")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    try:
+        return rows.get(id=offer_id, provider_id=provider_id)
+    except (LicenseOffer.DoesNotExist, ValueError) as exc:
+        raise errors.NotFound("Offer not found.") from exc
+
+
+def get_offer(*, provider_id, offer_id) -> OfferInfo:
+    offer = _provider_offer(provider_id, offer_id)
+    info = offer_info(offer)
+    return replace(info, versions=tuple(offer.versions.values_list("version", flat=True)))
+
+
+def list_offers(*, provider_id) -> list[OfferInfo]:
+    offers = (
+        LicenseOffer.objects.filter(provider_id=provider_id)
+        .select_related("provider", "current_version")
+        .prefetch_related("current_version__collections")
+    )
+    return [offer_info(o) for o in offers]
+
+
+def update_offer(
+    *,
+    provider_id,
+    offer_id,
+    name: str | None = None,
+    auto_accept: bool | None = None,
+    changes: dict | None = None,
+) -> OfferInfo:
+    """Change an offer. A draft changes in place; a published offer gets a new version."""
+    changes = changes or {}
+    unknown = set(changes) - set(TERM_FIELDS)
+    if unknown:
+        raise _invalid(sorted(unknown)[0], "Unknown term.")
+    with transaction.atomic():
+        offer = _provider_offer(provider_id, offer_id, lock=True)
+        if offer.status == LicenseOffer.Status.RETIRED:
+            raise errors.Conflict("A retired offer cannot change.", code="offer_retired")
+        if name is not None:
+            offer.name = _clean_name(name)
+        if auto_accept is not None:
+            offer.auto_accept = auto_accept
+        if changes:
+            current = offer.current_version
+            terms = validate_terms(replace(_terms_of(current), **changes), provider_id=provider_id)
+            if offer.status == LicenseOffer.Status.DRAFT:
+                # Nobody can accept a draft, so its one version may change in place.
+                _write_version(offer, current.version, terms, version=current)
+            elif terms != _terms_of(current):
+                offer.current_version = _write_version(offer, current.version + 1, terms)
+        offer.save()
+        invalidate()
+    return get_offer(provider_id=provider_id, offer_id=offer_id)
+
+
+def publish_offer(*, provider_id, offer_id) -> OfferInfo:
+    """Publish a draft; publishing a published offer changes nothing."""
+    with transaction.atomic():
+        offer = _provider_offer(provider_id, offer_id, lock=True)
+        if offer.status == LicenseOffer.Status.RETIRED:
+            raise errors.Conflict(
+                "A retired offer cannot be published again.", code="offer_retired"
+            )
+        if offer.status == LicenseOffer.Status.DRAFT:
+            offer.status = LicenseOffer.Status.PUBLISHED
+            offer.published_at = timezone.now()
+            offer.save(update_fields=["status", "published_at"])
+            invalidate()
+    return get_offer(provider_id=provider_id, offer_id=offer_id)
+
+
+def retire_offer(*, provider_id, offer_id) -> OfferInfo:
+    """Retire an offer: no new agreements; existing ones run until they end."""
+    with transaction.atomic():
+        offer = _provider_offer(provider_id, offer_id, lock=True)
+        if offer.status != LicenseOffer.Status.RETIRED:
+            offer.status = LicenseOffer.Status.RETIRED
+            offer.retired_at = timezone.now()
+            offer.save(update_fields=["status", "retired_at"])
+            invalidate()
+    return get_offer(provider_id=provider_id, offer_id=offer_id)
+
+
+def list_published_offers(
+    *, usage_type: str | None = None, provider_id=None, collection_id=None
+) -> list[OfferInfo]:
+    """Return published offers any agent can browse, optionally filtered."""
+    offers = (
+        LicenseOffer.objects.filter(status=LicenseOffer.Status.PUBLISHED)
+        .select_related("provider", "current_version")
+        .prefetch_related("current_version__collections")
+        .order_by("provider__name", "name", "id")
+    )
+    if provider_id:
+        offers = offers.filter(provider_id=provider_id)
+    if collection_id:
+        offers = offers.filter(current_version__collections__id=collection_id)
+    now = timezone.now()
+    result = []
+    for offer in offers:
+        info = offer_info(offer)
+        if info.terms.expires_at is not None and info.terms.expires_at <= now:
+            continue
+        if usage_type and not usage_covers(info.terms.usage_types, usage_type):
+            continue
+        result.append(info)
+    return result
+
+
+def get_published_offer(*, offer_id) -> OfferInfo:
+    try:
+        offer = LicenseOffer.objects.select_related("provider", "current_version").get(
+            id=offer_id, status=LicenseOffer.Status.PUBLISHED
+        )
+    except (LicenseOffer.DoesNotExist, ValueError) as exc:
+        raise errors.NotFound("Offer not found.") from exc
+    return offer_info(offer)
