@@ -171,6 +171,9 @@ class AnswerRecord(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["agent", "created_at"])]
 
+    def __str__(self) -> str:
+        return self.request_id
+
 
 class UsageEvent(models.Model):
     """One source used in one answer, priced from the agreement's offer version. Immutable."""
@@ -223,3 +226,6 @@ class UsageEvent(models.Model):
                 condition=Q(attribution_weight_ppm__lte=1_000_000), name="weight_at_most_one"
             ),
         ]
+
+    def __str__(self) -> str:
+        return self.idempotency_key

@@ -104,11 +104,10 @@ def _insert_answers_returning_new(rows: list[AnswerRecord]) -> set[str]:
             for row in chunk:
                 for column in columns:
                     params.append(column.get_db_prep_save(getattr(row, column.attname), connection))
-            sql = (
-                f"INSERT INTO {table} ({column_sql}) VALUES "
-                + ", ".join([placeholders] * len(chunk))
-                + " ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
-            )
+            # Table and column names come from the model's own metadata; values are parameters.
+            values = ", ".join([placeholders] * len(chunk))
+            sql = f"INSERT INTO {table} ({column_sql}) VALUES {values} "  # noqa: S608
+            sql += "ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
             cursor.execute(sql, params)
             inserted.update(r[0] for r in cursor.fetchall())
     return inserted

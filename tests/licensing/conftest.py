@@ -16,13 +16,13 @@ def _fresh_entitlement_cache():
 
 @pytest.fixture
 def provider(make_org):
-    org, owner = make_org(roles=("provider",), name="Northwind Press")
+    org, _owner = make_org(roles=("provider",), name="Northwind Press")
     return org
 
 
 @pytest.fixture
 def agent(make_org):
-    org, owner = make_org(roles=("agent",), name="Acme Agents")
+    org, _owner = make_org(roles=("agent",), name="Acme Agents")
     return org
 
 
