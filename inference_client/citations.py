@@ -28,6 +28,8 @@ class CleanedText:
 
 def clean_markers(text: str, *, source_count: int) -> CleanedText:
     """Normalise citation markers to ``[n]`` and remove those naming no given source."""
+    if "[" not in text:
+        return CleanedText(text, ())
     pieces: list[str] = []
     dropped: list[tuple[int, int]] = []
     length = 0
