@@ -3,13 +3,17 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config import errors, health
+from licensing.api import views as licensing_views
 
 api_v1 = [
     path("", include("marketplace.api.urls")),
+    path("", include("licensing.api.urls")),
 ]
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("robots.txt", licensing_views.robots_txt, name="robots"),
+    path("rsl/<slug:provider_slug>.xml", licensing_views.RSLDocumentView.as_view(), name="rsl"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),

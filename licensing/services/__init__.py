@@ -1,5 +1,14 @@
 """Licensing's public API: offers, agreements, entitlements, quotes, metering and RSL."""
 
+from licensing.services.access import (
+    RSL_CONTENT_TYPE,
+    ContentGrant,
+    fetch_licensed_content,
+    format_price,
+    parse_price,
+    rsl_document,
+    rsl_providers,
+)
 from licensing.services.agreements import (
     AgreementInfo,
     Entitlements,
@@ -16,7 +25,9 @@ from licensing.services.metering import (
     MeteredAnswer,
     MeteredEvent,
     SourceUse,
+    UsageEventInfo,
     UseRecord,
+    list_usage_events,
     record_use,
     record_uses,
 )
@@ -35,9 +46,11 @@ from licensing.services.offers import (
 from licensing.services.terms import USAGE_TYPES, Terms, price_use, usage_covers
 
 __all__ = [
+    "RSL_CONTENT_TYPE",
     "USAGE_TYPES",
     "AgreementInfo",
     "BatchResult",
+    "ContentGrant",
     "Entitlements",
     "MeteredAnswer",
     "MeteredEvent",
@@ -46,10 +59,13 @@ __all__ = [
     "Quote",
     "SourceUse",
     "Terms",
+    "UsageEventInfo",
     "UseRecord",
     "accept_offer",
     "cancel_agreement",
     "create_offer",
+    "fetch_licensed_content",
+    "format_price",
     "get_agreement",
     "get_entitlements",
     "get_offer",
@@ -57,12 +73,16 @@ __all__ = [
     "list_agreements",
     "list_offers",
     "list_published_offers",
+    "list_usage_events",
+    "parse_price",
     "price_use",
     "publish_offer",
     "quote",
     "record_use",
     "record_uses",
     "retire_offer",
+    "rsl_document",
+    "rsl_providers",
     "update_offer",
     "usage_covers",
 ]

@@ -272,3 +272,65 @@ def record_use(record: UseRecord) -> MeteredAnswer:
         )
     answer = AnswerRecord.objects.get(request_id=record.request_id)
     return _metered(answer, created=bool(result.recorded))
+
+
+@dataclass(frozen=True)
+class UsageEventInfo:
+    id: int
+    request_id: str
+    created_at: datetime
+    agent_id: uuid.UUID
+    provider_id: uuid.UUID
+    collection_id: uuid.UUID
+    document_id: int | None
+    chunk_id: int | None
+    agreement_id: uuid.UUID
+    offer_id: uuid.UUID
+    offer_version: int
+    usage_type: str
+    payment_type: str
+    price_unit: str
+    units: int
+    unit_price_micros: int
+    amount_micros: int
+    currency: str
+    attribution_weight_ppm: int
+    cited: bool
+
+
+def list_usage_events(
+    *, agent_id=None, provider_id=None, limit: int = 100, before_id: int | None = None
+) -> list[UsageEventInfo]:
+    """Return usage events newest first, seen by the agent that used or the provider used."""
+    if (agent_id is None) == (provider_id is None):
+        raise ValueError("name exactly one of agent_id and provider_id")
+    rows = UsageEvent.objects.select_related("answer", "offer_version")
+    rows = rows.filter(agent_id=agent_id) if agent_id else rows.filter(provider_id=provider_id)
+    if before_id is not None:
+        rows = rows.filter(id__lt=before_id)
+    rows = rows.order_by("-id")[: max(1, min(limit, 500))]
+    return [
+        UsageEventInfo(
+            id=e.id,
+            request_id=e.answer.request_id,
+            created_at=e.created_at,
+            agent_id=e.agent_id,
+            provider_id=e.provider_id,
+            collection_id=e.collection_id,
+            document_id=e.document_id,
+            chunk_id=e.chunk_id,
+            agreement_id=e.agreement_id,
+            offer_id=e.offer_version.offer_id,
+            offer_version=e.offer_version.version,
+            usage_type=e.usage_type,
+            payment_type=e.payment_type,
+            price_unit=e.price_unit,
+            units=e.units,
+            unit_price_micros=e.unit_price_micros,
+            amount_micros=e.amount_micros,
+            currency=e.currency,
+            attribution_weight_ppm=e.attribution_weight_ppm,
+            cited=e.cited,
+        )
+        for e in rows
+    ]

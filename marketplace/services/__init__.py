@@ -32,6 +32,8 @@ from marketplace.services.ownership import (
     DocumentContent,
     collection_owners,
     get_document_content,
+    organization_id_for_slug,
+    organization_slugs,
 )
 from marketplace.services.rate_limits import RateDecision, check_login_allowed, hit_rate_limit
 
@@ -60,6 +62,8 @@ __all__ = [
     "list_api_keys",
     "list_members",
     "list_organizations",
+    "organization_id_for_slug",
+    "organization_slugs",
     "remove_member",
     "revoke_api_key",
     "sign_up",

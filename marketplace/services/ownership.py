@@ -3,7 +3,7 @@
 import uuid
 from dataclasses import dataclass
 
-from marketplace.models import Collection, Document
+from marketplace.models import Collection, Document, Organization
 
 
 @dataclass(frozen=True)
@@ -11,6 +11,7 @@ class DocumentContent:
     id: int
     collection_id: uuid.UUID
     provider_id: uuid.UUID
+    provider_slug: str
     title: str
     source_url: str
     text: str
@@ -33,7 +34,7 @@ def get_document_content(*, document_id) -> DocumentContent | None:
     """Return a ready document's full text and ownership, or None if there is none."""
     document = (
         Document.objects.filter(id=document_id, status=Document.Status.READY)
-        .select_related("collection")
+        .select_related("collection__organization")
         .first()
     )
     if document is None:
@@ -43,8 +44,18 @@ def get_document_content(*, document_id) -> DocumentContent | None:
         id=document.id,
         collection_id=document.collection_id,
         provider_id=document.collection.organization_id,
+        provider_slug=document.collection.organization.slug,
         title=document.title,
         source_url=document.source_url,
         text=document.text,
         token_count=token_count,
     )
+
+
+def organization_slugs(*, organization_ids) -> dict[uuid.UUID, str]:
+    """Return {organization id: slug} for the given organizations."""
+    return dict(Organization.objects.filter(id__in=organization_ids).values_list("id", "slug"))
+
+
+def organization_id_for_slug(*, slug: str) -> uuid.UUID | None:
+    return Organization.objects.filter(slug=slug).values_list("id", flat=True).first()

@@ -1,0 +1,173 @@
+from rest_framework import serializers
+
+from config.api import StrictSerializer
+from licensing.models import PaymentType, Period, PriceUnit, UsageType
+
+MAX_PRICE = 10**15
+
+
+class TermsFieldsMixin(serializers.Serializer):
+    collection_ids = serializers.ListField(
+        child=serializers.UUIDField(), min_length=1, max_length=1000
+    )
+    usage_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=UsageType.choices), min_length=1, max_length=6
+    )
+    payment_type = serializers.ChoiceField(choices=PaymentType.choices)
+    price_micros = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, default=0)
+    price_unit = serializers.ChoiceField(choices=PriceUnit.choices, default=PriceUnit.NONE)
+    currency = serializers.CharField(max_length=3, default="USD")
+    period = serializers.ChoiceField(choices=Period.choices, allow_blank=True, default="")
+    revenue_share_bps = serializers.IntegerField(min_value=0, max_value=10_000, default=0)
+    max_snippet_chars = serializers.IntegerField(min_value=1, allow_null=True, default=None)
+    citation_required = serializers.BooleanField(default=False)
+    territories = serializers.ListField(
+        child=serializers.CharField(min_length=2, max_length=2), default=list, max_length=250
+    )
+    allowed_agent_org_ids = serializers.ListField(
+        child=serializers.UUIDField(), default=list, max_length=1000
+    )
+    denied_agent_org_ids = serializers.ListField(
+        child=serializers.UUIDField(), default=list, max_length=1000
+    )
+    expires_at = serializers.DateTimeField(allow_null=True, default=None)
+
+
+class OfferCreateSerializer(StrictSerializer, TermsFieldsMixin):
+    name = serializers.CharField(max_length=120)
+    auto_accept = serializers.BooleanField(default=False)
+
+
+class OfferUpdateSerializer(StrictSerializer, TermsFieldsMixin):
+    name = serializers.CharField(max_length=120, required=False)
+    auto_accept = serializers.BooleanField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+            field.default = serializers.empty
+
+
+class TermsSerializer(serializers.Serializer):
+    collection_ids = serializers.ListField(child=serializers.UUIDField())
+    usage_types = serializers.ListField(child=serializers.CharField())
+    payment_type = serializers.CharField()
+    price_micros = serializers.IntegerField()
+    price_unit = serializers.CharField()
+    currency = serializers.CharField()
+    period = serializers.CharField()
+    revenue_share_bps = serializers.IntegerField()
+    max_snippet_chars = serializers.IntegerField(allow_null=True)
+    citation_required = serializers.BooleanField()
+    territories = serializers.ListField(child=serializers.CharField())
+    allowed_agent_org_ids = serializers.ListField(child=serializers.UUIDField())
+    denied_agent_org_ids = serializers.ListField(child=serializers.UUIDField())
+    expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class OfferSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    provider_id = serializers.UUIDField()
+    provider_name = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    auto_accept = serializers.BooleanField()
+    version = serializers.IntegerField()
+    versions = serializers.ListField(child=serializers.IntegerField())
+    terms = TermsSerializer()
+    created_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    retired_at = serializers.DateTimeField(allow_null=True)
+
+
+class QuoteRequestSerializer(StrictSerializer):
+    usage_type = serializers.ChoiceField(choices=UsageType.choices, default="ai-input")
+    sources = serializers.IntegerField(min_value=0, max_value=1000, default=1)
+    tokens = serializers.IntegerField(
+        min_value=0, max_value=10_000_000, default=0, help_text="Content tokens per source."
+    )
+    cited = serializers.BooleanField(default=True)
+
+
+class QuoteSerializer(serializers.Serializer):
+    offer_id = serializers.UUIDField()
+    offer_version = serializers.IntegerField()
+    usage_type = serializers.CharField()
+    payment_type = serializers.CharField()
+    price_unit = serializers.CharField()
+    units = serializers.IntegerField()
+    amount_micros = serializers.IntegerField()
+    currency = serializers.CharField()
+    period = serializers.CharField()
+    period_price_micros = serializers.IntegerField()
+
+
+class AcceptSerializer(StrictSerializer):
+    spend_cap_micros = serializers.IntegerField(
+        min_value=0, max_value=MAX_PRICE, required=False, allow_null=True
+    )
+
+
+class AgreementSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    agent_id = serializers.UUIDField()
+    offer = OfferSerializer()
+    status = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(allow_null=True)
+    spend_cap_micros = serializers.IntegerField(allow_null=True)
+    spent_micros = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+
+
+class EntitlementSerializer(serializers.Serializer):
+    collection_id = serializers.UUIDField()
+    provider_id = serializers.UUIDField()
+    offer_id = serializers.UUIDField()
+    offer_name = serializers.CharField()
+    version = serializers.IntegerField()
+    agreement_id = serializers.UUIDField(allow_null=True)
+    payment_type = serializers.CharField()
+    price_micros = serializers.IntegerField()
+    price_unit = serializers.CharField()
+    currency = serializers.CharField()
+    max_snippet_chars = serializers.IntegerField(allow_null=True)
+    citation_required = serializers.BooleanField()
+
+
+class UsageEventSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    request_id = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    agent_id = serializers.UUIDField()
+    provider_id = serializers.UUIDField()
+    collection_id = serializers.UUIDField()
+    document_id = serializers.IntegerField(allow_null=True)
+    chunk_id = serializers.IntegerField(allow_null=True)
+    agreement_id = serializers.UUIDField()
+    offer_id = serializers.UUIDField()
+    offer_version = serializers.IntegerField()
+    usage_type = serializers.CharField()
+    payment_type = serializers.CharField()
+    price_unit = serializers.CharField()
+    units = serializers.IntegerField()
+    unit_price_micros = serializers.IntegerField()
+    amount_micros = serializers.IntegerField()
+    currency = serializers.CharField()
+    attribution_weight_ppm = serializers.IntegerField()
+    cited = serializers.BooleanField()
+
+
+class MarketFilterSerializer(serializers.Serializer):
+    usage_type = serializers.ChoiceField(choices=UsageType.choices, required=False)
+    provider = serializers.UUIDField(required=False, help_text="A provider organization id.")
+    collection = serializers.UUIDField(required=False, help_text="A collection id.")
+
+
+class UsageQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+    before_id = serializers.IntegerField(
+        min_value=1, required=False, help_text="Page on: pass the previous page's next_before_id."
+    )

@@ -1,0 +1,328 @@
+"""Offers for providers; the offer market, agreements and usage for agents; paid content."""
+
+from dataclasses import asdict
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import acting_organization
+from licensing import errors, services
+from licensing.api import serializers as s
+from licensing.services import OfferTerms
+
+TERM_FIELDS = set(OfferTerms.__dataclass_fields__)
+
+
+def _offer(info) -> dict:
+    return s.OfferSerializer(asdict(info)).data
+
+
+def _provider(request):
+    return acting_organization(request, role="provider", scope="licensing")
+
+
+def _agent(request):
+    return acting_organization(request, role="agent", scope="licensing")
+
+
+def _terms_from(data: dict) -> dict:
+    terms = {k: v for k, v in data.items() if k in TERM_FIELDS}
+    for key in (
+        "collection_ids",
+        "usage_types",
+        "territories",
+        "allowed_agent_org_ids",
+        "denied_agent_org_ids",
+    ):
+        if key in terms:
+            terms[key] = tuple(terms[key])
+    return terms
+
+
+class OfferListView(APIView):
+    @extend_schema(responses=s.OfferSerializer(many=True), operation_id="offers_list")
+    def get(self, request):
+        """List your organization's offers (providers)."""
+        offers = services.list_offers(provider_id=_provider(request).id)
+        return Response([_offer(o) for o in offers])
+
+    @extend_schema(
+        request=s.OfferCreateSerializer,
+        responses={201: s.OfferSerializer},
+        operation_id="offers_create",
+    )
+    def post(self, request):
+        """Create a draft offer over some of your collections."""
+        provider = _provider(request)
+        data = s.OfferCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        offer = services.create_offer(
+            provider_id=provider.id,
+            name=data.validated_data["name"],
+            auto_accept=data.validated_data["auto_accept"],
+            terms=OfferTerms(**_terms_from(data.validated_data)),
+        )
+        return Response(_offer(offer), status=status.HTTP_201_CREATED)
+
+
+class OfferDetailView(APIView):
+    @extend_schema(responses=s.OfferSerializer, operation_id="offers_retrieve")
+    def get(self, request, offer_id):
+        offer = services.get_offer(provider_id=_provider(request).id, offer_id=offer_id)
+        return Response(_offer(offer))
+
+    @extend_schema(
+        request=s.OfferUpdateSerializer, responses=s.OfferSerializer, operation_id="offers_update"
+    )
+    def patch(self, request, offer_id):
+        """Change an offer: a draft in place, a published offer as a new version."""
+        provider = _provider(request)
+        data = s.OfferUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        offer = services.update_offer(
+            provider_id=provider.id,
+            offer_id=offer_id,
+            name=data.validated_data.get("name"),
+            auto_accept=data.validated_data.get("auto_accept"),
+            changes=_terms_from(data.validated_data),
+        )
+        return Response(_offer(offer))
+
+
+class OfferPublishView(APIView):
+    @extend_schema(request=None, responses=s.OfferSerializer, operation_id="offers_publish")
+    def post(self, request, offer_id):
+        offer = services.publish_offer(provider_id=_provider(request).id, offer_id=offer_id)
+        return Response(_offer(offer))
+
+
+class OfferRetireView(APIView):
+    @extend_schema(request=None, responses=s.OfferSerializer, operation_id="offers_retire")
+    def post(self, request, offer_id):
+        offer = services.retire_offer(provider_id=_provider(request).id, offer_id=offer_id)
+        return Response(_offer(offer))
+
+
+class MarketOfferListView(APIView):
+    @extend_schema(
+        parameters=[s.MarketFilterSerializer],
+        responses=s.OfferSerializer(many=True),
+        operation_id="market_offers_list",
+    )
+    def get(self, request):
+        """Browse every published offer."""
+        query = s.MarketFilterSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        offers = services.list_published_offers(
+            usage_type=query.validated_data.get("usage_type"),
+            provider_id=query.validated_data.get("provider"),
+            collection_id=query.validated_data.get("collection"),
+        )
+        return Response([_offer(o) for o in offers])
+
+
+class MarketOfferDetailView(APIView):
+    @extend_schema(responses=s.OfferSerializer, operation_id="market_offers_retrieve")
+    def get(self, request, offer_id):
+        return Response(_offer(services.get_published_offer(offer_id=offer_id)))
+
+
+class QuoteView(APIView):
+    @extend_schema(
+        request=s.QuoteRequestSerializer, responses=s.QuoteSerializer, operation_id="offers_quote"
+    )
+    def post(self, request, offer_id):
+        """Price a use of this offer before it happens."""
+        agent = _agent(request)
+        data = s.QuoteRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        quote = services.quote(agent_id=agent.id, offer_id=offer_id, **data.validated_data)
+        return Response(s.QuoteSerializer(asdict(quote)).data)
+
+
+class AcceptView(APIView):
+    @extend_schema(
+        request=s.AcceptSerializer,
+        responses={201: s.AgreementSerializer, 200: s.AgreementSerializer},
+        operation_id="offers_accept",
+    )
+    def post(self, request, offer_id):
+        """Accept the offer; accepting again returns the same agreement (200)."""
+        agent = _agent(request)
+        data = s.AcceptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        before = {a.id for a in services.list_agreements(agent_id=agent.id, status="active")}
+        agreement = services.accept_offer(
+            agent_id=agent.id,
+            offer_id=offer_id,
+            spend_cap_micros=data.validated_data.get("spend_cap_micros"),
+        )
+        code = status.HTTP_200_OK if agreement.id in before else status.HTTP_201_CREATED
+        return Response(s.AgreementSerializer(asdict(agreement)).data, status=code)
+
+
+class AgreementListView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str)],
+        responses=s.AgreementSerializer(many=True),
+        operation_id="agreements_list",
+    )
+    def get(self, request):
+        agreements = services.list_agreements(
+            agent_id=_agent(request).id, status=request.query_params.get("status")
+        )
+        return Response([s.AgreementSerializer(asdict(a)).data for a in agreements])
+
+
+class AgreementDetailView(APIView):
+    @extend_schema(responses=s.AgreementSerializer, operation_id="agreements_retrieve")
+    def get(self, request, agreement_id):
+        agreement = services.get_agreement(agent_id=_agent(request).id, agreement_id=agreement_id)
+        return Response(s.AgreementSerializer(asdict(agreement)).data)
+
+
+class AgreementCancelView(APIView):
+    @extend_schema(request=None, responses=s.AgreementSerializer, operation_id="agreements_cancel")
+    def post(self, request, agreement_id):
+        agreement = services.cancel_agreement(
+            agent_id=_agent(request).id, agreement_id=agreement_id
+        )
+        return Response(s.AgreementSerializer(asdict(agreement)).data)
+
+
+class EntitlementsView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("usage_type", str, default="ai-input")],
+        responses=s.EntitlementSerializer(many=True),
+        operation_id="entitlements_list",
+    )
+    def get(self, request):
+        """List the collections you may use for a usage type, and on which terms."""
+        entitlements = services.get_entitlements(
+            agent_id=_agent(request).id,
+            usage_type=request.query_params.get("usage_type", "ai-input"),
+        )
+        return Response([s.EntitlementSerializer(asdict(t)).data for t in entitlements.terms])
+
+
+def _usage_page(request, **owner):
+    query = s.UsageQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    events = services.list_usage_events(**owner, **query.validated_data)
+    return Response(
+        {
+            "results": [s.UsageEventSerializer(asdict(e)).data for e in events],
+            "next_before_id": events[-1].id if events else None,
+        }
+    )
+
+
+class AgentUsageEventsView(APIView):
+    @extend_schema(
+        parameters=[s.UsageQuerySerializer],
+        operation_id="usage_events_list",
+        responses=s.UsageEventSerializer(many=True),
+    )
+    def get(self, request):
+        """List your organization's usage events, newest first."""
+        return _usage_page(request, agent_id=_agent(request).id)
+
+
+class ProviderUsageEventsView(APIView):
+    @extend_schema(
+        parameters=[s.UsageQuerySerializer],
+        operation_id="provider_usage_events_list",
+        responses=s.UsageEventSerializer(many=True),
+    )
+    def get(self, request):
+        """List every use of your content, newest first (providers)."""
+        return _usage_page(request, provider_id=_provider(request).id)
+
+
+class DocumentContentView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("usage_type", str, default="ai-input"),
+            OpenApiParameter("crawler-max-price", str, location="header"),
+        ],
+        responses={200: None, 402: None},
+        operation_id="documents_content",
+    )
+    def get(self, request, document_id, collection_id=None):
+        """Return a document's full text under a licence; 402 with the price otherwise."""
+        agent = acting_organization(request, role="agent", scope="query")
+        usage_type = request.query_params.get("usage_type", "ai-input")
+        if usage_type not in services.USAGE_TYPES:
+            raise errors.ValidationFailed(
+                "Unknown usage type.", details={"usage_type": list(services.USAGE_TYPES)}
+            )
+        currency = settings.LICENSING_CURRENCY
+        max_price = services.parse_price(request.headers.get("crawler-max-price"), currency)
+        key = request.auth
+        try:
+            grant = services.fetch_licensed_content(
+                agent_id=agent.id,
+                document_id=document_id,
+                collection_id=collection_id,
+                usage_type=usage_type,
+                max_price_micros=max_price,
+                api_key_id=getattr(key, "id", None),
+                request_id=_request_id(request, agent.id),
+            )
+        except errors.PaymentRequired as exc:
+            response = Response(
+                {"code": exc.code, "message": exc.message, "details": exc.details},
+                status=status.HTTP_402_PAYMENT_REQUIRED,
+            )
+            price = exc.details.get("price_micros")
+            if price is not None:
+                response["crawler-price"] = services.format_price(price, currency)
+            slug = exc.details.get("provider")
+            if slug:
+                response["Link"] = _license_link(request, slug)
+            return response
+        response = HttpResponse(grant.text, content_type="text/plain; charset=utf-8")
+        response["Link"] = _license_link(request, grant.provider_slug)
+        response["crawler-charged"] = services.format_price(grant.charged_micros, grant.currency)
+        response["X-Request-Id"] = grant.request_id
+        return response
+
+
+def _request_id(request, agent_id) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return None
+    if len(key) > 64:
+        raise serializers.ValidationError({"Idempotency-Key": ["At most 64 characters."]})
+    return f"content-{agent_id}-{key}"
+
+
+def _license_link(request, slug: str) -> str:
+    url = request.build_absolute_uri(f"/rsl/{slug}.xml")
+    return f'<{url}>; rel="license"; type="{services.RSL_CONTENT_TYPE}"'
+
+
+class RSLDocumentView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(exclude=True)
+    def get(self, request, provider_slug):
+        base = request.build_absolute_uri("/").rstrip("/")
+        document = services.rsl_document(provider_slug=provider_slug, base_url=base)
+        if document is None:
+            raise errors.NotFound("No such provider.")
+        return HttpResponse(document, content_type=services.RSL_CONTENT_TYPE)
+
+
+def robots_txt(request):
+    base = request.build_absolute_uri("/").rstrip("/")
+    lines = ["User-agent: *", "Allow: /", ""]
+    lines += [f"License: {base}/rsl/{slug}.xml" for slug in services.rsl_providers()]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

@@ -1,0 +1,211 @@
+"""Paid access to full content (HTTP 402 and pay-per-crawl prices) and RSL documents."""
+
+import uuid
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from xml.etree import ElementTree as ET
+
+from licensing import errors
+from licensing.models import PaymentType
+from licensing.services.agreements import accept_offer, get_entitlements
+from licensing.services.metering import SourceUse, UseRecord, record_use
+from licensing.services.offers import OfferInfo, list_published_offers
+from licensing.services.terms import price_use
+from marketplace import services as marketplace
+
+RSL_NAMESPACE = "https://rslstandard.org/rsl"
+RSL_CONTENT_TYPE = "application/rsl+xml"
+RSL_PAYMENT_TYPES = {
+    PaymentType.FREE: "free",
+    PaymentType.ATTRIBUTION: "attribution",
+    PaymentType.USE: "use",
+    PaymentType.SUBSCRIPTION: "subscription",
+    PaymentType.PURCHASE: "purchase",
+    # RSL has no revenue share; it is a use licence whose terms the offer URL gives.
+    PaymentType.REVENUE_SHARE: "use",
+}
+
+
+def format_price(micros: int, currency: str) -> str:
+    """Format micros as the pay-per-crawl header value, e.g. 'USD 0.002500'."""
+    return f"{currency} {micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
+def parse_price(value: str | None, currency: str) -> int | None:
+    """Parse '0.01' or 'USD 0.01' into micros; None if absent, malformed or another currency."""
+    if not value:
+        return None
+    parts = value.strip().split()
+    if len(parts) == 2:
+        if parts[0].upper() != currency:
+            return None
+        parts = parts[1:]
+    if len(parts) != 1:
+        return None
+    try:
+        amount = Decimal(parts[0])
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount < 0:
+        return None
+    return int((amount * 1_000_000).to_integral_value(rounding=ROUND_FLOOR))
+
+
+@dataclass(frozen=True)
+class ContentGrant:
+    document_id: int
+    title: str
+    text: str
+    request_id: str
+    offer_id: uuid.UUID
+    charged_micros: int
+    currency: str
+    provider_slug: str
+
+
+def _per_use_price(offer: OfferInfo, tokens: int) -> int:
+    return price_use(
+        payment_type=offer.terms.payment_type,
+        price_unit=offer.terms.price_unit,
+        price_micros=offer.terms.price_micros,
+        tokens=tokens,
+        cited=True,
+    )[1]
+
+
+def fetch_licensed_content(
+    *,
+    agent_id,
+    document_id,
+    collection_id=None,
+    usage_type: str = "ai-input",
+    max_price_micros: int | None = None,
+    api_key_id=None,
+    request_id: str | None = None,
+) -> ContentGrant:
+    """Return a document's full text under a licence, metered; else raise PaymentRequired.
+
+    With `max_price_micros` (a crawler's `crawler-max-price`), the cheapest published pay-per-use
+    offer at or under that price is accepted on the agent's behalf and the fetch is charged.
+    """
+    content = marketplace.get_document_content(document_id=document_id)
+    if content is None or (
+        collection_id is not None and str(collection_id) != str(content.collection_id)
+    ):
+        raise errors.NotFound("Document not found.")
+    entitlements = get_entitlements(agent_id=agent_id, usage_type=usage_type)
+    terms = entitlements.for_collection(content.collection_id)
+    if terms is None:
+        offers = [
+            o
+            for o in list_published_offers(
+                usage_type=usage_type, collection_id=content.collection_id
+            )
+            if o.auto_accept or not o.terms.allowed_agent_org_ids
+        ]
+        payable = sorted(
+            (o for o in offers if o.terms.payment_type == PaymentType.USE),
+            key=lambda o: (_per_use_price(o, content.token_count), str(o.id)),
+        )
+        cheapest = payable[0] if payable else None
+        price = _per_use_price(cheapest, content.token_count) if cheapest else None
+        if cheapest is None or max_price_micros is None or max_price_micros < price:
+            raise errors.PaymentRequired(
+                "A licence is required for this content.",
+                details={
+                    "document_id": content.id,
+                    "usage_type": usage_type,
+                    "price_micros": price,
+                    "currency": cheapest.terms.currency if cheapest else None,
+                    "offer_id": str(cheapest.id) if cheapest else None,
+                    "offers": [str(o.id) for o in offers],
+                    "provider": content.provider_slug,
+                },
+            )
+        accept_offer(agent_id=agent_id, offer_id=cheapest.id)
+        terms = get_entitlements(agent_id=agent_id, usage_type=usage_type).for_collection(
+            content.collection_id
+        )
+    request_id = request_id or f"content-{uuid.uuid4()}"
+    metered = record_use(
+        UseRecord(
+            request_id=request_id,
+            agent_id=agent_id,
+            api_key_id=api_key_id,
+            usage_type=usage_type,
+            sources=(
+                SourceUse(
+                    collection_id=content.collection_id,
+                    provider_id=content.provider_id,
+                    offer_version_id=terms.offer_version_id,
+                    agreement_id=terms.agreement_id,
+                    document_id=content.id,
+                    tokens=content.token_count,
+                    cited=True,
+                    attribution_weight_ppm=1_000_000,
+                ),
+            ),
+        )
+    )
+    return ContentGrant(
+        document_id=content.id,
+        title=content.title,
+        text=content.text,
+        request_id=request_id,
+        offer_id=terms.offer_id,
+        charged_micros=metered.total_micros,
+        currency=metered.currency,
+        provider_slug=content.provider_slug,
+    )
+
+
+def _amount(micros: int) -> str:
+    text = f"{micros // 1_000_000}.{micros % 1_000_000:06d}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
+
+
+def rsl_document(*, provider_slug: str, base_url: str) -> str | None:
+    """Return the provider's published offers as an RSL 1.0 document, or None if unknown."""
+    provider_id = marketplace.organization_id_for_slug(slug=provider_slug)
+    if provider_id is None:
+        return None
+    ET.register_namespace("", RSL_NAMESPACE)
+    root = ET.Element(f"{{{RSL_NAMESPACE}}}rsl")
+    for offer in list_published_offers(provider_id=provider_id):
+        for collection_id in offer.terms.collection_ids:
+            content = ET.SubElement(
+                root,
+                f"{{{RSL_NAMESPACE}}}content",
+                {
+                    "url": f"{base_url}/api/v1/collections/{collection_id}/documents/*/content",
+                    "server": f"{base_url}/api/v1/market/offers/{offer.id}",
+                },
+            )
+            licence = ET.SubElement(content, f"{{{RSL_NAMESPACE}}}license")
+            permits = ET.SubElement(licence, f"{{{RSL_NAMESPACE}}}permits", {"type": "usage"})
+            permits.text = " ".join(offer.terms.usage_types)
+            if offer.terms.territories:
+                geo = ET.SubElement(licence, f"{{{RSL_NAMESPACE}}}permits", {"type": "geo"})
+                geo.text = " ".join(offer.terms.territories)
+            payment = ET.SubElement(
+                licence,
+                f"{{{RSL_NAMESPACE}}}payment",
+                {"type": RSL_PAYMENT_TYPES[offer.terms.payment_type]},
+            )
+            if offer.terms.price_micros:
+                amount = ET.SubElement(
+                    payment, f"{{{RSL_NAMESPACE}}}amount", {"currency": offer.terms.currency}
+                )
+                amount.text = _amount(offer.terms.price_micros)
+            custom = ET.SubElement(payment, f"{{{RSL_NAMESPACE}}}custom")
+            custom.text = f"{base_url}/api/v1/market/offers/{offer.id}"
+            if offer.terms.citation_required:
+                legal = ET.SubElement(licence, f"{{{RSL_NAMESPACE}}}legal", {"type": "attribution"})
+                legal.text = "Cite the source in every answer that uses it."
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+def rsl_providers() -> list[str]:
+    """Return the slugs of providers with at least one published offer."""
+    provider_ids = {o.provider_id for o in list_published_offers()}
+    return sorted(marketplace.organization_slugs(organization_ids=provider_ids).values())
