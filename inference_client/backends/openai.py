@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import httpx
 
 from inference_client.backends.base import Completion, CompletionRequest
+from inference_client.backends.pool import ConnectionPool
 from inference_client.backends.sse import chunk_delta, events, parse_chunk
 from inference_client.config import InferenceConfig
 from inference_client.errors import InferenceProtocolError, InferenceUnavailable
@@ -42,18 +43,13 @@ class OpenAIBackend:
         self._headers = {"content-type": "application/json", "accept": "application/json"}
         if config.api_key:
             self._headers["authorization"] = f"Bearer {config.api_key}"
-        self._transport = httpx.HTTPTransport(
-            limits=httpx.Limits(
-                max_connections=config.max_concurrency,
-                max_keepalive_connections=config.max_concurrency,
-            ),
-            retries=0,  # retries are ours: they must respect the deadline and the first token
-        )
+        self._pool = ConnectionPool(max_concurrency=config.max_concurrency)
         self._http = httpx.Client(
-            transport=self._transport, timeout=self._timeout(config.timeout_s), trust_env=False
+            transport=self._pool.transports[0],
+            timeout=self._timeout(config.timeout_s),
+            trust_env=False,
         )
         self._completions_url = httpx.URL(f"{self._base_url}/chat/completions")
-        self._slots = threading.BoundedSemaphore(config.max_concurrency)
         self._rng = rng or random.Random()
         self._model = config.model
         self._model_lock = threading.Lock()
@@ -140,7 +136,7 @@ class OpenAIBackend:
 
     def close(self) -> None:
         """Close the pooled connections."""
-        self._http.close()
+        self._pool.close()
 
     def _timeout(self, remaining_s: float) -> httpx.Timeout:
         config = self.config
@@ -196,9 +192,9 @@ class OpenAIBackend:
 
     def _post(self, payload: bytes, deadline: float) -> bytes:
         """Send one request under the concurrency cap; return the body of a 2xx answer."""
-        with self._slot(deadline):
+        with self._pool.slot(deadline) as transport:
             try:
-                response = self._send(payload, self._headers, deadline)
+                response = self._send(transport, payload, self._headers, deadline)
                 try:
                     _check_status(response)
                     return _read_body(response, deadline)
@@ -214,10 +210,10 @@ class OpenAIBackend:
                 raise _Retryable("connection_error") from exc
 
     def _stream_chunks(self, payload: bytes, deadline: float) -> Iterator[dict[str, Any]]:
-        with self._slot(deadline):
+        with self._pool.slot(deadline) as transport:
             try:
                 headers = {**self._headers, "accept": "text/event-stream"}
-                response = self._send(payload, headers, deadline)
+                response = self._send(transport, payload, headers, deadline)
                 try:
                     _check_status(response)
                     for data in events(_lines_until(response, deadline)):
@@ -233,7 +229,13 @@ class OpenAIBackend:
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 raise _Retryable("connection_error") from exc
 
-    def _send(self, payload: bytes, headers: dict[str, str], deadline: float) -> httpx.Response:
+    def _send(
+        self,
+        transport: httpx.HTTPTransport,
+        payload: bytes,
+        headers: dict[str, str],
+        deadline: float,
+    ) -> httpx.Response:
         """Send a completion request straight to the pooled transport; return it unread.
 
         The hot path skips the client's auth, cookie and redirect handling, which a JSON API
@@ -254,10 +256,7 @@ class OpenAIBackend:
             content=payload,
             extensions={"timeout": timeout},
         )
-        return self._transport.handle_request(request)
-
-    def _slot(self, deadline: float) -> _Slot:
-        return _Slot(self._slots, deadline)
+        return transport.handle_request(request)
 
     def _pause_or_fail(self, exc: _Retryable, attempt: int, deadline: float) -> None:
         """Sleep a jittered backoff before the next attempt, or raise when out of attempts."""
@@ -271,23 +270,6 @@ class OpenAIBackend:
         if delay >= remaining:
             _give_up(exc, attempt)
         time.sleep(delay)
-
-
-class _Slot:
-    """Hold one of the backend's concurrency slots, waiting at most until the deadline."""
-
-    def __init__(self, slots: threading.BoundedSemaphore, deadline: float) -> None:
-        self._slots = slots
-        self._deadline = deadline
-
-    def __enter__(self) -> None:
-        if not self._slots.acquire(timeout=max(0.0, self._deadline - time.monotonic())):
-            raise InferenceUnavailable(
-                "every inference slot stayed busy until the deadline", reason="saturated"
-            )
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._slots.release()
 
 
 def _give_up(exc: _Retryable, attempts: int) -> NoReturn:
