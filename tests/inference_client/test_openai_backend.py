@@ -362,3 +362,24 @@ def test_model_is_taken_from_the_server_when_not_configured(
         client.answer("Capital of France?", geography_sources)
 
     assert openai_server.requests[0]["model"] == "served-model"
+
+
+def test_a_cap_larger_than_one_pool_shard_is_reached_and_respected(
+    openai_server, geography_sources
+):
+    openai_server.default = Reply(delay_s=0.1)
+    config = openai_config(openai_server.base_url, max_concurrency=10)
+    answers = []
+    with InferenceClient(config) as client:
+
+        def ask() -> None:
+            answers.append(client.answer("Capital of France?", geography_sources))
+
+        threads = [threading.Thread(target=ask) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert len(answers) == 20
+    assert openai_server.max_in_flight == 10
