@@ -279,3 +279,23 @@ LOGGING = {
 
 # Licensing: every offer is priced in the platform's currency.
 LICENSING_CURRENCY = env_str("LICENSING_CURRENCY", "USD")
+
+# Catalog: ingestion limits, SSRF policy and retrieval (see docs/catalog.md).
+CATALOG_CHUNK_TOKENS = env_int("CATALOG_CHUNK_TOKENS", 200)
+INGESTION_MAX_UPLOAD_BYTES = env_int("INGESTION_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+INGESTION_MAX_FILES_PER_UPLOAD = env_int("INGESTION_MAX_FILES_PER_UPLOAD", 100)
+INGESTION_MAX_ITEMS_PER_JOB = env_int("INGESTION_MAX_ITEMS_PER_JOB", 50_000)
+INGESTION_FETCH_MAX_BYTES = env_int("INGESTION_FETCH_MAX_BYTES", 10 * 1024 * 1024)
+INGESTION_FETCH_TIMEOUT_S = float(env_str("INGESTION_FETCH_TIMEOUT_S", "20"))
+INGESTION_FETCH_MAX_REDIRECTS = env_int("INGESTION_FETCH_MAX_REDIRECTS", 5)
+# CIDRs that fetching may reach although they are not public (e.g. an intranet CMS). Empty:
+# only public internet addresses.
+INGESTION_ALLOWED_PRIVATE_NETWORKS = env_list("INGESTION_ALLOWED_PRIVATE_NETWORKS", [])
+INGESTION_MAX_RETRIES = env_int("INGESTION_MAX_RETRIES", 3)
+# Django refuses multipart requests with more files than this (one spare for safety).
+DATA_UPLOAD_MAX_NUMBER_FILES = INGESTION_MAX_FILES_PER_UPLOAD + 1
+RETRIEVAL_BACKEND = env_str("RETRIEVAL_BACKEND", "auto")  # auto | bm25 | postgres
+RETRIEVAL_INDEX_DIR = Path(env_str("RETRIEVAL_INDEX_DIR", str(DATA_DIR / "retrieval" / "bm25")))
+RETRIEVAL_RELOAD_INTERVAL_S = float(env_str("RETRIEVAL_RELOAD_INTERVAL_S", "1"))
+RETRIEVAL_MAX_SEGMENTS = env_int("RETRIEVAL_MAX_SEGMENTS", 8)
+RETRIEVAL_DENSE_RERANK = env_bool("RETRIEVAL_DENSE_RERANK")

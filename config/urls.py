@@ -7,6 +7,7 @@ from licensing.api import views as licensing_views
 
 api_v1 = [
     path("", include("marketplace.api.urls")),
+    path("", include("marketplace.api.catalog_urls")),
     path("", include("licensing.api.urls")),
 ]
 

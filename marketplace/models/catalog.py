@@ -148,9 +148,17 @@ class IngestionItem(models.Model):
         EXPANDED = "expanded", "Expanded"
         FAILED = "failed", "Failed"
 
+    class Kind(models.TextChoices):
+        FILE = "file", "Uploaded file"
+        RECORD = "record", "Record of a jsonl/csv file or feed entry"
+        PAGE = "page", "Web page"
+        SITEMAP = "sitemap", "Sitemap"
+        FEED = "feed", "RSS/Atom feed"
+
     id = models.BigAutoField(primary_key=True)
     job = models.ForeignKey(IngestionJob, on_delete=models.CASCADE, related_name="items")
     ordinal = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FILE)
     name = models.CharField(max_length=2048)
     content_type = models.CharField(max_length=100, blank=True, default="")
     # Uploaded bytes (or a record as JSON) wait here for the worker; cleared once processed.

@@ -1,6 +1,6 @@
 import factory
 
-from marketplace.models import Membership, Organization, User
+from marketplace.models import Collection, Membership, Organization, User
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -28,3 +28,11 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
     role = "member"
+
+
+class CollectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Collection
+
+    organization = factory.SubFactory(OrganizationFactory, is_provider=True)
+    name = factory.Sequence(lambda n: f"Collection {n}")

@@ -1,0 +1,619 @@
+"""Ingestion use cases: accept uploads and URLs as jobs, and run a job's items through fetch,
+extract, chunk and index, recording each item's outcome.
+
+A job is safe to run again: items already done are skipped, identical content is a no-op,
+changed content becomes a new version of its document whose chunks replace the old ones.
+One bad item never fails the batch; it is recorded with a code and a message.
+"""
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from marketplace import errors
+from marketplace.ingestion import extract as extraction
+from marketplace.ingestion.chunking import split_into_chunks
+from marketplace.ingestion.fetch import FetchPolicy, FetchRefused, fetch, vet_url
+from marketplace.ingestion.sources import (
+    SourceUnreadable,
+    html_fragment_text,
+    parse_feed,
+    parse_sitemap,
+)
+from marketplace.models import Chunk, Document, IngestionItem, IngestionJob
+from marketplace.services import retrieval
+from marketplace.services.accounts import Actor
+from marketplace.services.catalog import load_collection, visible_collections
+
+logger = logging.getLogger("provenant.ingestion")
+
+Item = IngestionItem
+DOCUMENT_TYPES = (
+    "text/html",
+    "application/xhtml+xml",
+    "text/plain",
+    "text/markdown",
+    "application/pdf",
+)
+SITEMAP_TYPES = ("application/xml", "text/xml")
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", *SITEMAP_TYPES)
+URL_KINDS = {
+    IngestionJob.Kind.URL: Item.Kind.PAGE,
+    IngestionJob.Kind.SITEMAP: Item.Kind.SITEMAP,
+    IngestionJob.Kind.FEED: Item.Kind.FEED,
+}
+DONE_STATUSES = (Item.Status.CREATED, Item.Status.UPDATED, Item.Status.UNCHANGED)
+MAX_ERRORS_SHOWN = 100
+
+
+class UnsupportedMediaType(errors.DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(errors.DomainError):
+    status = 413
+    code = "file_too_large"
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file to ingest; `read` is called only after the size has been checked."""
+
+    name: str
+    content_type: str
+    size: int
+    read: Callable[[], bytes]
+
+    @classmethod
+    def from_bytes(cls, *, name: str, content: bytes, content_type: str = "") -> "UploadedFile":
+        return cls(name=name, content_type=content_type, size=len(content), read=lambda: content)
+
+
+@dataclass(frozen=True)
+class IngestionError:
+    ordinal: int
+    name: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class IngestionProgress:
+    total: int
+    done: int
+    pending: int
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class IngestionJobInfo:
+    id: uuid.UUID
+    collection_id: uuid.UUID
+    kind: str
+    source: str
+    status: str
+    progress: IngestionProgress
+    errors: tuple[IngestionError, ...]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+# -- reading jobs -----------------------------------------------------------------------------
+
+
+def _job_info(job: IngestionJob) -> IngestionJobInfo:
+    counts = dict(job.items.values_list("status").annotate(n=Count("id")).order_by())
+    created, updated, unchanged, failed, pending = (
+        counts.get(status, 0)
+        for status in (
+            Item.Status.CREATED,
+            Item.Status.UPDATED,
+            Item.Status.UNCHANGED,
+            Item.Status.FAILED,
+            Item.Status.PENDING,
+        )
+    )
+    done = created + updated + unchanged + failed
+    failures = job.items.filter(status=Item.Status.FAILED).order_by("ordinal")[:MAX_ERRORS_SHOWN]
+    return IngestionJobInfo(
+        id=job.id,
+        collection_id=job.collection_id,
+        kind=job.kind,
+        source=job.source,
+        status=job.status,
+        progress=IngestionProgress(
+            total=done + pending,
+            done=done,
+            pending=pending,
+            created=created,
+            updated=updated,
+            unchanged=unchanged,
+            failed=failed,
+        ),
+        errors=tuple(
+            IngestionError(i.ordinal, i.name, i.error_code, i.error_message)
+            for i in failures.only("ordinal", "name", "error_code", "error_message")
+        ),
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+def _load_job(actor: Actor, job_id) -> IngestionJob:
+    try:
+        return IngestionJob.objects.filter(collection__in=visible_collections(actor)).get(id=job_id)
+    except (IngestionJob.DoesNotExist, DjangoValidationError, ValueError) as exc:
+        raise errors.NotFound("Ingestion job not found.") from exc
+
+
+def get_ingestion_job(*, actor: Actor, job_id) -> IngestionJobInfo:
+    """Return a job's status, progress and per-item errors."""
+    return _job_info(_load_job(actor, job_id))
+
+
+def list_ingestion_jobs(*, actor: Actor, collection_id, limit: int = 20) -> list[IngestionJobInfo]:
+    """Return a collection's most recent jobs."""
+    collection = load_collection(actor, collection_id)
+    jobs = IngestionJob.objects.filter(collection=collection).order_by("-created_at")[:limit]
+    return [_job_info(job) for job in jobs]
+
+
+# -- starting jobs ----------------------------------------------------------------------------
+
+
+def _enqueue(job_id) -> None:
+    from marketplace import tasks
+
+    transaction.on_commit(lambda: tasks.run_ingestion_job.delay(str(job_id)))
+
+
+def _check_files(files: list[UploadedFile]) -> list[tuple[UploadedFile, str]]:
+    if not files:
+        raise errors.ValidationFailed(
+            "Upload at least one file.", code="no_files", details={"files": ["No file was sent."]}
+        )
+    limit = settings.INGESTION_MAX_FILES_PER_UPLOAD
+    if len(files) > limit:
+        raise errors.ValidationFailed(
+            f"Upload at most {limit} files at once.",
+            code="too_many_files",
+            details={"files": [f"At most {limit} files."]},
+        )
+    checked = []
+    max_bytes = settings.INGESTION_MAX_UPLOAD_BYTES
+    for upload in files:
+        fmt = extraction.detect_format(name=upload.name, content_type=upload.content_type)
+        if fmt is None:
+            raise UnsupportedMediaType(
+                f"{upload.name}: unsupported file type. Upload txt, md, html, pdf, jsonl or csv.",
+                details={"files": [f"{upload.name}: unsupported file type."]},
+            )
+        if upload.size > max_bytes:
+            raise PayloadTooLarge(
+                f"{upload.name} is {upload.size} bytes; the limit is {max_bytes}.",
+                details={"files": [f"{upload.name}: larger than {max_bytes} bytes."]},
+            )
+        checked.append((upload, fmt))
+    return checked
+
+
+def create_upload_job(
+    *, collection_id, files: list[UploadedFile], created_by_id=None
+) -> IngestionJobInfo:
+    """Record uploaded files as a job and queue it (no actor check: callers do it)."""
+    checked = _check_files(files)
+    with transaction.atomic():
+        job = IngestionJob.objects.create(
+            collection_id=collection_id,
+            kind=IngestionJob.Kind.UPLOAD,
+            source=", ".join(f.name for f in files)[:2048],
+            created_by_id=created_by_id,
+        )
+        Item.objects.bulk_create(
+            Item(
+                job=job,
+                ordinal=ordinal,
+                kind=Item.Kind.FILE,
+                name=upload.name[:2048],
+                content_type=extraction.MEDIA_TYPES[fmt],
+                payload=upload.read(),
+            )
+            for ordinal, (upload, fmt) in enumerate(checked)
+        )
+        _enqueue(job.id)
+    return _job_info(job)
+
+
+def start_upload_ingestion(
+    *, actor: Actor, collection_id, files: list[UploadedFile]
+) -> IngestionJobInfo:
+    """Accept a batch of files into one of the actor's collections; ingestion runs as a job."""
+    collection = load_collection(actor, collection_id)
+    return create_upload_job(collection_id=collection.id, files=files, created_by_id=actor.user_id)
+
+
+def fetch_policy(kind: str) -> FetchPolicy:
+    """Return the fetch rules for a page, a sitemap or a feed, from settings."""
+    types = {Item.Kind.SITEMAP: SITEMAP_TYPES, Item.Kind.FEED: FEED_TYPES}.get(kind, DOCUMENT_TYPES)
+    return FetchPolicy(
+        max_bytes=settings.INGESTION_FETCH_MAX_BYTES,
+        timeout_s=settings.INGESTION_FETCH_TIMEOUT_S,
+        max_redirects=settings.INGESTION_FETCH_MAX_REDIRECTS,
+        allowed_content_types=types,
+        allowed_private_networks=tuple(settings.INGESTION_ALLOWED_PRIVATE_NETWORKS),
+    )
+
+
+def create_url_job(*, collection_id, url: str, kind: str, created_by_id=None) -> IngestionJobInfo:
+    """Vet a URL now (a clear 400 if refused) and queue a job that fetches it."""
+    if kind not in URL_KINDS:
+        raise errors.ValidationFailed(
+            f"Unknown source kind {kind!r}.",
+            details={"kind": [f"Choose from {', '.join(URL_KINDS)}."]},
+        )
+    url = (url or "").strip()
+    item_kind = URL_KINDS[kind]
+    try:
+        vet_url(url, fetch_policy(item_kind))
+    except FetchRefused as exc:
+        raise errors.ValidationFailed(
+            exc.message, code=exc.code, details={"url": [exc.message]}
+        ) from exc
+    with transaction.atomic():
+        job = IngestionJob.objects.create(
+            collection_id=collection_id, kind=kind, source=url[:2048], created_by_id=created_by_id
+        )
+        Item.objects.create(job=job, ordinal=0, kind=item_kind, name=url[:2048])
+        _enqueue(job.id)
+    return _job_info(job)
+
+
+def start_url_ingestion(*, actor: Actor, collection_id, url: str, kind: str = "url"):
+    """Ingest a web page, every page of a sitemap, or every entry of an RSS/Atom feed."""
+    collection = load_collection(actor, collection_id)
+    return create_url_job(
+        collection_id=collection.id, url=url, kind=kind, created_by_id=actor.user_id
+    )
+
+
+def retry_ingestion_job(*, actor: Actor, job_id) -> IngestionJobInfo:
+    """Run a job's failed items again; items that succeeded are left as they are."""
+    with transaction.atomic():
+        job = _load_job(actor, job_id)
+        job.items.filter(status=Item.Status.FAILED).update(
+            status=Item.Status.PENDING, error_code="", error_message="", attempts=0
+        )
+        job.status = IngestionJob.Status.QUEUED
+        job.finished_at = None
+        job.save(update_fields=["status", "finished_at"])
+        _enqueue(job.id)
+    return _job_info(job)
+
+
+# -- running jobs -----------------------------------------------------------------------------
+
+
+class _Failed(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _next_ordinal(job: IngestionJob) -> int:
+    return (job.items.aggregate(m=Max("ordinal"))["m"] or 0) + 1
+
+
+def _expand(job: IngestionJob, item: Item, children: list[Item]) -> None:
+    cap = settings.INGESTION_MAX_ITEMS_PER_JOB
+    with transaction.atomic():
+        locked = IngestionJob.objects.select_for_update().get(id=job.id)
+        start = _next_ordinal(locked)
+        room = max(0, cap - job.items.count())
+        for offset, child in enumerate(children[:room]):
+            child.job, child.ordinal = locked, start + offset
+        Item.objects.bulk_create(children[:room])
+        note = "" if len(children) <= room else f"Only the first {room} of {len(children)} kept."
+        Item.objects.filter(id=item.id).update(
+            status=Item.Status.EXPANDED, payload=None, error_message=note, updated_at=timezone.now()
+        )
+
+
+def _store(
+    job: IngestionJob,
+    item: Item,
+    *,
+    external_id: str,
+    source_url: str,
+    content_type: str,
+    extracted: extraction.Extracted,
+) -> list[int]:
+    """Create or update the document; return the ids of chunks it replaced."""
+    digest = extraction.content_hash(text=extracted.text, title=extracted.title)
+    spans = split_into_chunks(extracted.text, target_tokens=settings.CATALOG_CHUNK_TOKENS)
+    fields = {
+        "source_url": source_url,
+        "title": extracted.title[:500],
+        "author": extracted.author[:300],
+        "published_at": extracted.published_at,
+        "content_type": content_type,
+        "content_hash": digest,
+        "text": extracted.text,
+        "metadata": extracted.metadata,
+        "status": Document.Status.PENDING,
+    }
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _upsert(job, item, external_id, digest, fields, spans)
+        except IntegrityError:  # another worker created the same document a moment ago
+            if attempt:
+                raise
+    return []
+
+
+def _upsert(job, item, external_id, digest, fields, spans) -> list[int]:
+    document = (
+        Document.objects.select_for_update()
+        .filter(collection_id=job.collection_id, external_id=external_id)
+        .first()
+    )
+    replaced: list[int] = []
+    if document is not None and document.content_hash == digest:
+        status = Item.Status.UNCHANGED
+    elif document is not None:
+        replaced = list(document.chunks.values_list("id", flat=True))
+        document.chunks.all().delete()
+        for key, value in fields.items():
+            setattr(document, key, value)
+        document.version += 1
+        document.save()
+        status = Item.Status.UPDATED
+    else:
+        document = Document.objects.create(
+            collection_id=job.collection_id, external_id=external_id, **fields
+        )
+        status = Item.Status.CREATED
+    if status != Item.Status.UNCHANGED:
+        text = document.text
+        Chunk.objects.bulk_create(
+            Chunk(
+                document=document,
+                collection_id=job.collection_id,
+                ordinal=span.ordinal,
+                text=text[span.char_start : span.char_end],
+                char_start=span.char_start,
+                char_end=span.char_end,
+                token_count=span.token_count,
+            )
+            for span in spans
+        )
+    Item.objects.filter(id=item.id).update(
+        status=status,
+        document=document,
+        payload=None,
+        error_code="",
+        error_message="",
+        updated_at=timezone.now(),
+    )
+    return replaced
+
+
+def _payload(item: Item) -> bytes:
+    value = Item.objects.filter(id=item.id).values_list("payload", flat=True).get()
+    return bytes(value or b"")
+
+
+def _process_file(job, item) -> list[int]:
+    fmt = extraction.detect_format(name=item.name, content_type=item.content_type)
+    content = _payload(item)
+    if fmt in extraction.RECORD_FORMATS:
+        children = []
+        for where, record, error in extraction.parse_records(content, fmt=fmt, name=item.name):
+            child = Item(kind=Item.Kind.RECORD, name=where[:2048], content_type="record")
+            if record is None:
+                child.status, child.error_code, child.error_message = (
+                    Item.Status.FAILED,
+                    "invalid_record",
+                    error,
+                )
+            else:
+                child.payload = json.dumps(record.__dict__).encode()
+            children.append(child)
+        if not children:
+            raise _Failed("empty_document", f"{item.name} has no records.")
+        _expand(job, item, children)
+        return []
+    extracted = extraction.extract(content, fmt=fmt or "", name=item.name)
+    return _store(
+        job,
+        item,
+        external_id=item.name,
+        source_url="",
+        content_type=extraction.MEDIA_TYPES[fmt],
+        extracted=extracted,
+    )
+
+
+def _process_record(job, item) -> list[int]:
+    record = json.loads(_payload(item))
+    text = record["text"]
+    if record.get("html"):
+        text = html_fragment_text(text)
+    text = extraction.normalize_text(text)
+    if not text:
+        raise _Failed("empty_document", f"{item.name} has no text.")
+    extracted = extraction.Extracted(
+        text=text,
+        title=record.get("title") or text.split("\n", 1)[0][:200],
+        author=record.get("author") or "",
+        published_at=extraction.parse_date(record.get("published_at")),
+    )
+    url = record.get("url") or ""
+    return _store(
+        job,
+        item,
+        external_id=record["external_id"],
+        source_url=url if url.startswith(("http://", "https://")) else "",
+        content_type="text/html" if record.get("html") else "text/plain",
+        extracted=extracted,
+    )
+
+
+def _process_page(job, item) -> list[int]:
+    fetched = fetch(item.name, fetch_policy(Item.Kind.PAGE))
+    fmt = extraction.detect_format(name=fetched.url, content_type=fetched.content_type)
+    extracted = extraction.extract(
+        fetched.content, fmt=fmt or "", name=item.name, charset=fetched.charset
+    )
+    return _store(
+        job,
+        item,
+        external_id=item.name,
+        source_url=item.name,
+        content_type=fetched.content_type,
+        extracted=extracted,
+    )
+
+
+def _process_sitemap(job, item) -> list[int]:
+    fetched = fetch(item.name, fetch_policy(Item.Kind.SITEMAP))
+    entries = parse_sitemap(fetched.content, max_urls=settings.INGESTION_MAX_ITEMS_PER_JOB)
+    children = [Item(kind=Item.Kind.PAGE, name=url[:2048]) for url in entries.pages]
+    children += [Item(kind=Item.Kind.SITEMAP, name=url[:2048]) for url in entries.sitemaps]
+    _expand(job, item, children)
+    return []
+
+
+def _process_feed(job, item) -> list[int]:
+    fetched = fetch(item.name, fetch_policy(Item.Kind.FEED))
+    entries = parse_feed(fetched.content, max_entries=settings.INGESTION_MAX_ITEMS_PER_JOB)
+    children = [
+        Item(
+            kind=Item.Kind.RECORD,
+            name=(entry.url or entry.external_id)[:2048],
+            content_type="record",
+            payload=json.dumps(
+                {
+                    "external_id": entry.external_id,
+                    "title": entry.title,
+                    "url": entry.url,
+                    "text": entry.html,
+                    "author": entry.author,
+                    "published_at": entry.published_at,
+                    "html": True,
+                }
+            ).encode(),
+        )
+        for entry in entries
+    ]
+    _expand(job, item, children)
+    return []
+
+
+PROCESSORS = {
+    Item.Kind.FILE: _process_file,
+    Item.Kind.RECORD: _process_record,
+    Item.Kind.PAGE: _process_page,
+    Item.Kind.SITEMAP: _process_sitemap,
+    Item.Kind.FEED: _process_feed,
+}
+
+
+def _fail(item: Item, code: str, message: str) -> None:
+    Item.objects.filter(id=item.id).update(
+        status=Item.Status.FAILED,
+        error_code=code[:50],
+        error_message=message,
+        attempts=item.attempts + 1,
+        updated_at=timezone.now(),
+    )
+
+
+def _process(job: IngestionJob, item: Item, *, final_attempt: bool) -> tuple[list[int], bool]:
+    """Run one item; return (replaced chunk ids, whether it should be tried again later)."""
+    try:
+        return PROCESSORS[item.kind](job, item), False
+    except FetchRefused as exc:
+        if exc.transient and not final_attempt:
+            Item.objects.filter(id=item.id).update(attempts=item.attempts + 1)
+            return [], True
+        _fail(item, exc.code, exc.message)
+    except (extraction.ExtractionFailed, SourceUnreadable, _Failed) as exc:
+        _fail(item, exc.code, exc.message)
+    except Exception:
+        logger.exception("Ingestion of item %s of job %s failed", item.id, job.id)
+        _fail(
+            item,
+            "internal_error",
+            "This item could not be ingested because of an error on our side.",
+        )
+    return [], False
+
+
+def _finish_status(job: IngestionJob) -> str:
+    counts = dict(job.items.values_list("status").annotate(n=Count("id")).order_by())
+    if counts.get(Item.Status.PENDING):
+        return IngestionJob.Status.RUNNING
+    failed = counts.get(Item.Status.FAILED, 0)
+    ok = sum(counts.get(s, 0) for s in DONE_STATUSES)
+    if not failed:
+        return IngestionJob.Status.SUCCEEDED
+    return IngestionJob.Status.PARTIAL if ok else IngestionJob.Status.FAILED
+
+
+def run_ingestion_job(
+    *,
+    job_id,
+    final_attempt: bool = True,
+    on_progress: Callable[[IngestionProgress], None] | None = None,
+    batch_size: int = 200,
+) -> IngestionJobInfo | None:
+    """Process a job's pending items, index what changed, and record the outcome.
+
+    Items that hit a transient error stay pending unless this is the final attempt; the
+    caller retries the job later. Returns None if the job no longer exists.
+    """
+    job = IngestionJob.objects.filter(id=job_id).first()
+    if job is None:
+        return None
+    if job.started_at is None:
+        job.started_at = timezone.now()
+    job.status = IngestionJob.Status.RUNNING
+    job.save(update_fields=["status", "started_at"])
+    last = -1
+    while True:
+        batch = list(
+            job.items.filter(status=Item.Status.PENDING, ordinal__gt=last)
+            .defer("payload")
+            .order_by("ordinal")[:batch_size]
+        )
+        if not batch:
+            break
+        replaced: list[int] = []
+        for item in batch:
+            last = item.ordinal
+            item_replaced, _ = _process(job, item, final_attempt=final_attempt)
+            replaced.extend(item_replaced)
+        retrieval.forget_chunks(chunk_ids=replaced)
+        retrieval.index_pending_documents()
+        if on_progress is not None:
+            on_progress(_job_info(job).progress)
+    job.status = _finish_status(job)
+    job.finished_at = None if job.status == IngestionJob.Status.RUNNING else timezone.now()
+    job.save(update_fields=["status", "finished_at"])
+    return _job_info(job)
