@@ -62,11 +62,11 @@ def address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allowed_n
         return ""
     for label, flag in (
         ("loopback", ip.is_loopback),
-        ("private", ip.is_private),
         ("link-local", ip.is_link_local),
         ("multicast", ip.is_multicast),
-        ("reserved", ip.is_reserved),
         ("unspecified", ip.is_unspecified),
+        ("reserved", ip.is_reserved),
+        ("private", ip.is_private),
     ):
         if flag:
             return label

@@ -213,9 +213,9 @@ def _check_files(files: list[UploadedFile]) -> list[tuple[UploadedFile, str]]:
 
 
 def create_upload_job(
-    *, collection_id, files: list[UploadedFile], created_by_id=None
+    *, collection_id, files: list[UploadedFile], created_by_id=None, enqueue: bool = True
 ) -> IngestionJobInfo:
-    """Record uploaded files as a job and queue it (no actor check: callers do it)."""
+    """Record uploaded files as a job and queue it unless the caller runs it (no actor check)."""
     checked = _check_files(files)
     with transaction.atomic():
         job = IngestionJob.objects.create(
@@ -235,7 +235,8 @@ def create_upload_job(
             )
             for ordinal, (upload, fmt) in enumerate(checked)
         )
-        _enqueue(job.id)
+        if enqueue:
+            _enqueue(job.id)
     return _job_info(job)
 
 
@@ -259,7 +260,9 @@ def fetch_policy(kind: str) -> FetchPolicy:
     )
 
 
-def create_url_job(*, collection_id, url: str, kind: str, created_by_id=None) -> IngestionJobInfo:
+def create_url_job(
+    *, collection_id, url: str, kind: str, created_by_id=None, enqueue: bool = True
+) -> IngestionJobInfo:
     """Vet a URL now (a clear 400 if refused) and queue a job that fetches it."""
     if kind not in URL_KINDS:
         raise errors.ValidationFailed(
@@ -279,7 +282,8 @@ def create_url_job(*, collection_id, url: str, kind: str, created_by_id=None) ->
             collection_id=collection_id, kind=kind, source=url[:2048], created_by_id=created_by_id
         )
         Item.objects.create(job=job, ordinal=0, kind=item_kind, name=url[:2048])
-        _enqueue(job.id)
+        if enqueue:
+            _enqueue(job.id)
     return _job_info(job)
 
 

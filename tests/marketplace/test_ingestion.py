@@ -1,0 +1,294 @@
+"""The ingestion pipeline: URL, sitemap and feed jobs against a real local server, management
+commands, chunking and extraction."""
+
+import io
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from marketplace import services
+from marketplace.ingestion.chunking import split_into_chunks
+from marketplace.ingestion.extract import ExtractionFailed, extract, parse_records
+from marketplace.models import Chunk, Document, IngestionJob
+from tests.marketplace.factories import CollectionFactory
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+PAGES = {
+    "/pages/glaciers.html": (
+        "text/html",
+        b"<html><head><title>Glaciers</title></head><body><article><h1>Glaciers</h1>"
+        b"<p>The Aletsch glacier is the largest glacier in the Alps, twenty kilometres long.</p>"
+        b"<p>It has retreated by more than three kilometres since 1870.</p>"
+        b"</article></body></html>",
+    ),
+    "/pages/deserts.txt": (
+        "text/plain",
+        b"Deserts\n\nThe Atacama is the driest non-polar desert on Earth.",
+    ),
+}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def _send(self, content_type: str, body: bytes, status: int = 200):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        if self.path in PAGES:
+            self._send(*PAGES[self.path])
+        elif self.path == "/sitemap.xml":
+            body = (FIXTURES / "sitemap.xml").read_text().replace("{base}", base)
+            self._send("application/xml", body.encode())
+        elif self.path == "/broken-sitemap.xml":
+            self._send("application/xml", (FIXTURES / "broken-sitemap.xml").read_bytes())
+        elif self.path == "/feed.xml":
+            self._send("application/rss+xml", (FIXTURES / "feed.xml").read_bytes())
+        elif self.path == "/atom.xml":
+            self._send("application/atom+xml", (FIXTURES / "atom.xml").read_bytes())
+        else:
+            self._send("text/html", b"not found", status=404)
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(autouse=True)
+def _local_fetching(settings, tmp_path):
+    settings.INGESTION_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.1/32"]
+    settings.RETRIEVAL_INDEX_DIR = tmp_path / "index"
+    settings.RETRIEVAL_RELOAD_INTERVAL_S = 0
+
+
+@pytest.fixture
+def collection(db):
+    return CollectionFactory()
+
+
+def _run_url_job(collection, url, kind, capture):
+    with capture(execute=True):
+        job = services.create_url_job(collection_id=collection.id, url=url, kind=kind)
+    return services.get_ingestion_job(
+        actor=services.actor_for_api_key(
+            api_key_id=job.id, organization_id=collection.organization_id, scopes=["catalog"]
+        ),
+        job_id=job.id,
+    )
+
+
+def test_a_web_page_is_fetched_extracted_and_chunked(
+    server, collection, django_capture_on_commit_callbacks
+):
+    url = server + "/pages/glaciers.html"
+    job = _run_url_job(collection, url, "url", django_capture_on_commit_callbacks)
+    assert (job.status, job.progress.created, job.progress.failed) == ("succeeded", 1, 0)
+    document = Document.objects.get()
+    assert (document.external_id, document.source_url, document.title) == (url, url, "Glaciers")
+    assert document.content_type == "text/html"
+    assert "Aletsch glacier" in document.text
+    assert document.status == "ready"
+    hits = services.search_chunks(query="Aletsch", collection_ids=[collection.id])
+    assert [h.document_url for h in hits] == [url]
+
+
+def test_a_sitemap_ingests_each_page_and_records_the_missing_one(
+    server, collection, django_capture_on_commit_callbacks
+):
+    job = _run_url_job(
+        collection, server + "/sitemap.xml", "sitemap", django_capture_on_commit_callbacks
+    )
+    assert job.status == "partial"
+    assert (job.progress.total, job.progress.created, job.progress.failed) == (3, 2, 1)
+    assert [(e.name, e.code) for e in job.errors] == [
+        (server + "/pages/missing.html", "http_error")
+    ]
+    assert sorted(Document.objects.values_list("title", flat=True)) == ["Deserts", "Glaciers"]
+
+
+def test_a_broken_sitemap_fails_the_job_with_a_clear_error(
+    server, collection, django_capture_on_commit_callbacks
+):
+    job = _run_url_job(
+        collection, server + "/broken-sitemap.xml", "sitemap", django_capture_on_commit_callbacks
+    )
+    assert job.status == "failed"
+    assert [e.code for e in job.errors] == ["corrupt_sitemap"]
+    assert Document.objects.count() == 0
+
+
+def test_an_rss_feed_ingests_each_entry(server, collection, django_capture_on_commit_callbacks):
+    job = _run_url_job(collection, server + "/feed.xml", "feed", django_capture_on_commit_callbacks)
+    assert (job.status, job.progress.created) == ("succeeded", 2)
+    owls = Document.objects.get(external_id="owls-1")
+    assert (owls.title, owls.source_url, owls.text) == (
+        "Owls at night",
+        "https://example.org/owls",
+        "Barn owls hunt by sound alone in total darkness.",
+    )
+    assert owls.published_at.isoformat() == "2024-05-06T10:00:00+00:00"
+
+
+def test_an_atom_feed_keeps_the_author(server, collection, django_capture_on_commit_callbacks):
+    job = _run_url_job(collection, server + "/atom.xml", "feed", django_capture_on_commit_callbacks)
+    assert job.status == "succeeded"
+    document = Document.objects.get()
+    assert (document.title, document.author, document.external_id) == (
+        "Betelgeuse",
+        "Carl",
+        "urn:betelgeuse",
+    )
+
+
+def test_rerunning_a_finished_job_changes_nothing(
+    server, collection, django_capture_on_commit_callbacks
+):
+    job = _run_url_job(collection, server + "/feed.xml", "feed", django_capture_on_commit_callbacks)
+    before = list(Chunk.objects.order_by("id").values_list("id", "text"))
+    again = services.run_ingestion_job(job_id=job.id)
+    assert again.progress == job.progress
+    assert list(Chunk.objects.order_by("id").values_list("id", "text")) == before
+
+
+def test_a_transient_failure_stays_pending_until_the_final_attempt(collection, settings):
+    # A port nobody listens on: connection refused, which is worth retrying.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    job = services.create_url_job(
+        collection_id=collection.id, url=f"http://127.0.0.1:{port}/", kind="url", enqueue=False
+    )
+    first = services.run_ingestion_job(job_id=job.id, final_attempt=False)
+    assert (first.status, first.progress.pending) == ("running", 1)
+    last = services.run_ingestion_job(job_id=job.id, final_attempt=True)
+    assert (last.status, last.progress.pending) == ("failed", 0)
+    assert [e.code for e in last.errors] == ["connection_failed"]
+
+
+def test_ingest_url_refuses_private_addresses_without_the_allow_list(collection, settings):
+    settings.INGESTION_ALLOWED_PRIVATE_NETWORKS = []
+    with pytest.raises(CommandError, match="blocked_address"):
+        call_command("ingest_url", str(collection.id), "http://127.0.0.1:9/")
+    assert IngestionJob.objects.count() == 0
+
+
+def test_ingest_files_command_ingests_a_directory_and_reports_errors(collection):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("ingest_files", str(collection.id), str(FIXTURES), stdout=out, stderr=err)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("Job ")
+    assert "partial; 8 created, 0 updated, 0 unchanged, 4 failed of 12." in lines[0]
+    assert "  corrupt.pdf: corrupt_pdf: corrupt.pdf is not a readable PDF." in lines
+    assert "doc" in err.getvalue()  # the progress bar
+    assert Document.objects.filter(collection=collection).count() == 8
+
+
+def test_ingest_sitemap_and_feed_commands(server, collection):
+    out = io.StringIO()
+    call_command(
+        "ingest_sitemap",
+        str(collection.id),
+        server + "/sitemap.xml",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
+    call_command(
+        "ingest_feed", str(collection.id), server + "/feed.xml", stdout=out, stderr=io.StringIO()
+    )
+    assert Document.objects.filter(collection=collection).count() == 4
+
+
+def test_reindex_command_rebuilds_the_embedded_index(collection, settings):
+    settings.RETRIEVAL_BACKEND = "bm25"
+    call_command(
+        "ingest_files",
+        str(collection.id),
+        str(FIXTURES / "tides.txt"),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    out = io.StringIO()
+    call_command("reindex_search", stdout=out)
+    assert out.getvalue().startswith("Indexed 1 chunks for the bm25 backend")
+    assert len(services.search_chunks(query="tide tables", collection_ids=[collection.id])) == 1
+
+
+def test_unknown_collection_is_a_command_error(db):
+    with pytest.raises(CommandError, match="not a collection id"):
+        call_command("ingest_files", "nope", str(FIXTURES / "tides.txt"))
+
+
+# -- chunking and extraction ------------------------------------------------------------------
+
+
+def test_chunks_cover_the_text_with_exact_offsets_and_token_counts():
+    paragraphs = [" ".join(f"w{p}x{i}" for i in range(70)) + "." for p in range(7)]
+    text = "\n\n".join(paragraphs)
+    spans = split_into_chunks(text, target_tokens=150)
+    assert [s.ordinal for s in spans] == list(range(len(spans)))
+    assert [s.token_count for s in spans] == [140, 140, 140, 70]
+    for span in spans:
+        assert text[span.char_start : span.char_end].split()[0].startswith("w")
+    assert sum(s.token_count for s in spans) == 7 * 70
+
+
+def test_a_long_sentence_is_cut_at_word_boundaries():
+    text = " ".join(f"word{i}" for i in range(25))
+    spans = split_into_chunks(text, target_tokens=10)
+    assert [(s.token_count, text[s.char_start : s.char_end].split()[0]) for s in spans] == [
+        (10, "word0"),
+        (10, "word10"),
+        (5, "word20"),
+    ]
+
+
+def test_empty_text_has_no_chunks():
+    assert split_into_chunks("", target_tokens=10) == []
+
+
+def test_corrupt_pdf_and_empty_files_are_extraction_errors():
+    with pytest.raises(ExtractionFailed) as corrupt:
+        extract((FIXTURES / "corrupt.pdf").read_bytes(), fmt="pdf", name="corrupt.pdf")
+    assert corrupt.value.code == "corrupt_pdf"
+    with pytest.raises(ExtractionFailed) as empty:
+        extract(b"  \n ", fmt="text", name="blank.txt")
+    assert empty.value.code == "empty_document"
+
+
+def test_pdf_text_and_metadata_are_extracted():
+    extracted = extract(
+        (FIXTURES / "analytical-engine.pdf").read_bytes(), fmt="pdf", name="engine.pdf"
+    )
+    assert (extracted.title, extracted.author, extracted.metadata) == (
+        "Notes on the Analytical Engine",
+        "Ada Lovelace",
+        {"pages": 1},
+    )
+    assert extracted.text == (
+        "The Analytical Engine weaves algebraic patterns\n"
+        "just as the Jacquard loom weaves flowers and leaves."
+    )
+
+
+def test_csv_records_need_a_text_column():
+    with pytest.raises(ExtractionFailed) as missing:
+        parse_records(b"title,url\nA,https://a\n", fmt="csv", name="bad.csv")
+    assert missing.value.code == "missing_text"
