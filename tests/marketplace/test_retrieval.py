@@ -1,0 +1,197 @@
+"""search_chunks: exact collection filters, fresh results after changes, both backends."""
+
+import pytest
+from django.db import connection
+
+from marketplace import errors, services
+from marketplace.ingestion.chunking import split_into_chunks
+from marketplace.models import Chunk, Document
+from marketplace.retrieval.bm25 import BM25Index, IndexRow
+from tests.marketplace.factories import CollectionFactory
+
+pytestmark = pytest.mark.django_db
+
+on_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL full-text search needs PostgreSQL (set DATABASE_URL to run it)",
+)
+
+
+@pytest.fixture(autouse=True)
+def _index_dir(settings, tmp_path):
+    settings.RETRIEVAL_INDEX_DIR = tmp_path / "index"
+    settings.RETRIEVAL_RELOAD_INTERVAL_S = 0
+    settings.RETRIEVAL_BACKEND = "bm25"
+
+
+def _document(collection, text: str, *, title: str = "", index: bool = True) -> Document:
+    document = Document.objects.create(
+        collection=collection,
+        external_id=title or text[:40],
+        title=title,
+        content_hash=str(hash(text)),
+        text=text,
+        source_url=f"https://example.org/{title.lower()}" if title else "",
+    )
+    Chunk.objects.bulk_create(
+        Chunk(
+            document=document,
+            collection=collection,
+            ordinal=span.ordinal,
+            text=text[span.char_start : span.char_end],
+            char_start=span.char_start,
+            char_end=span.char_end,
+            token_count=span.token_count,
+        )
+        for span in split_into_chunks(text, target_tokens=200)
+    )
+    if index:
+        services.index_pending_documents()
+    return document
+
+
+@pytest.fixture
+def three_collections():
+    a, b, c = CollectionFactory(), CollectionFactory(), CollectionFactory()
+    _document(a, "Python decorators wrap a function to extend its behaviour.", title="A1")
+    _document(b, "Python generators yield values lazily, one at a time.", title="B1")
+    _document(c, "Python decorators in C collection must never leak to others.", title="C1")
+    return a, b, c
+
+
+@pytest.fixture(params=["bm25", pytest.param("postgres", marks=on_postgres)])
+def backend(request, settings):
+    settings.RETRIEVAL_BACKEND = request.param
+    return request.param
+
+
+def test_search_is_restricted_to_the_given_collections(backend, three_collections):
+    a, b, c = three_collections
+    hits = services.search_chunks(query="python decorators", collection_ids=[a.id], k=10)
+    assert [h.document_title for h in hits] == ["A1"]
+    hits = services.search_chunks(query="python", collection_ids=[a.id, b.id], k=10)
+    assert sorted(h.document_title for h in hits) == ["A1", "B1"]
+    assert {h.collection_id for h in hits} == {a.id, b.id}
+    assert c.id not in {h.collection_id for h in hits}
+    assert services.search_chunks(query="python", collection_ids=[], k=10) == []
+
+
+def test_hits_carry_citation_metadata_and_exact_offsets(backend, three_collections):
+    a, _, _ = three_collections
+    (hit,) = services.search_chunks(query="decorators", collection_ids=[str(a.id)], k=1)
+    document = Document.objects.get(id=hit.document_id)
+    assert hit.provider_org_id == a.organization_id
+    assert (hit.document_url, hit.document_title) == ("https://example.org/a1", "A1")
+    assert document.text[hit.char_start : hit.char_end] == hit.text
+    assert hit.score > 0
+
+
+def test_best_match_ranks_first(backend):
+    collection = CollectionFactory()
+    _document(collection, "Salmon swim upstream. Salmon spawn. Salmon salmon salmon.", title="S")
+    _document(collection, "A river in spring, and a single salmon.", title="R")
+    hits = services.search_chunks(query="salmon", collection_ids=[collection.id], k=2)
+    assert [h.document_title for h in hits] == ["S", "R"]
+
+
+def test_deleted_document_disappears_from_search(
+    backend, three_collections, django_capture_on_commit_callbacks
+):
+    a, _, _ = three_collections
+    document = Document.objects.get(collection=a)
+    actor = services.actor_for_api_key(
+        api_key_id=document.id, organization_id=a.organization_id, scopes=["catalog"]
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_document(actor=actor, document_id=document.id)
+    assert services.search_chunks(query="decorators", collection_ids=[a.id]) == []
+
+
+def test_unmatched_query_returns_nothing(backend, three_collections):
+    a, b, c = three_collections
+    assert services.search_chunks(query="zebra", collection_ids=[a.id, b.id, c.id]) == []
+    assert services.search_chunks(query="the and of", collection_ids=[a.id]) == []
+
+
+def test_search_makes_one_database_query(backend, three_collections, django_assert_num_queries):
+    a, b, _ = three_collections
+    services.search_chunks(query="python", collection_ids=[a.id, b.id])
+    expected = 2 if backend == "postgres" else 1
+    with django_assert_num_queries(expected):
+        hits = services.search_chunks(query="python", collection_ids=[a.id, b.id])
+    assert len(hits) == 2
+
+
+def test_bad_arguments_are_validation_errors(three_collections):
+    a, _, _ = three_collections
+    with pytest.raises(errors.ValidationFailed):
+        services.search_chunks(query="python", collection_ids=[a.id], k=0)
+    with pytest.raises(errors.ValidationFailed):
+        services.search_chunks(query="python", collection_ids=["not-a-uuid"])
+
+
+def test_get_chunks_returns_details_in_the_order_asked(three_collections):
+    a, b, _ = three_collections
+    chunk_a = Chunk.objects.get(collection=a)
+    chunk_b = Chunk.objects.get(collection=b)
+    details = services.get_chunks(chunk_ids=[chunk_b.id, chunk_a.id, 999_999])
+    assert [d.chunk_id for d in details] == [chunk_b.id, chunk_a.id]
+    assert details[0].document_title == "B1"
+    only_a = services.get_chunks(chunk_ids=[chunk_b.id, chunk_a.id], collection_ids=[a.id])
+    assert [d.chunk_id for d in only_a] == [chunk_a.id]
+
+
+# -- the embedded index itself ----------------------------------------------------------------
+
+
+def test_another_process_sees_new_segments_without_restart(tmp_path):
+    writer = BM25Index(tmp_path, reload_interval_s=0)
+    reader = BM25Index(tmp_path, reload_interval_s=0)  # as another web process would
+    assert reader.search("otters", ["c"], 5) == []
+    writer.add([IndexRow(1, "c", "sea otters hold hands")], rebuild=list)
+    assert reader.search("otters", ["c"], 5) == [
+        (pytest.approx(reader.search("otters", ["c"], 5)[0][0]), 1)
+    ]
+    writer.remove([1], rebuild=list)
+    assert reader.search("otters", ["c"], 5) == []
+
+
+def test_adding_the_same_chunks_again_is_a_no_op(tmp_path):
+    index = BM25Index(tmp_path, reload_interval_s=0)
+    rows = [IndexRow(1, "c", "sea otters"), IndexRow(2, "c", "river otters")]
+    assert index.add(rows, rebuild=list) == 2
+    generation = index.generation
+    assert index.add(rows, rebuild=list) == 0
+    assert index.generation == generation
+
+
+def test_segments_are_compacted_past_the_limit(tmp_path):
+    rows = [IndexRow(i, "c", f"otter number {i} swims") for i in range(1, 6)]
+    index = BM25Index(tmp_path, reload_interval_s=0, max_segments=2)
+    for row in rows:
+        index.add([row], rebuild=lambda: rows)
+    manifest = (tmp_path / "manifest.json").read_text()
+    assert manifest.count("seg-") <= 2
+    assert sorted(chunk for _, chunk in index.search("otter", ["c"], 10)) == [1, 2, 3, 4, 5]
+    assert index.indexed_chunk_ids() == {1, 2, 3, 4, 5}
+
+
+def test_collection_filter_is_exact_even_when_few_rows_match(tmp_path):
+    index = BM25Index(tmp_path, reload_interval_s=0)
+    rows = [IndexRow(i, "big", "common words here") for i in range(1, 50)]
+    rows.append(IndexRow(50, "small", "common rare"))
+    index.add(rows, rebuild=list)
+    assert index.search("common", ["small"], 10) == [
+        (pytest.approx(index.search("common", ["small"], 10)[0][0]), 50)
+    ]
+    assert index.search("common", ["absent"], 10) == []
+
+
+@on_postgres
+def test_postgres_backend_uses_the_gin_index(settings, three_collections):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'chunk_search_vector_gin'"
+        )
+        (definition,) = cursor.fetchone()
+    assert "gin (search_vector)" in definition
