@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any, NoReturn
 
 import httpx
@@ -72,7 +73,9 @@ class OpenAIBackend:
             except InferenceUnavailable as exc:
                 exc.attempts = attempt
                 raise
-            return _completion_from_json(body, request, attempt)
+            completion = _completion_from_json(body, request, attempt)
+            # Some servers (llama.cpp, older Ollama) omit the model name in answers.
+            return completion if completion.model else replace(completion, model=self._model)
 
     def stream(self, request: CompletionRequest) -> Iterator[str | Completion]:
         """Yield content deltas over SSE, then the completion; retry only before any token."""

@@ -169,7 +169,7 @@ def test_client_error_is_not_retried(openai_server, geography_sources):
 
 
 def test_read_timeout_gives_up_without_retrying(openai_server, geography_sources):
-    openai_server.enqueue(Reply(delay_s=0.6))
+    openai_server.enqueue(Reply(delay_s=3.0))
     config = openai_config(openai_server.base_url, read_timeout_s=0.15)
     started = time.monotonic()
     client = InferenceClient(config)
@@ -177,19 +177,19 @@ def test_read_timeout_gives_up_without_retrying(openai_server, geography_sources
         client.answer("Capital of France?", geography_sources)
 
     assert (raised.value.reason, raised.value.attempts) == ("timeout", 1)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1.5
     assert len(openai_server.requests) == 1
 
 
 def test_total_timeout_bounds_every_attempt(openai_server, geography_sources):
-    openai_server.enqueue(Reply(delay_s=0.6))
+    openai_server.enqueue(Reply(delay_s=3.0))
     config = openai_config(openai_server.base_url, timeout_s=0.2, fallback_to_extractive=True)
     started = time.monotonic()
     with InferenceClient(config) as client:
         answer = client.answer("What is the capital of France?", geography_sources)
 
     assert answer.metadata.fallback_reason == "timeout"
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1.5
 
 
 def test_malformed_json_raises_a_protocol_error(openai_server, geography_sources):
