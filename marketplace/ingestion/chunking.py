@@ -7,10 +7,11 @@ index and the token count share.
 """
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 WORD = re.compile(r"\w+")
-PARAGRAPH = re.compile(r"\S(?:.|\n(?!\s*\n))*", re.DOTALL)
+BLANK_LINES = re.compile(r"\n[ \t]*\n\s*")
 SENTENCE = re.compile(r"\S.*?(?:[.!?](?=\s)|$)", re.DOTALL)
 
 
@@ -26,33 +27,63 @@ def count_tokens(text: str) -> int:
     return len(WORD.findall(text))
 
 
-def _pieces(text: str, start: int, end: int, target_tokens: int):
+class _WordIndex:
+    """Where each word of the text starts and ends, to count tokens in any span quickly."""
+
+    def __init__(self, text: str):
+        spans = [m.span() for m in WORD.finditer(text)]
+        self.starts = [a for a, _ in spans]
+        self.ends = [b for _, b in spans]
+
+    def count(self, start: int, end: int) -> int:
+        return bisect_left(self.starts, end) - bisect_left(self.starts, start)
+
+    def words(self, start: int, end: int) -> list[tuple[int, int]]:
+        first, last = bisect_left(self.starts, start), bisect_left(self.starts, end)
+        return list(zip(self.starts[first:last], self.ends[first:last], strict=True))
+
+
+def _pieces(text: str, words: _WordIndex, start: int, end: int, target_tokens: int):
     """Yield (start, end, tokens) spans no longer than target_tokens where possible."""
-    segment = text[start:end]
-    tokens = count_tokens(segment)
+    tokens = words.count(start, end)
     if tokens <= target_tokens:
         yield start, end, tokens
         return
+    segment = text[start:end]
     sentences = [(start + m.start(), start + m.end()) for m in SENTENCE.finditer(segment)]
     if len(sentences) > 1:
         for s_start, s_end in sentences:
-            yield from _pieces(text, s_start, s_end, target_tokens)
+            yield from _pieces(text, words, s_start, s_end, target_tokens)
         return
-    words = [(start + m.start(), start + m.end()) for m in WORD.finditer(segment)]
-    for i in range(0, len(words), target_tokens):
-        window = words[i : i + target_tokens]
-        w_end = end if i + target_tokens >= len(words) else window[-1][1]
+    spans = words.words(start, end)
+    for i in range(0, len(spans), target_tokens):
+        window = spans[i : i + target_tokens]
+        w_end = end if i + target_tokens >= len(spans) else window[-1][1]
         w_start = start if i == 0 else window[0][0]
         yield w_start, w_end, len(window)
 
 
+def _paragraphs(text: str):
+    """Yield (start, end) of each paragraph: text between blank lines, without edge spaces."""
+    position = 0
+    for separator in [*BLANK_LINES.finditer(text), None]:
+        end = len(text) if separator is None else separator.start()
+        chunk = text[position:end]
+        stripped = chunk.strip()
+        if stripped:
+            start = position + (len(chunk) - len(chunk.lstrip()))
+            yield start, start + len(stripped)
+        if separator is not None:
+            position = separator.end()
+
+
 def split_into_chunks(text: str, *, target_tokens: int = 200) -> list[ChunkSpan]:
     """Return the chunk spans of `text`, in order."""
+    words = _WordIndex(text)
     spans: list[ChunkSpan] = []
     current: list[int] | None = None  # [start, end, tokens]
-    for paragraph in PARAGRAPH.finditer(text):
-        p_end = paragraph.start() + len(paragraph.group().rstrip())
-        for start, end, tokens in _pieces(text, paragraph.start(), p_end, target_tokens):
+    for p_start, p_end in _paragraphs(text):
+        for start, end, tokens in _pieces(text, words, p_start, p_end, target_tokens):
             if current is not None and current[2] + tokens <= target_tokens:
                 current[1], current[2] = end, current[2] + tokens
                 continue

@@ -130,17 +130,56 @@ def extract_markdown(content: bytes, *, name: str, charset: str | None = None) -
     return Extracted(text=text, title=title)
 
 
+META_TITLE = ("og:title", "twitter:title", "dc.title")
+META_AUTHOR = ("author", "article:author", "dc.creator", "byl")
+META_DATE = ("article:published_time", "og:published_time", "date", "dc.date", "pubdate")
+
+
+def _html_metadata(tree) -> dict:
+    """Read title, author, date and description from the page's head (cheap, no guessing)."""
+    metas = {}
+    for meta in tree.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or "").strip().lower()
+        value = (meta.get("content") or "").strip()
+        if key and value and key not in metas:
+            metas[key] = value
+    title_el = tree.find(".//title")
+    h1 = tree.find(".//h1")
+    title = next((metas[k] for k in META_TITLE if k in metas), "")
+    title = title or (title_el.text_content().strip() if title_el is not None else "")
+    title = title or (h1.text_content().strip() if h1 is not None else "")
+    published = next((metas[k] for k in META_DATE if k in metas), "")
+    if not published:
+        time_el = tree.find(".//time[@datetime]")
+        published = time_el.get("datetime", "") if time_el is not None else ""
+    html_el = tree if tree.tag == "html" else tree.find(".//html")
+    language = (html_el.get("lang") or "") if html_el is not None else ""
+    return {
+        "title": " ".join(title.split())[:500],
+        "author": next((metas[k] for k in META_AUTHOR if k in metas), "")[:300],
+        "published_at": parse_date(published),
+        "description": metas.get("description") or metas.get("og:description", ""),
+        "language": language,
+    }
+
+
 def extract_html(content: bytes, *, name: str, charset: str | None = None) -> Extracted:
+    import lxml.etree
+    import lxml.html
     import trafilatura
 
     html = decode(content, charset)
     if not html.strip():
         raise ExtractionFailed("empty_document", f"{name} is empty.")
     try:
+        tree = lxml.html.document_fromstring(html)
+        meta = _html_metadata(tree)
+        # Main-text extraction only; the head's metadata is read above (trafilatura's own
+        # metadata and date guessing would triple the cost per page).
         document = trafilatura.bare_extraction(
-            html, with_metadata=True, include_comments=False, include_tables=True, fast=True
+            tree, with_metadata=False, include_comments=False, include_tables=True, fast=True
         )
-    except Exception as exc:
+    except (lxml.etree.ParserError, ValueError, TypeError) as exc:
         raise ExtractionFailed("unreadable_html", f"{name} could not be parsed as HTML.") from exc
     if document is None:
         raise ExtractionFailed("empty_document", f"{name} has no main text to ingest.")
@@ -148,12 +187,10 @@ def extract_html(content: bytes, *, name: str, charset: str | None = None) -> Ex
     text = _require_text(data.get("text") or "", name)
     return Extracted(
         text=text,
-        title=(data.get("title") or "").strip()[:500] or _first_line_title(text, name),
-        author=(data.get("author") or "").strip()[:300],
-        published_at=parse_date(data.get("date")),
-        metadata={
-            key: data[key] for key in ("sitename", "description", "language") if data.get(key)
-        },
+        title=meta["title"] or _first_line_title(text, name),
+        author=meta["author"],
+        published_at=meta["published_at"],
+        metadata={k: meta[k] for k in ("description", "language") if meta[k]},
     )
 
 

@@ -16,6 +16,7 @@ segment's own statistics; compaction brings them back to one exact index.
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import threading
@@ -33,6 +34,9 @@ import numpy as np
 from marketplace.retrieval.tokens import tokenize
 
 MANIFEST = "manifest.json"
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+# Return the rows of these chunk ids (None: of every chunk), read from the database.
+Rebuild = Callable[[set[int] | None], Iterable["IndexRow"]]
 
 
 @dataclass(frozen=True)
@@ -228,24 +232,47 @@ class BM25Index:
         indexed = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
         return indexed, tombstones
 
-    def add(self, rows: Sequence[IndexRow], *, rebuild: Callable[[], Iterable[IndexRow]]) -> int:
-        """Index rows not indexed yet; compact from `rebuild()` past the segment limit."""
+    def add(self, rows: Sequence[IndexRow], *, rebuild: Rebuild) -> int:
+        """Index rows not indexed yet; merge the small segments past the segment limit."""
         with self._writer() as manifest:
             indexed, tombstones = self._live_ids(manifest)
             known = set(indexed.tolist()) - set(tombstones.tolist())
             fresh = [row for row in rows if row.chunk_id not in known]
             if not fresh:
                 return 0
-            if len(manifest["segments"]) + 1 > self.max_segments:
-                self._compact(manifest, rebuild)
+            segments = list(manifest["segments"])
+            if len(segments) + 1 > self.max_segments:
+                self._merge_small(manifest, fresh, rebuild)
                 return len(fresh)
             name = self._write_segment(fresh)
             manifest = {**manifest, "generation": manifest["generation"] + 1}
-            manifest["segments"] = [*manifest["segments"], name]
+            manifest["segments"] = [*segments, name]
             self._write_manifest(manifest)
             return len(fresh)
 
-    def remove(self, chunk_ids: Iterable[int], *, rebuild: Callable[[], Iterable[IndexRow]]):
+    def _merge_small(self, manifest: dict, fresh: Sequence[IndexRow], rebuild: Rebuild) -> None:
+        """Rewrite every segment but the largest, plus `fresh`, as one (tiered merging)."""
+        sizes = {
+            name: len(np.load(self.directory / "segments" / name / "chunk_ids.npy", mmap_mode="r"))
+            for name in manifest["segments"]
+        }
+        largest = max(sizes, key=sizes.__getitem__)
+        small = [name for name in manifest["segments"] if name != largest]
+        if sum(sizes[n] for n in small) + len(fresh) >= sizes[largest] // 2:
+            self._compact(manifest, lambda: rebuild(None))
+            return
+        ids = set()
+        for name in small:
+            ids.update(np.load(self.directory / "segments" / name / "chunk_ids.npy").tolist())
+        merged = [*rebuild(ids), *fresh]
+        name = self._write_segment(merged)
+        self._write_manifest(
+            {**manifest, "generation": manifest["generation"] + 1, "segments": [largest, name]}
+        )
+        for old in small:
+            shutil.rmtree(self.directory / "segments" / old, ignore_errors=True)
+
+    def remove(self, chunk_ids: Iterable[int], *, rebuild: Rebuild):
         """Hide chunks from search at once; compact when tombstones pile up."""
         chunk_ids = np.asarray(sorted(set(chunk_ids)), dtype=np.int64)
         if not len(chunk_ids):
@@ -257,7 +284,7 @@ class BM25Index:
             if len(merged) == len(tombstones):
                 return
             if len(indexed) and len(merged) > max(1000, len(indexed) // 5):
-                self._compact(manifest, rebuild)
+                self._compact(manifest, lambda: rebuild(None))
                 return
             generation = manifest["generation"] + 1
             name = f"tombstones-{generation}.npy"

@@ -141,10 +141,19 @@ def _hydrate(ranked: list[tuple[float, int]], wanted: list[uuid.UUID]) -> list[C
 # -- keeping the index in step ----------------------------------------------------------------
 
 
-def _all_rows(batch_size: int = 5000) -> Iterator[IndexRow]:
+def _rows(chunk_ids: set[int] | None = None, batch_size: int = 5000) -> Iterator[IndexRow]:
+    """Yield the index rows of these chunks (of every chunk if None) that still exist."""
     queryset = Chunk.objects.order_by("id").values_list("id", "collection_id", "text")
-    for chunk_id, collection_id, text in queryset.iterator(chunk_size=batch_size):
-        yield IndexRow(chunk_id, str(collection_id), text)
+    if chunk_ids is None:
+        batches = [queryset.iterator(chunk_size=batch_size)]
+    else:
+        ids = sorted(chunk_ids)  # in batches: SQLite caps the parameters of one query
+        batches = [
+            queryset.filter(id__in=ids[i : i + batch_size]) for i in range(0, len(ids), batch_size)
+        ]
+    for batch in batches:
+        for chunk_id, collection_id, text in batch:
+            yield IndexRow(chunk_id, str(collection_id), text)
 
 
 def index_pending_documents(*, limit: int = 5000) -> int:
@@ -167,7 +176,7 @@ def index_pending_documents(*, limit: int = 5000) -> int:
                 .order_by("id")
                 .values_list("id", "collection_id", "text")
             ]
-            embedded_index().add(rows, rebuild=_all_rows)
+            embedded_index().add(rows, rebuild=_rows)
         # PostgreSQL indexes chunks as they are written (a generated column); nothing to add.
         Document.objects.filter(id__in=document_ids, status=Document.Status.PENDING).update(
             status=Document.Status.READY
@@ -179,7 +188,7 @@ def forget_chunks(*, chunk_ids: Iterable[int]) -> None:
     """Take chunks out of the embedded index (PostgreSQL forgets deleted rows by itself)."""
     chunk_ids = list(chunk_ids)
     if chunk_ids and search_backend() == "bm25":
-        embedded_index().remove(chunk_ids, rebuild=_all_rows)
+        embedded_index().remove(chunk_ids, rebuild=_rows)
 
 
 def forget_chunks_on_commit(chunk_ids: list[int]) -> None:
@@ -196,7 +205,7 @@ def rebuild_search_index() -> int:
     pending = list(
         Document.objects.filter(status=Document.Status.PENDING).values_list("id", flat=True)
     )
-    count = embedded_index().rebuild(_all_rows()) if search_backend() == "bm25" else None
+    count = embedded_index().rebuild(_rows()) if search_backend() == "bm25" else None
     Document.objects.filter(id__in=pending, status=Document.Status.PENDING).update(
         status=Document.Status.READY
     )
