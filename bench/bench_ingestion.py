@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import time
-from pathlib import Path
 
 import _catalog_corpus as corpus
 
@@ -108,7 +107,8 @@ def main() -> None:
         # Re-ingesting identical content is a no-op: measure how fast it is recognised.
         elapsed, ok, _ = run(kind, files, args.workers, collection.id)
         print(
-            f"{kind:5s}: re-ingesting the same {ok} documents (unchanged): {ok / elapsed:.0f} documents/s"
+            f"{kind:5s}: re-ingesting the same {ok} documents (unchanged): "
+            f"{ok / elapsed:.0f} documents/s"
         )
 
 
