@@ -39,8 +39,11 @@ class InferenceConfig:
             raise ConfigurationError(
                 f"backend must be one of {', '.join(BACKENDS)}, not {self.backend!r}"
             )
-        if self.backend == "openai" and not self.base_url:
-            raise ConfigurationError("the openai backend needs base_url (e.g. http://gpu:8000/v1)")
+        if self.backend == "openai" and not self.base_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                "the openai backend needs an http(s) base_url (e.g. http://gpu:8000/v1), "
+                f"not {self.base_url!r}"
+            )
         if self.timeout_s <= 0 or self.connect_timeout_s <= 0:
             raise ConfigurationError("timeouts must be positive")
         if self.read_timeout_s is not None and self.read_timeout_s <= 0:

@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, NoReturn
 
@@ -21,8 +22,6 @@ from inference_client.prompt import build_messages
 from inference_client.text import estimate_tokens
 from inference_client.types import Health
 
-_RETRYABLE_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-# A read timeout is not retried: the server is up but slow, and asking again adds load.
 _MAX_ERROR_BODY_BYTES = 4096
 
 
@@ -195,42 +194,24 @@ class OpenAIBackend:
 
     def _post(self, payload: bytes, deadline: float) -> bytes:
         """Send one request under the concurrency cap; return the body of a 2xx answer."""
-        with self._pool.slot(deadline) as transport:
+        with self._pool.slot(deadline) as transport, _translated_errors():
+            response = self._send(transport, payload, self._headers, deadline)
             try:
-                response = self._send(transport, payload, self._headers, deadline)
-                try:
-                    _check_status(response)
-                    return _read_body(response, deadline)
-                finally:
-                    response.close()
-            except httpx.ReadTimeout as exc:
-                raise InferenceUnavailable(
-                    "the server did not answer in time", reason="timeout"
-                ) from exc
-            except _RETRYABLE_ERRORS as exc:
-                raise _Retryable("connection_error") from exc
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                raise _Retryable("connection_error") from exc
+                _check_status(response)
+                return _read_body(response, deadline)
+            finally:
+                response.close()
 
     def _stream_chunks(self, payload: bytes, deadline: float) -> Iterator[dict[str, Any]]:
-        with self._pool.slot(deadline) as transport:
+        with self._pool.slot(deadline) as transport, _translated_errors():
+            headers = {**self._headers, "accept": "text/event-stream"}
+            response = self._send(transport, payload, headers, deadline)
             try:
-                headers = {**self._headers, "accept": "text/event-stream"}
-                response = self._send(transport, payload, headers, deadline)
-                try:
-                    _check_status(response)
-                    for data in events(_lines_until(response, deadline)):
-                        yield parse_chunk(data)
-                finally:
-                    response.close()
-            except httpx.ReadTimeout as exc:
-                raise InferenceUnavailable(
-                    "the server stopped streaming", reason="timeout"
-                ) from exc
-            except _RETRYABLE_ERRORS as exc:
-                raise _Retryable("connection_error") from exc
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-                raise _Retryable("connection_error") from exc
+                _check_status(response)
+                for data in events(_lines_until(response, deadline)):
+                    yield parse_chunk(data)
+            finally:
+                response.close()
 
     def _send(
         self,
@@ -273,6 +254,22 @@ class OpenAIBackend:
         if delay >= remaining:
             _give_up(exc, attempt)
         time.sleep(delay)
+
+
+@contextmanager
+def _translated_errors() -> Iterator[None]:
+    """Turn httpx errors into retryable failures or final ones; never leak httpx types."""
+    try:
+        yield
+    except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
+        # Not retried: the server is up but slow, and asking again only adds to its load.
+        raise InferenceUnavailable("the server did not answer in time", reason="timeout") from exc
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        raise _Retryable("connection_error") from exc
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        raise _Retryable("connection_error") from exc
+    except httpx.HTTPError as exc:
+        raise InferenceUnavailable(f"HTTP failure: {exc}", reason="http_error") from exc
 
 
 def _give_up(exc: _Retryable, attempts: int) -> NoReturn:

@@ -31,6 +31,12 @@ class Reply:
     delay_s: float = 0.0
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops simultaneous connects, which the client would see as
+    # connect timeouts; concurrency tests open many connections at once.
+    request_queue_size = 128
+
+
 class FakeOpenAIServer:
     """Serve chat completions and /v1/models; replies come from a script, then the default."""
 
@@ -43,7 +49,7 @@ class FakeOpenAIServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _Server(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._server.block_on_close = False
         # A short poll interval keeps shutdown (and so each test's teardown) fast.

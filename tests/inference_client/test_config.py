@@ -73,7 +73,7 @@ def test_bad_values_raise_configuration_errors():
         InferenceConfig.from_env({"INFERENCE_TIMEOUT_S": "soon"})
     with pytest.raises(ConfigurationError, match="backend must be one of extractive, openai"):
         InferenceConfig(backend="gpt")
-    with pytest.raises(ConfigurationError, match="the openai backend needs base_url"):
+    with pytest.raises(ConfigurationError, match=r"the openai backend needs an http\(s\) base_url"):
         InferenceConfig(backend="openai")
     with pytest.raises(ConfigurationError, match="max_concurrency must be at least 1"):
         InferenceConfig(max_concurrency=0)
