@@ -30,11 +30,14 @@ def clean_markers(text: str, *, source_count: int) -> CleanedText:
     """Normalise citation markers to ``[n]`` and remove those naming no given source."""
     if "[" not in text:
         return CleanedText(text, ())
+    matches = list(_RAW_MARKER.finditer(text))
+    if all(_is_plain(match, source_count) for match in matches):
+        return CleanedText(text, ())  # the common case: every marker is a plain, valid [n]
     pieces: list[str] = []
     dropped: list[tuple[int, int]] = []
     length = 0
     last = 0
-    for match in _RAW_MARKER.finditer(text):
+    for match in matches:
         before = text[last : match.start()]
         pieces.append(before)
         length += len(before)
@@ -49,6 +52,15 @@ def clean_markers(text: str, *, source_count: int) -> CleanedText:
         last = match.end()
     pieces.append(text[last:])
     return CleanedText("".join(pieces), tuple(dropped))
+
+
+def _is_plain(match: re.Match[str], source_count: int) -> bool:
+    number = match.group(1)
+    return (
+        number.isdigit()
+        and match.group().endswith(f"[{number}]")
+        and 1 <= int(number) <= source_count
+    )
 
 
 def strip_markers(text: str) -> str:

@@ -74,17 +74,12 @@ def _term(word: str) -> str | None:
 
 def terms(text: str) -> frozenset[str]:
     """Return the set of content terms (lower-cased, stemmed, no stopwords) in a text."""
-    found = set()
-    for match in _WORD.finditer(text):
-        term = _term(match.group())
-        if term is not None:
-            found.add(term)
-    return frozenset(found)
+    return frozenset(filter(None, map(_term, _WORD.findall(text))))
 
 
 def term_list(text: str) -> list[str]:
     """Return the content terms of a text in order, with repeats."""
-    return [t for t in (_term(m.group()) for m in _WORD.finditer(text)) if t is not None]
+    return [t for t in map(_term, _WORD.findall(text)) if t is not None]
 
 
 def _ends_with_abbreviation(text: str, end: int) -> bool:

@@ -37,6 +37,13 @@ def test_grouped_and_named_markers_are_normalised():
     assert dropped == ()
 
 
+def test_a_single_named_marker_is_normalised():
+    text, citations, _ = cite("The Seine flows through Paris [Source 2].", sources=GEOGRAPHY)
+
+    assert text == "The Seine flows through Paris [2]."
+    assert [c.source_id for c in citations] == ["doc-seine"]
+
+
 def test_a_cited_source_without_any_matching_sentence_has_no_span():
     [(number, claim, cited_text)] = claims("Bananas are yellow [2].")
 
