@@ -3,6 +3,9 @@
 Recording is exactly-once: the answer row is inserted with `ON CONFLICT DO NOTHING RETURNING`,
 so a retried or duplicated delivery inserts nothing and charges nothing, even when two arrive at
 once. Spend caps hold because the agreements a batch charges are locked before it is priced.
+
+On PostgreSQL the hot statements are written by hand (array parameters, COPY) to reach tens of
+thousands of events a second; their table and column names come from model metadata only.
 """
 
 import uuid
@@ -87,30 +90,91 @@ def _event_key(request_id: str, index: int, source: SourceUse) -> str:
     return f"{request_id}:{index}:{target}"
 
 
-def _insert_answers_returning_new(rows: list[AnswerRecord]) -> set[str]:
+_ANSWER_PG_TYPES = {
+    "id": "uuid",
+    "request_id": "text",
+    "agent_id": "uuid",
+    "api_key_id": "uuid",
+    "usage_type": "text",
+    "sources_count": "integer",
+    "total_micros": "bigint",
+    "currency": "text",
+    "created_at": "timestamptz",
+}
+
+
+def _insert_answers_returning_new(rows: list[dict]) -> set[str]:
     """Insert answer rows, skipping request ids already recorded; return the new ones."""
     if not rows:
         return set()
-    meta = AnswerRecord._meta
-    columns = list(meta.concrete_fields)
-    table = connection.ops.quote_name(meta.db_table)
-    column_sql = ", ".join(connection.ops.quote_name(c.column) for c in columns)
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    names = list(_ANSWER_PG_TYPES)  # the answer dicts' keys, which are the table's columns
+    table = connection.ops.quote_name(AnswerRecord._meta.db_table)
+    column_sql = ", ".join(connection.ops.quote_name(n) for n in names)
+    conflict = "ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
     inserted: set[str] = set()
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):
-            chunk = rows[start : start + 500]
-            params = []
-            for row in chunk:
-                for column in columns:
-                    params.append(column.get_db_prep_save(getattr(row, column.attname), connection))
-            # Table and column names come from the model's own metadata; values are parameters.
+        if connection.vendor == "postgresql":
+            # One array parameter per column: the statement stays small whatever the batch size.
+            arrays = ", ".join(f"%s::{_ANSWER_PG_TYPES[n]}[]" for n in names)
+            sql = f"INSERT INTO {table} ({column_sql}) SELECT * FROM unnest({arrays}) {conflict}"  # noqa: S608
+            cursor.execute(sql, [[row[n] for row in rows] for n in names])
+            return {r[0] for r in cursor.fetchall()}
+        fields = [
+            AnswerRecord._meta.get_field(n.removesuffix("_id"))
+            if n.endswith("_id") and n != "request_id"
+            else AnswerRecord._meta.get_field(n)
+            for n in names
+        ]
+        placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
+        for start in range(0, len(rows), 200):
+            chunk = rows[start : start + 200]
+            params = [
+                field.get_db_prep_save(row[name], connection)
+                for row in chunk
+                for name, field in zip(names, fields, strict=True)
+            ]
             values = ", ".join([placeholders] * len(chunk))
-            sql = f"INSERT INTO {table} ({column_sql}) VALUES {values} "  # noqa: S608
-            sql += "ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
+            sql = f"INSERT INTO {table} ({column_sql}) VALUES {values} {conflict}"  # noqa: S608
             cursor.execute(sql, params)
             inserted.update(r[0] for r in cursor.fetchall())
     return inserted
+
+
+def _add_spend(charged: dict) -> None:
+    """Add each agreement's charge to what it has spent, in one statement on PostgreSQL."""
+    if not charged:
+        return
+    if connection.vendor != "postgresql":
+        for agreement_id, amount in charged.items():
+            LicenseAgreement.objects.filter(id=agreement_id).update(
+                spent_micros=F("spent_micros") + amount
+            )
+        return
+    table = connection.ops.quote_name(LicenseAgreement._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS a SET spent_micros = a.spent_micros + v.amount "  # noqa: S608
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS v(id, amount) WHERE a.id = v.id",
+            [list(charged), list(charged.values())],
+        )
+
+
+def _insert_events(events: list[dict]) -> None:
+    """Insert event rows: COPY on PostgreSQL (no model objects on the hot path), else bulk."""
+    if not events:
+        return
+    if connection.vendor != "postgresql":
+        UsageEvent.objects.bulk_create(
+            [UsageEvent(**event) for event in events], batch_size=INSERT_BATCH
+        )
+        return
+    names = list(events[0])
+    table = connection.ops.quote_name(UsageEvent._meta.db_table)
+    column_sql = ", ".join(connection.ops.quote_name(c) for c in names)
+    sql = f"COPY {table} ({column_sql}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for event in events:
+            copy.write_row([event[n] for n in names])
 
 
 def _resolve_agreements(records: list[UseRecord]) -> dict:
@@ -137,11 +201,20 @@ def record_uses(records: list[UseRecord]) -> BatchResult:
     with transaction.atomic():
         agreement_ids = sorted({str(a) for a in resolved.values()})
         agreements = {
-            a.id: a
-            for a in LicenseAgreement.objects.select_for_update(of=("self",))
-            .select_related("offer_version")
+            row["id"]: row
+            for row in LicenseAgreement.objects.select_for_update(of=("self",))
             .filter(id__in=agreement_ids)
             .order_by("id")
+            .values(
+                "id",
+                "spend_cap_micros",
+                "spent_micros",
+                "offer_version_id",
+                "offer_version__payment_type",
+                "offer_version__price_unit",
+                "offer_version__price_micros",
+                "offer_version__currency",
+            )
         }
         priced = []
         for record in records:
@@ -150,45 +223,47 @@ def record_uses(records: list[UseRecord]) -> BatchResult:
                 agreement_id = resolved[(record.agent_id, source.offer_version_id)]
                 agreement = agreements[agreement_id]
                 # The agreement's accepted version sets the price, whatever the offer says now.
-                version = agreement.offer_version
+                payment_type = agreement["offer_version__payment_type"]
+                price_unit = agreement["offer_version__price_unit"]
+                price_micros = agreement["offer_version__price_micros"]
                 units, amount = price_use(
-                    payment_type=version.payment_type,
-                    price_unit=version.price_unit,
-                    price_micros=version.price_micros,
+                    payment_type=payment_type,
+                    price_unit=price_unit,
+                    price_micros=price_micros,
                     tokens=source.tokens,
                     cited=source.cited,
                 )
                 events.append(
-                    UsageEvent(
+                    dict(
                         agent_id=record.agent_id,
                         provider_id=source.provider_id,
                         collection_id=source.collection_id,
                         document_id=source.document_id,
                         chunk_id=source.chunk_id,
                         agreement_id=agreement_id,
-                        offer_version_id=agreement.offer_version_id,
+                        offer_version_id=agreement["offer_version_id"],
                         usage_type=record.usage_type,
-                        payment_type=version.payment_type,
-                        price_unit=version.price_unit,
+                        payment_type=payment_type,
+                        price_unit=price_unit,
                         units=units,
-                        unit_price_micros=version.price_micros,
+                        unit_price_micros=price_micros,
                         amount_micros=amount,
-                        currency=version.currency,
+                        currency=agreement["offer_version__currency"],
                         attribution_weight_ppm=source.attribution_weight_ppm,
                         cited=source.cited,
                         idempotency_key=_event_key(record.request_id, index, source),
                         created_at=record.created_at or now,
                     )
                 )
-            currency = events[0].currency if events else "USD"
-            answer = AnswerRecord(
+            currency = events[0]["currency"] if events else "USD"
+            answer = dict(
                 id=uuid.uuid4(),
                 request_id=record.request_id,
                 agent_id=record.agent_id,
                 api_key_id=record.api_key_id,
                 usage_type=record.usage_type,
                 sources_count=len(events),
-                total_micros=sum(e.amount_micros for e in events),
+                total_micros=sum(e["amount_micros"] for e in events),
                 currency=currency,
                 created_at=record.created_at or now,
             )
@@ -199,36 +274,34 @@ def record_uses(records: list[UseRecord]) -> BatchResult:
         recorded, over_cap, duplicates, to_insert, refused_ids = [], [], [], [], []
         seen = set()
         for answer, events in priced:
-            if answer.request_id not in new_ids or answer.request_id in seen:
-                duplicates.append(answer.request_id)
+            request_id = answer["request_id"]
+            if request_id not in new_ids or request_id in seen:
+                duplicates.append(request_id)
                 continue
-            seen.add(answer.request_id)
+            seen.add(request_id)
             extra = defaultdict(int)
             for event in events:
-                extra[event.agreement_id] += event.amount_micros
+                extra[event["agreement_id"]] += event["amount_micros"]
             if any(
-                agreements[a].spend_cap_micros is not None
-                and agreements[a].spent_micros + spend[a] + amount > agreements[a].spend_cap_micros
+                agreements[a]["spend_cap_micros"] is not None
+                and agreements[a]["spent_micros"] + spend[a] + amount
+                > agreements[a]["spend_cap_micros"]
                 for a, amount in extra.items()
                 if amount
             ):
-                over_cap.append(answer.request_id)
-                refused_ids.append(answer.request_id)
+                over_cap.append(request_id)
+                refused_ids.append(request_id)
                 continue
             for agreement_id, amount in extra.items():
                 spend[agreement_id] += amount
             for event in events:
-                event.answer_id = answer.id
+                event["answer_id"] = answer["id"]
             to_insert.extend(events)
-            recorded.append(answer.request_id)
+            recorded.append(request_id)
         if refused_ids:
             AnswerRecord.objects.filter(request_id__in=refused_ids).delete()
-        UsageEvent.objects.bulk_create(to_insert, batch_size=INSERT_BATCH)
-        for agreement_id, amount in spend.items():
-            if amount:
-                LicenseAgreement.objects.filter(id=agreement_id).update(
-                    spent_micros=F("spent_micros") + amount
-                )
+        _insert_events(to_insert)
+        _add_spend({a: amount for a, amount in spend.items() if amount})
     return BatchResult(tuple(recorded), tuple(duplicates), tuple(over_cap))
 
 

@@ -1,5 +1,4 @@
 import pytest
-from rest_framework.test import APIClient
 
 from licensing.models import AnswerRecord, LicenseAgreement, LicenseOffer, UsageEvent
 from marketplace.models import Document
