@@ -29,7 +29,6 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from licensing import services  # noqa: E402
 from licensing.models import UsageEvent  # noqa: E402
 from licensing.services.cache import clear_local  # noqa: E402
-from marketplace import services as marketplace  # noqa: E402
 from marketplace.models import Collection, Organization  # noqa: E402
 
 
@@ -146,7 +145,7 @@ def main():
             f"{statistics.median(warm) * 1000:.0f} us, p99 {percentile(warm, 0.99) * 1000:.0f} us"
             f" (target p99 <= 1 ms)"
         )
-        result = bench_metering(agent, answers=answers, sources=10, batch_answers=500)
+        result = bench_metering(agent, answers=answers, sources=10, batch_answers=1000)
         rate = result["events"] / result["first_s"]
         print(
             f"metering: {result['events']} events from {answers} answers in "
