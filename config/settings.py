@@ -298,4 +298,12 @@ RETRIEVAL_BACKEND = env_str("RETRIEVAL_BACKEND", "auto")  # auto | bm25 | postgr
 RETRIEVAL_INDEX_DIR = Path(env_str("RETRIEVAL_INDEX_DIR", str(DATA_DIR / "retrieval" / "bm25")))
 RETRIEVAL_RELOAD_INTERVAL_S = float(env_str("RETRIEVAL_RELOAD_INTERVAL_S", "1"))
 RETRIEVAL_MAX_SEGMENTS = env_int("RETRIEVAL_MAX_SEGMENTS", 8)
+# Dense re-ranking needs the `semantic` extra (torch); it re-orders this many candidates.
 RETRIEVAL_DENSE_RERANK = env_bool("RETRIEVAL_DENSE_RERANK")
+RETRIEVAL_DENSE_CANDIDATES = env_int("RETRIEVAL_DENSE_CANDIDATES", 50)
+
+# Answers: receipts are signed with Ed25519 (a base64url 32-byte seed; derived from SECRET_KEY
+# when unset), and the answer path's limits.
+RECEIPT_SIGNING_KEY = env_str("RECEIPT_SIGNING_KEY")
+ANSWER_MAX_QUESTION_CHARS = env_int("ANSWER_MAX_QUESTION_CHARS", 2000)
+ANSWER_DEFAULT_SOURCES = env_int("ANSWER_DEFAULT_SOURCES", 5)

@@ -80,6 +80,8 @@ def search_chunks(*, query: str, collection_ids: list, k: int = 10) -> list[Chun
         return []
     # Ask for a few more than k: a chunk deleted a moment ago may still be in the index.
     fetch = k + max(5, k // 2)
+    if settings.RETRIEVAL_DENSE_RERANK:
+        fetch = max(fetch, settings.RETRIEVAL_DENSE_CANDIDATES)
     if search_backend() == "postgres":
         ranked = postgres.search(query, wanted, fetch)
     else:

@@ -200,3 +200,64 @@ def test_postgres_backend_uses_the_gin_index(settings, three_collections):
         )
         (definition,) = cursor.fetchone()
     assert "gin (search_vector)" in definition
+
+
+# -- dense re-ranking (the `semantic` extra), with a stand-in encoder ------------------------
+
+
+class _KeywordEncoder:
+    """Embeds text as [mentions 'otter', mentions 'river'], normalized: enough to rank."""
+
+    def encode(self, texts, normalize_embeddings, convert_to_numpy):
+        import numpy as np
+
+        vectors = (
+            np.asarray([[float("otter" in t), float("river" in t)] for t in texts], dtype=float)
+            + 1e-6
+        )
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_reciprocal_rank_fusion_adds_reciprocal_ranks():
+    from marketplace.retrieval.dense import reciprocal_rank_fusion
+
+    fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1]], k=60)
+    assert fused == {1: 1 / 61 + 1 / 62, 2: 1 / 62, 3: 1 / 63 + 1 / 61}
+
+
+def test_dense_rerank_fuses_lexical_and_dense_rankings(monkeypatch):
+    from marketplace.retrieval import dense
+
+    monkeypatch.setattr(dense, "_model", _KeywordEncoder())
+    ranked = [(3.0, 10), (2.0, 11), (1.0, 12)]
+    texts = {10: "a river bank", 11: "the otter swims", 12: "otter in a river"}
+    reranked = dense.rerank("otter river", ranked, texts=texts)
+    # The dense ranking lifts 12 above 11; 10 keeps first place by its lexical rank.
+    assert [chunk for _, chunk in reranked] == [10, 12, 11]
+
+
+def test_search_uses_dense_rerank_when_enabled(settings, monkeypatch):
+    from marketplace.retrieval import dense
+
+    monkeypatch.setattr(dense, "_model", _KeywordEncoder())
+    settings.RETRIEVAL_DENSE_RERANK = True
+    collection = CollectionFactory()
+    _document(collection, "river river river river banks", title="Rivers")
+    _document(collection, "an otter lives by the river", title="Otters")
+    hits = services.search_chunks(query="otter river", collection_ids=[collection.id], k=2)
+    assert [h.document_title for h in hits] == ["Otters", "Rivers"]
+
+
+def test_dense_rerank_without_the_semantic_extra_is_a_clear_error(settings, monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from marketplace.retrieval import dense
+
+    monkeypatch.setattr(dense, "_model", None)
+    monkeypatch.setattr(dense, "available", lambda: False)
+    settings.RETRIEVAL_DENSE_RERANK = True
+    collection = CollectionFactory()
+    _document(collection, "otters", title="O")
+    _document(collection, "otters again", title="P")
+    with pytest.raises(ImproperlyConfigured, match=r"provenant\[semantic\]"):
+        services.search_chunks(query="otters", collection_ids=[collection.id])
