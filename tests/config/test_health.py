@@ -31,10 +31,12 @@ def test_healthz_is_503_when_the_cache_is_down(monkeypatch):
     assert body["checks"]["database"]["status"] == "ok"
 
 
-def test_healthz_is_503_when_the_broker_is_unreachable(settings):
+def test_healthz_is_503_when_the_broker_is_unreachable(settings, monkeypatch):
     from config.celery import app
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
+    # Celery reads CELERY_BROKER_URL from the environment before its own configuration (CI sets it).
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     original = app.conf.broker_url
     app.conf.broker_url = "redis://127.0.0.1:1/0"
     try:
