@@ -18,6 +18,15 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class StrictCharField(serializers.CharField):
+    """A string field that refuses numbers and booleans instead of turning them into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def actor_from_request(request) -> marketplace.Actor:
     """Return who is acting: the API key's organization, or the signed-in user."""
     key = request.auth

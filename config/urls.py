@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("marketplace.api.urls")),
     path("", include("marketplace.api.catalog_urls")),
     path("", include("licensing.api.urls")),
+    path("", include("marketplace.api.answer_urls")),
 ]
 
 urlpatterns = [

@@ -43,6 +43,7 @@ from licensing.services.offers import (
     retire_offer,
     update_offer,
 )
+from licensing.services.reports import UsageGroup, UsageSummary, summarize_usage
 from licensing.services.terms import USAGE_TYPES, Terms, price_use, usage_covers
 
 __all__ = [
@@ -60,6 +61,8 @@ __all__ = [
     "SourceUse",
     "Terms",
     "UsageEventInfo",
+    "UsageGroup",
+    "UsageSummary",
     "UseRecord",
     "accept_offer",
     "cancel_agreement",
@@ -83,6 +86,7 @@ __all__ = [
     "retire_offer",
     "rsl_document",
     "rsl_providers",
+    "summarize_usage",
     "update_offer",
     "usage_covers",
 ]

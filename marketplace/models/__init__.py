@@ -1,6 +1,7 @@
 """The marketplace app's tables: accounts (users, organizations, keys) and the catalog."""
 
 from marketplace.models.accounts import APIKey, Membership, Organization, User, UserManager
+from marketplace.models.answers import IdempotencyRecord
 from marketplace.models.catalog import (
     Chunk,
     Collection,
@@ -14,6 +15,7 @@ __all__ = [
     "Chunk",
     "Collection",
     "Document",
+    "IdempotencyRecord",
     "IngestionItem",
     "IngestionJob",
     "Membership",

@@ -24,6 +24,9 @@ from django.conf import settings
 from marketplace import errors
 
 ALGORITHM = "Ed25519"
+CANONICALIZATION = (
+    "JSON with keys sorted, no whitespace (separators ',' and ':'), UTF-8, non-ASCII unescaped"
+)
 
 
 def canonical_json(payload: dict) -> bytes:

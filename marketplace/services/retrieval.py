@@ -37,6 +37,7 @@ class ChunkHit:
     document_url: str
     document_author: str
     document_published_at: datetime | None
+    token_count: int = 0
 
 
 def search_backend() -> str:
@@ -114,6 +115,7 @@ def _hydrate(ranked: list[tuple[float, int]], wanted: list[uuid.UUID]) -> list[C
         "document__source_url",
         "document__author",
         "document__published_at",
+        "token_count",
     )
     by_id = {row[0]: row for row in rows}
     hits = []
@@ -135,6 +137,7 @@ def _hydrate(ranked: list[tuple[float, int]], wanted: list[uuid.UUID]) -> list[C
                 document_url=row[8],
                 document_author=row[9],
                 document_published_at=row[10],
+                token_count=row[11],
             )
         )
     return hits

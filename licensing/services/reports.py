@@ -1,0 +1,122 @@
+"""Usage summaries: what an agent used (or a provider's content earned), grouped for reports."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, F, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from licensing import errors
+from licensing.models import UsageEvent
+
+GROUPS = ("day", "collection", "provider", "agent", "usage_type")
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True)
+class UsageGroup:
+    key: str
+    answers: int
+    events: int
+    units: int
+    amount_micros: int
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    since: date
+    until: date
+    currency: str
+    answers: int
+    events: int
+    amount_micros: int
+    groups: dict[str, tuple[UsageGroup, ...]]
+
+
+def _bounds(since: date | None, until: date | None) -> tuple[date, date]:
+    today = timezone.now().date()
+    until = until or today
+    since = since or until - timedelta(days=29)
+    if since > until:
+        raise errors.ValidationFailed(
+            "since is on or before until.", details={"since": ["On or before until."]}
+        )
+    if (until - since).days >= MAX_DAYS:
+        raise errors.ValidationFailed(
+            f"A summary covers at most {MAX_DAYS} days.", details={"since": ["Too far back."]}
+        )
+    return since, until
+
+
+def _start_of(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def summarize_usage(
+    *,
+    agent_id: uuid.UUID | None = None,
+    provider_id: uuid.UUID | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    group_by: tuple[str, ...] = ("day", "collection", "provider"),
+) -> UsageSummary:
+    """Return usage between two UTC dates (inclusive) for one agent or one provider."""
+    if (agent_id is None) == (provider_id is None):
+        raise ValueError("name exactly one of agent_id and provider_id")
+    unknown = [g for g in group_by if g not in GROUPS]
+    if unknown:
+        raise errors.ValidationFailed(
+            f"Unknown grouping {unknown[0]!r}.",
+            details={"group_by": [f"From {', '.join(GROUPS)}."]},
+        )
+    since, until = _bounds(since, until)
+    events = UsageEvent.objects.filter(
+        created_at__gte=_start_of(since), created_at__lt=_start_of(until + timedelta(days=1))
+    )
+    events = (
+        events.filter(agent_id=agent_id) if agent_id else events.filter(provider_id=provider_id)
+    )
+    measures = {
+        "answers": Count("answer_id", distinct=True),
+        "events": Count("id"),
+        "units": Sum("units"),
+        "amount_micros": Sum("amount_micros"),
+    }
+    totals = events.aggregate(**measures)
+    columns = {
+        "day": TruncDate("created_at", tzinfo=UTC),
+        "collection": F("collection_id"),
+        "provider": F("provider_id"),
+        "agent": F("agent_id"),
+        "usage_type": F("usage_type"),
+    }
+    groups = {}
+    for name in group_by:
+        rows = (
+            events.annotate(group_key=columns[name])
+            .values("group_key")
+            .annotate(**measures)
+            .order_by("group_key")
+        )
+        groups[name] = tuple(
+            UsageGroup(
+                key=str(row["group_key"]),
+                answers=row["answers"],
+                events=row["events"],
+                units=row["units"] or 0,
+                amount_micros=row["amount_micros"] or 0,
+            )
+            for row in rows
+        )
+    return UsageSummary(
+        since=since,
+        until=until,
+        currency=settings.LICENSING_CURRENCY,
+        answers=totals["answers"] or 0,
+        events=totals["events"] or 0,
+        amount_micros=totals["amount_micros"] or 0,
+        groups=groups,
+    )

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from marketplace.api import answer_views as views
+
+urlpatterns = [
+    path("answers", views.AnswerView.as_view(), name="answers"),
+    path("search", views.SearchView.as_view(), name="search"),
+    path("usage", views.UsageView.as_view(), name="usage"),
+    path("receipts/verify", views.ReceiptVerifyView.as_view(), name="receipts-verify"),
+    path("receipts/public-key", views.ReceiptKeyView.as_view(), name="receipts-public-key"),
+]

@@ -1,0 +1,374 @@
+"""The agent API: answers (JSON and SSE), licensed search, usage, and receipt verification."""
+
+import json
+from collections.abc import Callable, Iterator
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import StrictCharField, StrictSerializer, acting_organization
+from config.errors import error_body
+from licensing import services as licensing
+from marketplace import errors
+from marketplace.api.answer_bodies import answer_body, search_body
+from marketplace.services import answers, idempotency, receipts
+
+ANSWERS_ENDPOINT = "answers"
+
+
+class AnswerRequestSerializer(StrictSerializer):
+    question = StrictCharField(allow_blank=True, trim_whitespace=False)
+    collections = serializers.ListField(child=serializers.UUIDField(), required=False)
+    max_sources = serializers.IntegerField(required=False)
+    max_price_micros = serializers.IntegerField(required=False, allow_null=True)
+    max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=4096)
+    allow_sponsored = serializers.BooleanField(default=False)
+    stream = serializers.BooleanField(default=False)
+
+
+def agent_organization(request):
+    return acting_organization(request, role="agent", scope="query")
+
+
+def _sse(event: str, data: dict) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def sse_response(events: Iterator[bytes]) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass events through as they are written
+    return response
+
+
+class IdempotentRun:
+    """Run a request once per `Idempotency-Key`, replaying the stored response to retries."""
+
+    def __init__(self, request, *, organization_id, endpoint: str, payload, prefix: str = "ans"):
+        self.organization_id = organization_id
+        self.endpoint = endpoint
+        self.key = request.headers.get("Idempotency-Key")
+        self.replay = None
+        if self.key is None:
+            self.request_id = answers.new_request_id(prefix)
+            return
+        self.key = idempotency.clean_key(self.key)
+        self.replay = idempotency.claim(
+            organization_id=organization_id,
+            endpoint=endpoint,
+            key=self.key,
+            digest=idempotency.fingerprint(payload),
+        )
+        self.request_id = answers.request_id_for_key(
+            organization_id=organization_id, key=self.key, prefix=prefix
+        )
+
+    def complete(self, status: int, body: dict) -> None:
+        if self.key is not None:
+            idempotency.complete(
+                organization_id=self.organization_id,
+                endpoint=self.endpoint,
+                key=self.key,
+                status=status,
+                body=body,
+            )
+
+    def release(self) -> None:
+        if self.key is not None:
+            idempotency.release(
+                organization_id=self.organization_id, endpoint=self.endpoint, key=self.key
+            )
+
+    def run(self, produce: Callable[[str], dict]) -> Response:
+        """Return the stored response, or produce, store and return a new one."""
+        if self.replay is not None:
+            return Response(
+                self.replay.body,
+                status=self.replay.status,
+                headers={"Idempotent-Replayed": "true"},
+            )
+        try:
+            body = produce(self.request_id)
+        except BaseException:
+            self.release()
+            raise
+        self.complete(200, body)
+        return Response(body)
+
+    def stream(
+        self, events: Iterator[tuple[str, dict]], *, replay: Callable[[dict], Iterator[bytes]]
+    ) -> StreamingHttpResponse:
+        """Stream server-sent events; the final event's body is what retries replay."""
+        if self.replay is not None:
+            response = sse_response(replay(self.replay.body))
+            response["Idempotent-Replayed"] = "true"
+            return response
+
+        def generate() -> Iterator[bytes]:
+            finished = False
+            try:
+                for name, data in events:
+                    if name == "final":
+                        self.complete(200, data)
+                        finished = True
+                        continue
+                    yield _sse(name, data)
+            except errors.DomainError as exc:
+                yield _sse("error", error_body(exc.code, exc.message, exc.details))
+            finally:
+                if not finished:
+                    self.release()
+
+        return sse_response(generate())
+
+
+def _answer_events(plan, max_tokens) -> Iterator[tuple[str, dict]]:
+    for event in answers.stream_answer(plan, max_tokens=max_tokens):
+        if isinstance(event, answers.StreamDelta):
+            yield "answer.delta", {"text": event.text}
+        else:
+            body = answer_body(event.result)
+            yield "answer.completed", body
+            yield "final", body
+
+
+def _replay_answer(body: dict) -> Iterator[bytes]:
+    yield _sse("answer.delta", {"text": body.get("answer", "")})
+    yield _sse("answer.completed", body)
+
+
+class AnswerView(APIView):
+    @extend_schema(
+        request=AnswerRequestSerializer,
+        responses={200: OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="A retry with the same key returns the first response, metered once.",
+            )
+        ],
+        operation_id="answers_create",
+    )
+    def post(self, request):
+        """Answer a question from licensed content, with citations, attribution and cost.
+
+        With `stream: true` the answer comes as server-sent events: `answer.delta` events
+        carry text as it is written, then `answer.completed` carries the whole answer
+        (the same JSON as without streaming), or `error` if it could not be metered.
+        """
+        organization = agent_organization(request)
+        serializer = AnswerRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        run = IdempotentRun(
+            request,
+            organization_id=organization.id,
+            endpoint=ANSWERS_ENDPOINT,
+            payload=request.data,
+        )
+
+        def make_plan():
+            return answers.plan(
+                agent_id=organization.id,
+                api_key_id=getattr(request.auth, "id", None),
+                request_id=run.request_id,
+                question=data["question"],
+                collection_ids=data.get("collections"),
+                max_sources=data.get("max_sources"),
+                max_price_micros=data.get("max_price_micros"),
+            )
+
+        if data["stream"]:
+            if run.replay is not None:
+                return run.stream(iter(()), replay=_replay_answer)
+            try:
+                plan = make_plan()  # refusals (400, 402) come before the stream starts
+            except BaseException:
+                run.release()
+                raise
+            return run.stream(_answer_events(plan, data.get("max_tokens")), replay=_replay_answer)
+        return run.run(
+            lambda _request_id: answer_body(
+                answers.answer_question(make_plan(), max_tokens=data.get("max_tokens"))
+            )
+        )
+
+
+class SearchView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, required=True, description="What to search for."),
+            OpenApiParameter("limit", int, description="Snippets to return (1-50, default 10)."),
+            OpenApiParameter(
+                "collections", str, description="Comma-separated collection ids to search in."
+            ),
+            OpenApiParameter("max_price_micros", int, description="The most this search may cost."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+        operation_id="search",
+    )
+    def get(self, request):
+        """Search licensed content: snippets you may use for `search`, each with its terms."""
+        organization = agent_organization(request)
+        params = request.query_params
+        unknown = sorted(set(params) - {"q", "limit", "collections", "max_price_micros"})
+        if unknown:
+            raise errors.ValidationFailed(
+                "Unknown query parameters.",
+                code="unknown_field",
+                details={name: ["Unknown parameter."] for name in unknown},
+            )
+        limit = _int_param(params, "limit", 10)
+        max_price = _int_param(params, "max_price_micros", None)
+        collections = params.get("collections")
+        plan = answers.plan(
+            agent_id=organization.id,
+            api_key_id=getattr(request.auth, "id", None),
+            request_id=answers.new_request_id("srch"),
+            question=params.get("q", ""),
+            usage_type="search",
+            collection_ids=[c for c in collections.split(",") if c] if collections else None,
+            max_sources=limit,
+            max_price_micros=max_price,
+            max_snippet_chars=answers.SEARCH_SNIPPET_CHARS,
+            most_sources=answers.SEARCH_MAX_RESULTS,
+        )
+        return Response(search_body(answers.search(plan), plan.question))
+
+
+def _int_param(params, name: str, default):
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise errors.ValidationFailed(
+            f"{name} is an integer.", details={name: ["An integer."]}
+        ) from exc
+
+
+def _date_param(params, name: str):
+    from datetime import date
+
+    raw = params.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise errors.ValidationFailed(
+            f"{name} is a date (YYYY-MM-DD).", details={name: ["A date, YYYY-MM-DD."]}
+        ) from exc
+
+
+class UsageView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("since", OpenApiTypes.DATE, description="First day (UTC)."),
+            OpenApiParameter("until", OpenApiTypes.DATE, description="Last day (UTC), today."),
+        ],
+        responses={200: OpenApiTypes.OBJECT},
+        operation_id="usage_summary",
+    )
+    def get(self, request):
+        """Your usage and cost by day, collection and provider (30 days by default)."""
+        organization = acting_organization(request, role="agent", scope="query")
+        summary = licensing.summarize_usage(
+            agent_id=organization.id,
+            since=_date_param(request.query_params, "since"),
+            until=_date_param(request.query_params, "until"),
+            group_by=("day", "collection", "provider", "usage_type"),
+        )
+        names = answers.names_for(
+            collection_ids=[g.key for g in summary.groups["collection"]],
+            organization_ids=[g.key for g in summary.groups["provider"]],
+        )
+
+        def rows(group: str, key: str) -> list[dict]:
+            out = []
+            for g in summary.groups[group]:
+                row = {key: g.key}
+                if group in ("collection", "provider"):
+                    row["name"] = names.get(g.key, "")
+                row.update(
+                    answers=g.answers, events=g.events, units=g.units, amount_micros=g.amount_micros
+                )
+                out.append(row)
+            return out
+
+        return Response(
+            {
+                "since": summary.since.isoformat(),
+                "until": summary.until.isoformat(),
+                "currency": summary.currency,
+                "totals": {
+                    "answers": summary.answers,
+                    "events": summary.events,
+                    "amount_micros": summary.amount_micros,
+                },
+                "by_day": rows("day", "day"),
+                "by_collection": rows("collection", "collection_id"),
+                "by_provider": rows("provider", "provider_id"),
+                "by_usage_type": rows("usage_type", "usage_type"),
+            }
+        )
+
+
+class ReceiptVerifySerializer(StrictSerializer):
+    receipt = serializers.JSONField()
+
+
+class ReceiptVerifyView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=ReceiptVerifySerializer,
+        responses=inline_serializer(
+            "ReceiptVerification",
+            {"valid": serializers.BooleanField(), "reason": serializers.CharField()},
+        ),
+        operation_id="receipts_verify",
+    )
+    def post(self, request):
+        """Check that a receipt was signed by this deployment and not altered since."""
+        serializer = ReceiptVerifySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = receipts.verify_receipt(serializer.validated_data["receipt"])
+        return Response({"valid": result.valid, "reason": result.reason})
+
+
+class ReceiptKeyView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        responses=inline_serializer(
+            "ReceiptKey",
+            {
+                "key_id": serializers.CharField(),
+                "algorithm": serializers.CharField(),
+                "public_key": serializers.CharField(),
+                "canonicalization": serializers.CharField(),
+            },
+        ),
+        operation_id="receipts_public_key",
+    )
+    def get(self, request):
+        """Return the Ed25519 public key that verifies receipts offline."""
+        key = receipts.public_key()
+        return Response(
+            {
+                "key_id": key.key_id,
+                "algorithm": key.algorithm,
+                "public_key": key.public_key,
+                "encoding": "base64url, raw 32-byte key",
+                "canonicalization": receipts.CANONICALIZATION,
+            }
+        )
