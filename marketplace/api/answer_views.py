@@ -3,6 +3,7 @@
 import json
 from collections.abc import Callable, Iterator
 
+from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -225,14 +226,30 @@ class SearchView(APIView):
                 code="unknown_field",
                 details={name: ["Unknown parameter."] for name in unknown},
             )
+        query = params.get("q", "").strip()
+        if not query:
+            raise errors.ValidationFailed(
+                "Say what to search for.", code="empty_question", details={"q": ["Required."]}
+            )
+        if len(query) > settings.ANSWER_MAX_QUESTION_CHARS:
+            raise errors.ValidationFailed(
+                f"A search is at most {settings.ANSWER_MAX_QUESTION_CHARS} characters.",
+                code="question_too_long",
+                details={"q": ["Too long."]},
+            )
         limit = _int_param(params, "limit", 10)
+        if not 1 <= limit <= answers.SEARCH_MAX_RESULTS:
+            raise errors.ValidationFailed(
+                f"limit is between 1 and {answers.SEARCH_MAX_RESULTS}.",
+                details={"limit": [f"1 to {answers.SEARCH_MAX_RESULTS}."]},
+            )
         max_price = _int_param(params, "max_price_micros", None)
         collections = params.get("collections")
         plan = answers.plan(
             agent_id=organization.id,
             api_key_id=getattr(request.auth, "id", None),
             request_id=answers.new_request_id("srch"),
-            question=params.get("q", ""),
+            question=query,
             usage_type="search",
             collection_ids=[c for c in collections.split(",") if c] if collections else None,
             max_sources=limit,
