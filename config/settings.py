@@ -312,3 +312,11 @@ ANSWER_DEFAULT_SOURCES = env_int("ANSWER_DEFAULT_SOURCES", 5)
 IDEMPOTENCY_WAIT_S = float(env_str("IDEMPOTENCY_WAIT_S", "30"))
 IDEMPOTENCY_LOCK_S = env_int("IDEMPOTENCY_LOCK_S", 120)
 IDEMPOTENCY_TTL_S = env_int("IDEMPOTENCY_TTL_S", 86400)
+
+# Periodic tasks run by `make beat`.
+CELERY_BEAT_SCHEDULE = {
+    "purge-idempotency-records": {
+        "task": "marketplace.purge_idempotency_records",
+        "schedule": 3600.0,
+    },
+}

@@ -37,3 +37,11 @@ def index_pending_documents() -> int:
 def forget_chunks(chunk_ids: list[int]) -> None:
     """Take deleted chunks out of the search index."""
     services.forget_chunks(chunk_ids=chunk_ids)
+
+
+@shared_task(name="marketplace.purge_idempotency_records", acks_late=True)
+def purge_idempotency_records() -> int:
+    """Forget stored responses older than IDEMPOTENCY_TTL_S."""
+    from marketplace.services import idempotency
+
+    return idempotency.purge_expired()

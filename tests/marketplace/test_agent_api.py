@@ -295,3 +295,16 @@ def test_a_spend_cap_holds_under_concurrent_answers(make_key, search_index, requ
     agreement = LicenseAgreement.objects.get(offer_id=market.energy_offer.id)
     assert agreement.spent_micros == 6000
     assert UsageEvent.objects.count() == 3
+
+
+def test_stored_responses_are_purged_after_their_ttl(market, agent_client, settings):
+    from marketplace.tasks import purge_idempotency_records
+
+    _ask(agent_client, {"Idempotency-Key": "old"}, question=HEAT_QUESTION)
+    _ask(agent_client, {"Idempotency-Key": "new"}, question=HEAT_QUESTION)
+    IdempotencyRecord.objects.filter(key="old").update(
+        created_at=timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_TTL_S + 1)
+    )
+
+    assert purge_idempotency_records.delay().get() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
