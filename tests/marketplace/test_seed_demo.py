@@ -1,3 +1,6 @@
+"""seed_demo: providers with real articles, offers of every payment type, an agent with licences,
+working examples, and a second run that duplicates nothing."""
+
 import io
 import re
 
@@ -5,9 +8,70 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from marketplace.models import APIKey, Organization
+from licensing import services as licensing
+from licensing.models import LicenseAgreement, LicenseOffer, OfferVersion
+from marketplace import services
+from marketplace.demo import CONTENT_DIR
+from marketplace.models import (
+    APIKey,
+    Chunk,
+    Collection,
+    Document,
+    IngestionJob,
+    Membership,
+    Organization,
+    User,
+)
 
 pytestmark = pytest.mark.django_db
+
+PROVIDERS = {
+    "Northwind Press": {"Energy & Climate Explainers", "History Desk"},
+    "Meridian Health & Science": {"Health Explainers", "Research Roundups"},
+    "Wayfarer Guides": {"Kitchen Science", "Travel Guides"},
+    "Stackwise Docs": {"Web Platform Guides", "Python Internals"},
+}
+ACCEPTED = {
+    "Explainers, pay per retrieved source": 5_000_000,
+    "Health Explainers, pay per cited source": 10_000_000,
+    "Kitchen Science, per 1,000 tokens": None,
+    "Travel Guides, free": None,
+    "Developer docs, 20% revenue share": None,
+}
+QUESTIONS = [
+    (
+        "How does a heat pump keep working in freezing weather?",
+        "How a heat pump keeps a home warm, even in freezing weather",
+    ),
+    ("Why does sourdough rise?", "Why sourdough rises: the wild yeast and bacteria in a starter"),
+    (
+        "What does Cache-Control no-cache mean?",
+        "HTTP caching headers: Cache-Control, ETag and revalidation",
+    ),
+    (
+        "How does caffeine keep you awake?",
+        "Why caffeine keeps you awake, and how long it lasts",
+    ),
+    (
+        "Why can't Python threads run in parallel? The GIL",
+        "Python's GIL: what the global interpreter lock does and how to work around it",
+    ),
+    (
+        "How do the Panama Canal locks lift ships?",
+        "The Panama Canal: how it was built and how its locks lift ships",
+    ),
+    (
+        "How do I prevent altitude sickness?",
+        "Altitude sickness: how to recognise it and how to prevent it",
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_index_and_fast_hashing(settings, tmp_path):
+    settings.RETRIEVAL_INDEX_DIR = tmp_path / "index"
+    settings.RETRIEVAL_RELOAD_INTERVAL_S = 0
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def _seed() -> str:
@@ -16,16 +80,50 @@ def _seed() -> str:
     return out.getvalue()
 
 
-def test_seed_prints_a_working_key_and_curl_example_and_is_repeatable():
+def _key(output: str) -> str:
+    return re.search(r"^PROVENANT_API_KEY=(\S+)$", output, re.M).group(1)
+
+
+def _agent_id():
+    return Organization.objects.get(name="Acme Agents").id
+
+
+def _counts() -> dict[str, int]:
+    models = (
+        User,
+        Organization,
+        Membership,
+        Collection,
+        Document,
+        Chunk,
+        IngestionJob,
+        LicenseOffer,
+        OfferVersion,
+        LicenseAgreement,
+    )
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def test_seed_prints_a_working_key_and_examples_and_is_repeatable():
     first = _seed()
     second = _seed()
 
-    raw_first = re.search(r"^PROVENANT_API_KEY=(\S+)$", first, re.M).group(1)
-    raw_second = re.search(r"^PROVENANT_API_KEY=(\S+)$", second, re.M).group(1)
-    assert Organization.objects.count() == 3
+    raw_first, raw_second = _key(first), _key(second)
+    assert Organization.objects.count() == 6
     assert APIKey.objects.filter(revoked_at__isnull=True).count() == 1
-    assert f'curl -s -H "Authorization: Bearer {raw_second}"' in second
-    assert "agent@demo.provenant.dev / provenant-demo" in second
+    auth = f'-H "Authorization: Bearer {raw_second}"'
+    host = "http://127.0.0.1:8000"
+    assert f"curl -s {auth} {host}/api/v1/organizations" in second
+    assert (
+        f'curl -s -X POST {host}/api/v1/answers {auth} -H "Content-Type: application/json" '
+        '-d \'{"question": "How does a heat pump keep working in freezing weather?"}\''
+    ) in second
+    assert f'curl -s "{host}/api/v1/search?q=why+does+sourdough+rise" {auth}' in second
+    assert f'OpenAI(base_url="{host}/v1", api_key="{raw_second}")' in second
+    assert 'client.chat.completions.create(model="provenant", messages=[' in second
+    assert "print(r.choices[0].message.content)" in second
+    assert "agent@demo.provenant.dev / provenant-demo   (Acme Agents)" in second
+    assert "provider@demo.provenant.dev / provenant-demo   (Northwind Press)" in second
 
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_second}")
@@ -34,3 +132,148 @@ def test_seed_prints_a_working_key_and_curl_example_and_is_repeatable():
     assert [o["name"] for o in response.json()] == ["Acme Agents"]
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_first}")
     assert client.get("/api/v1/organizations").status_code == 401
+
+
+def test_seed_creates_providers_with_real_articles():
+    _seed()
+
+    providers = Organization.objects.filter(is_provider=True)
+    assert {
+        org.name: set(org.collections.values_list("name", flat=True)) for org in providers
+    } == PROVIDERS
+    files = sorted(CONTENT_DIR.glob("*/*/*.md"))
+    assert len(files) == 33
+    documents = Document.objects.select_related("collection__organization")
+    assert documents.count() == 33
+    assert documents.filter(status=Document.Status.READY).count() == 33
+    domains = {
+        "Northwind Press": "https://northwind-press.example/",
+        "Meridian Health & Science": "https://meridian-health.example/",
+        "Wayfarer Guides": "https://wayfarer-guides.example/",
+        "Stackwise Docs": "https://stackwise-docs.example/",
+    }
+    for document in documents:
+        assert document.source_url.startswith(domains[document.collection.organization.name])
+        assert document.external_id == document.source_url
+        assert document.title and document.author and document.published_at is not None
+        assert 200 <= len(document.text.split()) <= 600, document.title
+        assert "lorem" not in document.text.lower()
+        assert document.chunks.count() >= 2
+    heat_pump = documents.get(title__startswith="How a heat pump")
+    assert heat_pump.author == "Dana Whitfield"
+    assert heat_pump.published_at.date().isoformat() == "2024-11-18"
+    assert heat_pump.collection.name == "Energy & Climate Explainers"
+
+
+def test_questions_find_the_article_that_answers_them():
+    _seed()
+    collection_ids = list(Collection.objects.values_list("id", flat=True))
+
+    for question, title in QUESTIONS:
+        hits = services.search_chunks(query=question, collection_ids=collection_ids, k=5)
+        assert hits, question
+        assert hits[0].document_title == title, (question, [h.document_title for h in hits])
+
+
+def test_offers_cover_every_payment_type():
+    _seed()
+
+    offers = licensing.list_published_offers()
+    assert len(offers) == 8
+    assert LicenseOffer.objects.exclude(status="published").count() == 0
+    by_type: dict[str, list] = {}
+    for offer in offers:
+        by_type.setdefault(offer.terms.payment_type, []).append(offer)
+    assert sorted(by_type) == [
+        "attribution",
+        "free",
+        "purchase",
+        "revenue_share",
+        "subscription",
+        "use",
+    ]
+    assert sorted((o.terms.price_unit, o.terms.price_micros) for o in by_type["use"]) == [
+        ("1k_tokens", 1_000),
+        ("cited_source", 5_000),
+        ("retrieved_source", 2_000),
+    ]
+    (subscription,) = by_type["subscription"]
+    assert (subscription.terms.period, subscription.terms.price_micros) == ("month", 49_000_000)
+    (share,) = by_type["revenue_share"]
+    assert share.terms.revenue_share_bps == 2_000
+    (purchase,) = by_type["purchase"]
+    assert purchase.terms.usage_types == ("ai-train",)
+    assert purchase.terms.price_micros == 1_500_000_000
+    (attribution,) = by_type["attribution"]
+    assert attribution.terms.citation_required is True
+    for offer in offers:
+        if offer.terms.payment_type != "purchase":
+            assert {"ai-input", "search"} <= set(offer.terms.usage_types), offer.name
+    assert sorted(o.terms.max_snippet_chars for o in offers if o.terms.max_snippet_chars) == [
+        500,
+        800,
+    ]
+    assert sorted(o.name for o in offers if o.auto_accept) == [
+        "History Desk, free with attribution",
+        "Travel Guides, free",
+    ]
+
+
+def test_agent_is_licensed_for_every_collection_but_research_roundups():
+    _seed()
+    agent_id = _agent_id()
+
+    agreements = licensing.list_agreements(agent_id=agent_id, status="active")
+    assert {a.offer.name: a.spend_cap_micros for a in agreements} == ACCEPTED
+    research = Collection.objects.get(name="Research Roundups")
+    expected = set(Collection.objects.exclude(id=research.id).values_list("id", flat=True))
+    for usage_type in ("ai-input", "search"):
+        entitlements = licensing.get_entitlements(agent_id=agent_id, usage_type=usage_type)
+        assert set(entitlements.collection_ids) == expected
+    (research_offer,) = licensing.list_published_offers(collection_id=research.id)
+    assert research_offer.auto_accept is False
+    assert research_offer.name not in ACCEPTED
+
+
+def test_printed_402_example_is_refused_and_a_licensed_document_is_served():
+    output = _seed()
+    match = re.search(r"curl -si \S+/api/v1/documents/(\d+)/content .*# 402", output)
+    document = Document.objects.get(id=int(match.group(1)))
+    assert document.collection.name == "Research Roundups"
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {_key(output)}")
+    response = client.get(f"/api/v1/documents/{document.id}/content")
+    assert response.status_code == 402
+    assert response.json()["code"] == "payment_required"
+    travel = Document.objects.filter(collection__name="Travel Guides").order_by("id").first()
+    response = client.get(f"/api/v1/documents/{travel.id}/content")
+    assert response.status_code == 200
+    assert response.content.decode() == travel.text
+
+
+def test_second_run_duplicates_nothing():
+    first = _seed()
+    before = _counts()
+    versions = dict(Document.objects.values_list("id", "version"))
+
+    second = _seed()
+
+    assert _counts() == before
+    assert before == {
+        "User": 6,
+        "Organization": 6,
+        "Membership": 6,
+        "Collection": 8,
+        "Document": 33,
+        "Chunk": before["Chunk"],
+        "IngestionJob": 8,
+        "LicenseOffer": 8,
+        "OfferVersion": 8,
+        "LicenseAgreement": 5,
+    }
+    assert dict(Document.objects.values_list("id", "version")) == versions
+    assert "33 documents (33 ingested now)" in first
+    assert "33 documents (0 ingested now)" in second
+    assert APIKey.objects.count() == 2
+    assert APIKey.objects.filter(revoked_at__isnull=True).count() == 1

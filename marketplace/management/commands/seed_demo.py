@@ -1,69 +1,72 @@
-"""Seed the demo: a provider, an agent operator and an advertiser, with a fresh agent key."""
+"""Seed the demo marketplace (idempotent) and print logins, a fresh agent key and examples."""
 
-from django.core.management.base import BaseCommand
-from django.db import transaction
+import json
+import time
+from urllib.parse import quote_plus
 
-from marketplace import services
-from marketplace.models import APIKey, Membership, Organization, User
+from django.core.management.base import BaseCommand, CommandError
 
-DEMO_PASSWORD = "provenant-demo"  # noqa: S105 - a documented demo login, printed on purpose
-DEMO_KEY_NAME = "Demo agent key"
-DEMO_ACCOUNTS = [
-    ("provider@demo.provenant.dev", "Northwind Press", ("provider",)),
-    ("agent@demo.provenant.dev", "Acme Agents", ("agent",)),
-    ("advertiser@demo.provenant.dev", "Brightside Ads", ("advertiser",)),
-]
+from marketplace import demo
+
+ANSWER_QUESTION = "How does a heat pump keep working in freezing weather?"
+SEARCH_QUERY = "why does sourdough rise"
+CHAT_QUESTION = "What does Cache-Control: no-cache mean, and how is it different from no-store?"
 
 
 class Command(BaseCommand):
-    help = "Create the demo organizations and logins (idempotent) and print a fresh agent API key."
+    help = (
+        "Create the demo providers, articles, license offers, agent agreements and logins "
+        "(idempotent) and print a fresh agent API key with examples."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="http://127.0.0.1:8000")
 
     def handle(self, *args, host, **options):
-        with transaction.atomic():
-            orgs = {}
-            for email, org_name, roles in DEMO_ACCOUNTS:
-                user = User.objects.filter(email=email).first()
-                if user is None:
-                    user = User.objects.create_user(email=email, password=DEMO_PASSWORD)
-                org = Organization.objects.filter(memberships__user=user, name=org_name).first()
-                if org is None:
-                    org_info = services.create_organization(
-                        user_id=user.pk, name=org_name, roles=roles
-                    )
-                    org = Organization.objects.get(id=org_info.id)
-                Membership.objects.get_or_create(
-                    organization=org, user=user, defaults={"role": Membership.Role.OWNER}
-                )
-                orgs[roles[0]] = (user, org)
-
-            agent_user, agent_org = orgs["agent"]
-            actor = services.actor_for_user(user_id=agent_user.pk)
-            # Keys are stored hashed, so each seed revokes the old demo key and prints a new one.
-            for key in APIKey.objects.filter(
-                organization=agent_org, name=DEMO_KEY_NAME, revoked_at__isnull=True
-            ):
-                services.revoke_api_key(
-                    actor=actor, organization_id=agent_org.id, api_key_id=key.id
-                )
-            created = services.create_api_key(
-                actor=actor, organization_id=agent_org.id, name=DEMO_KEY_NAME
-            )
+        started = time.monotonic()
+        try:
+            summary = demo.seed_demo()
+        except demo.DemoContentError as exc:
+            raise CommandError(str(exc)) from exc
+        elapsed_s = time.monotonic() - started
+        key = summary.api_key
+        auth = f'-H "Authorization: Bearer {key}"'
+        answer_body = json.dumps({"question": ANSWER_QUESTION})
+        chat = (
+            f"from openai import OpenAI; "
+            f'client = OpenAI(base_url="{host}/v1", api_key="{key}"); '
+            f'r = client.chat.completions.create(model="provenant", '
+            f'messages=[{{"role": "user", "content": "{CHAT_QUESTION}"}}]); '
+            f"print(r.choices[0].message.content)"
+        )
 
         out = self.stdout
         out.write("")
-        out.write("Provenant demo is ready.")
+        out.write(f"Provenant demo is ready ({elapsed_s:.1f}s).")
         out.write(f"  Portal:   {host}/   (API docs: {host}/api/docs/)")
-        for email, org_name, _roles in DEMO_ACCOUNTS:
-            out.write(f"  Login:    {email} / {DEMO_PASSWORD}   ({org_name})")
+        for account in summary.accounts:
+            out.write(f"  Login:    {account.email} / {demo.DEMO_PASSWORD}   ({account.org_name})")
+        out.write(
+            f"  Catalog:  {summary.providers} providers, {len(summary.collections)} collections, "
+            f"{summary.documents} documents ({summary.documents_ingested} ingested now), "
+            f"{len(summary.offers)} offers; Acme Agents holds {summary.agreements} licences."
+        )
         out.write("")
         out.write("The demo agent's API key (shown once; `make run` prints a new one each time):")
-        out.write(f"PROVENANT_API_KEY={created.secret}")
+        out.write(f"PROVENANT_API_KEY={key}")
         out.write("")
         out.write("Try it:")
+        out.write(f"  curl -s {auth} {host}/api/v1/organizations")
         out.write(
-            f'  curl -s -H "Authorization: Bearer {created.secret}" {host}/api/v1/organizations'
+            f"  curl -s -X POST {host}/api/v1/answers {auth} "
+            f"-H \"Content-Type: application/json\" -d '{answer_body}'"
         )
+        out.write(f'  curl -s "{host}/api/v1/search?q={quote_plus(SEARCH_QUERY)}" {auth}')
+        out.write(f"  python -c '{chat}'")
+        if summary.locked_document is not None:
+            document_id, collection = summary.locked_document
+            out.write(
+                f"  curl -si {host}/api/v1/documents/{document_id}/content {auth}"
+                f"   # 402 Payment Required: no licence for {collection} yet"
+            )
         out.write("")
