@@ -194,8 +194,13 @@ def _resolve_agreements(records: list[UseRecord]) -> dict:
 
 def record_uses(records: list[UseRecord]) -> BatchResult:
     """Meter a batch of uses exactly once each; uses that would pass a spend cap are refused."""
+    return _record_batch(records)[0]
+
+
+def _record_batch(records: list[UseRecord]) -> tuple[BatchResult, dict]:
+    """Meter the batch; also return the rows written, by request id."""
     if not records:
-        return BatchResult((), (), ())
+        return BatchResult((), (), ()), {}
     resolved = _resolve_agreements(records)
     now = timezone.now()
     with transaction.atomic():
@@ -302,7 +307,39 @@ def record_uses(records: list[UseRecord]) -> BatchResult:
             AnswerRecord.objects.filter(request_id__in=refused_ids).delete()
         _insert_events(to_insert)
         _add_spend({a: amount for a, amount in spend.items() if amount})
-    return BatchResult(tuple(recorded), tuple(duplicates), tuple(over_cap))
+    written = {answer["request_id"]: (answer, events) for answer, events in priced}
+    return BatchResult(tuple(recorded), tuple(duplicates), tuple(over_cap)), {
+        request_id: written[request_id] for request_id in recorded
+    }
+
+
+_EVENT_FIELDS = (
+    "collection_id",
+    "provider_id",
+    "document_id",
+    "chunk_id",
+    "agreement_id",
+    "offer_version_id",
+    "payment_type",
+    "price_unit",
+    "units",
+    "unit_price_micros",
+    "amount_micros",
+    "currency",
+    "attribution_weight_ppm",
+    "cited",
+)
+
+
+def _metered_from_rows(answer: dict, events: list[dict]) -> MeteredAnswer:
+    return MeteredAnswer(
+        answer_id=answer["id"],
+        request_id=answer["request_id"],
+        created=True,
+        total_micros=answer["total_micros"],
+        currency=answer["currency"],
+        events=tuple(MeteredEvent(**{f: e[f] for f in _EVENT_FIELDS}) for e in events),
+    )
 
 
 def _metered(answer: AnswerRecord, created: bool) -> MeteredAnswer:
@@ -337,14 +374,16 @@ def _metered(answer: AnswerRecord, created: bool) -> MeteredAnswer:
 
 def record_use(record: UseRecord) -> MeteredAnswer:
     """Meter one answer exactly once; raise SpendCapReached if it would pass a cap."""
-    result = record_uses([record])
+    result, written = _record_batch([record])
     if result.over_cap:
         raise errors.SpendCapReached(
             "This use would pass an agreement's spend cap.",
             details={"request_id": record.request_id},
         )
+    if record.request_id in written:
+        return _metered_from_rows(*written[record.request_id])
     answer = AnswerRecord.objects.get(request_id=record.request_id)
-    return _metered(answer, created=bool(result.recorded))
+    return _metered(answer, created=False)
 
 
 @dataclass(frozen=True)
