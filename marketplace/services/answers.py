@@ -429,10 +429,6 @@ def plan(
 # -- metering and the result ------------------------------------------------------------------
 
 
-def _provider_names(provider_ids) -> dict:
-    return dict(Organization.objects.filter(id__in=set(provider_ids)).values_list("id", "name"))
-
-
 def names_for(*, collection_ids=(), organization_ids=()) -> dict[str, str]:
     """Return display names of collections and organizations, keyed by id as a string."""
     names = {
@@ -524,7 +520,7 @@ def finish(
         method, version = "equal-share", "1"
     metered = _meter(answer_plan, cited, weights)
     events = {e.chunk_id: e for e in metered.events}
-    names = _provider_names(c.hit.provider_org_id for c in answer_plan.chosen)
+    names = {c.hit.provider_org_id: c.hit.provider_name for c in answer_plan.chosen}
     sources = []
     for number, c in enumerate(answer_plan.chosen, start=1):
         event = events.get(c.hit.chunk_id)

@@ -38,6 +38,7 @@ class ChunkHit:
     document_author: str
     document_published_at: datetime | None
     token_count: int = 0
+    provider_name: str = ""
 
 
 def search_backend() -> str:
@@ -116,6 +117,7 @@ def _hydrate(ranked: list[tuple[float, int]], wanted: list[uuid.UUID]) -> list[C
         "document__author",
         "document__published_at",
         "token_count",
+        "collection__organization__name",
     )
     by_id = {row[0]: row for row in rows}
     hits = []
@@ -138,6 +140,7 @@ def _hydrate(ranked: list[tuple[float, int]], wanted: list[uuid.UUID]) -> list[C
                 document_author=row[9],
                 document_published_at=row[10],
                 token_count=row[11],
+                provider_name=row[12],
             )
         )
     return hits

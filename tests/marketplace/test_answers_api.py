@@ -386,6 +386,8 @@ def test_the_provider_sees_the_use_with_its_amount(market, agent_client, key_cli
 
 def test_answer_path_queries_are_bounded(market, agent_client, django_assert_max_num_queries):
     _ask(agent_client, question=HEAT_QUESTION)  # warm the entitlement cache
-    with django_assert_max_num_queries(14):
+    # Key, organization, retrieval (2), agreements locked, answer row, spend, savepoint (2);
+    # the usage events go in by COPY on PostgreSQL, which the counter does not see.
+    with django_assert_max_num_queries(9):
         response = _ask(agent_client, question=HEAT_QUESTION)
     assert response.status_code == 200
