@@ -1,5 +1,6 @@
 """`Authorization: Bearer <api key>` for the REST API."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from marketplace import services
@@ -51,3 +52,13 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="api"'
+
+
+class APIKeyScheme(OpenApiAuthenticationExtension):
+    """Describe API keys in the OpenAPI schema as HTTP bearer tokens."""
+
+    target_class = APIKeyAuthentication
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "pvn_<prefix>_<secret>"}
