@@ -6,6 +6,7 @@ metering (licensing) -> a receipt. Planning happens before any text is written, 
 refusal (402, 400) comes before inference and nothing is metered for a failed answer.
 """
 
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ from licensing import errors as licensing_errors
 from licensing import services as licensing
 from marketplace import errors
 from marketplace.models import Collection, Organization
+from marketplace.retrieval.tokens import STOPWORDS
 from marketplace.services.receipts import sign_receipt
 from marketplace.services.retrieval import ChunkHit, search_chunks
 
@@ -30,6 +32,18 @@ MAX_SOURCES = 20
 RELEVANCE_FLOOR = 0.5
 SEARCH_MAX_RESULTS = 50
 SEARCH_SNIPPET_CHARS = 400
+# A passage is relevant only if it contains at least this share of the question's content
+# words and scores at least this share of the best passage: the agent pays per source, so a
+# passage that matches one common word of the question must not be bought.
+MIN_TERM_COVERAGE = 0.5
+MIN_RELATIVE_SCORE = 0.3
+_QUESTION_WORDS = (
+    "how does do did what why when where which who whom whose is are was were can could "
+    "should would will shall may might must tell explain describe me about there their"
+)
+QUESTION_WORDS = frozenset(_QUESTION_WORDS.split())
+WORD = re.compile(r"(?u)\b\w\w+\b")
+SUFFIXES = ("ingly", "edly", "ing", "ies", "ied", "ed", "es", "ly", "s")
 
 
 @dataclass(frozen=True)
@@ -216,13 +230,51 @@ def _clean_limits(max_sources, max_price_micros, *, most: int) -> tuple[int, int
 # -- planning ---------------------------------------------------------------------------------
 
 
+def _stem(word: str) -> str:
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:5]
+
+
+def content_stems(text: str) -> set[str]:
+    """Return the crude stems of a text's content words (question words and stop words out)."""
+    return {
+        _stem(w)
+        for w in WORD.findall(text.lower())
+        if w not in QUESTION_WORDS and w not in STOPWORDS
+    }
+
+
+def relevant_hits(question: str, hits: list[ChunkHit]) -> list[ChunkHit]:
+    """Keep the hits that cover enough of the question's words and score near the best."""
+    wanted = content_stems(question)
+    if not hits or not wanted:
+        return hits
+    best = hits[0].score
+    kept = []
+    for hit in hits:
+        if hit.score < best * MIN_RELATIVE_SCORE:
+            continue
+        covered = len(wanted & content_stems(hit.text)) / len(wanted)
+        if covered >= MIN_TERM_COVERAGE:
+            kept.append(hit)
+    return kept
+
+
 def _snippet(hit: ChunkHit, max_chars: int | None) -> tuple[str, int]:
     """Return the passage as the offer allows it to be used, and its token count."""
     text = hit.text
     if max_chars is None or len(text) <= max_chars:
         return text, hit.token_count
-    cut = text.rfind(" ", 0, max_chars + 1)
-    text = text[: cut if cut > max_chars // 2 else max_chars].rstrip()
+    # End at a sentence if one ends in the second half of the allowance, else at a word.
+    sentence_end = max(text.rfind(mark, 0, max_chars) for mark in (". ", "? ", "! ", ".\n"))
+    if sentence_end > max_chars // 2:
+        text = text[: sentence_end + 1]
+    else:
+        cut = text.rfind(" ", 0, max_chars + 1)
+        text = text[: cut if cut > max_chars // 2 else max_chars].rstrip()
     tokens = -(-hit.token_count * len(text) // max(1, len(hit.text)))  # ceiling, pro rata
     return text, tokens
 
@@ -306,7 +358,9 @@ def _market_offers(question: str, usage_type: str, entitled: set, wanted: set | 
             by_collection.setdefault(collection_id, []).append(offer)
     if not by_collection:
         return []
-    hits = search_chunks(query=question, collection_ids=list(by_collection), k=k)
+    hits = relevant_hits(
+        question, search_chunks(query=question, collection_ids=list(by_collection), k=k)
+    )
     matching, seen = [], set()
     for hit in hits:
         for offer in by_collection[hit.collection_id]:
@@ -389,6 +443,7 @@ def plan(
     usable = [c for c in terms_by_collection if wanted is None or c in wanted]
     k = min(max_sources * CANDIDATES_PER_SOURCE, 100)
     hits = search_chunks(query=question, collection_ids=usable, k=k) if usable else []
+    hits = relevant_hits(question, hits)
     if not hits:
         raise _no_entitled_content(question, usage_type, set(terms_by_collection), wanted, k)
     candidates = _distinct_passages(

@@ -217,7 +217,7 @@ def test_price_limit_below_the_cheapest_source_is_402_with_the_quote(market, age
 
 
 def test_price_limit_chooses_sources_within_it_and_says_what_was_left_out(market, agent_client):
-    response = _ask(agent_client, question=HEAT_QUESTION, max_price_micros=2000)
+    response = _ask(agent_client, question="How do heat pumps deliver heat?", max_price_micros=2000)
 
     assert response.status_code == 200
     body = response.json()
@@ -391,3 +391,45 @@ def test_answer_path_queries_are_bounded(market, agent_client, django_assert_max
     with django_assert_max_num_queries(9):
         response = _ask(agent_client, question=HEAT_QUESTION)
     assert response.status_code == 200
+
+
+def test_passages_matching_one_word_of_the_question_are_not_bought(market, agent_client):
+    # The heat pump articles share only "heat" with this question: not worth paying for.
+    response = _ask(agent_client, question="What are the symptoms of heat exhaustion in runners?")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "no_matching_content"
+    assert _nothing_metered()
+
+
+def test_relevance_gate_keeps_passages_covering_the_question():
+    import uuid
+
+    from marketplace.services.answers import relevant_hits
+    from marketplace.services.retrieval import ChunkHit
+
+    def hit(chunk_id, score, text):
+        return ChunkHit(
+            chunk_id=chunk_id,
+            document_id=chunk_id,
+            collection_id=uuid.uuid4(),
+            provider_org_id=uuid.uuid4(),
+            score=score,
+            text=text,
+            char_start=0,
+            char_end=len(text),
+            document_title="",
+            document_url="",
+            document_author="",
+            document_published_at=None,
+        )
+
+    hits = [
+        hit(1, 9.0, "Sourdough rises because wild yeast ferments the flour."),
+        hit(2, 5.0, "Bread prices rose again this year."),  # shares no content word
+        hit(3, 2.0, "Why sourdough rising takes hours."),  # covers both, but scores too low
+    ]
+
+    kept = relevant_hits("Why does sourdough rise?", hits)
+
+    assert [h.chunk_id for h in kept] == [1]

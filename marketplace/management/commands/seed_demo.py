@@ -62,7 +62,7 @@ class Command(BaseCommand):
             f"-H \"Content-Type: application/json\" -d '{answer_body}'"
         )
         out.write(f'  curl -s "{host}/api/v1/search?q={quote_plus(SEARCH_QUERY)}" {auth}')
-        out.write(f"  python -c '{chat}'")
+        out.write(f"  .venv/bin/python -c '{chat}'   # the openai package is in .venv")
         if summary.locked_document is not None:
             document_id, collection = summary.locked_document
             out.write(
