@@ -1,0 +1,46 @@
+"""Who may call the MCP tools: an agent organization's API key with the `query` scope."""
+
+from marketplace import errors
+from marketplace import services as marketplace
+
+REQUIRED_ROLE = "agent"
+REQUIRED_SCOPE = "query"
+
+
+class NotAuthenticated(errors.DomainError):
+    status = 401
+    code = "invalid_api_key"
+
+
+def authorize(*, raw_key: str | None) -> marketplace.AuthenticatedKey:
+    """Return the API key if it is valid and may query as an agent; raise otherwise."""
+    if not raw_key:
+        raise NotAuthenticated(
+            "An API key is required: Authorization: Bearer <api key>.", code="missing_api_key"
+        )
+    key = marketplace.authenticate_api_key(raw_key=raw_key)
+    if key is None:
+        raise NotAuthenticated("Invalid API key.")
+    if REQUIRED_SCOPE not in key.scopes:
+        raise errors.PermissionDenied(
+            f"This API key lacks the '{REQUIRED_SCOPE}' scope.", code="insufficient_scope"
+        )
+    if REQUIRED_ROLE not in key.organization_roles:
+        raise errors.PermissionDenied(
+            f"This needs an organization with the {REQUIRED_ROLE} role.", code="wrong_role"
+        )
+    return key
+
+
+def count_call(key: marketplace.AuthenticatedKey) -> None:
+    """Count one tool call against the key's per-minute limit, shared with the REST API."""
+    decision = marketplace.hit_rate_limit(
+        bucket=f"key:{key.id}", limit=key.rate_limit_per_minute, window_s=60
+    )
+    if not decision.allowed:
+        raise errors.RateLimited(
+            f"Rate limit of {decision.limit} requests per minute reached for this API key.",
+            retry_after_s=decision.retry_after_s,
+            code="throttled",
+            details={"limit": decision.limit, "retry_after_s": decision.retry_after_s},
+        )
