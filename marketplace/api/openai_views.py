@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -118,6 +118,15 @@ class OpenAIView(APIView):
 # -- input ------------------------------------------------------------------------------------
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "object"}},
+        ],
+        "nullable": True,
+    }
+)
 class ContentField(serializers.Field):
     """A message's content: a string, null, or a list of typed parts."""
 
@@ -146,8 +155,13 @@ class ContentField(serializers.Field):
 class MessageSerializer(serializers.Serializer):
     """One chat message; fields beyond role and content (name, tool_calls...) are ignored."""
 
-    role = serializers.ChoiceField(choices=ROLES)
+    role = StrictCharField(help_text=f"One of: {', '.join(ROLES)}.")
     content = ContentField(required=False, allow_null=True)
+
+    def validate_role(self, value: str) -> str:
+        if value not in ROLES:
+            raise serializers.ValidationError(f"'{value}' is not a role; use one of {ROLES}.")
+        return value
 
 
 class StreamOptionsSerializer(StrictSerializer):
