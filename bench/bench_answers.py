@@ -31,6 +31,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -234,14 +235,55 @@ def _machine_busy() -> tuple[int, int]:
 
 
 def _db_backends(database: str) -> list[int]:
-    from django.db import connection
+    """Return the PostgreSQL backends connected to `database` (by their process titles)."""
+    title = f" {database} ".encode()
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            text = cmdline.read_bytes()
+            if text.startswith(b"postgres:") and title in text:
+                pids.append(int(cmdline.parent.name))
+    return pids
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            [database],
-        )
-        return [r[0] for r in cursor.fetchall()]
+
+class CpuMeter:
+    """Add up the CPU time processes use while it runs, sampling so that none is missed.
+
+    Processes are found again at every sample: a database connection that closes and
+    reopens during a run (Django's CONN_MAX_AGE) is counted up to its last sample.
+    """
+
+    def __init__(self, find_pids, interval_s: float = 0.5):
+        self.find_pids = find_pids
+        self.interval_s = interval_s
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self, *, starting: bool = False) -> None:
+        for pid in self.find_pids():
+            used = load.cpu_seconds([pid])
+            self.first.setdefault(pid, used if starting else 0.0)
+            self.last[pid] = max(self.last.get(pid, 0.0), used)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._sample()
+
+    def __enter__(self) -> CpuMeter:
+        self._sample(starting=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
 def _meter_counts(agent_id: str) -> tuple[int, int, int]:
@@ -301,29 +343,25 @@ def measure(
     from django.conf import settings
 
     database = settings.DATABASES["default"]["NAME"]
-    workers = server.worker_pids()
-    db0 = {pid: load.cpu_seconds([pid]) for pid in _db_backends(database)}
-    web0, busy0 = load.cpu_seconds(workers), _machine_busy()
-    result = load.run_load(
-        server.url + path,
-        method=method,
-        headers=headers,
-        bodies=bodies,
-        concurrency=concurrency,
-        duration_s=duration_s,
-        inspect=inspect,
-        client=client,
-    )
-    web = load.cpu_seconds(workers) - web0
-    # Connections opened during the run count in full; one closed during it is not seen.
-    db = sum(load.cpu_seconds([pid]) - db0.get(pid, 0.0) for pid in _db_backends(database))
+    busy0 = _machine_busy()
+    with CpuMeter(server.worker_pids) as web, CpuMeter(lambda: _db_backends(database)) as db:
+        result = load.run_load(
+            server.url + path,
+            method=method,
+            headers=headers,
+            bodies=bodies,
+            concurrency=concurrency,
+            duration_s=duration_s,
+            inspect=inspect,
+            client=client,
+        )
     busy1 = _machine_busy()
     n = max(1, result.requests)
     return Run(
         label=label,
         result=result,
-        web_cpu_ms=web * 1000 / n,
-        db_cpu_ms=db * 1000 / n,
+        web_cpu_ms=web.seconds * 1000 / n,
+        db_cpu_ms=db.seconds * 1000 / n,
         machine_busy=(busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]),
     )
 
@@ -647,7 +685,7 @@ def parse_args():
     )
     parser.add_argument("--chunks", type=int, help="default 100,000 (quick: 5,000)")
     parser.add_argument("--agreements", type=int, help="default 1,000 (quick: 200)")
-    parser.add_argument("--questions", type=int, help="distinct questions (default 400)")
+    parser.add_argument("--questions", type=int, help="distinct questions (default 300)")
     parser.add_argument("--backends", default="bm25,postgres", help="comma-separated")
     parser.add_argument(
         "--concurrency",
@@ -669,7 +707,7 @@ def parse_args():
     )
     parser.add_argument("--no-floors", action="store_true")
     parser.add_argument(
-        "--profile-answers", type=int, help="answers timed in-process per backend (200; 0: none)"
+        "--profile-answers", type=int, help="answers timed in-process per backend (150; 0: none)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the database and the index")
     parser.add_argument("--reuse", action="store_true", help="reuse what a --keep run left")
@@ -678,12 +716,12 @@ def parse_args():
     quick = args.quick
     args.chunks = args.chunks or (5_000 if quick else 100_000)
     args.agreements = args.agreements or (200 if quick else 1_000)
-    args.questions = args.questions or (200 if quick else 400)
+    args.questions = args.questions or (200 if quick else 300)
     args.duration = args.duration or (5 if quick else 30)
     args.warmup = args.warmup or (3 if quick else 5)
     args.floor_duration = args.floor_duration or (3 if quick else 10)
     if args.profile_answers is None:
-        args.profile_answers = 50 if quick else 200
+        args.profile_answers = 50 if quick else 150
     args.concurrency = [int(c) for c in (args.concurrency or "4,8,16").split(",")]
     args.backends = [b for b in args.backends.split(",") if b]
     return args
