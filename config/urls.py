@@ -19,7 +19,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include(api_v1)),
-    path("v1/", include("marketplace.api.openai_urls")),
+    path("v1/", include("marketplace.api.openai.urls")),
     re_path(r"^(api|v1)/", errors.json_not_found),
     path("admin/", admin.site.urls),
     path("", include("portal.urls")),

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from marketplace.api import openai_views as views
+from marketplace.api.openai import views
 
 urlpatterns = [
     path("models", views.ModelListView.as_view(), name="openai-models"),
