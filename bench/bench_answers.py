@@ -1,20 +1,22 @@
 """Benchmark POST /api/v1/answers end to end: gunicorn, PostgreSQL, Redis, embedded inference.
 
-Run (PostgreSQL and Redis on this machine, the python3.11-doc corpus installed):
-  .venv/bin/python bench/bench_answers.py            # 100,000 chunks, 1,000 agreements (~5 min)
-  .venv/bin/python bench/bench_answers.py --quick    # 5,000 chunks, 200 agreements, short runs
+Run (PostgreSQL and Redis on this machine, the python3.11-doc corpus installed; wrk is used
+if installed, `apt-get install -y wrk`, else a Python asyncio client):
+  .venv/bin/python bench/bench_answers.py            # 100,000 chunks, 1,000 agreements (4-5 min)
+  .venv/bin/python bench/bench_answers.py --quick    # 5,000 chunks, 200 agreements (about 1 min)
 
 It makes a fresh database (`provenant_bench_answers`, dropped afterwards unless --keep) with
 20 providers, 1,100 collections of documents and 100,000 chunks (bench/_answer_fixture.py), an
 offer of every payment type per collection, one agent with 1,000 agreements and an API key
 whose rate limit cannot throttle the run, and builds the embedded BM25 index. Then, for each
-retrieval backend, it starts gunicorn (`config.wsgi`, DEBUG off, INFERENCE_BACKEND=extractive)
-and POSTs varied questions that match the licensed content with wrk (bench/_answer_load.py; a
-Python asyncio client when wrk is not installed): a warm-up, then a sustained closed-loop run
-per concurrency. After each run it checks the metering: every answer received was recorded
-once, with one usage event per source it showed. Reference floors are measured through the
-same server with the same client. Last, one process answers questions through Django's test
-client with a timer around each stage, to show where an answer's time goes.
+retrieval backend, it starts gunicorn (`config.wsgi`, 4 sync workers, DEBUG off,
+INFERENCE_BACKEND=extractive) and POSTs varied questions that match the licensed content
+(bench/_answer_load.py): a warm-up, then a sustained closed-loop run per concurrency. After
+each run it checks the metering: every answer received was recorded once, with one usage event
+per source it showed. Reference floors are measured through the same server with the same
+client. Last, one process answers questions through Django's test client with a timer around
+each stage, to show where an answer's time goes. `--app module:callable` serves another WSGI
+application (a wrapper that changes something) to compare it with the default.
 """
 
 from __future__ import annotations
@@ -672,13 +674,21 @@ def print_tables(results: dict) -> None:
 # -- main ----------------------------------------------------------------------------------------
 
 
+def _server_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        return url
+    return "postgres://postgres@127.0.0.1:5432/postgres"
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5,000 chunks, 200 agreements, 5 s")
     parser.add_argument(
         "--database-url",
-        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
-        help="a PostgreSQL URL; the benchmark creates its own database on that server",
+        default=_server_url(),
+        help="a PostgreSQL URL (default: DATABASE_URL's server, else 127.0.0.1:5432); the "
+        "benchmark creates its own database on that server",
     )
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
