@@ -833,11 +833,13 @@ def main() -> None:
             print_breakdown(rows, backend, args.profile_answers)
     finally:
         if not args.keep:
+            from django.core.cache import cache
             from django.db import connections
 
             connections.close_all()
             drop_database(args.database_url, DATABASE)
             shutil.rmtree(WORK_DIR / "index", ignore_errors=True)
+            cache.delete_pattern("*")  # this run's keys only: they carry its own prefix
     failed = [
         run
         for _, runs in results.values()
