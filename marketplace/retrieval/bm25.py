@@ -64,13 +64,14 @@ class Segment:
         self._masks: OrderedDict[frozenset, np.ndarray | None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def mask_for(self, collection_ids: frozenset[str]) -> np.ndarray | None:
+    def mask_for(self, collection_ids: frozenset) -> np.ndarray | None:
         """Return the rows allowed for these collections (None: no row is)."""
         with self._lock:
             if collection_ids in self._masks:
                 self._masks.move_to_end(collection_ids)
                 return self._masks[collection_ids]
-        codes = [self.code_of[c] for c in collection_ids if c in self.code_of]
+        names = (str(c) for c in collection_ids)
+        codes = [self.code_of[c] for c in names if c in self.code_of]
         mask = None
         if codes:
             mask = np.isin(self.codes, np.asarray(codes, dtype=self.codes.dtype))
@@ -82,7 +83,7 @@ class Segment:
                 self._masks.popitem(last=False)
         return mask
 
-    def top(self, tokens: Sequence[str], collection_ids: frozenset[str], k: int):
+    def top(self, tokens: Sequence[str], collection_ids: frozenset, k: int):
         """Return [(score, chunk_id)] of the best k allowed rows that match at least one token."""
         ids = [self.vocab[t] for t in tokens if t in self.vocab]
         if not ids:
@@ -98,7 +99,9 @@ class Segment:
         if not len(rows):
             return []
         scores = np.bincount(rows, weights=weights, minlength=self.num_docs)
-        candidates = np.unique(rows)
+        matched = np.zeros(self.num_docs, dtype=bool)
+        matched[rows] = True
+        candidates = np.flatnonzero(matched)  # sorted and distinct, cheaper than np.unique
         if len(candidates) > k:
             best = np.argpartition(-scores[candidates], k - 1)[:k]
             candidates = candidates[best]
@@ -167,7 +170,8 @@ class BM25Index:
     def search(self, query: str, collection_ids: Iterable, k: int) -> list[tuple[float, int]]:
         """Return up to k (score, chunk_id), best first, from the given collections only."""
         tokens = list(dict.fromkeys(tokenize(query)))
-        wanted = frozenset(str(c) for c in collection_ids)
+        # Keyed by the ids as given (UUIDs or strings); turned into strings only on a cache miss.
+        wanted = frozenset(collection_ids)
         if not tokens or not wanted or k <= 0:
             return []
         hits: list[tuple[float, int]] = []

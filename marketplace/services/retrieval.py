@@ -63,7 +63,11 @@ def embedded_index() -> bm25.BM25Index:
 
 def _clean_collection_ids(collection_ids) -> list[uuid.UUID]:
     try:
-        return list(dict.fromkeys(uuid.UUID(str(c)) for c in collection_ids))
+        return list(
+            dict.fromkeys(
+                c if isinstance(c, uuid.UUID) else uuid.UUID(str(c)) for c in collection_ids
+            )
+        )
     except (ValueError, TypeError, AttributeError) as exc:
         raise errors.ValidationFailed(
             "collection_ids must be collection UUIDs.",
@@ -102,24 +106,29 @@ def _texts_of(chunk_ids: list[int]) -> dict[int, str]:
 def _hydrate(ranked: list[tuple[float, int]], wanted: list[uuid.UUID]) -> list[ChunkHit]:
     if not ranked:
         return []
-    rows = Chunk.objects.filter(
-        id__in=[c for _, c in ranked], collection_id__in=wanted
-    ).values_list(
-        "id",
-        "document_id",
-        "collection_id",
-        "collection__organization_id",
-        "text",
-        "char_start",
-        "char_end",
-        "document__title",
-        "document__source_url",
-        "document__author",
-        "document__published_at",
-        "token_count",
-        "collection__organization__name",
+    # The collection filter is applied here rather than in SQL: an IN list of every entitled
+    # collection (a thousand for a large agent) costs more to build and plan than the query.
+    allowed = set(wanted)
+    rows = (
+        Chunk.objects.filter(id__in=[c for _, c in ranked])
+        .order_by()
+        .values_list(
+            "id",
+            "document_id",
+            "collection_id",
+            "collection__organization_id",
+            "text",
+            "char_start",
+            "char_end",
+            "document__title",
+            "document__source_url",
+            "document__author",
+            "document__published_at",
+            "token_count",
+            "collection__organization__name",
+        )
     )
-    by_id = {row[0]: row for row in rows}
+    by_id = {row[0]: row for row in rows if row[2] in allowed}
     hits = []
     for score, chunk_id in ranked:
         row = by_id.get(chunk_id)
