@@ -20,6 +20,12 @@ from marketplace.api.answer_bodies import answer_body, search_body
 from marketplace.services import answers, idempotency, receipts
 
 ANSWERS_ENDPOINT = "answers"
+IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="A retry with the same key returns the first response, metered once.",
+)
 
 
 class AnswerRequestSerializer(StrictSerializer):
@@ -147,14 +153,7 @@ class AnswerView(APIView):
     @extend_schema(
         request=AnswerRequestSerializer,
         responses={200: OpenApiTypes.OBJECT},
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                str,
-                OpenApiParameter.HEADER,
-                description="A retry with the same key returns the first response, metered once.",
-            )
-        ],
+        parameters=[IDEMPOTENCY_KEY_HEADER],
         operation_id="answers_create",
     )
     def post(self, request):

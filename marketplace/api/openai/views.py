@@ -3,11 +3,16 @@
 import logging
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from marketplace import errors
-from marketplace.api.answer_views import IdempotentRun, agent_organization, sse_response
+from marketplace.api.answer_views import (
+    IDEMPOTENCY_KEY_HEADER,
+    IdempotentRun,
+    agent_organization,
+    sse_response,
+)
 from marketplace.api.openai.bodies import Chunks, _stream, completion_body
 from marketplace.api.openai.errors import OpenAIView
 from marketplace.api.openai.requests import (
@@ -58,14 +63,7 @@ class ChatCompletionView(OpenAIView):
     @extend_schema(
         request=ChatCompletionRequestSerializer,
         responses={200: OpenApiTypes.OBJECT},
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key",
-                str,
-                OpenApiParameter.HEADER,
-                description="A retry with the same key returns the first response, metered once.",
-            )
-        ],
+        parameters=[IDEMPOTENCY_KEY_HEADER],
         operation_id="openai_chat_completions_create",
     )
     def post(self, request):
