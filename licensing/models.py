@@ -178,24 +178,29 @@ class AnswerRecord(models.Model):
 class UsageEvent(models.Model):
     """One source used in one answer, priced from the agreement's offer version. Immutable."""
 
+    # Every index here is paid on each of the many rows metering writes, so there is none that
+    # no query uses: agent and provider are served by the (agent|provider, created_at) indexes,
+    # and nothing looks events up by collection or document.
     answer = models.ForeignKey(AnswerRecord, on_delete=models.PROTECT, related_name="events")
     agent = models.ForeignKey(
-        "marketplace.Organization", on_delete=models.PROTECT, related_name="+"
+        "marketplace.Organization", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     provider = models.ForeignKey(
-        "marketplace.Organization", on_delete=models.PROTECT, related_name="+"
+        "marketplace.Organization", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     # Usage history outlives the content: deleting a document or collection keeps its events.
     collection = models.ForeignKey(
         "marketplace.Collection",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         related_name="+",
     )
     document = models.ForeignKey(
         "marketplace.Document",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,
         null=True,
         related_name="+",
     )
@@ -211,7 +216,7 @@ class UsageEvent(models.Model):
     currency = models.CharField(max_length=3)
     attribution_weight_ppm = models.PositiveIntegerField(default=0)
     cited = models.BooleanField(default=False)
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    idempotency_key = models.CharField(max_length=200)  # unique: see Meta.constraints
     created_at = models.DateTimeField()
 
     class Meta:
@@ -221,6 +226,8 @@ class UsageEvent(models.Model):
             models.Index(fields=["agent", "created_at"]),
         ]
         constraints = [
+            # A constraint, not unique=True: on PostgreSQL that would add a second, LIKE index.
+            models.UniqueConstraint(fields=["idempotency_key"], name="usage_event_key_unique"),
             models.CheckConstraint(condition=Q(amount_micros__gte=0), name="amount_not_negative"),
             models.CheckConstraint(
                 condition=Q(attribution_weight_ppm__lte=1_000_000), name="weight_at_most_one"

@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -172,22 +173,26 @@ def _insert_events(events: list[dict]) -> None:
     table = connection.ops.quote_name(UsageEvent._meta.db_table)
     column_sql = ", ".join(connection.ops.quote_name(c) for c in names)
     sql = f"COPY {table} ({column_sql}) FROM STDIN"
+    row = itemgetter(*names)
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for event in events:
-            copy.write_row([event[n] for n in names])
+            copy.write_row(row(event))
 
 
 def _resolve_agreements(records: list[UseRecord]) -> dict:
-    """Map (agent, offer_version) to an agreement id, creating auto-accept agreements."""
-    resolved = {}
+    """Map agent -> offer version -> agreement id, creating auto-accept agreements."""
+    resolved: dict = defaultdict(dict)
     for record in records:
+        agent_agreements = resolved[record.agent_id]
         for source in record.sources:
-            key = (record.agent_id, source.offer_version_id)
+            offer_version_id = source.offer_version_id
+            if offer_version_id in agent_agreements:
+                continue
             if source.agreement_id is not None:
-                resolved.setdefault(key, source.agreement_id)
-            elif key not in resolved:
-                resolved[key] = ensure_agreement(
-                    agent_id=record.agent_id, offer_version_id=source.offer_version_id
+                agent_agreements[offer_version_id] = source.agreement_id
+            else:
+                agent_agreements[offer_version_id] = ensure_agreement(
+                    agent_id=record.agent_id, offer_version_id=offer_version_id
                 )
     return resolved
 
@@ -204,7 +209,9 @@ def _record_batch(records: list[UseRecord]) -> tuple[BatchResult, dict]:
     resolved = _resolve_agreements(records)
     now = timezone.now()
     with transaction.atomic():
-        agreement_ids = sorted({str(a) for a in resolved.values()})
+        agreement_ids = sorted(
+            {str(a) for by_version in resolved.values() for a in by_version.values()}
+        )
         agreements = {
             row["id"]: row
             for row in LicenseAgreement.objects.select_for_update(of=("self",))
@@ -221,57 +228,83 @@ def _record_batch(records: list[UseRecord]) -> tuple[BatchResult, dict]:
                 "offer_version__currency",
             )
         }
+        # The agreement's accepted version sets the price, whatever the offer says now; an
+        # agent's agreement for an offer version is on that version, so prices are memoised
+        # per (version, tokens, cited).
+        terms = {
+            agreement_id: (
+                agreement_id,
+                row["offer_version__payment_type"],
+                row["offer_version__price_unit"],
+                row["offer_version__price_micros"],
+                row["offer_version__currency"],
+                row["offer_version_id"],
+            )
+            for agreement_id, row in agreements.items()
+        }
+        by_agent = {
+            agent_id: {version: terms[agreement] for version, agreement in by_version.items()}
+            for agent_id, by_version in resolved.items()
+        }
+        prices: dict = {}
         priced = []
         for record in records:
+            agent_id = record.agent_id
+            agent_agreements = by_agent[agent_id]
+            usage_type = record.usage_type
+            request_id = record.request_id
+            created_at = record.created_at or now
             events = []
+            total = 0
             for index, source in enumerate(record.sources):
-                agreement_id = resolved[(record.agent_id, source.offer_version_id)]
-                agreement = agreements[agreement_id]
-                # The agreement's accepted version sets the price, whatever the offer says now.
-                payment_type = agreement["offer_version__payment_type"]
-                price_unit = agreement["offer_version__price_unit"]
-                price_micros = agreement["offer_version__price_micros"]
-                units, amount = price_use(
-                    payment_type=payment_type,
-                    price_unit=price_unit,
-                    price_micros=price_micros,
-                    tokens=source.tokens,
-                    cited=source.cited,
+                agreement_id, payment_type, price_unit, price_micros, currency, version_id = (
+                    agent_agreements[source.offer_version_id]
                 )
-                events.append(
-                    dict(
-                        agent_id=record.agent_id,
-                        provider_id=source.provider_id,
-                        collection_id=source.collection_id,
-                        document_id=source.document_id,
-                        chunk_id=source.chunk_id,
-                        agreement_id=agreement_id,
-                        offer_version_id=agreement["offer_version_id"],
-                        usage_type=record.usage_type,
+                price_key = (version_id, source.tokens, source.cited)
+                price = prices.get(price_key)
+                if price is None:
+                    price = prices[price_key] = price_use(
                         payment_type=payment_type,
                         price_unit=price_unit,
-                        units=units,
-                        unit_price_micros=price_micros,
-                        amount_micros=amount,
-                        currency=agreement["offer_version__currency"],
-                        attribution_weight_ppm=source.attribution_weight_ppm,
+                        price_micros=price_micros,
+                        tokens=source.tokens,
                         cited=source.cited,
-                        idempotency_key=_event_key(record.request_id, index, source),
-                        created_at=record.created_at or now,
                     )
+                units, amount = price
+                total += amount
+                events.append(
+                    {
+                        "agent_id": agent_id,
+                        "provider_id": source.provider_id,
+                        "collection_id": source.collection_id,
+                        "document_id": source.document_id,
+                        "chunk_id": source.chunk_id,
+                        "agreement_id": agreement_id,
+                        "offer_version_id": version_id,
+                        "usage_type": usage_type,
+                        "payment_type": payment_type,
+                        "price_unit": price_unit,
+                        "units": units,
+                        "unit_price_micros": price_micros,
+                        "amount_micros": amount,
+                        "currency": currency,
+                        "attribution_weight_ppm": source.attribution_weight_ppm,
+                        "cited": source.cited,
+                        "idempotency_key": _event_key(request_id, index, source),
+                        "created_at": created_at,
+                    }
                 )
-            currency = events[0]["currency"] if events else "USD"
-            answer = dict(
-                id=uuid.uuid4(),
-                request_id=record.request_id,
-                agent_id=record.agent_id,
-                api_key_id=record.api_key_id,
-                usage_type=record.usage_type,
-                sources_count=len(events),
-                total_micros=sum(e["amount_micros"] for e in events),
-                currency=currency,
-                created_at=record.created_at or now,
-            )
+            answer = {
+                "id": uuid.uuid4(),
+                "request_id": request_id,
+                "agent_id": agent_id,
+                "api_key_id": record.api_key_id,
+                "usage_type": usage_type,
+                "sources_count": len(events),
+                "total_micros": total,
+                "currency": events[0]["currency"] if events else "USD",
+                "created_at": created_at,
+            }
             priced.append((answer, events))
 
         new_ids = _insert_answers_returning_new([answer for answer, _ in priced])
@@ -285,8 +318,10 @@ def _record_batch(records: list[UseRecord]) -> tuple[BatchResult, dict]:
                 continue
             seen.add(request_id)
             extra = defaultdict(int)
-            for event in events:
-                extra[event["agreement_id"]] += event["amount_micros"]
+            if answer["total_micros"]:  # a free answer charges nothing and passes no cap
+                for event in events:
+                    if event["amount_micros"]:
+                        extra[event["agreement_id"]] += event["amount_micros"]
             if any(
                 agreements[a]["spend_cap_micros"] is not None
                 and agreements[a]["spent_micros"] + spend[a] + amount
