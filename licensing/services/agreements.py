@@ -1,8 +1,10 @@
 """Agents' agreements: accept an offer (once), list, cancel; entitlements and quotes."""
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -43,15 +45,18 @@ class Entitlements:
     usage_type: str
     terms: tuple[Terms, ...]
 
-    @property
-    def collection_ids(self) -> tuple[uuid.UUID, ...]:
-        return tuple(t.collection_id for t in self.terms)
+    # Entitlements are cached per process and asked on every answer: the lookups an answer
+    # needs are built once per object, not per request (an agent may hold 1,000 collections).
+    @cached_property
+    def collection_ids(self) -> frozenset[uuid.UUID]:
+        return frozenset(t.collection_id for t in self.terms)
+
+    @cached_property
+    def by_collection(self) -> Mapping[uuid.UUID, Terms]:
+        return {t.collection_id: t for t in self.terms}
 
     def for_collection(self, collection_id) -> Terms | None:
-        for terms in self.terms:
-            if terms.collection_id == collection_id:
-                return terms
-        return None
+        return self.by_collection.get(collection_id)
 
 
 @dataclass(frozen=True)

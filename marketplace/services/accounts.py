@@ -60,7 +60,7 @@ def _roles_of(org: Organization) -> tuple[str, ...]:
     return tuple(role for role, on in zip(ROLES, flags, strict=True) if on)
 
 
-def _org_info(org: Organization, my_role: str | None = None) -> OrganizationInfo:
+def organization_info(org: Organization, my_role: str | None = None) -> OrganizationInfo:
     return OrganizationInfo(
         id=org.id,
         name=org.name,
@@ -163,7 +163,7 @@ def sign_up(
         raise errors.Conflict(
             "An account with this email already exists.", code="email_taken"
         ) from exc
-    return user, _org_info(org, Membership.Role.OWNER)
+    return user, organization_info(org, Membership.Role.OWNER)
 
 
 def create_organization(*, user_id: int, name: str, roles) -> OrganizationInfo:
@@ -173,7 +173,7 @@ def create_organization(*, user_id: int, name: str, roles) -> OrganizationInfo:
     with transaction.atomic():
         org = _new_organization(name=name, roles=roles)
         Membership.objects.create(organization=org, user_id=user_id, role=Membership.Role.OWNER)
-    return _org_info(org, Membership.Role.OWNER)
+    return organization_info(org, Membership.Role.OWNER)
 
 
 def _visible_organizations(actor: Actor):
@@ -222,16 +222,16 @@ def list_organizations(*, actor: Actor) -> list[OrganizationInfo]:
     """Return the organizations the actor belongs to."""
     orgs = list(_visible_organizations(actor).order_by("name", "id"))
     if actor.user_id is None:
-        return [_org_info(org) for org in orgs]
+        return [organization_info(org) for org in orgs]
     roles = dict(
         Membership.objects.filter(user_id=actor.user_id).values_list("organization_id", "role")
     )
-    return [_org_info(org, roles.get(org.id)) for org in orgs]
+    return [organization_info(org, roles.get(org.id)) for org in orgs]
 
 
 def get_organization(*, actor: Actor, organization_id) -> OrganizationInfo:
     org = _load_organization(actor, organization_id)
-    return _org_info(org, _my_role(actor, org.id))
+    return organization_info(org, _my_role(actor, org.id))
 
 
 def require_organization_manager(*, actor: Actor, organization_id) -> Organization:

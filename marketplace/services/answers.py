@@ -6,6 +6,7 @@ metering (licensing) -> a receipt. Planning happens before any text is written, 
 refusal (402, 400) comes before inference and nothing is metered for a failed answer.
 """
 
+import functools
 import re
 import uuid
 from collections.abc import Iterator
@@ -230,6 +231,7 @@ def _clean_limits(max_sources, max_price_micros, *, most: int) -> tuple[int, int
 # -- planning ---------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65_536)  # a corpus repeats its words: stem each once per process
 def _stem(word: str) -> str:
     for suffix in SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -439,8 +441,12 @@ def plan(
     max_sources, max_price_micros = _clean_limits(max_sources, max_price_micros, most=most_sources)
     wanted = _parse_collection_ids(collection_ids)
     entitlements = licensing.get_entitlements(agent_id=agent_id, usage_type=usage_type)
-    terms_by_collection = {t.collection_id: t for t in entitlements.terms}
-    usable = [c for c in terms_by_collection if wanted is None or c in wanted]
+    terms_by_collection = entitlements.by_collection
+    usable = (
+        entitlements.collection_ids
+        if wanted is None
+        else frozenset(c for c in wanted if c in terms_by_collection)
+    )
     k = min(max_sources * CANDIDATES_PER_SOURCE, 100)
     hits = search_chunks(query=question, collection_ids=usable, k=k) if usable else []
     hits = relevant_hits(question, hits)

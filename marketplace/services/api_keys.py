@@ -14,7 +14,12 @@ from django.utils import timezone
 
 from marketplace import errors
 from marketplace.models import APIKey, Organization
-from marketplace.services.accounts import Actor, require_organization_manager
+from marketplace.services.accounts import (
+    Actor,
+    OrganizationInfo,
+    organization_info,
+    require_organization_manager,
+)
 
 KEY_PREFIX = "pvn_"
 SCOPES = {
@@ -68,6 +73,7 @@ class AuthenticatedKey:
     scopes: frozenset[str]
     rate_limit_per_minute: int
     organization_roles: frozenset[str]
+    organization: OrganizationInfo  # loaded with the key, so requests need not load it again
 
 
 def _hash(secret: str) -> str:
@@ -223,4 +229,5 @@ def authenticate_api_key(*, raw_key: str) -> AuthenticatedKey | None:
         scopes=frozenset(key.scopes),
         rate_limit_per_minute=key.rate_limit_per_minute or settings.API_KEY_RATE_LIMIT_PER_MINUTE,
         organization_roles=_roles(key.organization),
+        organization=organization_info(key.organization),
     )

@@ -61,12 +61,12 @@ def embedded_index() -> bm25.BM25Index:
     )
 
 
-def _clean_collection_ids(collection_ids) -> list[uuid.UUID]:
+def _clean_collection_ids(collection_ids) -> frozenset[uuid.UUID]:
+    if isinstance(collection_ids, frozenset) and all(type(c) is uuid.UUID for c in collection_ids):
+        return collection_ids  # e.g. an agent's entitlements: kept whole, its hash cached
     try:
-        return list(
-            dict.fromkeys(
-                c if isinstance(c, uuid.UUID) else uuid.UUID(str(c)) for c in collection_ids
-            )
+        return frozenset(
+            c if isinstance(c, uuid.UUID) else uuid.UUID(str(c)) for c in collection_ids
         )
     except (ValueError, TypeError, AttributeError) as exc:
         raise errors.ValidationFailed(
@@ -103,12 +103,11 @@ def _texts_of(chunk_ids: list[int]) -> dict[int, str]:
     return dict(Chunk.objects.filter(id__in=chunk_ids).values_list("id", "text"))
 
 
-def _hydrate(ranked: list[tuple[float, int]], wanted: list[uuid.UUID]) -> list[ChunkHit]:
+def _hydrate(ranked: list[tuple[float, int]], allowed: frozenset[uuid.UUID]) -> list[ChunkHit]:
     if not ranked:
         return []
     # The collection filter is applied here rather than in SQL: an IN list of every entitled
     # collection (a thousand for a large agent) costs more to build and plan than the query.
-    allowed = set(wanted)
     rows = (
         Chunk.objects.filter(id__in=[c for _, c in ranked])
         .order_by()

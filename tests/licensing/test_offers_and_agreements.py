@@ -139,8 +139,8 @@ def test_ai_all_and_all_cover_the_narrower_usages(provider, agent, make_collecti
     collection = make_collection(provider)
     make_offer(provider, [collection], auto_accept=True, usage_types=("ai-all",))
     ent = services.get_entitlements
-    assert ent(agent_id=agent.id, usage_type="ai-train").collection_ids == (collection.id,)
-    assert ent(agent_id=agent.id, usage_type="search").collection_ids == ()
+    assert ent(agent_id=agent.id, usage_type="ai-train").collection_ids == {collection.id}
+    assert ent(agent_id=agent.id, usage_type="search").collection_ids == frozenset()
 
 
 def test_quote_prices_each_unit(provider, agent, make_collection, make_offer):
