@@ -5,9 +5,10 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -195,6 +196,7 @@ def revoke_api_key(*, actor: Actor, organization_id, api_key_id) -> APIKeyInfo:
         if key.revoked_at is None:
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])
+        _forget_key(key.prefix)
     return _info(key)
 
 
@@ -207,27 +209,78 @@ def _parse(raw_key: str) -> tuple[str, str] | None:
     return prefix, secret
 
 
+# -- the key cache ----------------------------------------------------------------------------
+# Every API request checks its key, so a valid key's row is kept in the shared cache (Redis in
+# production) for API_KEY_CACHE_TTL_S: one cache GET instead of a database query. Revocation
+# writes a "revoked" marker over the entry (now and again on commit); readers only ever *add*
+# entries, so a reader that loaded the row just before a revocation cannot overwrite the marker.
+
+_REVOKED = "revoked"
+
+
+@dataclass(frozen=True)
+class _CachedKey:
+    secret_hash: str
+    expires_at: datetime | None
+    identity: AuthenticatedKey
+
+
+def _cache_key(prefix: str) -> str:
+    return f"apikey:{prefix}"
+
+
+def _forget_key(prefix: str) -> None:
+    def mark() -> None:
+        cache.set(_cache_key(prefix), _REVOKED, timeout=max(settings.API_KEY_CACHE_TTL_S, 1) * 2)
+
+    mark()
+    transaction.on_commit(mark)
+
+
+def _load_key(prefix: str) -> _CachedKey | None:
+    """Return the key with this prefix as the cache keeps it, if it exists and is unrevoked."""
+    key = APIKey.objects.select_related("organization").filter(prefix=prefix).first()
+    if key is None or key.revoked_at is not None:
+        return None
+    return _CachedKey(
+        secret_hash=key.secret_hash,
+        expires_at=key.expires_at,
+        identity=AuthenticatedKey(
+            id=key.id,
+            organization_id=key.organization_id,
+            scopes=frozenset(key.scopes),
+            rate_limit_per_minute=key.rate_limit_per_minute
+            or settings.API_KEY_RATE_LIMIT_PER_MINUTE,
+            organization_roles=_roles(key.organization),
+            organization=organization_info(key.organization),
+        ),
+    )
+
+
 def authenticate_api_key(*, raw_key: str) -> AuthenticatedKey | None:
     """Return the key's identity if it is valid, unrevoked and unexpired; None otherwise."""
     parsed = _parse(raw_key)
     if parsed is None:
         return None
     prefix, secret = parsed
-    key = APIKey.objects.select_related("organization").filter(prefix=prefix).first()
-    if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
+    ttl = settings.API_KEY_CACHE_TTL_S
+    entry = cache.get(_cache_key(prefix)) if ttl > 0 else None
+    if entry == _REVOKED:
+        return None
+    if entry is None:
+        entry = _load_key(prefix)
+        if entry is None:
+            return None
+        if ttl > 0:
+            cache.add(_cache_key(prefix), entry, timeout=ttl)
+    if not hmac.compare_digest(entry.secret_hash, _hash(secret)):
         return None
     now = timezone.now()
-    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
+    if entry.expires_at is not None and entry.expires_at <= now:
         return None
-    resolution = timedelta(seconds=settings.API_KEY_LAST_USED_RESOLUTION_S)
-    if key.last_used_at is None or now - key.last_used_at >= resolution:
-        # At most one write per key per resolution period, so the hot path stays read-only.
-        APIKey.objects.filter(id=key.id).update(last_used_at=now)
-    return AuthenticatedKey(
-        id=key.id,
-        organization_id=key.organization_id,
-        scopes=frozenset(key.scopes),
-        rate_limit_per_minute=key.rate_limit_per_minute or settings.API_KEY_RATE_LIMIT_PER_MINUTE,
-        organization_roles=_roles(key.organization),
-        organization=organization_info(key.organization),
-    )
+    # At most one write per key per resolution period, across processes, so the hot path
+    # stays read-only.
+    resolution = settings.API_KEY_LAST_USED_RESOLUTION_S
+    if cache.add(f"apikey-used:{prefix}", 1, timeout=max(resolution, 1)):
+        APIKey.objects.filter(id=entry.identity.id).update(last_used_at=now)
+    return entry.identity

@@ -95,6 +95,60 @@ def test_revoked_key_gets_401_with_the_same_body_as_a_wrong_key(make_org, make_k
     assert response.json()["code"] == "invalid_api_key"
 
 
+def test_a_key_used_a_moment_ago_is_refused_as_soon_as_it_is_revoked(
+    make_org, make_key, django_assert_num_queries
+):
+    org, owner = make_org()
+    raw = make_key(org)
+    key = APIKey.objects.get(organization=org)
+    agent = APIClient()
+    agent.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert agent.get("/api/v1/organizations").status_code == 200
+    with django_assert_num_queries(0):  # the key's row now comes from the cache
+        assert services.authenticate_api_key(raw_key=raw).id == key.id
+    assert services.authenticate_api_key(raw_key=raw[:-1] + "x") is None  # the secret still counts
+
+    actor = services.actor_for_user(user_id=owner.pk)
+    services.revoke_api_key(actor=actor, organization_id=org.id, api_key_id=key.id)
+
+    assert agent.get("/api/v1/organizations").status_code == 401
+
+
+def test_a_request_that_read_the_key_before_its_revocation_cannot_cache_it(
+    make_org, make_key, monkeypatch
+):
+    from marketplace.services import api_keys
+
+    org, owner = make_org()
+    raw = make_key(org)
+    key = APIKey.objects.get(organization=org)
+    actor = services.actor_for_user(user_id=owner.pk)
+    load = api_keys._load_key
+
+    def revoked_meanwhile(prefix):
+        entry = load(prefix)  # the row as it was: active
+        services.revoke_api_key(actor=actor, organization_id=org.id, api_key_id=key.id)
+        return entry
+
+    monkeypatch.setattr(api_keys, "_load_key", revoked_meanwhile)
+    services.authenticate_api_key(raw_key=raw)  # valid when it was read
+    monkeypatch.setattr(api_keys, "_load_key", load)
+
+    assert services.authenticate_api_key(raw_key=raw) is None
+
+
+def test_last_use_is_written_once_per_resolution_period(make_org, make_key, settings):
+    settings.API_KEY_LAST_USED_RESOLUTION_S = 3600
+    org, _ = make_org()
+    raw = make_key(org)
+    services.authenticate_api_key(raw_key=raw)
+    first = APIKey.objects.get(organization=org).last_used_at
+    APIKey.objects.filter(organization=org).update(last_used_at=None)
+    services.authenticate_api_key(raw_key=raw)
+    assert first is not None
+    assert APIKey.objects.get(organization=org).last_used_at is None  # not written again
+
+
 def test_revoking_twice_keeps_the_first_revocation_time(make_org, make_key):
     org, owner = make_org()
     make_key(org)
