@@ -8,6 +8,7 @@ On PostgreSQL the hot statements are written by hand (array parameters, COPY) to
 thousands of events a second; their table and column names come from model metadata only.
 """
 
+import functools
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from licensing import errors
-from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
+from licensing.models import AnswerRecord, LicenseAgreement, OfferVersion, UsageEvent
 from licensing.services.agreements import ensure_agreement
 from licensing.services.terms import price_use
 
@@ -179,6 +180,52 @@ def _insert_events(events: list[dict]) -> None:
             copy.write_row(row(event))
 
 
+_LOCKED_FIELDS = (
+    "id",
+    "spend_cap_micros",
+    "spent_micros",
+    "offer_version_id",
+    "offer_version__payment_type",
+    "offer_version__price_unit",
+    "offer_version__price_micros",
+    "offer_version__currency",
+)
+
+
+@functools.cache
+def _lock_sql() -> str:
+    agreement, version = LicenseAgreement._meta, OfferVersion._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        f"v.{quote(version.get_field(name.split('__')[1]).column)}"
+        if name.startswith("offer_version__")
+        else f"a.{quote(agreement.get_field(name.removesuffix('_id')).column)}"
+        for name in _LOCKED_FIELDS
+    )
+    offer_version = quote(agreement.get_field("offer_version").column)
+    return (
+        f"SELECT {columns} FROM {quote(agreement.db_table)} AS a "  # noqa: S608
+        f"JOIN {quote(version.db_table)} AS v ON v.id = a.{offer_version} "
+        "WHERE a.id = ANY(%s::uuid[]) ORDER BY a.id FOR UPDATE OF a"
+    )
+
+
+def _lock_agreements(agreement_ids: list[str]) -> list[dict]:
+    """Lock the agreements a batch charges, in id order, and read their accepted terms."""
+    if connection.vendor != "postgresql":
+        return list(
+            LicenseAgreement.objects.select_for_update(of=("self",))
+            .filter(id__in=agreement_ids)
+            .order_by("id")
+            .values(*_LOCKED_FIELDS)
+        )
+    # By hand on PostgreSQL: one array parameter, and no ORM compilation on every answer.
+    sql = _lock_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [agreement_ids])
+        return [dict(zip(_LOCKED_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+
+
 def _resolve_agreements(records: list[UseRecord]) -> dict:
     """Map agent -> offer version -> agreement id, creating auto-accept agreements."""
     resolved: dict = defaultdict(dict)
@@ -212,22 +259,7 @@ def _record_batch(records: list[UseRecord]) -> tuple[BatchResult, dict]:
         agreement_ids = sorted(
             {str(a) for by_version in resolved.values() for a in by_version.values()}
         )
-        agreements = {
-            row["id"]: row
-            for row in LicenseAgreement.objects.select_for_update(of=("self",))
-            .filter(id__in=agreement_ids)
-            .order_by("id")
-            .values(
-                "id",
-                "spend_cap_micros",
-                "spent_micros",
-                "offer_version_id",
-                "offer_version__payment_type",
-                "offer_version__price_unit",
-                "offer_version__price_micros",
-                "offer_version__currency",
-            )
-        }
+        agreements = {row["id"]: row for row in _lock_agreements(agreement_ids)}
         # The agreement's accepted version sets the price, whatever the offer says now; an
         # agent's agreement for an offer version is on that version, so prices are memoised
         # per (version, tokens, cited).

@@ -6,6 +6,7 @@ the database query that loads them filters on the same ids again, so a stale ind
 drop a hit, never leak one.
 """
 
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from marketplace import errors
-from marketplace.models import Chunk, Document
+from marketplace.models import Chunk, Collection, Document
 from marketplace.retrieval import bm25, postgres
 from marketplace.retrieval.bm25 import IndexRow
 
@@ -103,6 +104,35 @@ def _texts_of(chunk_ids: list[int]) -> dict[int, str]:
     return dict(Chunk.objects.filter(id__in=chunk_ids).values_list("id", "text"))
 
 
+# A collection's provider never changes, so the hot query need not join collections and
+# organizations for it: (provider id, provider name) per collection is kept per process for a
+# minute (a renamed provider shows under its new name within that time).
+_PROVIDERS_TTL_S = 60.0
+_PROVIDERS_MAX = 50_000
+_providers: dict[uuid.UUID, tuple[float, uuid.UUID, str]] = {}
+
+
+def _providers_of(collection_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
+    now = time.monotonic()
+    found, missing = {}, []
+    for collection_id in collection_ids:
+        entry = _providers.get(collection_id)
+        if entry is not None and entry[0] > now:
+            found[collection_id] = entry[1:]
+        else:
+            missing.append(collection_id)
+    if missing:
+        if len(_providers) > _PROVIDERS_MAX:
+            _providers.clear()
+        rows = Collection.objects.filter(id__in=missing).values_list(
+            "id", "organization_id", "organization__name"
+        )
+        for collection_id, organization_id, name in rows:
+            _providers[collection_id] = (now + _PROVIDERS_TTL_S, organization_id, name)
+            found[collection_id] = (organization_id, name)
+    return found
+
+
 def _hydrate(ranked: list[tuple[float, int]], allowed: frozenset[uuid.UUID]) -> list[ChunkHit]:
     if not ranked:
         return []
@@ -115,7 +145,6 @@ def _hydrate(ranked: list[tuple[float, int]], allowed: frozenset[uuid.UUID]) -> 
             "id",
             "document_id",
             "collection_id",
-            "collection__organization_id",
             "text",
             "char_start",
             "char_end",
@@ -124,31 +153,32 @@ def _hydrate(ranked: list[tuple[float, int]], allowed: frozenset[uuid.UUID]) -> 
             "document__author",
             "document__published_at",
             "token_count",
-            "collection__organization__name",
         )
     )
     by_id = {row[0]: row for row in rows if row[2] in allowed}
+    providers = _providers_of({row[2] for row in by_id.values()})
     hits = []
     for score, chunk_id in ranked:
         row = by_id.get(chunk_id)
-        if row is None:
+        if row is None or row[2] not in providers:
             continue
+        provider_id, provider_name = providers[row[2]]
         hits.append(
             ChunkHit(
                 chunk_id=row[0],
                 document_id=row[1],
                 collection_id=row[2],
-                provider_org_id=row[3],
+                provider_org_id=provider_id,
                 score=score,
-                text=row[4],
-                char_start=row[5],
-                char_end=row[6],
-                document_title=row[7],
-                document_url=row[8],
-                document_author=row[9],
-                document_published_at=row[10],
-                token_count=row[11],
-                provider_name=row[12],
+                text=row[3],
+                char_start=row[4],
+                char_end=row[5],
+                document_title=row[6],
+                document_url=row[7],
+                document_author=row[8],
+                document_published_at=row[9],
+                token_count=row[10],
+                provider_name=provider_name,
             )
         )
     return hits
