@@ -7,7 +7,6 @@ index and the token count share.
 """
 
 import re
-from bisect import bisect_left
 from dataclasses import dataclass
 
 WORD = re.compile(r"\w+")
@@ -28,19 +27,21 @@ def count_tokens(text: str) -> int:
 
 
 class _WordIndex:
-    """Where each word of the text starts and ends, to count tokens in any span quickly."""
+    """Counts the words of any span of the text (words starting inside it).
+
+    Spans start at a word or punctuation, never inside a word, so counting the matches
+    between the span's ends (in C, by `findall`) equals counting the words that start there.
+    Word positions are only listed for the rare span that must be cut between words.
+    """
 
     def __init__(self, text: str):
-        spans = [m.span() for m in WORD.finditer(text)]
-        self.starts = [a for a, _ in spans]
-        self.ends = [b for _, b in spans]
+        self.text = text
 
     def count(self, start: int, end: int) -> int:
-        return bisect_left(self.starts, end) - bisect_left(self.starts, start)
+        return len(WORD.findall(self.text, start, end))
 
     def words(self, start: int, end: int) -> list[tuple[int, int]]:
-        first, last = bisect_left(self.starts, start), bisect_left(self.starts, end)
-        return list(zip(self.starts[first:last], self.ends[first:last], strict=True))
+        return [m.span() for m in WORD.finditer(self.text, start, end)]
 
 
 def _pieces(text: str, words: _WordIndex, start: int, end: int, target_tokens: int):

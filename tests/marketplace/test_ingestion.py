@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from marketplace import services
-from marketplace.ingestion.chunking import split_into_chunks
+from marketplace.ingestion.chunking import count_tokens, split_into_chunks
 from marketplace.ingestion.extract import ExtractionFailed, extract, parse_records
 from marketplace.models import Chunk, Document, IngestionJob
 from tests.marketplace.factories import CollectionFactory
@@ -258,6 +258,25 @@ def test_a_long_sentence_is_cut_at_word_boundaries():
         (10, "word10"),
         (5, "word20"),
     ]
+
+
+@pytest.mark.parametrize("target", [5, 40, 200])
+def test_each_chunks_token_count_is_the_words_it_holds(target):
+    messy = (
+        "Tides rise.  They fall!Twice a day? Yes... mostly.\n\n\n"
+        "A_very_long_identifier_without_spaces "
+        * 30
+        + "\n \t\n"
+        + " ".join(f"w{i}." for i in range(120))
+        + "\n\nÉtés, naïve café: über-fast — 42 units/s."
+    )
+    texts = [messy, (FIXTURES / "tides.txt").read_text()]
+    for text in texts:
+        spans = split_into_chunks(text, target_tokens=target)
+        assert spans, text[:40]
+        for span in spans:
+            assert span.token_count == count_tokens(text[span.char_start : span.char_end])
+        assert sum(s.token_count for s in spans) == count_tokens(text)
 
 
 def test_empty_text_has_no_chunks():
