@@ -202,6 +202,25 @@ def test_postgres_backend_uses_the_gin_index(settings, three_collections):
     assert "gin (search_vector)" in definition
 
 
+@on_postgres
+def test_postgres_ranks_passages_with_every_word_first_and_fills_with_any_word(settings):
+    settings.RETRIEVAL_BACKEND = "postgres"
+    collection = CollectionFactory()
+    _document(collection, "Salmon, salmon, salmon and more salmon swim in the sea.", title="Only")
+    _document(collection, "A salmon in the river.", title="Both")
+    _document(collection, "The river runs to the sea.", title="River")
+    _document(collection, "Otters play.", title="Neither")
+
+    hits = services.search_chunks(query="salmon river", collection_ids=[collection.id], k=10)
+
+    titles = [h.document_title for h in hits]
+    assert titles[0] == "Both"
+    assert sorted(titles[1:]) == ["Only", "River"]
+    assert len({h.chunk_id for h in hits}) == len(hits)
+    top = services.search_chunks(query="salmon river", collection_ids=[collection.id], k=1)
+    assert [h.document_title for h in top] == ["Both"]
+
+
 # -- dense re-ranking (the `semantic` extra), with a stand-in encoder ------------------------
 
 
