@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 from django.conf import settings
 from django.utils import timezone
 
@@ -21,7 +22,6 @@ from licensing import errors as licensing_errors
 from licensing import services as licensing
 from marketplace import errors
 from marketplace.models import Collection, Organization
-from marketplace.retrieval.tokens import STOPWORDS
 from marketplace.services.receipts import sign_receipt
 from marketplace.services.retrieval import ChunkHit, search_chunks
 
@@ -38,11 +38,17 @@ SEARCH_SNIPPET_CHARS = 400
 # passage that matches one common word of the question must not be bought.
 MIN_TERM_COVERAGE = 0.5
 MIN_RELATIVE_SCORE = 0.3
+# Words that frame a question rather than say what it is about ("what does X mean", "the
+# difference between X and Y"): the relevance gate counts only the words that remain, beside
+# a fuller English stop-word list than the index's own.
 _QUESTION_WORDS = (
     "how does do did what why when where which who whom whose is are was were can could "
-    "should would will shall may might must tell explain describe me about there their"
+    "should would will shall may might must tell explain describe me about there their "
+    "mean means meaning difference differences different differ between versus vs compare "
+    "compared"
 )
 QUESTION_WORDS = frozenset(_QUESTION_WORDS.split())
+STOPWORDS = frozenset(STOPWORDS_EN_PLUS)
 WORD = re.compile(r"(?u)\b\w\w+\b")
 SUFFIXES = ("ingly", "edly", "ing", "ies", "ied", "ed", "es", "ly", "s")
 

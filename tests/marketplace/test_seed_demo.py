@@ -2,6 +2,7 @@
 working examples, and a second run that duplicates nothing."""
 
 import io
+import json
 import re
 
 import pytest
@@ -9,7 +10,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from licensing import services as licensing
-from licensing.models import LicenseAgreement, LicenseOffer, OfferVersion
+from licensing.models import AnswerRecord, LicenseAgreement, LicenseOffer, OfferVersion
 from marketplace import services
 from marketplace.demo import CONTENT_DIR
 from marketplace.models import (
@@ -132,6 +133,35 @@ def test_seed_prints_a_working_key_and_examples_and_is_repeatable():
     assert [o["name"] for o in response.json()] == ["Acme Agents"]
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_first}")
     assert client.get("/api/v1/organizations").status_code == 401
+
+
+def test_every_printed_example_gets_a_cited_metered_answer():
+    from marketplace.management.commands.seed_demo import (
+        ANSWER_QUESTION,
+        CHAT_QUESTION,
+        SEARCH_QUERY,
+    )
+
+    output = _seed()
+    for question in (ANSWER_QUESTION, CHAT_QUESTION, SEARCH_QUERY):
+        assert json.dumps(question)[1:-1] in output or question.replace(" ", "+") in output
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {_key(output)}")
+
+    answer = client.post("/api/v1/answers", {"question": ANSWER_QUESTION}, format="json")
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["citations"] and answer.json()["cost"]["total_micros"] > 0
+    chat = client.post(
+        "/v1/chat/completions",
+        {"model": "provenant", "messages": [{"role": "user", "content": CHAT_QUESTION}]},
+        format="json",
+    )
+    assert chat.status_code == 200, chat.json()
+    assert "[1]" in chat.json()["choices"][0]["message"]["content"]
+    search = client.get("/api/v1/search", {"q": SEARCH_QUERY})
+    assert search.status_code == 200, search.json()
+    assert search.json()["results"]
+    assert AnswerRecord.objects.count() == 3
 
 
 def test_seed_creates_providers_with_real_articles():
