@@ -516,6 +516,32 @@ def test_stdio_serves_the_tools_for_its_key(market, make_key, tmp_path):
     assert AnswerRecord.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_demos_example_client_prints_a_cited_answer(market, make_key, tmp_path):
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip(
+            "the SQLite test database lives in this process's memory, where a child process "
+            "cannot open it; this test runs on PostgreSQL (DATABASE_URL), as in CI"
+        )
+    env = {**os.environ, **_child_env(tmp_path), "PROVENANT_API_KEY": make_key(market.agent)}
+    script = [sys.executable, str(ROOT / "examples" / "mcp_ask.py")]
+
+    answered = subprocess.run(
+        [*script, HEAT_QUESTION], env=env, capture_output=True, text=True, timeout=60
+    )
+    refused = subprocess.run(
+        [*script, CANAL_QUESTION], env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert answered.returncode == 0, answered.stderr
+    assert "[1]" in answered.stdout
+    assert "Sources:" in answered.stdout
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("license_required (HTTP 402): ")
+    assert "Offers that would cover it:" in refused.stderr
+    assert AnswerRecord.objects.count() == 1
+
+
 # -- mounted beside Django ----------------------------------------------------------------------
 
 

@@ -123,6 +123,10 @@ def test_seed_prints_a_working_key_and_examples_and_is_repeatable():
     assert f'OpenAI(base_url="{host}/v1", api_key="{raw_second}")' in second
     assert 'client.chat.completions.create(model="provenant", messages=[' in second
     assert "print(r.choices[0].message.content)" in second
+    assert (
+        f"PROVENANT_API_KEY={raw_second} .venv/bin/python examples/mcp_ask.py "
+        '"How does caffeine keep you awake?"'
+    ) in second
     assert "agent@demo.provenant.dev / provenant-demo   (Acme Agents)" in second
     assert "provider@demo.provenant.dev / provenant-demo   (Northwind Press)" in second
 
@@ -139,11 +143,12 @@ def test_every_printed_example_gets_a_cited_metered_answer():
     from marketplace.management.commands.seed_demo import (
         ANSWER_QUESTION,
         CHAT_QUESTION,
+        MCP_QUESTION,
         SEARCH_QUERY,
     )
 
     output = _seed()
-    for question in (ANSWER_QUESTION, CHAT_QUESTION, SEARCH_QUERY):
+    for question in (ANSWER_QUESTION, CHAT_QUESTION, MCP_QUESTION, SEARCH_QUERY):
         assert json.dumps(question)[1:-1] in output or question.replace(" ", "+") in output
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {_key(output)}")
@@ -161,7 +166,9 @@ def test_every_printed_example_gets_a_cited_metered_answer():
     search = client.get("/api/v1/search", {"q": SEARCH_QUERY})
     assert search.status_code == 200, search.json()
     assert search.json()["results"]
-    assert AnswerRecord.objects.count() == 3
+    mcp = client.post("/api/v1/answers", {"question": MCP_QUESTION}, format="json")
+    assert mcp.status_code == 200, mcp.json()  # what examples/mcp_ask.py asks, through REST
+    assert AnswerRecord.objects.count() == 4
 
 
 def test_seed_creates_providers_with_real_articles():

@@ -11,6 +11,7 @@ from marketplace import demo
 ANSWER_QUESTION = "How does a heat pump keep working in freezing weather?"
 SEARCH_QUERY = "why does sourdough rise"
 CHAT_QUESTION = "What does Cache-Control: no-cache mean, and how is it different from no-store?"
+MCP_QUESTION = "How does caffeine keep you awake?"
 
 
 class Command(BaseCommand):
@@ -63,6 +64,10 @@ class Command(BaseCommand):
         )
         out.write(f'  curl -s "{host}/api/v1/search?q={quote_plus(SEARCH_QUERY)}" {auth}')
         out.write(f"  .venv/bin/python -c '{chat}'   # the openai package is in .venv")
+        out.write(
+            f'  PROVENANT_API_KEY={key} .venv/bin/python examples/mcp_ask.py "{MCP_QUESTION}"'
+            "   # MCP: the official mcp client runs `manage.py mcp_server` over stdio"
+        )
         if summary.locked_document is not None:
             document_id, collection = summary.locked_document
             out.write(
