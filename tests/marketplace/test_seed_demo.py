@@ -128,6 +128,11 @@ def test_seed_prints_a_working_key_and_examples_and_is_repeatable():
         '"How does caffeine keep you awake?"'
     ) in second
     assert "agent@demo.provenant.dev / provenant-demo   (Acme Agents)" in second
+    assert f"curl -s {host}/api/v1/usage {auth}" in second
+    assert (
+        f"log in at {host}/login/ as provider@demo.provenant.dev and open "
+        f"{host}/api/v1/provider/usage/events"
+    ) in second
     assert "provider@demo.provenant.dev / provenant-demo   (Northwind Press)" in second
 
     client = APIClient()
@@ -169,6 +174,11 @@ def test_every_printed_example_gets_a_cited_metered_answer():
     mcp = client.post("/api/v1/answers", {"question": MCP_QUESTION}, format="json")
     assert mcp.status_code == 200, mcp.json()  # what examples/mcp_ask.py asks, through REST
     assert AnswerRecord.objects.count() == 4
+    provider = APIClient()
+    assert provider.login(username="provider@demo.provenant.dev", password="provenant-demo")
+    earned = provider.get("/api/v1/provider/usage/events").json()["results"]
+    assert earned and all(e["provider_id"] == earned[0]["provider_id"] for e in earned)
+    assert sum(e["amount_micros"] for e in earned) > 0
 
 
 def test_seed_creates_providers_with_real_articles():

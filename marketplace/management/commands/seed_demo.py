@@ -75,3 +75,12 @@ class Command(BaseCommand):
                 f"   # 402 Payment Required: no licence for {collection} yet"
             )
         out.write("")
+        out.write("What those answers cost, and earned:")
+        out.write(f"  curl -s {host}/api/v1/usage {auth}   # the agent's spend by day, provider")
+        provider = next((a for a in summary.accounts if "provider" in a.roles), None)
+        if provider is not None:
+            out.write(
+                f"  log in at {host}/login/ as {provider.email} and open "
+                f"{host}/api/v1/provider/usage/events   # {provider.org_name}'s earnings, per use"
+            )
+        out.write("")
