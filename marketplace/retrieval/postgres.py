@@ -42,9 +42,11 @@ _SIZES_TTL_S = 300.0
 _sizes: tuple[float, dict, int, float] = (0.0, {}, 0, 0.0)
 SIZES_SQL = "SELECT collection_id, count(*) FROM marketplace_chunk GROUP BY collection_id"
 
+# A tier matches with its own query and ranks with the any-word one, so that the scores of all
+# tiers are on one scale (ts_rank against a stricter query gives other numbers).
 TIER_SQL = """
-SELECT c.id, ts_rank(c.search_vector, q) AS score
-FROM marketplace_chunk c, CAST(%s AS tsquery) q
+SELECT c.id, ts_rank(c.search_vector, r) AS score
+FROM marketplace_chunk c, CAST(%s AS tsquery) q, CAST(%s AS tsquery) r
 WHERE c.collection_id = ANY(%s) AND c.search_vector @@ q
 ORDER BY score DESC, c.id
 LIMIT %s
@@ -120,11 +122,12 @@ def search(query: str, collection_ids: Iterable, k: int) -> list[tuple[float, in
         hits: list[tuple[float, int]] = []
         found: set[int] = set()
         for tier in tiers:  # each tier only while the ones before fall short of k
-            cursor.execute(TIER_SQL, [tier, ids, k + len(hits)])
+            cursor.execute(TIER_SQL, [tier, tiers[-1], ids, k + len(hits)])
             for chunk_id, score in cursor.fetchall():
                 if chunk_id not in found and len(hits) < k:
                     found.add(chunk_id)
                     hits.append((float(score), int(chunk_id)))
             if len(hits) >= k:
                 break
+    hits.sort(key=lambda hit: (-hit[0], hit[1]))  # best first across tiers, on one scale
     return hits
