@@ -76,24 +76,3 @@ def acting_organization(request, *, role: str, scope: str) -> marketplace.Organi
             f"This needs an organization with the {role} role.", code="wrong_role"
         )
     return organization
-    actor = actor_from_request(request)
-    if actor.api_key_id is not None:
-        organization_id = actor.organization_id
-    else:
-        organization_id = request.headers.get("X-Organization") or request.query_params.get(
-            "organization"
-        )
-        if not organization_id:
-            mine = marketplace.list_organizations(actor=actor)
-            if len(mine) != 1:
-                raise exceptions.ValidationError(
-                    {"organization": ["Name the organization you act for (X-Organization)."]},
-                    code="organization_required",
-                )
-            organization_id = mine[0].id
-    organization = marketplace.get_organization(actor=actor, organization_id=organization_id)
-    if role not in organization.roles:
-        raise exceptions.PermissionDenied(
-            f"This needs an organization with the {role} role.", code="wrong_role"
-        )
-    return organization
