@@ -447,6 +447,14 @@ def _child_env(tmp_path) -> dict[str, str]:
     return env
 
 
+def _skip_unless_a_child_process_can_open_the_database() -> None:
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip(
+            "the SQLite test database lives in this process's memory, where a child process "
+            "cannot open it; this test runs on PostgreSQL (DATABASE_URL), as in CI"
+        )
+
+
 def _manage(*args: str) -> list[str]:
     return [sys.executable, str(ROOT / "manage.py"), "mcp_server", *args]
 
@@ -467,11 +475,7 @@ def test_stdio_refuses_to_start_without_a_key(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_stdio_serves_the_tools_for_its_key(market, make_key, tmp_path):
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        pytest.skip(
-            "the SQLite test database lives in this process's memory, where a child process "
-            "cannot open it; this test runs on PostgreSQL (DATABASE_URL), as in CI"
-        )
+    _skip_unless_a_child_process_can_open_the_database()
     env = _child_env(tmp_path)
     refused = subprocess.run(
         _manage("--api-key", "pvn_bad_key"),
@@ -518,11 +522,7 @@ def test_stdio_serves_the_tools_for_its_key(market, make_key, tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_demos_example_client_prints_a_cited_answer(market, make_key, tmp_path):
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        pytest.skip(
-            "the SQLite test database lives in this process's memory, where a child process "
-            "cannot open it; this test runs on PostgreSQL (DATABASE_URL), as in CI"
-        )
+    _skip_unless_a_child_process_can_open_the_database()
     env = {**os.environ, **_child_env(tmp_path), "PROVENANT_API_KEY": make_key(market.agent)}
     script = [sys.executable, str(ROOT / "examples" / "mcp_ask.py")]
 
