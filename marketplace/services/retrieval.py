@@ -62,9 +62,16 @@ def embedded_index() -> bm25.BM25Index:
     )
 
 
+_checked: frozenset | None = None  # the last set found clean: immutable, so safe to trust again
+
+
 def _clean_collection_ids(collection_ids) -> frozenset[uuid.UUID]:
+    global _checked
+    if collection_ids is _checked:
+        return collection_ids  # an agent's cached entitlements, asked again
     if isinstance(collection_ids, frozenset) and all(type(c) is uuid.UUID for c in collection_ids):
-        return collection_ids  # e.g. an agent's entitlements: kept whole, its hash cached
+        _checked = collection_ids  # e.g. an agent's entitlements: kept whole, its hash cached
+        return collection_ids
     try:
         return frozenset(
             c if isinstance(c, uuid.UUID) else uuid.UUID(str(c)) for c in collection_ids
