@@ -169,7 +169,7 @@ def _license(collections, licensed, owner, agent) -> tuple[int, int]:
 
     from licensing.models import LicenseAgreement, LicenseOffer, OfferVersion, PaymentType
     from licensing.services.cache import bump_generation
-    from licensing.services.offers import validate_terms
+    from licensing.services.offers import fill_version, validate_terms
 
     now = timezone.now()
     offers, versions, links, agreements = [], [], [], []
@@ -183,21 +183,7 @@ def _license(collections, licensed, owner, agent) -> tuple[int, int]:
             published_at=now,
         )
         offers.append(offer)
-        versions.append(
-            OfferVersion(
-                offer=offer,
-                version=1,
-                usage_types=list(terms.usage_types),
-                payment_type=terms.payment_type,
-                price_micros=terms.price_micros,
-                price_unit=terms.price_unit,
-                currency=terms.currency,
-                period=terms.period,
-                revenue_share_bps=terms.revenue_share_bps,
-                max_snippet_chars=terms.max_snippet_chars,
-                citation_required=terms.citation_required,
-            )
-        )
+        versions.append(fill_version(OfferVersion(offer=offer, version=1), terms))
     LicenseOffer.objects.bulk_create(offers, batch_size=1000)
     OfferVersion.objects.bulk_create(versions, batch_size=1000)
     through = OfferVersion.collections.through

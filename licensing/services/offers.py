@@ -174,9 +174,8 @@ def offer_info(offer: LicenseOffer, version: OfferVersion | None = None) -> Offe
     )
 
 
-def _write_version(offer: LicenseOffer, number: int, terms: OfferTerms, version=None):
-    """Write `terms` into a new version, or over `version` (drafts only)."""
-    version = version or OfferVersion(offer=offer, version=number)
+def fill_version(version: OfferVersion, terms: OfferTerms) -> OfferVersion:
+    """Copy `terms` onto an offer version, unsaved (its collections are a relation, set apart)."""
     version.usage_types = list(terms.usage_types)
     version.payment_type = terms.payment_type
     version.price_micros = terms.price_micros
@@ -190,6 +189,12 @@ def _write_version(offer: LicenseOffer, number: int, terms: OfferTerms, version=
     version.allowed_agent_org_ids = [str(i) for i in terms.allowed_agent_org_ids]
     version.denied_agent_org_ids = [str(i) for i in terms.denied_agent_org_ids]
     version.expires_at = terms.expires_at
+    return version
+
+
+def _write_version(offer: LicenseOffer, number: int, terms: OfferTerms, version=None):
+    """Write `terms` into a new version, or over `version` (drafts only)."""
+    version = fill_version(version or OfferVersion(offer=offer, version=number), terms)
     version.save()
     version.collections.set(terms.collection_ids)
     return version
