@@ -25,7 +25,7 @@ def authorize(*, raw_key: str | None) -> marketplace.AuthenticatedKey:
         raise errors.PermissionDenied(
             f"This API key lacks the '{REQUIRED_SCOPE}' scope.", code="insufficient_scope"
         )
-    if REQUIRED_ROLE not in key.organization_roles:
+    if REQUIRED_ROLE not in key.organization.roles:
         raise errors.PermissionDenied(
             f"This needs an organization with the {REQUIRED_ROLE} role.", code="wrong_role"
         )

@@ -55,7 +55,7 @@ def actor_for_api_key(*, api_key_id: uuid.UUID, organization_id: uuid.UUID, scop
     return Actor(api_key_id=api_key_id, organization_id=organization_id, scopes=frozenset(scopes))
 
 
-def _roles_of(org: Organization) -> tuple[str, ...]:
+def roles_of(org: Organization) -> tuple[str, ...]:
     flags = (org.is_provider, org.is_agent, org.is_advertiser)
     return tuple(role for role, on in zip(ROLES, flags, strict=True) if on)
 
@@ -65,7 +65,7 @@ def organization_info(org: Organization, my_role: str | None = None) -> Organiza
         id=org.id,
         name=org.name,
         slug=org.slug,
-        roles=_roles_of(org),
+        roles=roles_of(org),
         created_at=org.created_at,
         my_role=my_role,
     )

@@ -20,6 +20,7 @@ from marketplace.services.accounts import (
     OrganizationInfo,
     organization_info,
     require_organization_manager,
+    roles_of,
 )
 
 KEY_PREFIX = "pvn_"
@@ -73,7 +74,6 @@ class AuthenticatedKey:
     organization_id: uuid.UUID
     scopes: frozenset[str]
     rate_limit_per_minute: int
-    organization_roles: frozenset[str]
     organization: OrganizationInfo  # loaded with the key, so requests need not load it again
 
 
@@ -96,15 +96,10 @@ def _info(key: APIKey) -> APIKeyInfo:
     )
 
 
-def _roles(org: Organization) -> frozenset[str]:
-    flags = {"provider": org.is_provider, "agent": org.is_agent, "advertiser": org.is_advertiser}
-    return frozenset(role for role, on in flags.items() if on)
-
-
 def allowed_scopes(org: Organization) -> tuple[str, ...]:
     """Return the scopes a key of this organization may hold, given its roles."""
     scopes = {"admin"}
-    for role in _roles(org):
+    for role in roles_of(org):
         scopes.update(_SCOPES_BY_ROLE[role])
     return tuple(scope for scope in SCOPES if scope in scopes)
 
@@ -251,7 +246,6 @@ def _load_key(prefix: str) -> _CachedKey | None:
             scopes=frozenset(key.scopes),
             rate_limit_per_minute=key.rate_limit_per_minute
             or settings.API_KEY_RATE_LIMIT_PER_MINUTE,
-            organization_roles=_roles(key.organization),
             organization=organization_info(key.organization),
         ),
     )
