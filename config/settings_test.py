@@ -21,3 +21,6 @@ LOGGING = {
     "handlers": {"null": {"class": "logging.NullHandler"}},
     "root": {"handlers": ["null"], "level": "WARNING"},
 }
+# Argon2 is deliberately slow; the suite hashes thousands of passwords. One test proves that
+# production settings hash with Argon2 (tests/config/test_settings.py).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

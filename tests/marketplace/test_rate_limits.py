@@ -44,6 +44,7 @@ def test_counter_is_exact_under_concurrent_hits():
 
 def test_login_attempts_are_limited_before_the_password_hash_is_checked(settings, monkeypatch):
     settings.LOGIN_RATE_LIMIT_PER_MINUTE = 3
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
     User.objects.create_user(email="target@example.com", password="correct horse battery")
     verified = []
     original = Argon2PasswordHasher.verify

@@ -8,7 +8,11 @@ from marketplace.models import APIKey, Membership, User
 pytestmark = pytest.mark.django_db
 
 
-def test_sign_up_creates_an_owner_with_an_argon2_password_and_logs_in():
+def test_sign_up_creates_an_owner_with_an_argon2_password_and_logs_in(settings):
+    """Production settings hash with Argon2 (the suite itself uses a fast hasher)."""
+    from config import settings as production
+
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
     client = Client()
     response = client.post(
         "/signup/",
