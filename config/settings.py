@@ -304,9 +304,21 @@ RETRIEVAL_MAX_SEGMENTS = env_int("RETRIEVAL_MAX_SEGMENTS", 8)
 RETRIEVAL_DENSE_RERANK = env_bool("RETRIEVAL_DENSE_RERANK")
 RETRIEVAL_DENSE_CANDIDATES = env_int("RETRIEVAL_DENSE_CANDIDATES", 50)
 
-# Answers: receipts are signed with Ed25519 (a base64url 32-byte seed; derived from SECRET_KEY
-# when unset), and the answer path's limits.
+# Receipts are signed with Ed25519. RECEIPT_SIGNING_KEY is the signing key (a base64url 32-byte
+# seed; `manage.py receipt_key` makes one); production refuses to start without it, and a
+# development install without it generates one once into RECEIPT_SIGNING_KEY_FILE (mode 0600).
+# RECEIPT_PREVIOUS_PUBLIC_KEYS lists retired public keys (base64url, comma-separated): they stay
+# published and keep verifying the receipts they signed after a rotation.
 RECEIPT_SIGNING_KEY = env_str("RECEIPT_SIGNING_KEY")
+RECEIPT_PREVIOUS_PUBLIC_KEYS = env_list("RECEIPT_PREVIOUS_PUBLIC_KEYS", [])
+RECEIPT_SIGNING_KEY_FILE = DATA_DIR / "receipt-signing-key"
+if PRODUCTION and not RECEIPT_SIGNING_KEY:
+    raise ImproperlyConfigured(
+        "APP_ENV=production needs RECEIPT_SIGNING_KEY: a base64url 32-byte Ed25519 seed of its "
+        "own (make one with `python manage.py receipt_key`)"
+    )
+
+# The answer path's limits.
 ANSWER_MAX_QUESTION_CHARS = env_int("ANSWER_MAX_QUESTION_CHARS", 2000)
 ANSWER_DEFAULT_SOURCES = env_int("ANSWER_DEFAULT_SOURCES", 5)
 # Idempotency-Key: how long a duplicate waits for the first request, how long a claim holds

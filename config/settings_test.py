@@ -1,8 +1,12 @@
 """Settings for the test suite: the same as production-shaped settings, quiet and isolated."""
 
+import base64
 import os
 
 os.environ["PROVENANT_TESTING"] = "1"
+# One random receipt key per test run, inherited by the child processes some tests start, so
+# the suite never writes a development key file into the repository's data directory.
+os.environ.setdefault("RECEIPT_SIGNING_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 
 from config.settings import *  # noqa: F403
 from config.settings import CACHES, REST_FRAMEWORK

@@ -81,6 +81,17 @@ class OfferSerializer(serializers.Serializer):
     retired_at = serializers.DateTimeField(allow_null=True)
 
 
+class MarketTermsSerializer(TermsSerializer):
+    """Terms as agents see them: whom else an offer is offered to or refused is not shown."""
+
+    allowed_agent_org_ids = None
+    denied_agent_org_ids = None
+
+
+class MarketOfferSerializer(OfferSerializer):
+    terms = MarketTermsSerializer()
+
+
 class QuoteRequestSerializer(StrictSerializer):
     usage_type = serializers.ChoiceField(choices=UsageType.choices, default="ai-input")
     sources = serializers.IntegerField(min_value=0, max_value=1000, default=1)
@@ -112,7 +123,7 @@ class AcceptSerializer(StrictSerializer):
 class AgreementSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     agent_id = serializers.UUIDField()
-    offer = OfferSerializer()
+    offer = MarketOfferSerializer()
     status = serializers.CharField()
     starts_at = serializers.DateTimeField()
     ends_at = serializers.DateTimeField(allow_null=True)

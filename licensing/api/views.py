@@ -22,6 +22,10 @@ def _offer(info) -> dict:
     return s.OfferSerializer(asdict(info)).data
 
 
+def _market_offer(info) -> dict:
+    return s.MarketOfferSerializer(asdict(info)).data
+
+
 def _provider(request):
     return acting_organization(request, role="provider", scope="licensing")
 
@@ -111,25 +115,30 @@ class OfferRetireView(APIView):
 class MarketOfferListView(APIView):
     @extend_schema(
         parameters=[s.MarketFilterSerializer],
-        responses=s.OfferSerializer(many=True),
+        responses=s.MarketOfferSerializer(many=True),
         operation_id="market_offers_list",
     )
     def get(self, request):
-        """Browse every published offer."""
+        """Browse the published offers you may accept."""
+        agent = _agent(request)
         query = s.MarketFilterSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         offers = services.list_published_offers(
+            agent_id=agent.id,
             usage_type=query.validated_data.get("usage_type"),
             provider_id=query.validated_data.get("provider"),
             collection_id=query.validated_data.get("collection"),
         )
-        return Response([_offer(o) for o in offers])
+        return Response([_market_offer(o) for o in offers])
 
 
 class MarketOfferDetailView(APIView):
-    @extend_schema(responses=s.OfferSerializer, operation_id="market_offers_retrieve")
+    @extend_schema(responses=s.MarketOfferSerializer, operation_id="market_offers_retrieve")
     def get(self, request, offer_id):
-        return Response(_offer(services.get_published_offer(offer_id=offer_id)))
+        """Return a published offer you may accept; 404 for one offered only to others."""
+        agent = _agent(request)
+        offer = services.get_published_offer(agent_id=agent.id, offer_id=offer_id)
+        return Response(_market_offer(offer))
 
 
 class QuoteView(APIView):

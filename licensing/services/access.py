@@ -10,7 +10,7 @@ from licensing.models import PaymentType
 from licensing.services.agreements import accept_offer, get_entitlements
 from licensing.services.metering import SourceUse, UseRecord, record_use
 from licensing.services.offers import OfferInfo, list_published_offers
-from licensing.services.terms import price_use
+from licensing.services.terms import price_use, usage_covers
 from marketplace import services as marketplace
 
 RSL_NAMESPACE = "https://rslstandard.org/rsl"
@@ -96,13 +96,12 @@ def fetch_licensed_content(
     entitlements = get_entitlements(agent_id=agent_id, usage_type=usage_type)
     terms = entitlements.for_collection(content.collection_id)
     if terms is None:
-        offers = [
-            o
-            for o in list_published_offers(
-                usage_type=usage_type, collection_id=content.collection_id
-            )
-            if o.auto_accept or not o.terms.allowed_agent_org_ids
-        ]
+        visible = list_published_offers(agent_id=agent_id, collection_id=content.collection_id)
+        if not visible:
+            # Unpublished to this agent: answer exactly as for a missing document, so the
+            # 402 never tells anyone that content they cannot license exists.
+            raise errors.NotFound("Document not found.")
+        offers = [o for o in visible if usage_covers(o.terms.usage_types, usage_type)]
         payable = sorted(
             (o for o in offers if o.terms.payment_type == PaymentType.USE),
             key=lambda o: (_per_use_price(o, content.token_count), str(o.id)),
@@ -165,13 +164,17 @@ def _amount(micros: int) -> str:
 
 
 def rsl_document(*, provider_slug: str, base_url: str) -> str | None:
-    """Return the provider's published offers as an RSL 1.0 document, or None if unknown."""
+    """Return the provider's public offers as an RSL 1.0 document, or None if unknown.
+
+    The document is public, so it lists only offers open to every agent: a private offer (one
+    with an allow list) is left out, and no allow or deny list is ever written.
+    """
     provider_id = marketplace.organization_id_for_slug(slug=provider_slug)
     if provider_id is None:
         return None
     ET.register_namespace("", RSL_NAMESPACE)
     root = ET.Element(f"{{{RSL_NAMESPACE}}}rsl")
-    for offer in list_published_offers(provider_id=provider_id):
+    for offer in list_published_offers(agent_id=None, provider_id=provider_id):
         for collection_id in offer.terms.collection_ids:
             content = ET.SubElement(
                 root,
@@ -206,6 +209,6 @@ def rsl_document(*, provider_slug: str, base_url: str) -> str | None:
 
 
 def rsl_providers() -> list[str]:
-    """Return the slugs of providers with at least one published offer."""
-    provider_ids = {o.provider_id for o in list_published_offers()}
+    """Return the slugs of providers with at least one public offer."""
+    provider_ids = {o.provider_id for o in list_published_offers(agent_id=None)}
     return sorted(marketplace.organization_slugs(organization_ids=provider_ids).values())

@@ -13,7 +13,7 @@ from django.utils import timezone
 from licensing import errors
 from licensing.models import LicenseAgreement, LicenseOffer, OfferVersion, PaymentType, Period
 from licensing.services.cache import cached, invalidate
-from licensing.services.offers import OfferInfo, offer_info
+from licensing.services.offers import OfferInfo, offer_info, offer_visible_to, redacted
 from licensing.services.terms import USAGE_TYPES, Terms, price_use, usage_covers
 
 PERIOD_LENGTH = {
@@ -77,7 +77,7 @@ def _agreement_info(agreement: LicenseAgreement) -> AgreementInfo:
     return AgreementInfo(
         id=agreement.id,
         agent_id=agreement.agent_id,
-        offer=offer_info(agreement.offer, agreement.offer_version),
+        offer=redacted(offer_info(agreement.offer, agreement.offer_version)),
         status=_effective_status(agreement),
         starts_at=agreement.starts_at,
         ends_at=agreement.ends_at,
@@ -96,6 +96,15 @@ def _effective_status(agreement: LicenseAgreement) -> str:
     ):
         return LicenseAgreement.Status.EXPIRED
     return agreement.status
+
+
+def _visible(version: OfferVersion, offer: LicenseOffer, agent_id) -> bool:
+    return offer_visible_to(
+        agent_id=agent_id,
+        provider_id=offer.provider_id,
+        allowed_agent_org_ids=version.allowed_agent_org_ids,
+        denied_agent_org_ids=version.denied_agent_org_ids,
+    )
 
 
 def refusal_reason(version: OfferVersion, offer: LicenseOffer, agent_id) -> str | None:
@@ -156,6 +165,8 @@ def accept_offer(*, agent_id, offer_id, spend_cap_micros: int | None = None) -> 
     existing = _active_agreement(agent_id, offer.id)
     if existing is not None:
         return _agreement_info(existing)
+    if not _visible(offer.current_version, offer, agent_id):
+        raise errors.NotFound("Offer not found.")  # a private offer is not shown to others
     reason = refusal_reason(offer.current_version, offer, agent_id)
     if reason:
         raise errors.OfferNotAcceptable(f"This offer cannot be accepted: {reason}.")
@@ -333,6 +344,8 @@ def quote(
         except (LicenseOffer.DoesNotExist, ValueError) as exc:
             raise errors.NotFound("Offer not found.") from exc
         version = offer.current_version
+        if not _visible(version, offer, agent_id):
+            raise errors.NotFound("Offer not found.")
     if not usage_covers(version.usage_types, usage_type):
         raise errors.OfferNotAcceptable(f"This offer does not permit {usage_type}.")
     units = amount = 0

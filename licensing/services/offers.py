@@ -311,10 +311,45 @@ def retire_offer(*, provider_id, offer_id) -> OfferInfo:
     return get_offer(provider_id=provider_id, offer_id=offer_id)
 
 
+def offer_visible_to(*, agent_id, provider_id, allowed_agent_org_ids, denied_agent_org_ids) -> bool:
+    """Say whether `agent_id` may see a published offer (None: the public, e.g. RSL readers).
+
+    An agent sees its own offers and those it is neither denied nor left off the allow list of;
+    the public sees only offers open to every agent (no allow list).
+    """
+    if agent_id is None:
+        return not allowed_agent_org_ids
+    agent = str(agent_id)
+    if agent == str(provider_id):
+        return True
+    if agent in {str(i) for i in denied_agent_org_ids}:
+        return False
+    return not allowed_agent_org_ids or agent in {str(i) for i in allowed_agent_org_ids}
+
+
+def _visible(info: OfferInfo, agent_id) -> bool:
+    return offer_visible_to(
+        agent_id=agent_id,
+        provider_id=info.provider_id,
+        allowed_agent_org_ids=info.terms.allowed_agent_org_ids,
+        denied_agent_org_ids=info.terms.denied_agent_org_ids,
+    )
+
+
+def redacted(info: OfferInfo) -> OfferInfo:
+    """Return the offer as others see it: who else it is offered to or refused is not theirs."""
+    return replace(
+        info, terms=replace(info.terms, allowed_agent_org_ids=(), denied_agent_org_ids=())
+    )
+
+
 def list_published_offers(
-    *, usage_type: str | None = None, provider_id=None, collection_id=None
+    *, agent_id, usage_type: str | None = None, provider_id=None, collection_id=None
 ) -> list[OfferInfo]:
-    """Return published offers any agent can browse, optionally filtered."""
+    """Return the published offers `agent_id` may see (None: the public), optionally filtered.
+
+    Allow and deny lists are left out: only the provider's own offer endpoints show them.
+    """
     offers = (
         LicenseOffer.objects.filter(status=LicenseOffer.Status.PUBLISHED)
         .select_related("provider", "current_version")
@@ -333,15 +368,21 @@ def list_published_offers(
             continue
         if usage_type and not usage_covers(info.terms.usage_types, usage_type):
             continue
-        result.append(info)
+        if not _visible(info, agent_id):
+            continue
+        result.append(redacted(info))
     return result
 
 
-def get_published_offer(*, offer_id) -> OfferInfo:
+def get_published_offer(*, agent_id, offer_id) -> OfferInfo:
+    """Return a published offer `agent_id` may see, without its allow and deny lists."""
     try:
         offer = LicenseOffer.objects.select_related("provider", "current_version").get(
             id=offer_id, status=LicenseOffer.Status.PUBLISHED
         )
     except (LicenseOffer.DoesNotExist, ValueError) as exc:
         raise errors.NotFound("Offer not found.") from exc
-    return offer_info(offer)
+    info = offer_info(offer)
+    if not _visible(info, agent_id):
+        raise errors.NotFound("Offer not found.")
+    return redacted(info)

@@ -371,14 +371,26 @@ class ReceiptKeyView(APIView):
                 "key_id": serializers.CharField(),
                 "algorithm": serializers.CharField(),
                 "public_key": serializers.CharField(),
+                "encoding": serializers.CharField(),
                 "canonicalization": serializers.CharField(),
+                "keys": inline_serializer(
+                    "ReceiptPublicKey",
+                    {
+                        "key_id": serializers.CharField(),
+                        "algorithm": serializers.CharField(),
+                        "public_key": serializers.CharField(),
+                        "status": serializers.ChoiceField(choices=["current", "retired"]),
+                    },
+                    many=True,
+                ),
             },
         ),
         operation_id="receipts_public_key",
     )
     def get(self, request):
-        """Return the Ed25519 public key that verifies receipts offline."""
-        key = receipts.public_key()
+        """Return the Ed25519 public keys that verify receipts offline: current, then retired."""
+        keys = receipts.public_keys()
+        key = keys[0]
         return Response(
             {
                 "key_id": key.key_id,
@@ -386,5 +398,14 @@ class ReceiptKeyView(APIView):
                 "public_key": key.public_key,
                 "encoding": "base64url, raw 32-byte key",
                 "canonicalization": receipts.CANONICALIZATION,
+                "keys": [
+                    {
+                        "key_id": k.key_id,
+                        "algorithm": k.algorithm,
+                        "public_key": k.public_key,
+                        "status": k.status,
+                    }
+                    for k in keys
+                ],
             }
         )

@@ -8,7 +8,6 @@ worker thread: the use cases use the ORM.
 
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -301,13 +300,6 @@ def ask(key: marketplace.AuthenticatedKey, args: dict) -> tuple[str, dict]:
     return answer_text(body), body
 
 
-def _may_accept(offer: licensing.OfferInfo, agent_id: uuid.UUID) -> bool:
-    terms = offer.terms
-    if agent_id in terms.denied_agent_org_ids:
-        return False
-    return not terms.allowed_agent_org_ids or agent_id in terms.allowed_agent_org_ids
-
-
 def offer_body(offer: licensing.OfferInfo, *, names: dict, accepted: bool) -> dict:
     """Return an offer as in a 402's offers, with its collections, restrictions and status."""
     return {
@@ -329,11 +321,7 @@ def list_offers(key: marketplace.AuthenticatedKey, args: dict) -> tuple[str, dic
             details={"usage_type": [f"Choose from {', '.join(licensing.USAGE_TYPES)}."]},
         )
     agent_id = key.organization_id
-    offers = [
-        o
-        for o in licensing.list_published_offers(usage_type=usage_type)
-        if _may_accept(o, agent_id)
-    ]
+    offers = licensing.list_published_offers(agent_id=agent_id, usage_type=usage_type)
     accepted = {a.offer.id for a in licensing.list_agreements(agent_id=agent_id, status=ACTIVE)}
     names = answers.names_for(collection_ids={c for o in offers for c in o.terms.collection_ids})
     body = {

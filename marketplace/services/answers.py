@@ -355,9 +355,11 @@ def choose_sources(
     return picked, left_out
 
 
-def _market_offers(question: str, usage_type: str, entitled: set, wanted: set | None, k: int):
-    """Return the published offers whose collections hold passages matching the question."""
-    offers = licensing.list_published_offers(usage_type=usage_type)
+def _market_offers(
+    question: str, usage_type: str, entitled: set, wanted: set | None, k: int, agent_id
+):
+    """Return the published offers the agent may see whose collections match the question."""
+    offers = licensing.list_published_offers(agent_id=agent_id, usage_type=usage_type)
     by_collection: dict = {}
     for offer in offers:
         for collection_id in offer.terms.collection_ids:
@@ -398,8 +400,8 @@ def _offer_summary(offer: licensing.OfferInfo) -> dict:
     }
 
 
-def _no_entitled_content(question, usage_type, entitled, wanted, k) -> errors.DomainError:
-    offers = _market_offers(question, usage_type, entitled, wanted, k)
+def _no_entitled_content(question, usage_type, entitled, wanted, k, agent_id) -> errors.DomainError:
+    offers = _market_offers(question, usage_type, entitled, wanted, k, agent_id)
     if not offers:
         return errors.NotFound(
             "No licensed content in the marketplace matches this question.",
@@ -457,7 +459,8 @@ def plan(
     hits = search_chunks(query=question, collection_ids=usable, k=k) if usable else []
     hits = relevant_hits(question, hits)
     if not hits:
-        raise _no_entitled_content(question, usage_type, set(terms_by_collection), wanted, k)
+        entitled = set(terms_by_collection)
+        raise _no_entitled_content(question, usage_type, entitled, wanted, k, agent_id)
     candidates = _distinct_passages(
         [_candidate(h, terms_by_collection[h.collection_id], max_snippet_chars) for h in hits]
     )

@@ -6,27 +6,29 @@ ensure_ascii=False)` encoded as UTF-8; payloads hold only strings, integers, lis
 """
 
 import base64
+import contextlib
 import hashlib
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
-
-from marketplace import errors
+from django.core.exceptions import ImproperlyConfigured
 
 ALGORITHM = "Ed25519"
 CANONICALIZATION = (
     "JSON with keys sorted, no whitespace (separators ',' and ':'), UTF-8, non-ASCII unescaped"
 )
+CURRENT, RETIRED = "current", "retired"
 
 
 def canonical_json(payload: dict) -> bytes:
@@ -41,22 +43,47 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-@lru_cache(maxsize=4)
-def _private_key(configured: str, secret_key: str) -> Ed25519PrivateKey:
-    if configured:
-        seed = _unb64(configured)
-        if len(seed) != 32:
-            raise errors.ValidationFailed("RECEIPT_SIGNING_KEY must be 32 bytes, base64url.")
-    else:
-        # Derived from SECRET_KEY, so every web node of a deployment signs with the same key.
-        seed = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=b"provenant-receipts", info=b"ed25519"
-        ).derive(secret_key.encode())
-    return Ed25519PrivateKey.from_private_bytes(seed)
+def _key_bytes(name: str, text: str) -> bytes:
+    try:
+        raw = _unb64(text.strip())
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not base64url.") from exc
+    if len(raw) != 32:
+        raise ImproperlyConfigured(f"{name} must be 32 bytes, base64url.")
+    return raw
 
 
-def _signing_key() -> Ed25519PrivateKey:
-    return _private_key(settings.RECEIPT_SIGNING_KEY, settings.SECRET_KEY)
+def new_signing_key() -> str:
+    """Return a fresh random signing key (a base64url 32-byte Ed25519 seed)."""
+    return _b64(os.urandom(32))
+
+
+def development_signing_key(path: Path) -> str:
+    """Return the signing key kept at `path`, creating it (mode 0600) the first time.
+
+    Every process of a development install (web, worker, MCP) reads the same file; when two
+    start at once, the first link wins and the other reads what it wrote.
+    """
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".receipt-key-")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(new_signing_key() + "\n")
+        with contextlib.suppress(FileExistsError):  # another process made the key first
+            os.link(temporary, path)  # atomic, and never replaces an existing key
+    finally:
+        os.unlink(temporary)
+    return path.read_text().strip()
+
+
+def key_id_of(raw_public_key: bytes) -> str:
+    """Return a key's id: the first 16 hex digits of the SHA-256 of its raw public key."""
+    return hashlib.sha256(raw_public_key).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -64,24 +91,78 @@ class PublicKey:
     key_id: str
     algorithm: str
     public_key: str
+    status: str = CURRENT
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    signing_key: Ed25519PrivateKey
+    current: PublicKey
+    retired: tuple[PublicKey, ...]
+
+    def find(self, key_id) -> PublicKey | None:
+        return next((k for k in (self.current, *self.retired) if k.key_id == key_id), None)
+
+
+def _public(raw: bytes, status: str) -> PublicKey:
+    return PublicKey(
+        key_id=key_id_of(raw), algorithm=ALGORITHM, public_key=_b64(raw), status=status
+    )
+
+
+def public_key_of(signing_key: str) -> PublicKey:
+    """Return the public key of a signing key (what RECEIPT_PREVIOUS_PUBLIC_KEYS lists)."""
+    seed = _key_bytes("the signing key", signing_key)
+    private = Ed25519PrivateKey.from_private_bytes(seed)
+    return _public(private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw), CURRENT)
+
+
+@lru_cache(maxsize=8)
+def _key_ring(configured: str, previous: tuple[str, ...], key_file: str) -> KeyRing:
+    seed = configured or development_signing_key(Path(key_file))
+    name = "RECEIPT_SIGNING_KEY" if configured else str(key_file)
+    signing_key = Ed25519PrivateKey.from_private_bytes(_key_bytes(name, seed))
+    current = public_key_of(seed)
+    retired = {}
+    for text in previous:
+        key = _public(_key_bytes("RECEIPT_PREVIOUS_PUBLIC_KEYS", text), RETIRED)
+        if key.key_id != current.key_id:
+            retired.setdefault(key.key_id, key)
+    return KeyRing(signing_key=signing_key, current=current, retired=tuple(retired.values()))
+
+
+def key_ring() -> KeyRing:
+    """Return the key that signs receipts and the retired keys that still verify old ones.
+
+    The signing key is RECEIPT_SIGNING_KEY (production refuses to start without it); a
+    development install without one generates a random key once into its data directory.
+    """
+    return _key_ring(
+        settings.RECEIPT_SIGNING_KEY,
+        tuple(settings.RECEIPT_PREVIOUS_PUBLIC_KEYS),
+        str(settings.RECEIPT_SIGNING_KEY_FILE),
+    )
 
 
 def public_key() -> PublicKey:
-    """Return the public key that verifies receipts (base64url of the raw 32 bytes)."""
-    raw = _signing_key().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return PublicKey(
-        key_id=hashlib.sha256(raw).hexdigest()[:16], algorithm=ALGORITHM, public_key=_b64(raw)
-    )
+    """Return the public key that verifies new receipts (base64url of the raw 32 bytes)."""
+    return key_ring().current
+
+
+def public_keys() -> tuple[PublicKey, ...]:
+    """Return every published key: the current one first, then the retired ones."""
+    ring = key_ring()
+    return (ring.current, *ring.retired)
 
 
 def sign_receipt(payload: dict) -> dict:
     """Return the receipt: the payload with its key id, algorithm and signature."""
-    signature = _signing_key().sign(canonical_json(payload))
+    ring = key_ring()
     return {
         "payload": payload,
-        "key_id": public_key().key_id,
+        "key_id": ring.current.key_id,
         "algorithm": ALGORITHM,
-        "signature": _b64(signature),
+        "signature": _b64(ring.signing_key.sign(canonical_json(payload))),
     }
 
 
@@ -92,13 +173,13 @@ class Verification:
 
 
 def verify_receipt(receipt: dict) -> Verification:
-    """Check a receipt's signature against this deployment's public key."""
-    key = public_key()
+    """Check a receipt's signature against the published key its key id names."""
     if not isinstance(receipt, dict) or not isinstance(receipt.get("payload"), dict):
         return Verification(False, "malformed: a receipt has a payload object")
     if receipt.get("algorithm") != ALGORITHM:
         return Verification(False, f"unknown algorithm; receipts are signed with {ALGORITHM}")
-    if receipt.get("key_id") != key.key_id:
+    key = key_ring().find(receipt.get("key_id"))
+    if key is None:
         return Verification(False, "signed with another key")
     try:
         signature = _unb64(str(receipt.get("signature", "")))

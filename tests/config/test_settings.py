@@ -33,6 +33,7 @@ _PROVENANT_VARS = {
     "CELERY_BROKER_URL",
     "PROVENANT_TESTING",
     "DEBUG",
+    "RECEIPT_SIGNING_KEY",
 }
 
 PRODUCTION = {
@@ -41,6 +42,7 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "provenant.example",
     "DATABASE_URL": "postgres://app@db.internal:5432/provenant",
     "CELERY_BROKER_URL": "redis://cache.internal:6379/1",
+    "RECEIPT_SIGNING_KEY": "cmVjZWlwdC1rZXktZm9yLXRoZS1zZXR0aW5ncy10ZXM",
 }
 
 

@@ -225,7 +225,7 @@ def test_questions_find_the_article_that_answers_them():
 def test_offers_cover_every_payment_type():
     _seed()
 
-    offers = licensing.list_published_offers()
+    offers = licensing.list_published_offers(agent_id=None)
     assert len(offers) == 8
     assert LicenseOffer.objects.exclude(status="published").count() == 0
     by_type: dict[str, list] = {}
@@ -277,7 +277,9 @@ def test_agent_is_licensed_for_every_collection_but_research_roundups():
     for usage_type in ("ai-input", "search"):
         entitlements = licensing.get_entitlements(agent_id=agent_id, usage_type=usage_type)
         assert set(entitlements.collection_ids) == expected
-    (research_offer,) = licensing.list_published_offers(collection_id=research.id)
+    (research_offer,) = licensing.list_published_offers(
+        agent_id=agent_id, collection_id=research.id
+    )
     assert research_offer.auto_accept is False
     assert research_offer.name not in ACCEPTED
 
