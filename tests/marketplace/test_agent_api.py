@@ -206,9 +206,7 @@ def _orphan_claim(organization, key: str, body: dict, **fields) -> None:
     )
 
 
-def test_a_claim_left_by_a_request_that_died_before_metering_is_taken_over(
-    market, agent_client
-):
+def test_a_claim_left_by_a_request_that_died_before_metering_is_taken_over(market, agent_client):
     _orphan_claim(market.agent, "orphan", {"question": HEAT_QUESTION})
 
     response = _ask(agent_client, {"Idempotency-Key": "orphan"}, question=HEAT_QUESTION)
@@ -296,9 +294,7 @@ def test_a_stream_cut_off_by_the_client_after_metering_keeps_its_key(market, age
 
     assert (same.status_code, same.json()["code"]) == (422, "idempotency_key_used")
     assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
-    assert list(AnswerRecord.objects.values_list("request_id", flat=True)) == [
-        metered.request_id
-    ]
+    assert list(AnswerRecord.objects.values_list("request_id", flat=True)) == [metered.request_id]
     assert UsageEvent.objects.filter(answer=metered).count() == metered.sources_count
 
 
