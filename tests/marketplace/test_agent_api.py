@@ -11,6 +11,7 @@ from django.utils import timezone
 from licensing.models import AnswerRecord, UsageEvent
 from marketplace.models import IdempotencyRecord
 from marketplace.services import idempotency
+from tests.marketplace.conftest import reset_by_client
 
 pytestmark = pytest.mark.django_db
 
@@ -286,7 +287,7 @@ def test_a_stream_cut_off_by_the_client_after_metering_keeps_its_key(market, age
     response = _ask(agent_client, headers, question=HEAT_QUESTION, stream=True)
     first_event = next(iter(response.streaming_content))
     assert first_event.startswith(b"event: answer.delta")
-    response.close()  # the client reset the connection after the first bytes
+    reset_by_client(response)  # the client reset the connection after the first bytes
     metered = AnswerRecord.objects.get()
 
     same = _ask(agent_client, headers, question=HEAT_QUESTION, stream=True)

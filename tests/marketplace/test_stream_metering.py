@@ -12,6 +12,7 @@ from licensing import services as licensing
 from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
 from marketplace.models import IdempotencyRecord
 from tests.inference_client.conftest import FakeOpenAIServer, Reply
+from tests.marketplace.conftest import reset_by_client
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +86,7 @@ def test_an_answer_is_metered_before_its_first_text_leaves(market, agent_client,
     answer = AnswerRecord.objects.get()
     assert (answer.sources_count, answer.total_micros) == (1, 2000)
     assert _spent(market.energy_offer) == 2000
-    response.close()
+    reset_by_client(response)
 
 
 def test_a_client_that_leaves_mid_stream_keeps_paying_for_what_it_read(
@@ -94,7 +95,7 @@ def test_a_client_that_leaves_mid_stream_keeps_paying_for_what_it_read(
     response = _ask(agent_client, question=HEAT_QUESTION, max_sources=1)
     next(iter(response.streaming_content))
 
-    response.close()  # the client resets the connection while the model is still writing
+    reset_by_client(response)  # the client resets the connection while the model is writing
 
     answer = AnswerRecord.objects.get()
     assert answer.total_micros == 2000
@@ -184,7 +185,7 @@ def test_a_chat_completion_stream_is_metered_before_its_first_content(
     assert content["choices"][0]["delta"]["content"]
 
     assert AnswerRecord.objects.get().total_micros == 2000
-    response.close()  # the client leaves mid-stream: the answer stays metered
+    reset_by_client(response)  # the client leaves mid-stream: the answer stays metered
     assert _spent(market.energy_offer) == 2000
 
 
