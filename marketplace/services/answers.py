@@ -738,8 +738,10 @@ def stream_answer(
                 _meter_before_delivery(answer_plan)
                 metered = True
             yield StreamDelta(event.text)
+        if answer is None:
+            raise inference_client.InferenceError("The stream ended without an answer.")
     except Exception as exc:
-        if metered:
+        if metered:  # the text was never completed: the agent does not pay for it
             licensing.void_use(request_id=answer_plan.request_id)
         if isinstance(exc, inference_client.InferenceError):
             raise AnswerInterrupted(
@@ -749,13 +751,6 @@ def stream_answer(
         raise
     finally:
         events.close()
-    if answer is None:
-        if metered:
-            licensing.void_use(request_id=answer_plan.request_id)
-        raise AnswerInterrupted(
-            "The answer could not be completed; nothing was charged for it. Retry.",
-            details={"request_id": answer_plan.request_id},
-        )
     yield StreamDone(_finish_answer(answer_plan, answer, settle=metered))
 
 
