@@ -321,9 +321,8 @@ if PRODUCTION and not RECEIPT_SIGNING_KEY:
 # The answer path's limits.
 ANSWER_MAX_QUESTION_CHARS = env_int("ANSWER_MAX_QUESTION_CHARS", 2000)
 ANSWER_DEFAULT_SOURCES = env_int("ANSWER_DEFAULT_SOURCES", 5)
-# Idempotency-Key: how long a duplicate waits for the first request, how long a claim holds
-# before another process may take it over, and how long responses are kept.
-IDEMPOTENCY_WAIT_S = float(env_str("IDEMPOTENCY_WAIT_S", "30"))
+# Idempotency-Key: how long a claim holds before another process may take it over (a duplicate
+# of a request still running is answered 409 at once), and how long responses are kept.
 IDEMPOTENCY_LOCK_S = env_int("IDEMPOTENCY_LOCK_S", 120)
 IDEMPOTENCY_TTL_S = env_int("IDEMPOTENCY_TTL_S", 86400)
 

@@ -5,7 +5,7 @@ from dataclasses import asdict
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,8 +14,10 @@ from config.api import acting_organization
 from licensing import errors, services
 from licensing.api import serializers as s
 from licensing.services import OfferTerms
+from marketplace import services as marketplace
 
 TERM_FIELDS = set(OfferTerms.__dataclass_fields__)
+CONTENT_ENDPOINT = "documents.content"
 
 
 def _offer(info) -> dict:
@@ -272,7 +274,7 @@ class DocumentContentView(APIView):
             )
         currency = settings.LICENSING_CURRENCY
         max_price = services.parse_price(request.headers.get("crawler-max-price"), currency)
-        key = request.auth
+        keyed = _claim_key(request, agent.id)
         try:
             grant = services.fetch_licensed_content(
                 agent_id=agent.id,
@@ -280,10 +282,12 @@ class DocumentContentView(APIView):
                 collection_id=collection_id,
                 usage_type=usage_type,
                 max_price_micros=max_price,
-                api_key_id=getattr(key, "id", None),
-                request_id=_request_id(request, agent.id),
+                api_key_id=getattr(request.auth, "id", None),
+                request_id=keyed.request_id if keyed else None,
             )
         except errors.PaymentRequired as exc:
+            if keyed:
+                keyed.release()
             response = Response(
                 {"code": exc.code, "message": exc.message, "details": exc.details},
                 status=status.HTTP_402_PAYMENT_REQUIRED,
@@ -295,6 +299,12 @@ class DocumentContentView(APIView):
             if slug:
                 response["Link"] = _license_link(request, slug)
             return response
+        except BaseException:
+            if keyed:
+                keyed.release()
+            raise
+        if keyed:
+            keyed.complete(grant)
         response = HttpResponse(grant.text, content_type="text/plain; charset=utf-8")
         response["Link"] = _license_link(request, grant.provider_slug)
         response["crawler-charged"] = services.format_price(grant.charged_micros, grant.currency)
@@ -302,13 +312,53 @@ class DocumentContentView(APIView):
         return response
 
 
-def _request_id(request, agent_id) -> str | None:
-    key = request.headers.get("Idempotency-Key")
-    if not key:
+class _KeyedFetch:
+    """A content fetch sent with an `Idempotency-Key`, bound to its method, path and query.
+
+    A retry is served the same document again under the first fetch's request id, so it is
+    metered once; the same key on another document, collection or usage type is refused.
+    """
+
+    def __init__(self, request, agent_id):
+        idempotency = marketplace.idempotency
+        self.agent_id = agent_id
+        self.key = idempotency.clean_key(request.headers["Idempotency-Key"])
+        digest = idempotency.request_fingerprint(
+            method=request.method, path=request.path, query=dict(request.query_params.lists())
+        )
+        self.request_id = idempotency.request_id_for(
+            organization_id=agent_id,
+            endpoint=CONTENT_ENDPOINT,
+            key=self.key,
+            digest=digest,
+            prefix="content",
+        )
+        idempotency.claim(
+            organization_id=agent_id, endpoint=CONTENT_ENDPOINT, key=self.key, digest=digest
+        )
+
+    def complete(self, grant) -> None:
+        marketplace.idempotency.complete(
+            organization_id=self.agent_id,
+            endpoint=CONTENT_ENDPOINT,
+            key=self.key,
+            status=200,
+            body={"request_id": grant.request_id, "document_id": grant.document_id},
+        )
+
+    def release(self) -> None:
+        marketplace.idempotency.release(
+            organization_id=self.agent_id,
+            endpoint=CONTENT_ENDPOINT,
+            key=self.key,
+            request_id=self.request_id,
+        )
+
+
+def _claim_key(request, agent_id) -> _KeyedFetch | None:
+    if request.headers.get("Idempotency-Key") is None:
         return None
-    if len(key) > 64:
-        raise serializers.ValidationError({"Idempotency-Key": ["At most 64 characters."]})
-    return f"content-{agent_id}-{key}"
+    return _KeyedFetch(request, agent_id)
 
 
 def _license_link(request, slug: str) -> str:

@@ -27,9 +27,12 @@ from licensing.services.metering import (
     SourceUse,
     UsageEventInfo,
     UseRecord,
+    is_metered,
     list_usage_events,
     record_use,
     record_uses,
+    settle_use,
+    void_use,
 )
 from licensing.services.offers import (
     OfferInfo,
@@ -73,6 +76,7 @@ __all__ = [
     "get_entitlements",
     "get_offer",
     "get_published_offer",
+    "is_metered",
     "list_agreements",
     "list_offers",
     "list_published_offers",
@@ -86,7 +90,9 @@ __all__ = [
     "retire_offer",
     "rsl_document",
     "rsl_providers",
+    "settle_use",
     "summarize_usage",
     "update_offer",
     "usage_covers",
+    "void_use",
 ]

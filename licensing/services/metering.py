@@ -453,6 +453,47 @@ def record_use(record: UseRecord) -> MeteredAnswer:
     return _metered(answer, created=False)
 
 
+def is_metered(*, request_id: str) -> bool:
+    """Return whether an answer was metered under this request id."""
+    return AnswerRecord.objects.filter(request_id=request_id).exists()
+
+
+def void_use(*, request_id: str) -> bool:
+    """Undo the metering of an answer that was never delivered; return whether one was found.
+
+    Its events are deleted and their amounts given back to the agreements' spend, so a
+    retry under the same request id is metered afresh.
+    """
+    with transaction.atomic():
+        answer = AnswerRecord.objects.filter(request_id=request_id).first()
+        if answer is None:
+            return False
+        charged: dict = defaultdict(int)
+        for agreement_id, amount in answer.events.values_list("agreement_id", "amount_micros"):
+            charged[agreement_id] += amount
+        _lock_agreements(sorted(str(a) for a in charged))
+        for agreement_id, amount in charged.items():
+            if amount:
+                LicenseAgreement.objects.filter(id=agreement_id).update(
+                    spent_micros=F("spent_micros") - amount
+                )
+        answer.events.all().delete()
+        answer.delete()
+    return True
+
+
+def settle_use(record: UseRecord) -> MeteredAnswer:
+    """Replace an answer metered before it was written with its final uses, in one transaction.
+
+    A streamed answer is metered when its first text leaves, with every planned source at
+    its quoted price; once the text is complete, which sources it cited and their weights
+    are known, and this records them instead. Metering that never happened is done now.
+    """
+    with transaction.atomic():
+        void_use(request_id=record.request_id)
+        return record_use(record)
+
+
 @dataclass(frozen=True)
 class UsageEventInfo:
     id: int

@@ -65,14 +65,20 @@ class IdempotentRun:
             self.request_id = answers.new_request_id(prefix)
             return
         self.key = idempotency.clean_key(self.key)
+        digest = idempotency.fingerprint(payload)
+        self.request_id = idempotency.request_id_for(
+            organization_id=organization_id,
+            endpoint=endpoint,
+            key=self.key,
+            digest=digest,
+            prefix=prefix,
+        )
         self.replay = idempotency.claim(
             organization_id=organization_id,
             endpoint=endpoint,
             key=self.key,
-            digest=idempotency.fingerprint(payload),
-        )
-        self.request_id = answers.request_id_for_key(
-            organization_id=organization_id, key=self.key, prefix=prefix
+            digest=digest,
+            request_id=self.request_id,
         )
 
     def complete(self, status: int, body: dict) -> None:
@@ -88,7 +94,10 @@ class IdempotentRun:
     def release(self) -> None:
         if self.key is not None:
             idempotency.release(
-                organization_id=self.organization_id, endpoint=self.endpoint, key=self.key
+                organization_id=self.organization_id,
+                endpoint=self.endpoint,
+                key=self.key,
+                request_id=self.request_id,
             )
 
     def run(self, produce: Callable[[str], dict]) -> Response:

@@ -3,6 +3,7 @@
 Other apps import only this module (and `marketplace.errors`).
 """
 
+from marketplace.services import idempotency  # Idempotency-Key claims, for every endpoint
 from marketplace.services.accounts import (
     Actor,
     MemberInfo,
@@ -122,6 +123,7 @@ __all__ = [
     "get_ingestion_job",
     "get_organization",
     "hit_rate_limit",
+    "idempotency",
     "index_pending_documents",
     "list_api_keys",
     "list_collections",

@@ -22,6 +22,7 @@ from licensing import errors as licensing_errors
 from licensing import services as licensing
 from marketplace import errors
 from marketplace.models import Collection, Organization
+from marketplace.services import idempotency
 from marketplace.services.receipts import sign_receipt
 from marketplace.services.retrieval import ChunkHit, search_chunks
 
@@ -158,6 +159,13 @@ class AnswerResult:
     metered: bool
 
 
+class AnswerInterrupted(errors.DomainError):
+    """Inference failed after the answer began: the partial answer is not charged."""
+
+    status = 503
+    code = "answer_interrupted"
+
+
 @dataclass(frozen=True)
 class StreamDelta:
     text: str
@@ -187,11 +195,6 @@ def _client() -> inference_client.InferenceClient:
 
 def new_request_id(prefix: str = "ans") -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
-
-
-def request_id_for_key(*, organization_id, key: str, prefix: str = "ans") -> str:
-    """Return the request id a retried request with this Idempotency-Key is metered under."""
-    return f"{prefix}_{uuid.uuid5(uuid.NAMESPACE_URL, f'{organization_id}/{key}').hex}"
 
 
 # -- validation -------------------------------------------------------------------------------
@@ -514,7 +517,9 @@ def names_for(*, collection_ids=(), organization_ids=()) -> dict[str, str]:
     return names
 
 
-def _meter(answer_plan: AnswerPlan, cited: set, weights: dict) -> licensing.MeteredAnswer:
+def _meter(
+    answer_plan: AnswerPlan, cited: set, weights: dict, *, settle: bool = False
+) -> licensing.MeteredAnswer:
     uses = tuple(
         licensing.SourceUse(
             collection_id=c.hit.collection_id,
@@ -529,16 +534,31 @@ def _meter(answer_plan: AnswerPlan, cited: set, weights: dict) -> licensing.Mete
         )
         for c in answer_plan.chosen
     )
-    return licensing.record_use(
-        licensing.UseRecord(
-            request_id=answer_plan.request_id,
-            agent_id=answer_plan.agent_id,
-            usage_type=answer_plan.usage_type,
-            sources=uses,
-            api_key_id=answer_plan.api_key_id,
-            created_at=answer_plan.created_at,
-        )
+    record = licensing.UseRecord(
+        request_id=answer_plan.request_id,
+        agent_id=answer_plan.agent_id,
+        usage_type=answer_plan.usage_type,
+        sources=uses,
+        api_key_id=answer_plan.api_key_id,
+        created_at=answer_plan.created_at,
     )
+    metered = licensing.settle_use(record) if settle else licensing.record_use(record)
+    if not metered.created:
+        # Another run of the same request was metered first: this text must not go out free.
+        raise idempotency.already_metered(answer_plan.request_id)
+    return metered
+
+
+def _meter_before_delivery(answer_plan: AnswerPlan) -> licensing.MeteredAnswer:
+    """Meter a streamed answer before its first text leaves: every planned source, as quoted.
+
+    The sources were chosen and priced (as if cited) before inference, so the answer can be
+    charged before it is written; which sources it cites, and their weights, replace this
+    when the text is complete (`finish(..., settle=True)`).
+    """
+    chosen = answer_plan.chosen
+    share = 1_000_000 // len(chosen)
+    return _meter(answer_plan, {c.source_id for c in chosen}, {c.source_id: share for c in chosen})
 
 
 def _receipt(result: AnswerResult) -> dict:
@@ -576,8 +596,12 @@ def finish(
     metadata=None,
     usage=None,
     dropped_citations=(),
+    settle: bool = False,
 ) -> AnswerResult:
-    """Meter the planned sources with the answer's citations and weights; sign the receipt."""
+    """Meter the planned sources with the answer's citations and weights; sign the receipt.
+
+    With `settle`, the answer was metered before it was written and this replaces that.
+    """
     cited = {c.source_id for c in citations}
     if attribution is not None:
         weights = {w.source_id: w.weight_ppm for w in attribution.sources}
@@ -588,7 +612,7 @@ def finish(
         weights = {c.source_id: share for c in answer_plan.chosen}
         unattributed = 1_000_000 - share * len(answer_plan.chosen)
         method, version = "equal-share", "1"
-    metered = _meter(answer_plan, cited, weights)
+    metered = _meter(answer_plan, cited, weights, settle=settle)
     events = {e.chunk_id: e for e in metered.events}
     names = {c.hit.provider_org_id: c.hit.provider_name for c in answer_plan.chosen}
     sources = []
@@ -671,7 +695,9 @@ def _inference_sources(answer_plan: AnswerPlan) -> list[inference_client.Source]
     ]
 
 
-def _finish_answer(answer_plan: AnswerPlan, answer: inference_client.Answer) -> AnswerResult:
+def _finish_answer(
+    answer_plan: AnswerPlan, answer: inference_client.Answer, *, settle: bool = False
+) -> AnswerResult:
     return finish(
         answer_plan,
         text=answer.text,
@@ -680,6 +706,7 @@ def _finish_answer(answer_plan: AnswerPlan, answer: inference_client.Answer) -> 
         metadata=answer.metadata,
         usage=answer.usage,
         dropped_citations=answer.dropped_citations,
+        settle=settle,
     )
 
 
@@ -694,15 +721,40 @@ def answer_question(answer_plan: AnswerPlan, *, max_tokens: int | None = None) -
 def stream_answer(
     answer_plan: AnswerPlan, *, max_tokens: int | None = None
 ) -> Iterator[StreamDelta | StreamDone]:
-    """Yield the answer's text as it is written, then the metered result."""
+    """Yield the answer's text as it is written, then the metered result.
+
+    The answer is metered before its first text is yielded, so a client that goes away
+    mid-stream has paid for what it read (the quoted price of every planned source). If
+    inference fails after that, the text was never completed: the metering is undone and
+    AnswerInterrupted is raised, so the agent pays nothing for a broken answer.
+    """
     events = _client().stream_answer(
         answer_plan.question, _inference_sources(answer_plan), max_tokens=max_tokens
     )
-    for event in events:
-        if isinstance(event, inference_client.AnswerComplete):
-            yield StreamDone(_finish_answer(answer_plan, event.answer))
-            return
-        yield StreamDelta(event.text)
+    metered, answer = False, None
+    try:
+        for event in events:
+            if isinstance(event, inference_client.AnswerComplete):
+                answer = event.answer
+                break
+            if event.text and not metered:
+                _meter_before_delivery(answer_plan)
+                metered = True
+            yield StreamDelta(event.text)
+        if answer is None:
+            raise inference_client.InferenceError("The stream ended without an answer.")
+    except Exception as exc:
+        if metered:  # the text was never completed: the agent does not pay for it
+            licensing.void_use(request_id=answer_plan.request_id)
+        if isinstance(exc, inference_client.InferenceError):
+            raise AnswerInterrupted(
+                "The answer could not be completed; nothing was charged for it. Retry.",
+                details={"request_id": answer_plan.request_id},
+            ) from exc
+        raise
+    finally:
+        events.close()
+    yield StreamDone(_finish_answer(answer_plan, answer, settle=metered))
 
 
 def search(answer_plan: AnswerPlan) -> AnswerResult:

@@ -1,15 +1,23 @@
 """`Idempotency-Key`: a retried request gets the first request's response, and runs once.
 
-The first request with a key claims it (a unique row per organization, endpoint and key).
-A duplicate that arrives while the first is still running waits for its response; one that
+A key is bound to the request it first carried: the first request with a key claims it (a
+unique row per organization, endpoint and key, holding a fingerprint of the request), and
+the same key with another request is refused (422). A duplicate that arrives while the first
+is still running is refused at once with 409 `request_in_progress` (retry shortly); one that
 arrives after gets the stored response. A claim whose owner died (its lock expired) is taken
-over. Only successful responses are kept: a failed request releases the key, so a retry runs
-again, which is safe because a failed answer meters nothing.
+over.
+
+What a request is metered under is derived from the organization, endpoint, key and request
+fingerprint, so two different requests can never share a metering record. A failed request
+releases its key, so a retry runs again, unless something was metered under it: a claim is
+never released once its answer is metered, and a key whose answer was metered but whose
+response was never stored (the client went away mid-stream, the process died) or is gone
+(purged after IDEMPOTENCY_TTL_S) is refused with 422 `idempotency_key_used`, never re-run.
 """
 
 import hashlib
 import json
-import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,15 +25,24 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from licensing import services as licensing
 from marketplace import errors
 from marketplace.models import IdempotencyRecord
 
-MAX_KEY_CHARS = 255
+# One limit for every endpoint that takes an Idempotency-Key; it is the key column's length.
+MAX_KEY_CHARS = IdempotencyRecord._meta.get_field("key").max_length
+# A duplicate racing with a request that fails and releases the key claims it again.
+CLAIM_ATTEMPTS = 3
 
 
 class IdempotencyKeyReused(errors.DomainError):
     status = 422
     code = "idempotency_key_reused"
+
+
+class IdempotencyKeyUsed(errors.DomainError):
+    status = 422
+    code = "idempotency_key_used"
 
 
 class RequestInProgress(errors.Conflict):
@@ -41,9 +58,16 @@ class Replay:
 
 
 def fingerprint(payload) -> str:
-    """Return a digest of the request body, so a key reused for another request is caught."""
+    """Return a digest of the request, so a key reused for another request is caught."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def request_fingerprint(*, method: str, path: str, query: dict[str, list[str]]) -> str:
+    """Return the digest of a request without a body: its method, path and query string."""
+    return fingerprint(
+        {"method": method.upper(), "path": path, "query": sorted(query.items())},
+    )
 
 
 def clean_key(key: str) -> str:
@@ -52,8 +76,21 @@ def clean_key(key: str) -> str:
         raise errors.ValidationFailed(
             f"Idempotency-Key is 1 to {MAX_KEY_CHARS} printable characters.",
             code="invalid_idempotency_key",
+            details={"Idempotency-Key": [f"1 to {MAX_KEY_CHARS} printable characters."]},
         )
     return key
+
+
+def request_id_for(*, organization_id, endpoint: str, key: str, digest: str, prefix: str) -> str:
+    """Return the id a request with this key and fingerprint is metered under."""
+    name = f"{organization_id}/{endpoint}/{key}/{digest}"
+    return f"{prefix}_{uuid.uuid5(uuid.NAMESPACE_URL, name).hex}"
+
+
+def _records(organization_id, endpoint: str, key: str):
+    return IdempotencyRecord.objects.filter(
+        organization_id=organization_id, endpoint=endpoint, key=key
+    )
 
 
 def _try_claim(organization_id, endpoint: str, key: str, digest: str) -> bool:
@@ -73,18 +110,9 @@ def _try_claim(organization_id, endpoint: str, key: str, digest: str) -> bool:
     return True
 
 
-def claim(*, organization_id, endpoint: str, key: str, digest: str) -> Replay | None:
-    """Claim the key for this request, or return the first request's response.
-
-    Raise IdempotencyKeyReused if the key was used for a different request body, and
-    RequestInProgress if the first request is still running after the wait.
-    """
-    key = clean_key(key)
-    deadline = time.monotonic() + settings.IDEMPOTENCY_WAIT_S
-    records = IdempotencyRecord.objects.filter(
-        organization_id=organization_id, endpoint=endpoint, key=key
-    )
-    while True:
+def _claim_or_replay(organization_id, endpoint: str, key: str, digest: str) -> Replay | None:
+    records = _records(organization_id, endpoint, key)
+    for _ in range(CLAIM_ATTEMPTS):
         if _try_claim(organization_id, endpoint, key, digest):
             return None
         record = records.first()
@@ -103,27 +131,64 @@ def claim(*, organization_id, endpoint: str, key: str, digest: str) -> Replay | 
             ).update(locked_until=now + timedelta(seconds=settings.IDEMPOTENCY_LOCK_S))
             if taken:
                 return None  # the first request's process died; this one finishes the work
-        if time.monotonic() >= deadline:
-            raise RequestInProgress(
-                "A request with this Idempotency-Key is still in progress; retry shortly."
-            )
-        time.sleep(0.02)
+        break
+    raise RequestInProgress(
+        "A request with this Idempotency-Key is still in progress; retry shortly.",
+        details={"retry_after_s": 1},
+    )
+
+
+def claim(
+    *, organization_id, endpoint: str, key: str, digest: str, request_id: str | None = None
+) -> Replay | None:
+    """Claim the key for this request, or return the first request's response.
+
+    Raise IdempotencyKeyReused if the key was used for a different request, RequestInProgress
+    if the first request is still running, and, when `request_id` is given, IdempotencyKeyUsed
+    if an answer was already metered under it but its response was never stored or is gone.
+    """
+    key = clean_key(key)
+    replay = _claim_or_replay(organization_id, endpoint, key, digest)
+    if replay is None and request_id is not None and licensing.is_metered(request_id=request_id):
+        _unlock(organization_id, endpoint, key)
+        raise already_metered(request_id)
+    return replay
+
+
+def already_metered(request_id: str) -> IdempotencyKeyUsed:
+    """Return the error for a request whose answer was metered by an earlier run."""
+    return IdempotencyKeyUsed(
+        "This Idempotency-Key's answer was already metered and its response is not "
+        "available; send the request again with a new key.",
+        details={"request_id": request_id},
+    )
+
+
+def _unlock(organization_id, endpoint: str, key: str) -> None:
+    """Let the next request with this key decide at once instead of waiting for the lock."""
+    _records(organization_id, endpoint, key).filter(
+        status=IdempotencyRecord.Status.IN_PROGRESS
+    ).update(locked_until=timezone.now())
 
 
 def complete(*, organization_id, endpoint: str, key: str, status: int, body: dict) -> None:
     """Store the response that later requests with this key receive."""
-    IdempotencyRecord.objects.filter(
-        organization_id=organization_id, endpoint=endpoint, key=key
-    ).update(status=IdempotencyRecord.Status.COMPLETED, response_status=status, response_body=body)
+    _records(organization_id, endpoint, key).update(
+        status=IdempotencyRecord.Status.COMPLETED, response_status=status, response_body=body
+    )
 
 
-def release(*, organization_id, endpoint: str, key: str) -> None:
-    """Forget an unfinished claim, so that a retry runs the request again."""
-    IdempotencyRecord.objects.filter(
-        organization_id=organization_id,
-        endpoint=endpoint,
-        key=key,
-        status=IdempotencyRecord.Status.IN_PROGRESS,
+def release(*, organization_id, endpoint: str, key: str, request_id: str | None = None) -> None:
+    """Forget an unfinished claim, so that a retry runs the request again.
+
+    A claim whose answer was metered under `request_id` is kept: the same key must never
+    run again and be answered free under the first request's metering.
+    """
+    if request_id is not None and licensing.is_metered(request_id=request_id):
+        _unlock(organization_id, endpoint, key)
+        return
+    _records(organization_id, endpoint, key).filter(
+        status=IdempotencyRecord.Status.IN_PROGRESS
     ).delete()
 
 

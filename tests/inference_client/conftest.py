@@ -29,6 +29,7 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    chunk_delay_s: float = 0.0  # a slow model: the pause before each streamed event
 
 
 class _Server(ThreadingHTTPServer):
@@ -193,9 +194,13 @@ def _handler_for(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             elif reply.kind == "raw":
                 self._send(reply.status, reply.body, reply.headers)
             elif reply.kind in {"sse", "sse_cut"}:
-                self._stream(sse_events(reply.content), cut=reply.kind == "sse_cut")
+                self._stream(
+                    sse_events(reply.content),
+                    cut=reply.kind == "sse_cut",
+                    pace_s=reply.chunk_delay_s,
+                )
             elif body.get("stream"):
-                self._stream(sse_events(reply.content), cut=False)
+                self._stream(sse_events(reply.content), cut=False, pace_s=reply.chunk_delay_s)
             else:
                 self._send(200, completion_json(reply.content))
 
@@ -208,13 +213,15 @@ def _handler_for(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def _stream(self, events: list[bytes], *, cut: bool) -> None:
+        def _stream(self, events: list[bytes], *, cut: bool, pace_s: float = 0.0) -> None:
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.send_header("transfer-encoding", "chunked")
             self.end_headers()
             # A cut stream sends a few events, then drops the connection mid-body.
             for event in events[:4] if cut else events:
+                if pace_s:
+                    time.sleep(pace_s)
                 self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
                 self.wfile.flush()
             if cut:

@@ -229,6 +229,108 @@ def test_content_fetch_with_an_idempotency_key_is_metered_once(
     assert agent_client.get(wrong_collection).status_code == 404
 
 
+def _two_paid_documents(provider_client, provider, make_collection):
+    collection = make_collection(provider, documents=2)
+    offer = _create(provider_client, collection, auto_accept=True)
+    provider_client.post(f"/api/v1/offers/{offer['id']}/publish")
+    return list(Document.objects.filter(collection=collection).order_by("id"))
+
+
+def test_an_idempotency_key_reused_on_another_document_is_422_and_serves_nothing(
+    provider_client, agent_client, provider, make_collection
+):
+    first, second = _two_paid_documents(provider_client, provider, make_collection)
+    headers = {"HTTP_IDEMPOTENCY_KEY": "fetch-1"}
+    paid = agent_client.get(f"/api/v1/documents/{first.id}/content", **headers)
+    assert paid.status_code == 200
+    assert paid["crawler-charged"] == "USD 0.002500"
+
+    reused = agent_client.get(f"/api/v1/documents/{second.id}/content", **headers)
+
+    assert reused.status_code == 422
+    assert reused.json()["code"] == "idempotency_key_reused"
+    assert second.text.encode() not in reused.content
+    assert "crawler-charged" not in reused
+    assert list(UsageEvent.objects.values_list("document_id", "amount_micros")) == [
+        (first.id, 2500)
+    ]
+
+
+def test_an_idempotency_key_reused_with_another_query_is_422(
+    provider_client, agent_client, provider, make_collection
+):
+    first, _ = _two_paid_documents(provider_client, provider, make_collection)
+    url = f"/api/v1/documents/{first.id}/content"
+    assert agent_client.get(url, HTTP_IDEMPOTENCY_KEY="fetch-2").status_code == 200
+
+    other = agent_client.get(url, {"usage_type": "search"}, HTTP_IDEMPOTENCY_KEY="fetch-2")
+
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    assert AnswerRecord.objects.count() == 1
+
+
+def test_a_retried_content_fetch_is_served_again_and_charged_once(
+    provider_client, agent_client, provider, make_collection
+):
+    first, _ = _two_paid_documents(provider_client, provider, make_collection)
+    url = f"/api/v1/documents/{first.id}/content"
+
+    responses = [agent_client.get(url, HTTP_IDEMPOTENCY_KEY="fetch-3") for _ in range(2)]
+
+    assert [r.status_code for r in responses] == [200, 200]
+    assert responses[1].content.decode() == first.text
+    assert responses[1]["X-Request-Id"] == responses[0]["X-Request-Id"]
+    assert responses[1]["crawler-charged"] == "USD 0.002500"  # the one charge, restated
+    assert UsageEvent.objects.count() == 1
+    assert LicenseAgreement.objects.get().spent_micros == 2500
+
+
+@pytest.mark.parametrize("length", [56, 64, 100, 255])
+def test_content_idempotency_keys_up_to_the_documented_maximum_are_accepted(
+    provider_client, agent_client, provider, make_collection, length
+):
+    first, _ = _two_paid_documents(provider_client, provider, make_collection)
+
+    response = agent_client.get(
+        f"/api/v1/documents/{first.id}/content", HTTP_IDEMPOTENCY_KEY="k" * length
+    )
+
+    assert response.status_code == 200
+    assert AnswerRecord.objects.get().request_id == response["X-Request-Id"]
+    # It fits its column (PostgreSQL refuses a longer one: a 500 once a key passed 55).
+    assert len(response["X-Request-Id"]) <= AnswerRecord._meta.get_field("request_id").max_length
+
+
+def test_a_content_idempotency_key_over_the_maximum_is_400(
+    provider_client, agent_client, provider, make_collection
+):
+    first, _ = _two_paid_documents(provider_client, provider, make_collection)
+
+    response = agent_client.get(
+        f"/api/v1/documents/{first.id}/content", HTTP_IDEMPOTENCY_KEY="k" * 256
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_idempotency_key"
+    assert AnswerRecord.objects.count() == 0
+
+
+def test_a_refused_content_fetch_releases_its_key(
+    provider_client, agent_client, provider, make_collection
+):
+    collection = make_collection(provider)
+    document = Document.objects.get(collection=collection)
+    offer = _create(provider_client, collection)  # not auto-accepted: 402 without a price
+    provider_client.post(f"/api/v1/offers/{offer['id']}/publish")
+    url = f"/api/v1/documents/{document.id}/content"
+
+    refused = agent_client.get(url, HTTP_IDEMPOTENCY_KEY="fetch-4")
+    paid = agent_client.get(url, HTTP_IDEMPOTENCY_KEY="fetch-4", HTTP_CRAWLER_MAX_PRICE="USD 1")
+
+    assert (refused.status_code, paid.status_code) == (402, 200)
+    assert UsageEvent.objects.count() == 1
+
+
 def test_usage_listings_show_each_side_only_its_own(
     make_org, key_client, provider_client, agent_client, provider, make_collection
 ):

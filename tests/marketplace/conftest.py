@@ -1,8 +1,10 @@
 """A small licensed market for the answer tests: three providers, offers, one agent."""
 
 from dataclasses import dataclass
+from unittest import mock
 
 import pytest
+from django.db import connection
 
 from licensing import services as licensing
 from licensing.services.cache import clear_local
@@ -168,3 +170,14 @@ def market(make_org, search_index) -> Market:
 @pytest.fixture
 def agent_client(market, key_client):
     return key_client(market.agent)
+
+
+def reset_by_client(response) -> None:
+    """Close a streaming response as a WSGI server does when its client resets the connection.
+
+    As Django's test client does at the end of a stream, the test's database connection is
+    kept open (a real server's request_finished would close it; here it holds the test's
+    transaction).
+    """
+    with mock.patch.object(connection, "close_if_unusable_or_obsolete"):
+        response.close()

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from licensing.models import AnswerRecord, UsageEvent
 from marketplace.models import IdempotencyRecord
+from marketplace.services import idempotency
+from tests.marketplace.conftest import reset_by_client
 
 pytestmark = pytest.mark.django_db
 
@@ -191,7 +193,33 @@ def test_a_failed_request_releases_its_key(market, agent_client):
     assert AnswerRecord.objects.count() == 1
 
 
-def test_a_claim_left_by_a_dead_request_is_taken_over(market, agent_client):
+def _orphan_claim(organization, key: str, body: dict, **fields) -> None:
+    """Leave a claim as a request whose process died would: in progress, its lock expired."""
+    now = timezone.now()
+    IdempotencyRecord.objects.create(
+        organization=organization,
+        endpoint="answers",
+        key=key,
+        fingerprint=idempotency.fingerprint(body),
+        created_at=now,
+        locked_until=now - timedelta(seconds=1),
+        **fields,
+    )
+
+
+def test_a_claim_left_by_a_request_that_died_before_metering_is_taken_over(market, agent_client):
+    _orphan_claim(market.agent, "orphan", {"question": HEAT_QUESTION})
+
+    response = _ask(agent_client, {"Idempotency-Key": "orphan"}, question=HEAT_QUESTION)
+
+    assert response.status_code == 200
+    assert AnswerRecord.objects.get().request_id == response.json()["id"]
+    assert IdempotencyRecord.objects.get().status == IdempotencyRecord.Status.COMPLETED
+
+
+def test_a_claim_left_by_a_request_that_died_after_metering_is_refused_not_rerun(
+    market, agent_client
+):
     headers = {"Idempotency-Key": "orphan"}
     first = _ask(agent_client, headers, question=HEAT_QUESTION).json()
     # As if the first request's process died after metering, before storing its response.
@@ -203,10 +231,94 @@ def test_a_claim_left_by_a_dead_request_is_taken_over(market, agent_client):
 
     second = _ask(agent_client, headers, question=HEAT_QUESTION)
 
-    assert second.status_code == 200
-    assert second.json()["id"] == first["id"]  # the same request id: metered once
+    assert second.status_code == 422
+    assert second.json()["code"] == "idempotency_key_used"
+    assert second.json()["details"] == {"request_id": first["id"]}
     assert AnswerRecord.objects.count() == 1
     assert UsageEvent.objects.count() == len(first["sources"])
+    # The claim is kept, unlocked: the next retry is refused at once, not after the lock.
+    assert _ask(agent_client, headers, question=HEAT_QUESTION).status_code == 422
+
+
+def test_a_key_whose_stored_response_was_purged_is_refused_not_answered_free(
+    market, agent_client, settings
+):
+    from marketplace.tasks import purge_idempotency_records
+
+    headers = {"Idempotency-Key": "kept-too-long"}
+    first = _ask(agent_client, headers, question=HEAT_QUESTION).json()
+    IdempotencyRecord.objects.update(
+        created_at=timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_TTL_S + 1)
+    )
+    assert purge_idempotency_records.delay().get() == 1
+
+    again = _ask(agent_client, headers, question=HEAT_QUESTION)
+
+    assert again.status_code == 422
+    assert again.json()["code"] == "idempotency_key_used"
+    assert AnswerRecord.objects.count() == 1
+    assert UsageEvent.objects.count() == len(first["sources"])
+
+
+def test_a_purged_key_sent_with_another_question_is_a_new_paid_answer(
+    market, agent_client, settings
+):
+    from marketplace.tasks import purge_idempotency_records
+
+    headers = {"Idempotency-Key": "kept-too-long"}
+    first = _ask(agent_client, headers, question=HEAT_QUESTION, max_sources=1).json()
+    IdempotencyRecord.objects.update(
+        created_at=timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_TTL_S + 1)
+    )
+    purge_idempotency_records.delay().get()
+
+    other = _ask(agent_client, headers, question="How does a heat pump move heat?", max_sources=1)
+
+    assert other.status_code == 200
+    body = other.json()
+    assert body["id"] != first["id"]  # metered under its own request id: it is paid for
+    assert body["cost"]["total_micros"] == 2000
+    assert AnswerRecord.objects.count() == 2
+    assert sum(UsageEvent.objects.values_list("amount_micros", flat=True)) == 4000
+
+
+def test_a_stream_cut_off_by_the_client_after_metering_keeps_its_key(market, agent_client):
+    headers = {"Idempotency-Key": "reset"}
+    response = _ask(agent_client, headers, question=HEAT_QUESTION, stream=True)
+    first_event = next(iter(response.streaming_content))
+    assert first_event.startswith(b"event: answer.delta")
+    reset_by_client(response)  # the client reset the connection after the first bytes
+    metered = AnswerRecord.objects.get()
+
+    same = _ask(agent_client, headers, question=HEAT_QUESTION, stream=True)
+    other = _ask(agent_client, headers, question="What happens to memory during sleep?")
+
+    assert (same.status_code, same.json()["code"]) == (422, "idempotency_key_used")
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+    assert list(AnswerRecord.objects.values_list("request_id", flat=True)) == [metered.request_id]
+    assert UsageEvent.objects.filter(answer=metered).count() == metered.sources_count
+
+
+def test_a_duplicate_of_a_request_in_progress_is_409_at_once(
+    market, agent_client, django_assert_max_num_queries
+):
+    now = timezone.now()
+    IdempotencyRecord.objects.create(
+        organization=market.agent,
+        endpoint="answers",
+        key="busy",
+        fingerprint=idempotency.fingerprint({"question": HEAT_QUESTION}),
+        created_at=now,
+        locked_until=now + timedelta(seconds=60),
+    )
+
+    # No polling: key, organization, the claim's insert (savepoint) and one read of the claim.
+    with django_assert_max_num_queries(8):
+        response = _ask(agent_client, {"Idempotency-Key": "busy"}, question=HEAT_QUESTION)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "request_in_progress"
+    assert AnswerRecord.objects.count() == 0
 
 
 def test_a_streamed_answer_is_replayed_to_a_retry(market, agent_client):
@@ -258,10 +370,15 @@ def test_concurrent_duplicates_are_answered_once(make_org, make_key, search_inde
     for thread in threads:
         thread.join()
 
-    assert [status for status, _ in results] == [200, 200, 200, 200]
-    assert len({body["id"] for _, body in results}) == 1
+    # A duplicate that arrives while the first runs is told 409 at once; later ones replay.
+    statuses = sorted(status for status, _ in results)
+    assert statuses[0] == 200
+    assert set(statuses) <= {200, 409}
+    assert len({body["id"] for status, body in results if status == 200}) == 1
+    assert {body["code"] for status, body in results if status == 409} <= {"request_in_progress"}
     assert AnswerRecord.objects.count() == 1
-    assert UsageEvent.objects.count() == len(results[0][1]["sources"])
+    answered = next(body for status, body in results if status == 200)
+    assert UsageEvent.objects.count() == len(answered["sources"])
 
 
 @on_postgres
