@@ -17,9 +17,7 @@ urlpatterns = [
         views.revoke_key,
         name="revoke-key",
     ),
-    path(
-        "orgs/<uuid:organization_id>/invitations/", views.invite_member, name="invite-member"
-    ),
+    path("orgs/<uuid:organization_id>/invitations/", views.invite_member, name="invite-member"),
     path(
         "orgs/<uuid:organization_id>/invitations/<uuid:invitation_id>/revoke/",
         views.revoke_invitation,

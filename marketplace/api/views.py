@@ -137,7 +137,9 @@ class InvitationListView(APIView):
 
 
 class InvitationRevokeView(APIView):
-    @extend_schema(request=None, responses=s.InvitationSerializer, operation_id="invitations_revoke")
+    @extend_schema(
+        request=None, responses=s.InvitationSerializer, operation_id="invitations_revoke"
+    )
     def post(self, request, organization_id, invitation_id):
         """Revoke a pending invitation; its link stops working at once."""
         invitation = services.revoke_invitation(

@@ -61,13 +61,6 @@ from marketplace.services.ingestion import (
     start_upload_ingestion,
     start_url_ingestion,
 )
-from marketplace.services.ownership import (
-    DocumentContent,
-    collection_owners,
-    get_document_content,
-    organization_id_for_slug,
-    organization_slugs,
-)
 from marketplace.services.invitations import (
     InvitationInfo,
     InvitationPreview,
@@ -77,6 +70,13 @@ from marketplace.services.invitations import (
     preview_invitation,
     revoke_invitation,
     sign_up_invited,
+)
+from marketplace.services.ownership import (
+    DocumentContent,
+    collection_owners,
+    get_document_content,
+    organization_id_for_slug,
+    organization_slugs,
 )
 from marketplace.services.rate_limits import (
     RateDecision,
@@ -117,9 +117,9 @@ __all__ = [
     "RateDecision",
     "UnsupportedMediaType",
     "UploadedFile",
+    "accept_invitation",
     "actor_for_api_key",
     "actor_for_user",
-    "accept_invitation",
     "authenticate_api_key",
     "change_member_role",
     "check_login_allowed",

@@ -148,7 +148,9 @@ def invite_member(
         if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
             raise errors.Conflict("This person is already a member.", code="already_a_member")
         decision = hit_rate_limit(
-            bucket=f"invite:org:{org.id}", limit=settings.INVITATION_RATE_LIMIT_PER_HOUR, window_s=3600
+            bucket=f"invite:org:{org.id}",
+            limit=settings.INVITATION_RATE_LIMIT_PER_HOUR,
+            window_s=3600,
         )
         if not decision.allowed:
             raise errors.RateLimited(
