@@ -161,14 +161,21 @@ def invite_member(
         Invitation.objects.filter(
             organization=org, email=email, accepted_at=None, revoked_at=None
         ).update(revoked_at=now)
-        invitation = Invitation.objects.create(
-            organization=org,
-            email=email,
-            role=role,
-            token_hash=_hash(token),
-            invited_by_id=actor.user_id,
-            expires_at=now + timedelta(seconds=settings.INVITATION_TTL_S),
-        )
+        try:
+            with transaction.atomic():
+                invitation = Invitation.objects.create(
+                    organization=org,
+                    email=email,
+                    role=role,
+                    token_hash=_hash(token),
+                    invited_by_id=actor.user_id,
+                    expires_at=now + timedelta(seconds=settings.INVITATION_TTL_S),
+                )
+        except IntegrityError as exc:  # a concurrent invitation to the same address won
+            raise errors.Conflict(
+                "Another invitation to this address was sent a moment ago.",
+                code="invitation_pending",
+            ) from exc
         link = _accept_link(token, base_url)
         name = org.name
         transaction.on_commit(
@@ -196,7 +203,7 @@ def revoke_invitation(*, actor: Actor, organization_id, invitation_id) -> Invita
         _require_manager(actor, org.id)
         try:
             invitation = (
-                Invitation.objects.select_for_update()
+                Invitation.objects.select_for_update(of=("self",))
                 .select_related("invited_by")
                 .get(organization=org, id=invitation_id)
             )
@@ -217,7 +224,7 @@ def _open_invitation(token: str, *, lock: bool) -> Invitation:
     """Return the pending invitation behind a token; 404 for unknown, used or dead links."""
     rows = Invitation.objects.select_related("organization")
     if lock:
-        rows = rows.select_for_update()
+        rows = rows.select_for_update(of=("self",))
     invitation = rows.filter(token_hash=_hash(token or "")).first()
     if invitation is None:
         raise errors.NotFound("This invitation link is not valid.", code="invitation_not_found")
