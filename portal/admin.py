@@ -1,7 +1,1 @@
-from django.contrib import admin
-
-from portal.forms import RateLimitedAuthenticationForm
-
-# The admin's login is rate-limited like the portal's, before any password hash is checked.
-admin.site.login_form = RateLimitedAuthenticationForm
-admin.site.site_header = "Provenant operations"
+# The admin site itself is portal.admin_site.RateLimitedAdminSite (see portal.apps).

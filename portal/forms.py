@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
 from marketplace import errors as marketplace_errors
@@ -11,12 +12,13 @@ ORG_ROLE_CHOICES = [
 ]
 
 
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+def client_address(request) -> str:
+    """Return the client's address behind the trusted proxies (see TRUSTED_PROXY_COUNT)."""
+    return marketplace.client_address(request.META) if request is not None else "unknown"
 
 
-class RateLimitedAuthenticationForm(AuthenticationForm):
-    """Django's login form, with attempts counted per address and account before hashing."""
+class RateLimitedLoginMixin:
+    """Count attempts per client address and per account before any password is hashed."""
 
     rate_limited = False
     retry_after_s = 0
@@ -24,12 +26,20 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
     def clean(self):
         email = self.cleaned_data.get("username") or ""
         try:
-            marketplace.check_login_allowed(email=email, client_ip=client_ip(self.request))
+            marketplace.check_login_allowed(email=email, client_ip=client_address(self.request))
         except marketplace_errors.RateLimited as exc:
             self.rate_limited = True
             self.retry_after_s = exc.retry_after_s
             raise forms.ValidationError(exc.message, code="rate_limited") from exc
         return super().clean()
+
+
+class RateLimitedAuthenticationForm(RateLimitedLoginMixin, AuthenticationForm):
+    """The portal's login form."""
+
+
+class RateLimitedAdminAuthenticationForm(RateLimitedLoginMixin, AdminAuthenticationForm):
+    """The admin's login form: rate-limited, and still only for staff."""
 
 
 class SignUpForm(forms.Form):
@@ -49,6 +59,10 @@ class APIKeyForm(forms.Form):
     )
 
 
-class MemberForm(forms.Form):
+class InvitationForm(forms.Form):
     email = forms.EmailField(max_length=254)
     role = forms.ChoiceField(choices=[("member", "Member"), ("admin", "Admin"), ("owner", "Owner")])
+
+
+class InvitedSignUpForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput, strip=False, max_length=128)

@@ -17,5 +17,12 @@ urlpatterns = [
         views.revoke_key,
         name="revoke-key",
     ),
-    path("orgs/<uuid:organization_id>/members/", views.add_member, name="add-member"),
+    path("orgs/<uuid:organization_id>/invitations/", views.invite_member, name="invite-member"),
+    path(
+        "orgs/<uuid:organization_id>/invitations/<uuid:invitation_id>/revoke/",
+        views.revoke_invitation,
+        name="revoke-invitation",
+    ),
+    path("orgs/<uuid:organization_id>/leave/", views.leave_organization, name="leave"),
+    path("invitations/<str:token>/", views.invitation, name="invitation"),
 ]

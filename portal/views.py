@@ -1,15 +1,23 @@
-"""Server-rendered pages: sign-up, login, and an organization's keys and members."""
+"""Server-rendered pages: sign-up, login, invitations, and an organization's keys and members."""
 
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from marketplace import errors as marketplace_errors
 from marketplace import services as marketplace
-from portal.forms import APIKeyForm, MemberForm, RateLimitedAuthenticationForm, SignUpForm
+from portal.forms import (
+    APIKeyForm,
+    InvitationForm,
+    InvitedSignUpForm,
+    RateLimitedAuthenticationForm,
+    SignUpForm,
+    client_address,
+)
 
 
 class LoginView(auth_views.LoginView):
@@ -25,20 +33,35 @@ class LoginView(auth_views.LoginView):
         return response
 
 
+def _rate_limited(response, exc: marketplace_errors.RateLimited):
+    response.status_code = 429
+    response["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
 def signup(request):
     if request.user.is_authenticated:
         return redirect("portal:dashboard")
     form = SignUpForm(request.POST or None)
+    limited = None
     if request.method == "POST" and form.is_valid():
         try:
-            user, _org = marketplace.sign_up(**form.cleaned_data)
+            user, _org = marketplace.sign_up(
+                **form.cleaned_data, client_address=client_address(request)
+            )
+        except marketplace_errors.RateLimited as exc:
+            form.add_error(None, exc.message)
+            limited = exc
         except marketplace_errors.DomainError as exc:
             form.add_error(None, exc.message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome to Provenant. Create an API key to get started.")
             return redirect("portal:dashboard")
-    return render(request, "portal/signup.html", {"form": form}, status=400 if form.errors else 200)
+    response = render(
+        request, "portal/signup.html", {"form": form}, status=400 if form.errors else 200
+    )
+    return _rate_limited(response, limited) if limited else response
 
 
 def _actor(request) -> marketplace.Actor:
@@ -53,8 +76,7 @@ def dashboard(request):
     return render(request, "portal/dashboard.html", {"organizations": orgs})
 
 
-@login_required
-def organization(request, organization_id):
+def _organization_page(request, organization_id, *, new_key: str | None = None):
     actor = _actor(request)
     try:
         org = marketplace.get_organization(actor=actor, organization_id=organization_id)
@@ -62,24 +84,38 @@ def organization(request, organization_id):
     except marketplace_errors.NotFound:
         return render(request, "portal/not_found.html", status=404)
     can_manage = org.my_role in ("owner", "admin")
-    keys = (
-        marketplace.list_api_keys(actor=actor, organization_id=organization_id)
-        if can_manage
-        else []
-    )
-    return render(
+    keys, invitations = [], []
+    if can_manage:
+        keys = marketplace.list_api_keys(actor=actor, organization_id=organization_id)
+        invitations = [
+            invitation
+            for invitation in marketplace.list_invitations(
+                actor=actor, organization_id=organization_id
+            )
+            if invitation.status == "pending"
+        ]
+    response = render(
         request,
         "portal/organization.html",
         {
             "org": org,
             "members": members,
             "keys": keys,
+            "invitations": invitations,
             "can_manage": can_manage,
             "key_form": APIKeyForm(),
-            "member_form": MemberForm(),
-            "new_key": request.session.pop("new_api_key", None),
+            "invitation_form": InvitationForm(),
+            "new_key": new_key,
         },
     )
+    if new_key is not None:
+        add_never_cache_headers(response)  # the secret is in this page: no cache may keep it
+    return response
+
+
+@login_required
+def organization(request, organization_id):
+    return _organization_page(request, organization_id)
 
 
 @login_required
@@ -100,10 +136,9 @@ def create_key(request, organization_id):
         return render(request, "portal/not_found.html", status=404)
     except marketplace_errors.DomainError as exc:
         messages.error(request, exc.message)
-    else:
-        # Shown once on the next page, then gone from the session.
-        request.session["new_api_key"] = created.secret
-    return redirect("portal:organization", organization_id=organization_id)
+        return redirect("portal:organization", organization_id=organization_id)
+    # Shown once, in this response; the secret is never written to the session or anywhere.
+    return _organization_page(request, organization_id, new_key=created.secret)
 
 
 @login_required
@@ -124,19 +159,96 @@ def revoke_key(request, organization_id, api_key_id):
 
 @login_required
 @require_POST
-def add_member(request, organization_id):
-    form = MemberForm(request.POST)
+def invite_member(request, organization_id):
+    form = InvitationForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Enter a valid email address and role.")
         return redirect("portal:organization", organization_id=organization_id)
     try:
-        member = marketplace.add_member(
-            actor=_actor(request), organization_id=organization_id, **form.cleaned_data
+        invitation = marketplace.invite_member(
+            actor=_actor(request),
+            organization_id=organization_id,
+            base_url=request.build_absolute_uri("/"),
+            **form.cleaned_data,
         )
     except marketplace_errors.NotFound:
         return render(request, "portal/not_found.html", status=404)
     except marketplace_errors.DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{member.email} joined as {member.role}.")
+        messages.success(
+            request, f"Invitation sent to {invitation.email} to join as {invitation.role}."
+        )
     return redirect("portal:organization", organization_id=organization_id)
+
+
+@login_required
+@require_POST
+def revoke_invitation(request, organization_id, invitation_id):
+    try:
+        invitation = marketplace.revoke_invitation(
+            actor=_actor(request), organization_id=organization_id, invitation_id=invitation_id
+        )
+    except marketplace_errors.NotFound:
+        return render(request, "portal/not_found.html", status=404)
+    except marketplace_errors.DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The invitation to {invitation.email} is revoked.")
+    return redirect("portal:organization", organization_id=organization_id)
+
+
+@login_required
+@require_POST
+def leave_organization(request, organization_id):
+    try:
+        marketplace.leave_organization(actor=_actor(request), organization_id=organization_id)
+    except marketplace_errors.NotFound:
+        return render(request, "portal/not_found.html", status=404)
+    except marketplace_errors.DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("portal:organization", organization_id=organization_id)
+    messages.success(request, "You left the organization.")
+    return redirect("portal:dashboard")
+
+
+def invitation(request, token):
+    """Show an invitation; accept it signed in as the invited address, or sign up from it."""
+    try:
+        preview = marketplace.preview_invitation(token=token)
+    except marketplace_errors.NotFound:
+        return render(request, "portal/not_found.html", status=404)
+    except marketplace_errors.DomainError as exc:
+        return render(request, "portal/invitation.html", {"error": exc.message}, status=410)
+    form = InvitedSignUpForm(request.POST or None)
+    error, limited = None, None
+    if request.method == "POST":
+        try:
+            if request.user.is_authenticated:
+                org = marketplace.accept_invitation(user_id=request.user.pk, token=token)
+                messages.success(request, f"You joined {org.name} as {org.my_role}.")
+                return redirect("portal:organization", organization_id=org.id)
+            if not form.is_valid():
+                raise marketplace_errors.ValidationFailed("Choose a password for your account.")
+            user, org = marketplace.sign_up_invited(
+                token=token,
+                password=form.cleaned_data["password"],
+                client_address=client_address(request),
+            )
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, f"Welcome to Provenant. You joined {org.name}.")
+            return redirect("portal:organization", organization_id=org.id)
+        except marketplace_errors.RateLimited as exc:
+            error, limited = exc.message, exc
+        except marketplace_errors.DomainError as exc:
+            error = exc.message
+    email_matches = (
+        request.user.is_authenticated and request.user.email.lower() == preview.email.lower()
+    )
+    response = render(
+        request,
+        "portal/invitation.html",
+        {"invitation": preview, "form": form, "error": error, "email_matches": email_matches},
+        status=400 if error else 200,
+    )
+    return _rate_limited(response, limited) if limited else response

@@ -35,9 +35,26 @@ class MemberSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class MemberCreateSerializer(StrictSerializer):
+class InvitationCreateSerializer(StrictSerializer):
     email = serializers.EmailField(max_length=254)
     role = serializers.ChoiceField(choices=Membership.Role.choices, default="member")
+
+
+class InvitationSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    organization_id = serializers.UUIDField()
+    email = serializers.EmailField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
+    status = serializers.ChoiceField(choices=["pending", "accepted", "revoked", "expired"])
+    invited_by_email = serializers.EmailField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class InvitationAcceptSerializer(StrictSerializer):
+    token = serializers.CharField(max_length=100, help_text="The token from the emailed link.")
 
 
 class MemberUpdateSerializer(StrictSerializer):

@@ -1,4 +1,8 @@
-"""Per-key (or per-user) rate limits on an atomic cache counter, answering 429 + Retry-After."""
+"""Per-key (or per-user) rate limits on an atomic cache counter, answering 429 + Retry-After.
+
+Anonymous requests count per client address, as `services.client_address` resolves it behind
+the trusted proxies (never the raw X-Forwarded-For, which a client can write).
+"""
 
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
@@ -16,7 +20,7 @@ class APIKeyRateThrottle(BaseThrottle):
         elif request.user and request.user.is_authenticated:
             bucket, limit = f"user:{request.user.pk}", settings.API_KEY_RATE_LIMIT_PER_MINUTE
         else:
-            bucket = f"ip:{self.get_ident(request)}"
+            bucket = f"ip:{services.client_address(request.META)}"
             limit = settings.API_KEY_RATE_LIMIT_PER_MINUTE
         self.decision = services.hit_rate_limit(bucket=bucket, limit=limit, window_s=60)
         request.rate_limit = self.decision

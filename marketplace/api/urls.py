@@ -20,6 +20,22 @@ urlpatterns = [
         name="member",
     ),
     path(
+        "organizations/<uuid:organization_id>/leave",
+        views.OrganizationLeaveView.as_view(),
+        name="organization-leave",
+    ),
+    path(
+        "organizations/<uuid:organization_id>/invitations",
+        views.InvitationListView.as_view(),
+        name="invitations",
+    ),
+    path(
+        "organizations/<uuid:organization_id>/invitations/<uuid:invitation_id>/revoke",
+        views.InvitationRevokeView.as_view(),
+        name="invitation-revoke",
+    ),
+    path("invitations/accept", views.InvitationAcceptView.as_view(), name="invitation-accept"),
+    path(
         "organizations/<uuid:organization_id>/api-keys",
         views.APIKeyListView.as_view(),
         name="api-keys",

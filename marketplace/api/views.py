@@ -4,6 +4,7 @@ from dataclasses import asdict
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -63,22 +64,6 @@ class MemberListView(APIView):
         )
         return Response(s.MemberSerializer([asdict(m) for m in members], many=True).data)
 
-    @extend_schema(
-        request=s.MemberCreateSerializer,
-        responses={201: s.MemberSerializer},
-        operation_id="members_create",
-    )
-    def post(self, request, organization_id):
-        """Add an existing account to the organization (owners and admins)."""
-        data = s.MemberCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        member = services.add_member(
-            actor=actor_from_request(request),
-            organization_id=organization_id,
-            **data.validated_data,
-        )
-        return Response(s.MemberSerializer(asdict(member)).data, status=status.HTTP_201_CREATED)
-
 
 class MemberDetailView(APIView):
     @extend_schema(
@@ -100,13 +85,88 @@ class MemberDetailView(APIView):
 
     @extend_schema(responses={204: None}, operation_id="members_destroy")
     def delete(self, request, organization_id, membership_id):
-        """Remove a member (the last owner stays)."""
+        """Remove a member, or yourself to leave (the last owner stays)."""
         services.remove_member(
             actor=actor_from_request(request),
             organization_id=organization_id,
             membership_id=membership_id,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OrganizationLeaveView(APIView):
+    @extend_schema(request=None, responses={204: None}, operation_id="organizations_leave")
+    def post(self, request, organization_id):
+        """Leave the organization (signed-in users; the last owner must hand over first)."""
+        services.leave_organization(
+            actor=actor_from_request(request), organization_id=organization_id
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationListView(APIView):
+    @extend_schema(responses=s.InvitationSerializer(many=True), operation_id="invitations_list")
+    def get(self, request, organization_id):
+        """List the organization's invitations, newest first (owners and admins)."""
+        invitations = services.list_invitations(
+            actor=actor_from_request(request), organization_id=organization_id
+        )
+        return Response(s.InvitationSerializer([asdict(i) for i in invitations], many=True).data)
+
+    @extend_schema(
+        request=s.InvitationCreateSerializer,
+        responses={201: s.InvitationSerializer},
+        operation_id="invitations_create",
+    )
+    def post(self, request, organization_id):
+        """Invite an email address; it joins when the invitee accepts the emailed link.
+
+        The answer is the same whether or not the address has an account.
+        """
+        data = s.InvitationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation = services.invite_member(
+            actor=actor_from_request(request),
+            organization_id=organization_id,
+            base_url=request.build_absolute_uri("/"),
+            **data.validated_data,
+        )
+        return Response(
+            s.InvitationSerializer(asdict(invitation)).data, status=status.HTTP_201_CREATED
+        )
+
+
+class InvitationRevokeView(APIView):
+    @extend_schema(
+        request=None, responses=s.InvitationSerializer, operation_id="invitations_revoke"
+    )
+    def post(self, request, organization_id, invitation_id):
+        """Revoke a pending invitation; its link stops working at once."""
+        invitation = services.revoke_invitation(
+            actor=actor_from_request(request),
+            organization_id=organization_id,
+            invitation_id=invitation_id,
+        )
+        return Response(s.InvitationSerializer(asdict(invitation)).data)
+
+
+class InvitationAcceptView(APIView):
+    @extend_schema(
+        request=s.InvitationAcceptSerializer,
+        responses=s.OrganizationSerializer,
+        operation_id="invitations_accept",
+    )
+    def post(self, request):
+        """Accept an invitation addressed to your email (signed-in users only)."""
+        actor = actor_from_request(request)
+        if actor.user_id is None:
+            raise PermissionDenied(
+                "Only a signed-in user can accept an invitation.", code="user_required"
+            )
+        data = s.InvitationAcceptSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        org = services.accept_invitation(user_id=actor.user_id, **data.validated_data)
+        return Response(s.OrganizationSerializer(asdict(org)).data)
 
 
 class APIKeyListView(APIView):

@@ -1,6 +1,13 @@
 """The marketplace app's tables: accounts (users, organizations, keys) and the catalog."""
 
-from marketplace.models.accounts import APIKey, Membership, Organization, User, UserManager
+from marketplace.models.accounts import (
+    APIKey,
+    Invitation,
+    Membership,
+    Organization,
+    User,
+    UserManager,
+)
 from marketplace.models.answers import IdempotencyRecord
 from marketplace.models.catalog import (
     Chunk,
@@ -18,6 +25,7 @@ __all__ = [
     "IdempotencyRecord",
     "IngestionItem",
     "IngestionJob",
+    "Invitation",
     "Membership",
     "Organization",
     "User",

@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from marketplace import errors
 from marketplace.models import Membership, Organization, User
+from marketplace.services.rate_limits import check_sign_up_allowed
 
 ROLES = ("provider", "agent", "advertiser")
 MEMBER_ROLES = tuple(Membership.Role.values)
@@ -130,10 +131,24 @@ def _new_organization(*, name: str, roles: tuple[str, ...]) -> Organization:
     )
 
 
+def check_password_for(email: str, password: str) -> None:
+    """Raise ValidationFailed if the password is too weak for an account with this email."""
+    try:
+        password_validation.validate_password(password, user=User(email=email))
+    except DjangoValidationError as exc:
+        raise errors.ValidationFailed(
+            " ".join(exc.messages), details={"password": list(exc.messages)}
+        ) from exc
+
+
 def sign_up(
-    *, email: str, password: str, organization_name: str, roles
+    *, email: str, password: str, organization_name: str, roles, client_address: str
 ) -> tuple[User, OrganizationInfo]:
-    """Create a user, their organization and their owner membership, all or nothing."""
+    """Create a user, their organization and their owner membership, all or nothing.
+
+    Attempts are counted per client address first, so sign-up cannot be scripted at scale.
+    """
+    check_sign_up_allowed(client_address=client_address)
     email = (email or "").strip().lower()
     try:
         validate_email(email)
@@ -143,13 +158,7 @@ def sign_up(
         ) from exc
     name = _clean_name(organization_name)
     roles = _clean_roles(roles)
-    candidate = User(email=email)
-    try:
-        password_validation.validate_password(password, user=candidate)
-    except DjangoValidationError as exc:
-        raise errors.ValidationFailed(
-            " ".join(exc.messages), details={"password": list(exc.messages)}
-        ) from exc
+    check_password_for(email, password)
     try:
         with transaction.atomic():
             if User.objects.filter(email__iexact=email).exists():
@@ -256,28 +265,6 @@ def _clean_member_role(role: str) -> str:
     return role
 
 
-def add_member(*, actor: Actor, organization_id, email: str, role: str) -> MemberInfo:
-    """Add an existing user to the organization with a role."""
-    org = _load_organization(actor, organization_id)
-    my_role = _require_manager(actor, org.id)
-    role = _clean_member_role(role)
-    if role == Membership.Role.OWNER and my_role != Membership.Role.OWNER:
-        raise errors.PermissionDenied("Only an owner can add another owner.", code="not_an_owner")
-    user = User.objects.filter(email__iexact=(email or "").strip()).first()
-    if user is None:
-        raise errors.ValidationFailed(
-            "No account uses this email; ask them to sign up first.",
-            code="user_not_found",
-            details={"email": ["No account uses this email."]},
-        )
-    try:
-        with transaction.atomic():
-            membership = Membership.objects.create(organization=org, user=user, role=role)
-    except IntegrityError as exc:
-        raise errors.Conflict("This user is already a member.", code="already_a_member") from exc
-    return _member_info(membership)
-
-
 def _load_membership(org: Organization, membership_id) -> Membership:
     try:
         return (
@@ -296,7 +283,10 @@ def _ensure_another_owner(org: Organization, membership: Membership) -> None:
         organization=org, role=Membership.Role.OWNER
     )
     if len(owners) <= 1:
-        raise errors.Conflict("An organization keeps at least one owner.", code="last_owner")
+        raise errors.Conflict(
+            "An organization keeps at least one owner; make another member an owner first.",
+            code="last_owner",
+        )
 
 
 def change_member_role(*, actor: Actor, organization_id, membership_id, role: str) -> MemberInfo:
@@ -319,12 +309,33 @@ def change_member_role(*, actor: Actor, organization_id, membership_id, role: st
 
 
 def remove_member(*, actor: Actor, organization_id, membership_id) -> None:
-    """Remove a member; the last owner stays."""
+    """Remove a member, or leave when it is the actor's own membership; the last owner stays."""
     with transaction.atomic():
         org = _load_organization(actor, organization_id)
-        my_role = _require_manager(actor, org.id)
         membership = _load_membership(org, membership_id)
-        if membership.role == Membership.Role.OWNER and my_role != Membership.Role.OWNER:
-            raise errors.PermissionDenied("Only an owner can remove an owner.", code="not_an_owner")
+        if actor.user_id is None or membership.user_id != actor.user_id:
+            my_role = _require_manager(actor, org.id)
+            if membership.role == Membership.Role.OWNER and my_role != Membership.Role.OWNER:
+                raise errors.PermissionDenied(
+                    "Only an owner can remove an owner.", code="not_an_owner"
+                )
+        _ensure_another_owner(org, membership)
+        membership.delete()
+
+
+def leave_organization(*, actor: Actor, organization_id) -> None:
+    """End the signed-in user's own membership; the last owner must hand over first."""
+    if actor.user_id is None:
+        raise errors.PermissionDenied(
+            "Only a signed-in user can leave an organization.", code="user_required"
+        )
+    with transaction.atomic():
+        org = _load_organization(actor, organization_id)
+        try:
+            membership = Membership.objects.select_for_update().get(
+                organization=org, user_id=actor.user_id
+            )
+        except Membership.DoesNotExist as exc:  # removed a moment ago
+            raise errors.NotFound("Organization not found.") from exc
         _ensure_another_owner(org, membership)
         membership.delete()

@@ -1,7 +1,9 @@
 """Fixed-window rate limits on an atomic counter in the cache (Redis INCR in production)."""
 
+import ipaddress
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -56,6 +58,32 @@ def hit_rate_limit(*, bucket: str, limit: int, window_s: int = 60) -> RateDecisi
     )
 
 
+def _ip_or_none(value: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None
+
+
+def client_address(meta: Mapping[str, str]) -> str:
+    """Return the client's address from a request's META, trusting only our own proxies.
+
+    With TRUSTED_PROXY_COUNT = 0 the app is reached directly and X-Forwarded-For is the
+    client's to write, so only the socket address counts. With N trusted proxies, each appends
+    the address it was reached from; the entry N places from the right is the one the outermost
+    trusted proxy saw, and anything left of it is the client's own (forgeable) text.
+    """
+    remote = _ip_or_none(meta.get("REMOTE_ADDR", "") or "") or "unknown"
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies <= 0 or not forwarded:
+        return remote
+    hops = [hop for hop in (part.strip() for part in forwarded.split(",")) if hop]
+    if not hops:
+        return remote
+    return _ip_or_none(hops[-min(proxies, len(hops))]) or remote
+
+
 def check_login_allowed(*, email: str, client_ip: str) -> None:
     """Count a login attempt per address and per account; raise RateLimited past the limit."""
     limit = settings.LOGIN_RATE_LIMIT_PER_MINUTE
@@ -66,3 +94,17 @@ def check_login_allowed(*, email: str, client_ip: str) -> None:
                 "Too many login attempts. Try again later.",
                 retry_after_s=decision.retry_after_s,
             )
+
+
+def check_sign_up_allowed(*, client_address: str) -> None:
+    """Count a sign-up attempt per client address; raise RateLimited past the hourly limit."""
+    decision = hit_rate_limit(
+        bucket=f"signup:ip:{client_address}",
+        limit=settings.SIGNUP_RATE_LIMIT_PER_HOUR,
+        window_s=3600,
+    )
+    if not decision.allowed:
+        raise errors.RateLimited(
+            "Too many sign-ups from this address. Try again later.",
+            retry_after_s=decision.retry_after_s,
+        )

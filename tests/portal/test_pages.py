@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from marketplace.models import APIKey, Membership, User
@@ -73,11 +74,12 @@ def test_login_then_create_a_key_shown_once_then_revoke_it():
     org = services.create_organization(
         user_id=User.objects.get().pk, name="Keys Inc", roles=["agent"]
     )
-    client.post(f"/orgs/{org.id}/keys/", {"name": "laptop"})
-    first = client.get(f"/orgs/{org.id}/").content.decode()
-    raw = re.search(r"pvn_[0-9a-f]{12}_[\w-]+", first).group(0)
-    second = client.get(f"/orgs/{org.id}/").content.decode()
-    assert raw not in second
+    created = client.post(f"/orgs/{org.id}/keys/", {"name": "laptop"})
+    assert created.status_code == 200
+    assert "no-store" in created["Cache-Control"]
+    raw = re.search(r"pvn_[0-9a-f]{12}_[\w-]+", created.content.decode()).group(0)
+    later = client.get(f"/orgs/{org.id}/").content.decode()
+    assert raw not in later
 
     key = APIKey.objects.get(organization_id=org.id)
     client.post(f"/orgs/{org.id}/keys/{key.id}/revoke/")
@@ -97,10 +99,32 @@ def test_another_organizations_page_and_actions_are_404(make_org):
     assert client.post(f"/orgs/{theirs.id}/keys/", {"name": "x"}).status_code == 404
     assert client.post(f"/orgs/{theirs.id}/keys/{key.id}/revoke/").status_code == 404
     assert (
-        client.post(f"/orgs/{theirs.id}/members/", {"email": me.email, "role": "owner"}).status_code
+        client.post(
+            f"/orgs/{theirs.id}/invitations/", {"email": me.email, "role": "owner"}
+        ).status_code
         == 404
     )
+    assert client.post(f"/orgs/{theirs.id}/leave/").status_code == 404
     key.refresh_from_db()
     assert key.revoked_at is None
     assert APIKey.objects.filter(organization=theirs).count() == 1
     assert not Membership.objects.filter(organization=theirs, user=me).exists()
+
+
+def test_a_new_api_key_secret_is_never_written_to_the_session_table(make_org):
+    org, owner = make_org()
+    client = Client()
+    client.force_login(owner)
+
+    created = client.post(f"/orgs/{org.id}/keys/", {"name": "laptop"})
+    secret = re.search(r"pvn_[0-9a-f]{12}_([\w-]+)", created.content.decode()).group(1)
+
+    def stored_sessions() -> list[str]:
+        return [s.session_data + str(s.get_decoded()) for s in Session.objects.all()]
+
+    after_post = stored_sessions()
+    client.get(f"/orgs/{org.id}/")
+    after_next_page = stored_sessions()
+
+    assert after_post
+    assert not [row for row in after_post + after_next_page if secret in row]
