@@ -70,9 +70,17 @@ class DocumentPageSerializer(serializers.Serializer):
     offset = serializers.IntegerField()
 
 
+MAX_PAGE_LIMIT = 500
+MAX_PAGE_OFFSET = 10_000_000
+
+
 class PageQuerySerializer(StrictSerializer):
-    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=500)
-    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    limit = serializers.IntegerField(
+        required=False, default=50, min_value=1, max_value=MAX_PAGE_LIMIT
+    )
+    offset = serializers.IntegerField(
+        required=False, default=0, min_value=0, max_value=MAX_PAGE_OFFSET
+    )
 
 
 class UploadSerializer(serializers.Serializer):

@@ -381,6 +381,31 @@ def test_bad_page_parameters_are_400(provider):
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("offset=99999999999999999999", "offset"),
+        ("offset=10000001", "offset"),
+        ("limit=501", "limit"),
+        ("limit=99999999999999999999", "limit"),
+    ],
+)
+def test_page_parameters_past_their_maxima_are_400_in_the_error_format(provider, query, field):
+    org, _, client = provider
+    collection = CollectionFactory(organization=org)
+    response = client.get(f"/api/v1/collections/{collection.id}/documents?{query}")
+    assert response.status_code == 400
+    assert (response.json()["code"], list(response.json()["details"])) == ("invalid", [field])
+
+
+def test_the_largest_documented_offset_is_an_empty_page(provider):
+    org, _, client = provider
+    collection = CollectionFactory(organization=org)
+    response = client.get(f"/api/v1/collections/{collection.id}/documents?offset=10000000")
+    assert response.status_code == 200
+    assert (response.json()["documents"], response.json()["offset"]) == ([], 10_000_000)
+
+
 def test_url_ingestion_refuses_private_addresses_with_a_clear_error(provider):
     org, _, client = provider
     collection = CollectionFactory(organization=org)
