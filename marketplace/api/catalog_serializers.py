@@ -100,13 +100,19 @@ class UrlIngestionSerializer(StrictSerializer):
 
 
 class ProgressSerializer(serializers.Serializer):
-    total = serializers.IntegerField()
+    total = serializers.IntegerField(
+        help_text="Every item found so far, including those found by expanding sitemaps, "
+        "feeds and record files; grows while a job runs."
+    )
     done = serializers.IntegerField()
     pending = serializers.IntegerField()
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     failed = serializers.IntegerField()
+    expanded = serializers.IntegerField(
+        help_text="Sitemaps, feeds and record files expanded into the items they list."
+    )
 
 
 class IngestionErrorSerializer(serializers.Serializer):

@@ -191,15 +191,16 @@ def test_mixed_batch_ingests_and_records_per_file_errors(
     assert response.status_code == 202
     job = client.get(f"/api/v1/ingestion-jobs/{response.json()['id']}").json()
     assert job["status"] == "partial"
-    # 6 files that are documents, 4 jsonl lines, 2 csv rows.
+    # 6 files that are documents, 2 record files expanded into 4 jsonl lines and 2 csv rows.
     assert job["progress"] == {
-        "total": 12,
-        "done": 12,
+        "total": 14,
+        "done": 14,
         "pending": 0,
         "created": 8,
         "updated": 0,
         "unchanged": 0,
         "failed": 4,
+        "expanded": 2,
     }
     assert [(e["name"], e["code"]) for e in job["errors"]] == [
         ("corrupt.pdf", "corrupt_pdf"),
