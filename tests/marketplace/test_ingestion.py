@@ -553,3 +553,23 @@ def test_a_pdf_stops_extracting_at_the_character_limit(settings):
     )
     small = extract(_pdf_bomb(2, "Glaciers"), fmt="pdf", name="ok.pdf", limits=Limits())
     assert (small.metadata, small.text.count("Glaciers")) == ({"pages": 2}, 80)
+
+
+def test_a_page_past_the_main_text_size_keeps_its_body_text_without_scripts():
+    page = (
+        b"<html><head><title>Tides</title><meta name='author' content='Mara'></head><body>"
+        b"<script>var x = 1;</script><nav>Home</nav><h1>Tides</h1>"
+        + b"<p>The tide rises twice a day.</p>" * 50
+        + b"<style>p {}</style></body></html>"
+    )
+    limits = Limits(max_main_text_html_bytes=1_000)
+    extracted = extract(page, fmt="html", name="tides.html", limits=limits)
+    assert (extracted.title, extracted.author, extracted.metadata) == (
+        "Tides",
+        "Mara",
+        {"extraction": "body"},
+    )
+    assert extracted.text == "Tides\n\n" + "\n\n".join(["The tide rises twice a day."] * 50)
+    with pytest.raises(ExtractionFailed) as failed:
+        extract(page, fmt="html", name="tides.html", limits=Limits(1, 100, 1_000))
+    assert failed.value.code == "too_much_text"
