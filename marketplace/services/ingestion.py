@@ -317,6 +317,21 @@ def _check_files(files: list[UploadedFile]) -> list[tuple[UploadedFile, str]]:
     return checked
 
 
+def discard_uploads_on_commit(*, collection_id) -> None:
+    """Once the transaction commits, delete the stored files of a collection's unfinished
+    uploads (pending or failed); call before deleting the collection."""
+    names = [
+        _upload_name(job_id, ordinal)
+        for job_id, ordinal in Item.objects.filter(
+            job__collection_id=collection_id,
+            kind=Item.Kind.FILE,
+            status__in=(Item.Status.PENDING, Item.Status.FAILED),
+        ).values_list("job_id", "ordinal")
+    ]
+    if names:
+        transaction.on_commit(lambda: [ingestion_storage().delete(name) for name in names])
+
+
 def create_upload_job(
     *, collection_id, files: list[UploadedFile], created_by_id=None, enqueue: bool = True
 ) -> IngestionJobInfo:

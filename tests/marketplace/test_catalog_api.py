@@ -370,6 +370,24 @@ def test_uploads_wait_in_storage_until_ingested(
     assert _stored_uploads(settings) == [f"{job_id}-1"]
 
 
+def test_deleting_a_collection_deletes_its_waiting_uploads(
+    provider, settings, django_capture_on_commit_callbacks
+):
+    org, _, client = provider
+    collection = CollectionFactory(organization=org)
+    response = _upload(
+        client,
+        collection.id,
+        _file("tides.txt"),
+        _file("corrupt.pdf"),
+        capture=django_capture_on_commit_callbacks,
+    )
+    assert _stored_uploads(settings) == [f"{response.json()['id']}-1"]  # kept for a retry
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = client.delete(f"/api/v1/collections/{collection.id}")
+    assert (deleted.status_code, _stored_uploads(settings)) == (204, [])
+
+
 def test_more_files_than_multipart_allows_is_400_in_the_error_format(provider, settings):
     org, _, client = provider
     collection = CollectionFactory(organization=org)
