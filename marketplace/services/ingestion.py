@@ -697,21 +697,32 @@ def _process_page(job, item) -> list[int]:
     )
 
 
-def _sitemap_item(url: str, *, depth: int) -> Item:
-    """Return a child sitemap to fetch, or a failed one if it lies past the depth limit."""
+def _too_deep(url: str, depth: int) -> _Failed | None:
     limit = settings.INGESTION_SITEMAP_MAX_DEPTH
     if depth <= limit:
+        return None
+    return _Failed(
+        "sitemap_too_deep", f"{url} is nested {depth} sitemaps deep; the limit is {limit}."
+    )
+
+
+def _sitemap_item(url: str, *, depth: int) -> Item:
+    """Return a child sitemap to fetch, or a failed one if it lies past the depth limit."""
+    refusal = _too_deep(url, depth)
+    if refusal is None:
         return Item(kind=Item.Kind.SITEMAP, name=url[:2048])
     return Item(
         kind=Item.Kind.SITEMAP,
         name=url[:2048],
         status=Item.Status.FAILED,
-        error_code="sitemap_too_deep",
-        error_message=f"{url} is nested {depth} sitemaps deep; the limit is {limit}.",
+        error_code=refusal.code,
+        error_message=refusal.message,
     )
 
 
 def _process_sitemap(job, item) -> list[int]:
+    if refusal := _too_deep(item.name, item.depth):  # retried after it was refused
+        raise refusal
     fetched = fetch(item.name, fetch_policy(Item.Kind.SITEMAP))
     entries = parse_sitemap(fetched.content, max_urls=settings.INGESTION_MAX_ITEMS_PER_JOB)
     children = [Item(kind=Item.Kind.PAGE, name=url[:2048]) for url in entries.pages]

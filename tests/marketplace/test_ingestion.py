@@ -207,6 +207,15 @@ def test_sitemaps_nested_past_the_depth_limit_are_failed_not_fetched(
             f"{server}/deep/3.xml is nested 3 sitemaps deep; the limit is 2.",
         )
     ]
+    actor = services.actor_for_api_key(
+        api_key_id=job.id, organization_id=collection.organization_id, scopes=["catalog"]
+    )
+    with django_capture_on_commit_callbacks(execute=True) as ran:
+        services.retry_ingestion_job(actor=actor, job_id=job.id)
+    retried = services.get_ingestion_job(actor=actor, job_id=job.id)
+    assert (len(ran), retried.status, retried.finished_at > job.finished_at) == (1, "failed", True)
+    assert [e.code for e in retried.errors] == ["sitemap_too_deep"]
+    assert _Handler.requested == ["/deep/0.xml", "/deep/1.xml", "/deep/2.xml"]
 
 
 def test_a_sitemap_job_counts_the_pages_it_discovers_while_running(
