@@ -301,6 +301,21 @@ INGESTION_ALLOWED_PRIVATE_NETWORKS = env_list("INGESTION_ALLOWED_PRIVATE_NETWORK
 INGESTION_MAX_RETRIES = env_int("INGESTION_MAX_RETRIES", 3)
 # Django refuses multipart requests with more files than this (one spare for safety).
 DATA_UPLOAD_MAX_NUMBER_FILES = INGESTION_MAX_FILES_PER_UPLOAD + 1
+# An upload request larger than this is refused (413) before its body is read.
+INGESTION_MAX_REQUEST_BYTES = env_int("INGESTION_MAX_REQUEST_BYTES", 100 * 1024 * 1024)
+# Per document: PDF pages, and characters of extracted text (any format).
+INGESTION_MAX_PDF_PAGES = env_int("INGESTION_MAX_PDF_PAGES", 2_000)
+INGESTION_MAX_DOCUMENT_CHARS = env_int("INGESTION_MAX_DOCUMENT_CHARS", 5_000_000)
+# Levels of sitemap indexes followed below the sitemap a job starts from.
+INGESTION_SITEMAP_MAX_DEPTH = env_int("INGESTION_SITEMAP_MAX_DEPTH", 2)
+# Without a broker (CELERY_TASK_ALWAYS_EAGER), jobs run in one background thread of the web
+# process ("thread"), or inside the request that starts them ("inline": tests and scripts).
+INGESTION_WITHOUT_BROKER = env_str("INGESTION_WITHOUT_BROKER", "thread")
+# Where uploaded files wait for the worker; web and workers must share it (any Django storage).
+INGESTION_STORAGE = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(DATA_DIR / "ingestion")},
+}
 RETRIEVAL_BACKEND = env_str("RETRIEVAL_BACKEND", "auto")  # auto | bm25 | postgres
 RETRIEVAL_INDEX_DIR = Path(env_str("RETRIEVAL_INDEX_DIR", str(DATA_DIR / "retrieval" / "bm25")))
 RETRIEVAL_RELOAD_INTERVAL_S = float(env_str("RETRIEVAL_RELOAD_INTERVAL_S", "1"))

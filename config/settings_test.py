@@ -15,6 +15,7 @@ DEBUG = False
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]
 CACHES["default"]["KEY_PREFIX"] = "provenant-test"
 CELERY_TASK_ALWAYS_EAGER = True
+INGESTION_WITHOUT_BROKER = "inline"  # jobs finish inside the request that starts them
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

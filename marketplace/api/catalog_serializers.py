@@ -70,9 +70,17 @@ class DocumentPageSerializer(serializers.Serializer):
     offset = serializers.IntegerField()
 
 
+MAX_PAGE_LIMIT = 500
+MAX_PAGE_OFFSET = 10_000_000
+
+
 class PageQuerySerializer(StrictSerializer):
-    limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=500)
-    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    limit = serializers.IntegerField(
+        required=False, default=50, min_value=1, max_value=MAX_PAGE_LIMIT
+    )
+    offset = serializers.IntegerField(
+        required=False, default=0, min_value=0, max_value=MAX_PAGE_OFFSET
+    )
 
 
 class UploadSerializer(serializers.Serializer):
@@ -92,13 +100,19 @@ class UrlIngestionSerializer(StrictSerializer):
 
 
 class ProgressSerializer(serializers.Serializer):
-    total = serializers.IntegerField()
+    total = serializers.IntegerField(
+        help_text="Every item found so far, including those found by expanding sitemaps, "
+        "feeds and record files; grows while a job runs."
+    )
     done = serializers.IntegerField()
     pending = serializers.IntegerField()
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     failed = serializers.IntegerField()
+    expanded = serializers.IntegerField(
+        help_text="Sitemaps, feeds and record files expanded into the items they list."
+    )
 
 
 class IngestionErrorSerializer(serializers.Serializer):

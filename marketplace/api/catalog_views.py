@@ -3,9 +3,15 @@ preview. Views validate, call one service, serialize."""
 
 from dataclasses import asdict
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
+from django.http.multipartparser import MultiPartParserError
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import DataAndFiles, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -106,8 +112,50 @@ class DocumentDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class UploadTooLarge(errors.DomainError):
+    status = 413
+    code = "request_too_large"
+
+
+class StreamingUploadParser(MultiPartParser):
+    """Multipart for uploads: the size is checked before the body is read, and every file is
+    streamed to a temporary file (never held in memory, whatever its size)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        request = parser_context["request"]
+        limit = settings.INGESTION_MAX_REQUEST_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            raise UploadTooLarge(
+                f"The upload is {length} bytes; the limit is {limit} per request.",
+                details={"files": [f"At most {limit} bytes in one request."]},
+            )
+        meta = request.META.copy()
+        meta["CONTENT_TYPE"] = media_type
+        handlers = [TemporaryFileUploadHandler(request._request)]
+        try:
+            data, files = DjangoMultiPartParser(meta, stream, handlers, "utf-8").parse()
+        except TooManyFilesSent as exc:
+            limit = settings.INGESTION_MAX_FILES_PER_UPLOAD
+            raise errors.ValidationFailed(
+                f"Upload at most {limit} files at once.",
+                code="too_many_files",
+                details={"files": [f"At most {limit} files."]},
+            ) from exc
+        except (TooManyFieldsSent, RequestDataTooBig) as exc:
+            raise errors.ValidationFailed(
+                "Send only the files field.", code="unknown_field", details={}
+            ) from exc
+        except MultiPartParserError as exc:
+            raise ParseError(f"Multipart form parse error - {exc}") from exc
+        return DataAndFiles(data, files)
+
+
 class UploadView(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [StreamingUploadParser]
 
     @extend_schema(
         request={"multipart/form-data": s.UploadSerializer},
@@ -129,7 +177,7 @@ class UploadView(APIView):
                 name=upload.name,
                 content_type=upload.content_type or "",
                 size=upload.size,
-                read=upload.read,
+                open=lambda upload=upload: upload,
             )
             for upload in request.FILES.getlist("files")
         ]

@@ -6,9 +6,11 @@ import io
 import json
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 # Formats, by the media types and file name extensions that announce them.
 FORMATS = {
@@ -30,6 +32,17 @@ class ExtractionFailed(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one document may yield: PDF pages, and characters of extracted text."""
+
+    max_pages: int = 2_000
+    max_chars: int = 5_000_000
+    # Main-text extraction (trafilatura) costs ~35 bytes of memory per byte of HTML; larger
+    # pages keep all the text of their body instead, read without building a tree.
+    max_main_text_html_bytes: int = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -66,10 +79,14 @@ def detect_format(*, name: str, content_type: str = "") -> str | None:
     return None
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def normalize_text(text: str) -> str:
     """Return text in NFC with unix newlines, no trailing spaces and at most one blank line."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = text.replace("\x00", "")
+    text = _SURROGATES.sub("\ufffd", text)
     text = re.sub(r"[ \t\f\v]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
@@ -106,11 +123,21 @@ def parse_date(value) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _require_text(text: str, name: str) -> str:
+def _require_text(text: str, name: str, limits: Limits) -> str:
     text = normalize_text(text)
     if not text:
         raise ExtractionFailed("empty_document", f"{name} has no text to ingest.")
+    check_chars(len(text), name, limits)
     return text
+
+
+def check_chars(count: int, name: str, limits: Limits) -> None:
+    if count > limits.max_chars:
+        raise ExtractionFailed(
+            "too_much_text",
+            f"{name} yields more than {limits.max_chars} characters of text; "
+            "split it into smaller documents.",
+        )
 
 
 def _first_line_title(text: str, name: str) -> str:
@@ -118,13 +145,17 @@ def _first_line_title(text: str, name: str) -> str:
     return first[:200] if first and len(first) <= 200 else PurePosixPath(name).stem
 
 
-def extract_text(content: bytes, *, name: str, charset: str | None = None) -> Extracted:
-    text = _require_text(decode(content, charset), name)
+def extract_text(
+    content: bytes, *, name: str, charset: str | None = None, limits: Limits = Limits()
+) -> Extracted:
+    text = _require_text(decode(content, charset), name, limits)
     return Extracted(text=text, title=_first_line_title(text, name))
 
 
-def extract_markdown(content: bytes, *, name: str, charset: str | None = None) -> Extracted:
-    text = _require_text(decode(content, charset), name)
+def extract_markdown(
+    content: bytes, *, name: str, charset: str | None = None, limits: Limits = Limits()
+) -> Extracted:
+    text = _require_text(decode(content, charset), name, limits)
     heading = re.search(r"^#\s+(.+)$", text, flags=re.MULTILINE)
     title = heading.group(1).strip()[:200] if heading else _first_line_title(text, name)
     return Extracted(text=text, title=title)
@@ -163,7 +194,9 @@ def _html_metadata(tree) -> dict:
     }
 
 
-def extract_html(content: bytes, *, name: str, charset: str | None = None) -> Extracted:
+def extract_html(
+    content: bytes, *, name: str, charset: str | None = None, limits: Limits = Limits()
+) -> Extracted:
     import lxml.etree
     import lxml.html
     import trafilatura
@@ -171,30 +204,110 @@ def extract_html(content: bytes, *, name: str, charset: str | None = None) -> Ex
     html = decode(content, charset)
     if not html.strip():
         raise ExtractionFailed("empty_document", f"{name} is empty.")
+    main_text = len(content) <= limits.max_main_text_html_bytes
     try:
-        tree = lxml.html.document_fromstring(html)
-        meta = _html_metadata(tree)
-        # Main-text extraction only; the head's metadata is read above (trafilatura's own
-        # metadata and date guessing would triple the cost per page).
-        document = trafilatura.bare_extraction(
-            tree, with_metadata=False, include_comments=False, include_tables=True, fast=True
-        )
+        if main_text:
+            tree = lxml.html.document_fromstring(html)
+            meta = _html_metadata(tree)
+            # Main-text extraction only; the head's metadata is read above (trafilatura's own
+            # metadata and date guessing would triple the cost per page).
+            document = trafilatura.bare_extraction(
+                tree, with_metadata=False, include_comments=False, include_tables=True, fast=True
+            )
+            data = {} if document is None else document.as_dict()
+            raw_text = data.get("text") or ""
+        else:
+            head_end = html.find("</head>", 0, limits.max_main_text_html_bytes)
+            head = html[: head_end + 7] if head_end >= 0 else "<html></html>"
+            meta = _html_metadata(lxml.html.document_fromstring(head))
+            raw_text = _body_text(html, name, limits)
     except (lxml.etree.ParserError, ValueError, TypeError) as exc:
         raise ExtractionFailed("unreadable_html", f"{name} could not be parsed as HTML.") from exc
-    if document is None:
+    if not raw_text.strip():
         raise ExtractionFailed("empty_document", f"{name} has no main text to ingest.")
-    data = document.as_dict() if hasattr(document, "as_dict") else dict(document)
-    text = _require_text(data.get("text") or "", name)
+    text = _require_text(raw_text, name, limits)
+    metadata = {k: meta[k] for k in ("description", "language") if meta[k]}
+    if not main_text:
+        metadata["extraction"] = "body"
     return Extracted(
         text=text,
         title=meta["title"] or _first_line_title(text, name),
         author=meta["author"],
         published_at=meta["published_at"],
-        metadata={k: meta[k] for k in ("description", "language") if meta[k]},
+        metadata=metadata,
     )
 
 
-def extract_pdf(content: bytes, *, name: str, charset: str | None = None) -> Extracted:
+_NOT_TEXT = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form")
+_BLOCKS = ("p", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "div", "section", "pre")
+
+
+class _BodyText:
+    """An lxml parser target that keeps the text of a page's body, one block a paragraph."""
+
+    def __init__(self, name: str, limits: Limits):
+        self.name, self.limits = name, limits
+        self.pieces: list[str] = []
+        self.count = self.skipping = 0
+        self.in_body = False
+
+    def start(self, tag, attrib):
+        if tag == "body":
+            self.in_body = True
+        elif tag in _NOT_TEXT:
+            self.skipping += 1
+        elif tag in _BLOCKS:
+            self.pieces.append("\n\n")
+
+    def end(self, tag):
+        if tag in _NOT_TEXT:
+            self.skipping = max(0, self.skipping - 1)
+
+    def data(self, data):
+        if self.in_body and not self.skipping:
+            self.count += len(data)
+            # Normalising whitespace shrinks text by less than half: stop once sure.
+            check_chars(self.count // 2, self.name, self.limits)
+            self.pieces.append(data)
+
+    def close(self):
+        return "".join(self.pieces)
+
+
+def _body_text(html: str, name: str, limits: Limits) -> str:
+    """Return all the text of a page's body without building a tree (no boilerplate removal)."""
+    import lxml.etree
+
+    parser = lxml.etree.HTMLParser(target=_BodyText(name, limits))
+    step = 1024 * 1024
+    for start in range(0, len(html), step):
+        parser.feed(html[start : start + step])
+    return parser.close()
+
+
+def _pdf_pages_text(reader, name: str, limits: Limits) -> list[str]:
+    """Return each page's text, refusing a PDF past the page or character limit.
+
+    The limits are checked before and during extraction: many pages can share one content
+    stream, so a small file can otherwise yield text without end.
+    """
+    count = len(reader.pages)
+    if count > limits.max_pages:
+        raise ExtractionFailed(
+            "too_many_pages", f"{name} has {count} pages; the limit is {limits.max_pages}."
+        )
+    pages, chars = [], 0
+    for page in reader.pages:
+        text = page.extract_text() or ""
+        chars += len(text)
+        check_chars(chars, name, limits)
+        pages.append(text)
+    return pages
+
+
+def extract_pdf(
+    content: bytes, *, name: str, charset: str | None = None, limits: Limits = Limits()
+) -> Extracted:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -204,20 +317,25 @@ def extract_pdf(content: bytes, *, name: str, charset: str | None = None) -> Ext
         reader = PdfReader(io.BytesIO(content))
         if reader.is_encrypted:
             raise ExtractionFailed("encrypted_pdf", f"{name} is encrypted; upload it unlocked.")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = _pdf_pages_text(reader, name, limits)
         info = reader.metadata or {}
     except ExtractionFailed:
         raise
-    except (PyPdfError, ValueError, TypeError, KeyError, OSError) as exc:
+    except (PyPdfError, ValueError, TypeError, KeyError, OSError, RecursionError) as exc:
         raise ExtractionFailed("corrupt_pdf", f"{name} is not a readable PDF.") from exc
-    text = _require_text("\n\n".join(pages), name)
-    title = str(info.get("/Title") or "").strip() or _first_line_title(text, name)
+    text = _require_text("\n\n".join(pages), name, limits)
+    title = _clean(str(info.get("/Title") or "")) or _first_line_title(text, name)
     return Extracted(
         text=text,
         title=title[:500],
-        author=str(info.get("/Author") or "").strip()[:300],
+        author=_clean(str(info.get("/Author") or ""))[:300],
         metadata={"pages": len(pages)},
     )
+
+
+def _clean(value: str) -> str:
+    """Return a metadata string without NUL or lone surrogates (no database stores them)."""
+    return _SURROGATES.sub("", value.replace("\x00", "")).strip()
 
 
 EXTRACTORS = {
@@ -228,70 +346,134 @@ EXTRACTORS = {
 }
 
 
-def extract(content: bytes, *, fmt: str, name: str, charset: str | None = None) -> Extracted:
-    """Return the clean text and metadata of one document's bytes."""
+def extract(
+    content: bytes,
+    *,
+    fmt: str,
+    name: str,
+    charset: str | None = None,
+    limits: Limits = Limits(),
+) -> Extracted:
+    """Return the clean text and metadata of one document's bytes, within `limits`."""
     try:
         extractor = EXTRACTORS[fmt]
     except KeyError as exc:
         raise ExtractionFailed("unsupported_type", f"{name}: {fmt} is not a document.") from exc
-    return extractor(content, name=name, charset=charset)
+    return extractor(content, name=name, charset=charset, limits=limits)
+
+
+RECORD_FIELDS = ("id", "url", "title", "text", "author", "published_at")
+
+
+def _field_value(row: dict, key: str, where: str) -> str:
+    value = row.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        raise ExtractionFailed("invalid_record", f"{where}: '{key}' must be a string.")
+    text = str(value)
+    if "\x00" in text:
+        raise ExtractionFailed("invalid_record", f"{where}: '{key}' contains a NUL character.")
+    if _SURROGATES.search(text):
+        raise ExtractionFailed(
+            "invalid_record", f"{where}: '{key}' contains an unpaired surrogate (not Unicode)."
+        )
+    return text.strip()
 
 
 def _record_from(row: dict, *, where: str) -> Record:
-    def get(key: str) -> str:
-        value = row.get(key)
-        return "" if value is None else str(value).strip()
-
-    text = get("text")
+    values = {key: _field_value(row, key, where) for key in RECORD_FIELDS}
+    text = values["text"]
     if not text:
         raise ExtractionFailed("missing_text", f"{where} has no 'text'.")
-    url = get("url")
-    external_id = get("id") or url or get("title")
+    url = values["url"]
+    external_id = values["id"] or url or values["title"]
     if not external_id:
         raise ExtractionFailed("missing_id", f"{where} needs an 'id', 'url' or 'title'.")
     return Record(
         external_id=external_id[:1024],
-        title=get("title")[:500],
+        title=values["title"][:500],
         url=url[:2048],
         text=text,
-        author=get("author")[:300],
-        published_at=get("published_at"),
+        author=values["author"][:300],
+        published_at=values["published_at"],
     )
 
 
-def parse_records(content: bytes, *, fmt: str, name: str) -> list[tuple[str, Record | None, str]]:
-    """Return (where, record, error) per record of a jsonl/csv file; errors name the line."""
-    text = decode(content)
-    if not text.strip():
-        raise ExtractionFailed("empty_document", f"{name} is empty.")
-    out: list[tuple[str, Record | None, str]] = []
-    if fmt == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            where = f"{name} line {number}"
+RecordResult = tuple[str, Record | None, str]
+
+
+def _decoded_lines(stream: BinaryIO) -> Iterator[str]:
+    """Yield a file's lines one at a time: UTF-8 (a BOM is dropped), else cp1252, else latin-1."""
+    for number, raw in enumerate(stream):
+        if number == 0 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        for encoding in ("utf-8", "cp1252", "latin-1"):
             try:
-                row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ValueError("not an object")
-                out.append((where, _record_from(row, where=where), ""))
-            except ValueError:
-                out.append((where, None, f"{where} is not a JSON object."))
-            except ExtractionFailed as exc:
-                out.append((where, None, exc.message))
-        return out
+                yield raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+
+
+def _jsonl_records(lines: Iterable[str], name: str) -> Iterator[RecordResult]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{name} line {number}"
+        try:
+            row = json.loads(line)
+        except RecursionError:
+            yield where, None, f"{where} is nested too deeply."
+            continue
+        except ValueError:
+            yield where, None, f"{where} is not a JSON object."
+            continue
+        if not isinstance(row, dict):
+            yield where, None, f"{where} is not a JSON object."
+            continue
+        try:
+            yield where, _record_from(row, where=where), ""
+        except ExtractionFailed as exc:
+            yield where, None, exc.message
+
+
+def _csv_records(lines: Iterable[str], name: str) -> Iterator[RecordResult]:
     try:
-        reader = csv.DictReader(io.StringIO(text))
-        fields = [f.strip().lower() for f in reader.fieldnames or []]
+        reader = csv.DictReader(lines)
+        if reader.fieldnames is None:
+            raise ExtractionFailed("empty_document", f"{name} is empty.")
+        fields = [f.strip().lower() for f in reader.fieldnames]
         if "text" not in fields:
             raise ExtractionFailed("missing_text", f"{name} has no 'text' column.")
-        for number, raw in enumerate(reader, start=2):
-            where = f"{name} line {number}"
-            row = {(k or "").strip().lower(): v for k, v in raw.items()}
+        for raw in reader:
+            where = f"{name} line {reader.line_num}"
+            row = {(k or "").strip().lower(): v for k, v in raw.items() if isinstance(k, str)}
             try:
-                out.append((where, _record_from(row, where=where), ""))
+                yield where, _record_from(row, where=where), ""
             except ExtractionFailed as exc:
-                out.append((where, None, exc.message))
+                yield where, None, exc.message
     except csv.Error as exc:
         raise ExtractionFailed("corrupt_csv", f"{name} is not valid CSV: {exc}.") from exc
-    return out
+
+
+def iter_records(stream: BinaryIO, *, fmt: str, name: str) -> Iterator[RecordResult]:
+    """Yield (where, record, error) per record of a jsonl/csv file, reading it line by line.
+
+    Nothing but the current line is held in memory, so a caller can stop at any count. A
+    record that is not valid (not an object, nested too deeply, a NUL or an unpaired surrogate
+    in a field, no text or id) yields an error naming its line; the file goes on.
+    """
+    lines = _decoded_lines(stream)
+    seen_any = False
+    records = _jsonl_records(lines, name) if fmt == "jsonl" else _csv_records(lines, name)
+    for result in records:
+        seen_any = True
+        yield result
+    if not seen_any and fmt == "jsonl":
+        raise ExtractionFailed("empty_document", f"{name} is empty.")
+
+
+def parse_records(content: bytes, *, fmt: str, name: str) -> list[RecordResult]:
+    """Return (where, record, error) per record of a jsonl/csv file held in memory."""
+    return list(iter_records(io.BytesIO(content), fmt=fmt, name=name))

@@ -1,10 +1,12 @@
 """Fetch a URL without letting it reach the platform's own network (SSRF).
 
 Only http and https. Every address a host name resolves to must be public (not loopback,
-private, link-local, multicast, reserved or unspecified), checked after DNS resolution and
-again on every redirect, which we follow ourselves. The connection goes to the vetted address
-(the host name is kept for the Host header, TLS SNI and certificate checks), so a second DNS
-answer cannot swap in another address. Size, time, redirect and content-type limits apply.
+private, link-local, multicast, reserved, unspecified or another IANA special-purpose block),
+and so must every IPv4 address an IPv6 address carries (IPv4-mapped, 6to4, Teredo, NAT64);
+this is checked after DNS resolution and again on every redirect, which we follow ourselves.
+The connection goes to the vetted address (the host name is kept for the Host header, TLS SNI
+and certificate checks), so a second DNS answer cannot swap in another address. Size, time,
+redirect and content-type limits apply.
 """
 
 import ipaddress
@@ -54,12 +56,59 @@ def _networks(cidrs: Iterable[str]):
     return [ipaddress.ip_network(cidr, strict=False) for cidr in cidrs]
 
 
-def address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allowed_networks) -> str:
-    """Return why an address may not be fetched from, or "" if it may."""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if any(ip in network for network in allowed_networks):
-        return ""
+# Special-purpose blocks (IANA registries) that are not globally reachable. Checked besides
+# the standard library's flags, which lag behind the registries in older Pythons (3.11 calls
+# 192.0.0.192 global).
+_NON_PUBLIC = _networks(
+    (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+        "::/127",
+        "::ffff:0:0/96",
+        "64:ff9b:1::/48",
+        "100::/64",
+        "2001::/23",
+        "2001:db8::/32",
+        "3fff::/20",
+        "fc00::/7",
+        "fe80::/10",
+        "ff00::/8",
+    )
+)
+# Globally reachable anycast services inside 192.0.0.0/24 (PCP and TURN).
+_PUBLIC_EXCEPTIONS = _networks(("192.0.0.9/32", "192.0.0.10/32"))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """Return the IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo, NAT64)."""
+    found = []
+    if ip.ipv4_mapped is not None:
+        found.append(("IPv4-mapped", ip.ipv4_mapped))
+    if ip.sixtofour is not None:
+        found.append(("6to4", ip.sixtofour))
+    if ip.teredo is not None:
+        server, client = ip.teredo
+        found += [("Teredo", server), ("Teredo", client)]
+    if ip in _NAT64:
+        found.append(("NAT64", ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+    return found
+
+
+def _flag_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     for label, flag in (
         ("loopback", ip.is_loopback),
         ("link-local", ip.is_link_local),
@@ -70,9 +119,29 @@ def address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allowed_n
     ):
         if flag:
             return label
-    if not ip.is_global:
+    if any(ip in network for network in _PUBLIC_EXCEPTIONS):
+        return ""
+    if not ip.is_global or any(ip in network for network in _NON_PUBLIC):
         return "non-public"
     return ""
+
+
+def address_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allowed_networks) -> str:
+    """Return why an address may not be fetched from, or "" if it may.
+
+    An IPv6 address that carries an IPv4 address (IPv4-mapped, 6to4, Teredo, NAT64) is judged
+    by every address it carries as well as by its own.
+    """
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if any(ip in network for network in allowed_networks):
+        return ""
+    if isinstance(ip, ipaddress.IPv6Address):
+        for how, inner in embedded_ipv4(ip):
+            reason = address_refusal(inner, allowed_networks)
+            if reason:
+                return f"{how} (carrying {inner}, {reason})"
+    return _flag_refusal(ip)
 
 
 def _resolve(host: str, port: int) -> list[str]:

@@ -161,8 +161,11 @@ class IngestionItem(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FILE)
     name = models.CharField(max_length=2048)
     content_type = models.CharField(max_length=100, blank=True, default="")
-    # Uploaded bytes (or a record as JSON) wait here for the worker; cleared once processed.
+    # A record (as JSON) waits here for the worker; cleared once processed. Uploaded files wait
+    # in the ingestion storage instead (older jobs kept their bytes here).
     payload = models.BinaryField(null=True, blank=True)
+    # How many sitemaps/feeds lie between this item and the URL the job started from.
+    depth = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     error_code = models.CharField(max_length=50, blank=True, default="")

@@ -231,11 +231,12 @@ def update_collection(*, actor: Actor, collection_id, **changes) -> CollectionIn
 
 def delete_collection(*, actor: Actor, collection_id) -> None:
     """Delete a collection with its documents; its chunks leave search at once."""
-    from marketplace.services import retrieval
+    from marketplace.services import ingestion, retrieval
 
     with transaction.atomic():
         collection = load_collection(actor, collection_id, for_update=True)
         chunk_ids = list(Chunk.objects.filter(collection=collection).values_list("id", flat=True))
+        ingestion.discard_uploads_on_commit(collection_id=collection.id)
         collection.delete()
         retrieval.forget_chunks_on_commit(chunk_ids)
 

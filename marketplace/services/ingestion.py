@@ -4,18 +4,31 @@ extract, chunk and index, recording each item's outcome.
 A job is safe to run again: items already done are skipped, identical content is a no-op,
 changed content becomes a new version of its document whose chunks replace the old ones.
 One bad item never fails the batch; it is recorded with a code and a message.
+
+Memory stays bounded whatever is sent: uploaded files are streamed to the ingestion storage
+(never read whole in the web process), record files are read line by line and stop at the
+job's item cap, PDFs are refused past a page and character limit, sitemaps are followed to a
+limited depth and a URL is fetched at most once per job. Without a broker, jobs run in one
+background thread of the web process, so a request never waits for a job.
 """
 
+import io
+import itertools
 import json
 import logging
+import queue
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
+from typing import IO
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.core.files.storage import Storage, storages
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
@@ -53,6 +66,7 @@ URL_KINDS = {
 }
 DONE_STATUSES = (Item.Status.CREATED, Item.Status.UPDATED, Item.Status.UNCHANGED)
 MAX_ERRORS_SHOWN = 100
+EXPAND_BATCH = 500
 
 
 class UnsupportedMediaType(errors.DomainError):
@@ -67,16 +81,33 @@ class PayloadTooLarge(errors.DomainError):
 
 @dataclass(frozen=True)
 class UploadedFile:
-    """A file to ingest; `read` is called only after the size has been checked."""
+    """A file to ingest; `open` (a binary file) is called only after the size has been checked.
+
+    A Django upload that was streamed to a temporary file is moved into storage, not copied.
+    """
 
     name: str
     content_type: str
     size: int
-    read: Callable[[], bytes]
+    open: Callable[[], IO[bytes]]
 
     @classmethod
     def from_bytes(cls, *, name: str, content: bytes, content_type: str = "") -> "UploadedFile":
-        return cls(name=name, content_type=content_type, size=len(content), read=lambda: content)
+        return cls(
+            name=name,
+            content_type=content_type,
+            size=len(content),
+            open=lambda: io.BytesIO(content),
+        )
+
+    @classmethod
+    def from_path(cls, path: Path, *, name: str = "") -> "UploadedFile":
+        return cls(
+            name=name or path.name,
+            content_type="",
+            size=path.stat().st_size,
+            open=lambda: path.open("rb"),
+        )
 
 
 @dataclass(frozen=True)
@@ -89,6 +120,9 @@ class IngestionError:
 
 @dataclass(frozen=True)
 class IngestionProgress:
+    """Counts of a job's items. `total` counts every item found so far, including the pages,
+    sitemaps and records found by expanding a sitemap, feed or record file (`expanded`)."""
+
     total: int
     done: int
     pending: int
@@ -96,6 +130,7 @@ class IngestionProgress:
     updated: int
     unchanged: int
     failed: int
+    expanded: int
 
 
 @dataclass(frozen=True)
@@ -117,7 +152,7 @@ class IngestionJobInfo:
 
 def _job_info(job: IngestionJob) -> IngestionJobInfo:
     counts = dict(job.items.values_list("status").annotate(n=Count("id")).order_by())
-    created, updated, unchanged, failed, pending = (
+    created, updated, unchanged, failed, pending, expanded = (
         counts.get(status, 0)
         for status in (
             Item.Status.CREATED,
@@ -125,9 +160,10 @@ def _job_info(job: IngestionJob) -> IngestionJobInfo:
             Item.Status.UNCHANGED,
             Item.Status.FAILED,
             Item.Status.PENDING,
+            Item.Status.EXPANDED,
         )
     )
-    done = created + updated + unchanged + failed
+    done = created + updated + unchanged + failed + expanded
     failures = job.items.filter(status=Item.Status.FAILED).order_by("ordinal")[:MAX_ERRORS_SHOWN]
     return IngestionJobInfo(
         id=job.id,
@@ -143,6 +179,7 @@ def _job_info(job: IngestionJob) -> IngestionJobInfo:
             updated=updated,
             unchanged=unchanged,
             failed=failed,
+            expanded=expanded,
         ),
         errors=tuple(
             IngestionError(i.ordinal, i.name, i.error_code, i.error_message)
@@ -176,10 +213,78 @@ def list_ingestion_jobs(*, actor: Actor, collection_id, limit: int = 20) -> list
 # -- starting jobs ----------------------------------------------------------------------------
 
 
-def _enqueue(job_id) -> None:
+class _JobThread:
+    """Run jobs one after another in one daemon thread of this process (used without a broker).
+
+    Progress is visible through the job as it runs; a job cut short by a restart keeps its
+    pending items and runs again on retry.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, job_id) -> None:
+        self._jobs.put(job_id)
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._work, name="provenant-ingestion", daemon=True
+                )
+                self._thread.start()
+
+    def join(self) -> None:
+        """Wait until every job submitted so far has run."""
+        self._jobs.join()
+
+    def _work(self) -> None:
+        while True:
+            job_id = self._jobs.get()
+            try:
+                run_ingestion_job(job_id=job_id)
+            except Exception:
+                logger.exception("Ingestion job %s failed in the background thread", job_id)
+            finally:
+                connections.close_all()
+                self._jobs.task_done()
+
+
+background_jobs = _JobThread()
+
+
+def _dispatch(job_id) -> None:
     from marketplace import tasks
 
-    transaction.on_commit(lambda: tasks.run_ingestion_job.delay(str(job_id)))
+    if settings.CELERY_TASK_ALWAYS_EAGER and settings.INGESTION_WITHOUT_BROKER == "thread":
+        background_jobs.submit(str(job_id))
+    else:
+        tasks.run_ingestion_job.delay(str(job_id))
+
+
+def _enqueue(job_id) -> None:
+    transaction.on_commit(lambda: _dispatch(job_id))
+
+
+def ingestion_storage() -> Storage:
+    """Return the storage where uploaded files wait for the worker (INGESTION_STORAGE)."""
+    return storages.create_storage(settings.INGESTION_STORAGE)
+
+
+def _upload_name(job_id, ordinal: int) -> str:
+    return f"{job_id}-{ordinal}"
+
+
+def _store_upload(storage: Storage, name: str, upload: UploadedFile) -> None:
+    with upload.open() as stream:
+        saved = storage.save(name, stream)
+    if saved != name:
+        raise RuntimeError(f"The ingestion storage renamed {name} to {saved}.")
+
+
+def _discard_uploads(storage: Storage, job_id, ordinals: Iterable[int]) -> None:
+    for ordinal in ordinals:
+        storage.delete(_upload_name(job_id, ordinal))
 
 
 def _check_files(files: list[UploadedFile]) -> list[tuple[UploadedFile, str]]:
@@ -212,32 +317,58 @@ def _check_files(files: list[UploadedFile]) -> list[tuple[UploadedFile, str]]:
     return checked
 
 
+def discard_uploads_on_commit(*, collection_id) -> None:
+    """Once the transaction commits, delete the stored files of a collection's unfinished
+    uploads (pending or failed); call before deleting the collection."""
+    names = [
+        _upload_name(job_id, ordinal)
+        for job_id, ordinal in Item.objects.filter(
+            job__collection_id=collection_id,
+            kind=Item.Kind.FILE,
+            status__in=(Item.Status.PENDING, Item.Status.FAILED),
+        ).values_list("job_id", "ordinal")
+    ]
+    if names:
+        transaction.on_commit(lambda: [ingestion_storage().delete(name) for name in names])
+
+
 def create_upload_job(
     *, collection_id, files: list[UploadedFile], created_by_id=None, enqueue: bool = True
 ) -> IngestionJobInfo:
-    """Record uploaded files as a job and queue it unless the caller runs it (no actor check)."""
+    """Record uploaded files as a job and queue it unless the caller runs it (no actor check).
+
+    Each file is streamed to the ingestion storage; none is read into memory here.
+    """
     checked = _check_files(files)
-    with transaction.atomic():
-        job = IngestionJob.objects.create(
-            collection_id=collection_id,
-            kind=IngestionJob.Kind.UPLOAD,
-            source=", ".join(f.name for f in files)[:2048],
-            created_by_id=created_by_id,
-        )
-        Item.objects.bulk_create(
-            Item(
-                job=job,
-                ordinal=ordinal,
-                kind=Item.Kind.FILE,
-                name=upload.name[:2048],
-                content_type=extraction.MEDIA_TYPES[fmt],
-                payload=upload.read(),
+    job_id = uuid.uuid4()
+    storage = ingestion_storage()
+    try:
+        for ordinal, (upload, _) in enumerate(checked):
+            _store_upload(storage, _upload_name(job_id, ordinal), upload)
+        with transaction.atomic():
+            job = IngestionJob.objects.create(
+                id=job_id,
+                collection_id=collection_id,
+                kind=IngestionJob.Kind.UPLOAD,
+                source=", ".join(f.name for f in files)[:2048],
+                created_by_id=created_by_id,
             )
-            for ordinal, (upload, fmt) in enumerate(checked)
-        )
-        if enqueue:
-            _enqueue(job.id)
-    return _job_info(job)
+            Item.objects.bulk_create(
+                Item(
+                    job=job,
+                    ordinal=ordinal,
+                    kind=Item.Kind.FILE,
+                    name=upload.name[:2048],
+                    content_type=extraction.MEDIA_TYPES[fmt],
+                )
+                for ordinal, (upload, fmt) in enumerate(checked)
+            )
+    except BaseException:
+        _discard_uploads(storage, job_id, range(len(checked)))
+        raise
+    if enqueue:
+        _enqueue(job_id)
+    return _job_info(IngestionJob.objects.get(id=job_id))
 
 
 def start_upload_ingestion(
@@ -282,9 +413,9 @@ def create_url_job(
             collection_id=collection_id, kind=kind, source=url[:2048], created_by_id=created_by_id
         )
         Item.objects.create(job=job, ordinal=0, kind=item_kind, name=url[:2048])
-        if enqueue:
-            _enqueue(job.id)
-    return _job_info(job)
+    if enqueue:
+        _enqueue(job.id)
+    return _job_info(IngestionJob.objects.get(id=job.id))
 
 
 def start_url_ingestion(*, actor: Actor, collection_id, url: str, kind: str = "url"):
@@ -305,8 +436,8 @@ def retry_ingestion_job(*, actor: Actor, job_id) -> IngestionJobInfo:
         job.status = IngestionJob.Status.QUEUED
         job.finished_at = None
         job.save(update_fields=["status", "finished_at"])
-        _enqueue(job.id)
-    return _job_info(job)
+    _enqueue(job.id)
+    return _job_info(IngestionJob.objects.get(id=job.id))
 
 
 # -- running jobs -----------------------------------------------------------------------------
@@ -322,16 +453,61 @@ def _next_ordinal(job: IngestionJob) -> int:
     return (job.items.aggregate(m=Max("ordinal"))["m"] or 0) + 1
 
 
-def _expand(job: IngestionJob, item: Item, children: list[Item]) -> None:
+def _new_urls(job: IngestionJob, batch: list[Item], seen: set[tuple[str, str]]) -> list[Item]:
+    """Return the items of `batch` whose URL this job has not met yet (per kind)."""
+    keys = {(child.kind, child.name) for child in batch}
+    seen |= set(
+        job.items.filter(
+            kind__in={kind for kind, _ in keys}, name__in={name for _, name in keys}
+        ).values_list("kind", "name")
+    )
+    fresh = []
+    for child in batch:
+        key = (child.kind, child.name)
+        if key not in seen:
+            seen.add(key)
+            fresh.append(child)
+    return fresh
+
+
+def _expand(
+    job: IngestionJob,
+    item: Item,
+    children: Iterable[Item],
+    *,
+    dedupe_urls: bool = False,
+    empty: _Failed | None = None,
+) -> None:
+    """Add the items `item` expands into, in batches, and mark it expanded.
+
+    `children` is consumed lazily and no further than the job's item cap, so a million-line
+    file never becomes a million objects. With `dedupe_urls`, a URL the job already holds is
+    not added again. With `empty`, finding no children fails the item with that error.
+    """
     cap = settings.INGESTION_MAX_ITEMS_PER_JOB
+    pending = iter(children)
     with transaction.atomic():
         locked = IngestionJob.objects.select_for_update().get(id=job.id)
-        start = _next_ordinal(locked)
-        room = max(0, cap - job.items.count())
-        for offset, child in enumerate(children[:room]):
-            child.job, child.ordinal = locked, start + offset
-        Item.objects.bulk_create(children[:room])
-        note = "" if len(children) <= room else f"Only the first {room} of {len(children)} kept."
+        ordinal = _next_ordinal(locked)
+        room = max(0, cap - locked.items.count())
+        found = kept = 0
+        seen: set[tuple[str, str]] = set()
+        while kept < room:
+            batch = list(itertools.islice(pending, min(EXPAND_BATCH, room - kept)))
+            if not batch:
+                break
+            found += len(batch)
+            if dedupe_urls:
+                batch = _new_urls(locked, batch, seen)
+            for child in batch:
+                child.job, child.ordinal, child.depth = locked, ordinal, item.depth + 1
+                ordinal += 1
+            Item.objects.bulk_create(batch)
+            kept += len(batch)
+        more = next(pending, None) is not None
+        if empty is not None and not found and not more:
+            raise empty
+        note = f"Stopped at the job's limit of {cap} items." if more else ""
         Item.objects.filter(id=item.id).update(
             status=Item.Status.EXPANDED, payload=None, error_message=note, updated_at=timezone.now()
         )
@@ -422,35 +598,61 @@ def _payload(item: Item) -> bytes:
     return bytes(value or b"")
 
 
+def _limits() -> extraction.Limits:
+    return extraction.Limits(
+        max_pages=settings.INGESTION_MAX_PDF_PAGES,
+        max_chars=settings.INGESTION_MAX_DOCUMENT_CHARS,
+    )
+
+
+def _open_upload(job: IngestionJob, item: Item) -> IO[bytes]:
+    """Open an uploaded file's bytes: from storage, or from the row for jobs made before."""
+    value = Item.objects.filter(id=item.id).values_list("payload", flat=True).get()
+    if value is not None:
+        return io.BytesIO(bytes(value))
+    try:
+        return ingestion_storage().open(_upload_name(job.id, item.ordinal), "rb")
+    except FileNotFoundError as exc:
+        message = f"{item.name} is no longer stored; upload it again."
+        raise _Failed("upload_missing", message) from exc
+
+
+def _record_items(results: Iterable[extraction.RecordResult]) -> Iterator[Item]:
+    for where, record, error in results:
+        child = Item(kind=Item.Kind.RECORD, name=where[:2048], content_type="record")
+        if record is None:
+            child.status, child.error_code, child.error_message = (
+                Item.Status.FAILED,
+                "invalid_record",
+                error,
+            )
+        else:
+            child.payload = json.dumps(record.__dict__).encode()
+        yield child
+
+
 def _process_file(job, item) -> list[int]:
     fmt = extraction.detect_format(name=item.name, content_type=item.content_type)
-    content = _payload(item)
-    if fmt in extraction.RECORD_FORMATS:
-        children = []
-        for where, record, error in extraction.parse_records(content, fmt=fmt, name=item.name):
-            child = Item(kind=Item.Kind.RECORD, name=where[:2048], content_type="record")
-            if record is None:
-                child.status, child.error_code, child.error_message = (
-                    Item.Status.FAILED,
-                    "invalid_record",
-                    error,
-                )
-            else:
-                child.payload = json.dumps(record.__dict__).encode()
-            children.append(child)
-        if not children:
-            raise _Failed("empty_document", f"{item.name} has no records.")
-        _expand(job, item, children)
-        return []
-    extracted = extraction.extract(content, fmt=fmt or "", name=item.name)
-    return _store(
-        job,
-        item,
-        external_id=item.name,
-        source_url="",
-        content_type=extraction.MEDIA_TYPES[fmt],
-        extracted=extracted,
-    )
+    with _open_upload(job, item) as stream:
+        if fmt in extraction.RECORD_FORMATS:
+            records = extraction.iter_records(stream, fmt=fmt, name=item.name)
+            empty = _Failed("empty_document", f"{item.name} has no records.")
+            _expand(job, item, _record_items(records), empty=empty)
+            replaced = []
+        else:
+            extracted = extraction.extract(
+                stream.read(), fmt=fmt or "", name=item.name, limits=_limits()
+            )
+            replaced = _store(
+                job,
+                item,
+                external_id=item.name,
+                source_url="",
+                content_type=extraction.MEDIA_TYPES[fmt],
+                extracted=extracted,
+            )
+    _discard_uploads(ingestion_storage(), job.id, [item.ordinal])
+    return replaced
 
 
 def _process_record(job, item) -> list[int]:
@@ -461,6 +663,7 @@ def _process_record(job, item) -> list[int]:
     text = extraction.normalize_text(text)
     if not text:
         raise _Failed("empty_document", f"{item.name} has no text.")
+    extraction.check_chars(len(text), item.name, _limits())
     extracted = extraction.Extracted(
         text=text,
         title=record.get("title") or text.split("\n", 1)[0][:200],
@@ -482,7 +685,7 @@ def _process_page(job, item) -> list[int]:
     fetched = fetch(item.name, fetch_policy(Item.Kind.PAGE))
     fmt = extraction.detect_format(name=fetched.url, content_type=fetched.content_type)
     extracted = extraction.extract(
-        fetched.content, fmt=fmt or "", name=item.name, charset=fetched.charset
+        fetched.content, fmt=fmt or "", name=item.name, charset=fetched.charset, limits=_limits()
     )
     return _store(
         job,
@@ -494,12 +697,37 @@ def _process_page(job, item) -> list[int]:
     )
 
 
+def _too_deep(url: str, depth: int) -> _Failed | None:
+    limit = settings.INGESTION_SITEMAP_MAX_DEPTH
+    if depth <= limit:
+        return None
+    return _Failed(
+        "sitemap_too_deep", f"{url} is nested {depth} sitemaps deep; the limit is {limit}."
+    )
+
+
+def _sitemap_item(url: str, *, depth: int) -> Item:
+    """Return a child sitemap to fetch, or a failed one if it lies past the depth limit."""
+    refusal = _too_deep(url, depth)
+    if refusal is None:
+        return Item(kind=Item.Kind.SITEMAP, name=url[:2048])
+    return Item(
+        kind=Item.Kind.SITEMAP,
+        name=url[:2048],
+        status=Item.Status.FAILED,
+        error_code=refusal.code,
+        error_message=refusal.message,
+    )
+
+
 def _process_sitemap(job, item) -> list[int]:
+    if refusal := _too_deep(item.name, item.depth):  # retried after it was refused
+        raise refusal
     fetched = fetch(item.name, fetch_policy(Item.Kind.SITEMAP))
     entries = parse_sitemap(fetched.content, max_urls=settings.INGESTION_MAX_ITEMS_PER_JOB)
     children = [Item(kind=Item.Kind.PAGE, name=url[:2048]) for url in entries.pages]
-    children += [Item(kind=Item.Kind.SITEMAP, name=url[:2048]) for url in entries.sitemaps]
-    _expand(job, item, children)
+    children += [_sitemap_item(url, depth=item.depth + 1) for url in entries.sitemaps]
+    _expand(job, item, children, dedupe_urls=True)
     return []
 
 

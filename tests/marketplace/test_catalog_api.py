@@ -1,3 +1,4 @@
+import threading
 from pathlib import Path
 
 import pytest
@@ -5,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from marketplace.models import Chunk, Collection, Document, IngestionItem, IngestionJob
+from marketplace.services import ingestion
 from tests.marketplace.factories import CollectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -16,6 +18,15 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def _index_dir(settings, tmp_path):
     settings.RETRIEVAL_INDEX_DIR = tmp_path / "index"
     settings.RETRIEVAL_RELOAD_INTERVAL_S = 0
+    settings.INGESTION_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "uploads")},
+    }
+
+
+def _stored_uploads(settings) -> list[str]:
+    location = Path(settings.INGESTION_STORAGE["OPTIONS"]["location"])
+    return sorted(p.name for p in location.iterdir()) if location.exists() else []
 
 
 @pytest.fixture
@@ -191,15 +202,16 @@ def test_mixed_batch_ingests_and_records_per_file_errors(
     assert response.status_code == 202
     job = client.get(f"/api/v1/ingestion-jobs/{response.json()['id']}").json()
     assert job["status"] == "partial"
-    # 6 files that are documents, 4 jsonl lines, 2 csv rows.
+    # 6 files that are documents, 2 record files expanded into 4 jsonl lines and 2 csv rows.
     assert job["progress"] == {
-        "total": 12,
-        "done": 12,
+        "total": 14,
+        "done": 14,
         "pending": 0,
         "created": 8,
         "updated": 0,
         "unchanged": 0,
         "failed": 4,
+        "expanded": 2,
     }
     assert [(e["name"], e["code"]) for e in job["errors"]] == [
         ("corrupt.pdf", "corrupt_pdf"),
@@ -278,6 +290,139 @@ def test_file_over_the_size_limit_is_413_and_nothing_is_written(
     assert response.status_code == 413
     assert response.json()["code"] == "file_too_large"
     assert IngestionJob.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upload_answers_with_the_jobs_real_status(provider):
+    # Committed for real, as in production: the job runs (inline) before the response is built.
+    org, _, client = provider
+    collection = CollectionFactory(organization=org)
+    response = client.post(
+        f"/api/v1/collections/{collection.id}/uploads",
+        {"files": [_file("tides.txt")]},
+        format="multipart",
+    )
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["status"], body["progress"]["done"], body["progress"]["created"]) == (
+        "succeeded",
+        1,
+        1,
+    )
+    assert body["finished_at"] is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_an_upload_answers_at_once_and_runs_in_a_background_thread(
+    provider, settings, monkeypatch
+):
+    settings.INGESTION_WITHOUT_BROKER = "thread"
+    release = threading.Event()
+    run = ingestion.run_ingestion_job
+
+    def held_back(**kwargs):
+        assert release.wait(timeout=30)
+        return run(**kwargs)
+
+    monkeypatch.setattr(ingestion, "run_ingestion_job", held_back)
+    org, _, client = provider
+    collection = CollectionFactory(organization=org)
+    response = client.post(
+        f"/api/v1/collections/{collection.id}/uploads",
+        {"files": [_file("tides.txt"), _file("records.jsonl")]},
+        format="multipart",
+    )
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["status"], body["progress"]["pending"], body["progress"]["done"]) == (
+        "queued",
+        2,
+        0,
+    )
+    release.set()
+    ingestion.background_jobs.join()
+    job = client.get(f"/api/v1/ingestion-jobs/{body['id']}").json()
+    assert (job["status"], job["progress"]["created"], job["progress"]["failed"]) == (
+        "partial",
+        3,
+        2,
+    )
+    assert Document.objects.filter(collection=collection).count() == 3
+
+
+def test_uploads_wait_in_storage_until_ingested(
+    provider, settings, django_capture_on_commit_callbacks
+):
+    org, _, client = provider
+    collection = CollectionFactory(organization=org)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post(
+            f"/api/v1/collections/{collection.id}/uploads",
+            {"files": [_file("tides.txt"), _file("corrupt.pdf")]},
+            format="multipart",
+        )
+    job_id = response.json()["id"]
+    assert (response.json()["status"], len(queued)) == ("queued", 1)
+    assert _stored_uploads(settings) == [f"{job_id}-0", f"{job_id}-1"]
+    assert IngestionItem.objects.exclude(payload=None).count() == 0
+    queued[0]()
+    # The ingested file leaves storage; the failed one stays for a retry.
+    assert _stored_uploads(settings) == [f"{job_id}-1"]
+
+
+def test_deleting_a_collection_deletes_its_waiting_uploads(
+    provider, settings, django_capture_on_commit_callbacks
+):
+    org, _, client = provider
+    collection = CollectionFactory(organization=org)
+    response = _upload(
+        client,
+        collection.id,
+        _file("tides.txt"),
+        _file("corrupt.pdf"),
+        capture=django_capture_on_commit_callbacks,
+    )
+    assert _stored_uploads(settings) == [f"{response.json()['id']}-1"]  # kept for a retry
+    with django_capture_on_commit_callbacks(execute=True):
+        deleted = client.delete(f"/api/v1/collections/{collection.id}")
+    assert (deleted.status_code, _stored_uploads(settings)) == (204, [])
+
+
+def test_more_files_than_multipart_allows_is_400_in_the_error_format(provider, settings):
+    org, _, client = provider
+    collection = CollectionFactory(organization=org)
+    files = [
+        SimpleUploadedFile(f"note-{n}.txt", b"Tides.", content_type="text/plain")
+        for n in range(settings.INGESTION_MAX_FILES_PER_UPLOAD + 2)
+    ]
+    response = client.post(
+        f"/api/v1/collections/{collection.id}/uploads", {"files": files}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "too_many_files",
+        "message": "Upload at most 100 files at once.",
+        "details": {"files": ["At most 100 files."]},
+    }
+    assert (IngestionJob.objects.count(), _stored_uploads(settings)) == (0, [])
+
+
+def test_upload_over_the_request_size_cap_is_413_before_anything_is_stored(provider, settings):
+    settings.INGESTION_MAX_REQUEST_BYTES = 2_000
+    org, _, client = provider
+    collection = CollectionFactory(organization=org)
+    files = [
+        SimpleUploadedFile(f"part-{n}.txt", b"x" * 800, content_type="text/plain") for n in range(3)
+    ]
+    response = client.post(
+        f"/api/v1/collections/{collection.id}/uploads", {"files": files}, format="multipart"
+    )
+    assert response.status_code == 413
+    body = response.json()
+    assert body["code"] == "request_too_large"
+    assert body["message"].endswith("the limit is 2000 per request.")
+    assert body["details"] == {"files": ["At most 2000 bytes in one request."]}
+    assert (IngestionJob.objects.count(), _stored_uploads(settings)) == (0, [])
 
 
 def test_upload_without_files_is_400(provider):
@@ -379,6 +524,31 @@ def test_bad_page_parameters_are_400(provider):
     collection = CollectionFactory(organization=org)
     response = client.get(f"/api/v1/collections/{collection.id}/documents?limit=0")
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("offset=99999999999999999999", "offset"),
+        ("offset=10000001", "offset"),
+        ("limit=501", "limit"),
+        ("limit=99999999999999999999", "limit"),
+    ],
+)
+def test_page_parameters_past_their_maxima_are_400_in_the_error_format(provider, query, field):
+    org, _, client = provider
+    collection = CollectionFactory(organization=org)
+    response = client.get(f"/api/v1/collections/{collection.id}/documents?{query}")
+    assert response.status_code == 400
+    assert (response.json()["code"], list(response.json()["details"])) == ("invalid", [field])
+
+
+def test_the_largest_documented_offset_is_an_empty_page(provider):
+    org, _, client = provider
+    collection = CollectionFactory(organization=org)
+    response = client.get(f"/api/v1/collections/{collection.id}/documents?offset=10000000")
+    assert response.status_code == 200
+    assert (response.json()["documents"], response.json()["offset"]) == ([], 10_000_000)
 
 
 def test_url_ingestion_refuses_private_addresses_with_a_clear_error(provider):

@@ -2,7 +2,9 @@
 commands, chunking and extraction."""
 
 import io
+import json
 import threading
+import tracemalloc
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -11,8 +13,8 @@ from django.core.management import CommandError, call_command
 
 from marketplace import services
 from marketplace.ingestion.chunking import count_tokens, split_into_chunks
-from marketplace.ingestion.extract import ExtractionFailed, extract, parse_records
-from marketplace.models import Chunk, Document, IngestionJob
+from marketplace.ingestion.extract import ExtractionFailed, Limits, extract, parse_records
+from marketplace.models import Chunk, Document, IngestionItem, IngestionJob
 from tests.marketplace.factories import CollectionFactory
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -32,7 +34,18 @@ PAGES = {
 }
 
 
+def _sitemap_index(*locs: str) -> bytes:
+    entries = "".join(f"<sitemap><loc>{loc}</loc></sitemap>" for loc in locs)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"{entries}</sitemapindex>"
+    ).encode()
+
+
 class _Handler(BaseHTTPRequestHandler):
+    requested: list[str] = []
+
     def log_message(self, *args):
         pass
 
@@ -44,12 +57,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        type(self).requested.append(self.path)
         base = f"http://127.0.0.1:{self.server.server_address[1]}"
         if self.path in PAGES:
             self._send(*PAGES[self.path])
-        elif self.path == "/sitemap.xml":
+        elif self.path in ("/sitemap.xml", "/sitemap-copy.xml"):
             body = (FIXTURES / "sitemap.xml").read_text().replace("{base}", base)
             self._send("application/xml", body.encode())
+        elif self.path == "/self-index.xml":
+            # An index that lists itself (and a sitemap), twice over.
+            locs = [f"{base}/self-index.xml", f"{base}/sitemap.xml"] * 2
+            self._send("application/xml", _sitemap_index(*locs))
+        elif self.path == "/two-copies-index.xml":
+            locs = (f"{base}/sitemap.xml", f"{base}/sitemap-copy.xml")
+            self._send("application/xml", _sitemap_index(*locs))
+        elif self.path.startswith("/deep/"):
+            # Each level lists the next one, without end.
+            level = int(self.path.removeprefix("/deep/").removesuffix(".xml"))
+            self._send("application/xml", _sitemap_index(f"{base}/deep/{level + 1}.xml"))
         elif self.path == "/broken-sitemap.xml":
             self._send("application/xml", (FIXTURES / "broken-sitemap.xml").read_bytes())
         elif self.path == "/feed.xml":
@@ -73,6 +98,11 @@ def server():
 @pytest.fixture(autouse=True)
 def _local_fetching(settings, tmp_path):
     settings.INGESTION_ALLOWED_PRIVATE_NETWORKS = ["127.0.0.1/32"]
+    settings.INGESTION_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "uploads")},
+    }
+    _Handler.requested = []
     settings.RETRIEVAL_INDEX_DIR = tmp_path / "index"
     settings.RETRIEVAL_RELOAD_INTERVAL_S = 0
 
@@ -115,7 +145,9 @@ def test_a_sitemap_ingests_each_page_and_records_the_missing_one(
         collection, server + "/sitemap.xml", "sitemap", django_capture_on_commit_callbacks
     )
     assert job.status == "partial"
-    assert (job.progress.total, job.progress.created, job.progress.failed) == (3, 2, 1)
+    # The sitemap itself (expanded) and its three pages.
+    assert (job.progress.total, job.progress.expanded) == (4, 1)
+    assert (job.progress.created, job.progress.failed) == (2, 1)
     assert [(e.name, e.code) for e in job.errors] == [
         (server + "/pages/missing.html", "http_error")
     ]
@@ -131,6 +163,72 @@ def test_a_broken_sitemap_fails_the_job_with_a_clear_error(
     assert job.status == "failed"
     assert [e.code for e in job.errors] == ["corrupt_sitemap"]
     assert Document.objects.count() == 0
+
+
+def test_a_sitemap_index_that_lists_itself_is_fetched_once(
+    server, collection, django_capture_on_commit_callbacks
+):
+    job = _run_url_job(
+        collection, server + "/self-index.xml", "sitemap", django_capture_on_commit_callbacks
+    )
+    assert _Handler.requested.count("/self-index.xml") == 1
+    assert _Handler.requested.count("/sitemap.xml") == 1
+    # The index and the sitemap (both expanded) and the sitemap's three pages.
+    assert (job.status, job.progress.total, job.progress.expanded) == ("partial", 5, 2)
+    assert (job.progress.created, job.progress.failed) == (2, 1)
+
+
+def test_a_page_listed_by_two_sitemaps_is_ingested_once(
+    server, collection, django_capture_on_commit_callbacks
+):
+    job = _run_url_job(
+        collection, server + "/two-copies-index.xml", "sitemap", django_capture_on_commit_callbacks
+    )
+    assert _Handler.requested.count("/pages/glaciers.html") == 1
+    assert (job.progress.total, job.progress.expanded) == (6, 3)
+    assert (job.progress.created, job.progress.failed) == (2, 1)
+    assert IngestionItem.objects.filter(kind="page").count() == 3
+
+
+def test_sitemaps_nested_past_the_depth_limit_are_failed_not_fetched(
+    server, collection, settings, django_capture_on_commit_callbacks
+):
+    settings.INGESTION_SITEMAP_MAX_DEPTH = 2
+    settings.INGESTION_MAX_ITEMS_PER_JOB = 20
+    job = _run_url_job(
+        collection, server + "/deep/0.xml", "sitemap", django_capture_on_commit_callbacks
+    )
+    assert _Handler.requested == ["/deep/0.xml", "/deep/1.xml", "/deep/2.xml"]
+    assert (job.status, job.progress.total, job.progress.expanded) == ("failed", 4, 3)
+    assert [(e.name, e.code, e.message) for e in job.errors] == [
+        (
+            server + "/deep/3.xml",
+            "sitemap_too_deep",
+            f"{server}/deep/3.xml is nested 3 sitemaps deep; the limit is 2.",
+        )
+    ]
+    actor = services.actor_for_api_key(
+        api_key_id=job.id, organization_id=collection.organization_id, scopes=["catalog"]
+    )
+    with django_capture_on_commit_callbacks(execute=True) as ran:
+        services.retry_ingestion_job(actor=actor, job_id=job.id)
+    retried = services.get_ingestion_job(actor=actor, job_id=job.id)
+    assert (len(ran), retried.status, retried.finished_at > job.finished_at) == (1, "failed", True)
+    assert [e.code for e in retried.errors] == ["sitemap_too_deep"]
+    assert _Handler.requested == ["/deep/0.xml", "/deep/1.xml", "/deep/2.xml"]
+
+
+def test_a_sitemap_job_counts_the_pages_it_discovers_while_running(
+    server, collection, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.create_url_job(
+            collection_id=collection.id, url=server + "/sitemap.xml", kind="sitemap"
+        )
+    assert (job.status, job.progress.total, job.progress.pending) == ("queued", 1, 1)
+    seen = []
+    services.run_ingestion_job(job_id=job.id, on_progress=seen.append, batch_size=1)
+    assert [(p.total, p.done) for p in seen] == [(4, 1), (4, 2), (4, 3), (4, 4)]
 
 
 def test_an_rss_feed_ingests_each_entry(server, collection, django_capture_on_commit_callbacks):
@@ -195,7 +293,7 @@ def test_ingest_files_command_ingests_a_directory_and_reports_errors(collection)
     call_command("ingest_files", str(collection.id), str(FIXTURES), stdout=out, stderr=err)
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("Job ")
-    assert "partial; 8 created, 0 updated, 0 unchanged, 4 failed of 12." in lines[0]
+    assert "partial; 8 created, 0 updated, 0 unchanged, 4 failed, 2 expanded of 14." in lines[0]
     assert "  corrupt.pdf: corrupt_pdf: corrupt.pdf is not a readable PDF." in lines
     assert "doc" in err.getvalue()  # the progress bar
     assert Document.objects.filter(collection=collection).count() == 8
@@ -311,3 +409,176 @@ def test_csv_records_need_a_text_column():
     with pytest.raises(ExtractionFailed) as missing:
         parse_records(b"title,url\nA,https://a\n", fmt="csv", name="bad.csv")
     assert missing.value.code == "missing_text"
+
+
+# -- limits: records, uploads, PDFs -------------------------------------------------------------
+
+
+def _job_of(collection, *files):
+    job = services.create_upload_job(collection_id=collection.id, files=list(files), enqueue=False)
+    return services.run_ingestion_job(job_id=job.id)
+
+
+def test_bad_characters_and_deep_nesting_fail_the_record_not_the_file(collection):
+    deep = '{"id": "deep", "text": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    lines = [
+        json.dumps({"id": "fine", "text": "Tides rise twice a day."}),
+        json.dumps({"id": "nul", "title": "A\x00B", "text": "Text."}),
+        '{"id": "surrogate", "text": "lone \\ud800 half"}',
+        deep,
+        json.dumps({"id": "nested", "text": {"not": "a string"}}),
+    ]
+    upload = services.UploadedFile.from_bytes(
+        name="records.jsonl", content="\n".join(lines).encode()
+    )
+    job = _job_of(collection, upload)
+    assert (job.status, job.progress.created, job.progress.failed) == ("partial", 1, 4)
+    assert [(e.name, e.code, e.message) for e in job.errors] == [
+        (
+            "records.jsonl line 2",
+            "invalid_record",
+            "records.jsonl line 2: 'title' contains a NUL character.",
+        ),
+        (
+            "records.jsonl line 3",
+            "invalid_record",
+            "records.jsonl line 3: 'text' contains an unpaired surrogate (not Unicode).",
+        ),
+        ("records.jsonl line 4", "invalid_record", "records.jsonl line 4 is nested too deeply."),
+        (
+            "records.jsonl line 5",
+            "invalid_record",
+            "records.jsonl line 5: 'text' must be a string.",
+        ),
+    ]
+    assert list(Document.objects.values_list("external_id", flat=True)) == ["fine"]
+
+
+def test_a_nul_in_a_csv_record_fails_that_record(collection):
+    upload = services.UploadedFile.from_bytes(
+        name="rows.csv", content=b"id,title,text\na,Bees,Bees dance.\nb,Ants\x00,Ants march.\n"
+    )
+    job = _job_of(collection, upload)
+    assert (job.progress.created, job.progress.failed) == (1, 1)
+    assert [(e.name, e.code) for e in job.errors] == [("rows.csv line 3", "invalid_record")]
+
+
+def test_a_record_file_stops_at_the_item_cap_without_reading_it_whole(
+    collection, settings, tmp_path
+):
+    settings.INGESTION_MAX_ITEMS_PER_JOB = 50
+    path = tmp_path / "many.csv"
+    with path.open("w") as out:
+        out.write("id,text\n")
+        for n in range(200_000):
+            out.write(f"r{n},Record number {n} about tides and moons.\n")
+    tracemalloc.start()
+    try:
+        job = _job_of(collection, services.UploadedFile.from_path(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (job.progress.total, job.progress.expanded, job.progress.created) == (50, 1, 49)
+    assert IngestionItem.objects.get(kind="file").error_message == (
+        "Stopped at the job's limit of 50 items."
+    )
+    # Reading 200,000 rows into objects before applying the cap costs well over 100 MB.
+    assert peak < 8 * 1024 * 1024
+
+
+def test_an_upload_is_streamed_to_storage_not_read_into_memory(collection, settings, tmp_path):
+    path = tmp_path / "big.txt"
+    with path.open("wb") as out:
+        for _ in range(19):
+            out.write(b"Tides rise and fall twice a day along the coastline.\n" * 20_000)
+    tracemalloc.start()
+    try:
+        job = services.create_upload_job(
+            collection_id=collection.id,
+            files=[services.UploadedFile.from_path(path)],
+            enqueue=False,
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert path.stat().st_size == 20_140_000
+    assert peak < 2 * 1024 * 1024
+    stored = Path(settings.INGESTION_STORAGE["OPTIONS"]["location"]) / f"{job.id}-0"
+    assert stored.stat().st_size == 20_140_000
+    assert IngestionItem.objects.get().payload is None
+
+
+def _pdf_bomb(pages: int, text: str) -> bytes:
+    """Return a PDF whose pages all draw one shared content stream."""
+    from pypdf import PdfWriter
+    from pypdf.generic import (
+        DecodedStreamObject,
+        DictionaryObject,
+        NameObject,
+    )
+
+    writer = PdfWriter()
+    stream = DecodedStreamObject()
+    lines = " ".join(f"({text} {n}) Tj T*" for n in range(40))
+    stream.set_data(f"BT /F1 12 Tf 14 TL 72 720 Td {lines} ET".encode())
+    content = writer._add_object(stream)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    resources = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
+    for _ in range(pages):
+        page = writer.add_blank_page(width=612, height=792)
+        page[NameObject("/Contents")] = content
+        page[NameObject("/Resources")] = resources
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_pdf_with_more_pages_than_the_limit_fails_before_extraction(collection, settings):
+    settings.INGESTION_MAX_PDF_PAGES = 100
+    bomb = _pdf_bomb(5_000, "Glaciers carve valleys")
+    assert len(bomb) < 1_000_000
+    job = _job_of(collection, services.UploadedFile.from_bytes(name="bomb.pdf", content=bomb))
+    assert [(e.name, e.code, e.message) for e in job.errors] == [
+        ("bomb.pdf", "too_many_pages", "bomb.pdf has 5000 pages; the limit is 100.")
+    ]
+    assert Document.objects.count() == 0
+
+
+def test_a_pdf_stops_extracting_at_the_character_limit(settings):
+    bomb = _pdf_bomb(400, "Glaciers carve valleys")
+    with pytest.raises(ExtractionFailed) as failed:
+        extract(bomb, fmt="pdf", name="bomb.pdf", limits=Limits(max_pages=1000, max_chars=20_000))
+    assert (failed.value.code, failed.value.message) == (
+        "too_much_text",
+        "bomb.pdf yields more than 20000 characters of text; split it into smaller documents.",
+    )
+    small = extract(_pdf_bomb(2, "Glaciers"), fmt="pdf", name="ok.pdf", limits=Limits())
+    assert (small.metadata, small.text.count("Glaciers")) == ({"pages": 2}, 80)
+
+
+def test_a_page_past_the_main_text_size_keeps_its_body_text_without_scripts():
+    page = (
+        b"<html><head><title>Tides</title><meta name='author' content='Mara'></head><body>"
+        b"<script>var x = 1;</script><nav>Home</nav><h1>Tides</h1>"
+        + b"<p>The tide rises twice a day.</p>" * 50
+        + b"<style>p {}</style></body></html>"
+    )
+    limits = Limits(max_main_text_html_bytes=1_000)
+    extracted = extract(page, fmt="html", name="tides.html", limits=limits)
+    assert (extracted.title, extracted.author, extracted.metadata) == (
+        "Tides",
+        "Mara",
+        {"extraction": "body"},
+    )
+    assert extracted.text == "Tides\n\n" + "\n\n".join(["The tide rises twice a day."] * 50)
+    with pytest.raises(ExtractionFailed) as failed:
+        extract(page, fmt="html", name="tides.html", limits=Limits(1, 100, 1_000))
+    assert failed.value.code == "too_much_text"

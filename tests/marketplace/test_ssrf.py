@@ -1,12 +1,19 @@
 """The fetcher refuses every address that is not public, before connecting and on redirects."""
 
+import ipaddress
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from marketplace.ingestion.fetch import FetchPolicy, FetchRefused, fetch, vet_url
+from marketplace.ingestion.fetch import (
+    FetchPolicy,
+    FetchRefused,
+    address_refusal,
+    fetch,
+    vet_url,
+)
 
 HTML = ("text/html",)
 
@@ -202,3 +209,38 @@ def test_a_host_with_any_private_address_is_refused(monkeypatch):
         vet_url("http://mixed.test/", _policy())
     assert refused.value.code == "blocked_address"
     assert "10.1.2.3" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[2002:7f00:1::]/",  # 6to4 carrying 127.0.0.1
+        "http://[2002:a00:1::]/",  # 6to4 carrying 10.0.0.1
+        "http://[2002:c0a8:101::1]/",  # 6to4 carrying 192.168.1.1
+        "http://[2002:a9fe:a9fe::]/",  # 6to4 carrying 169.254.169.254
+        "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/",  # Teredo, client 10.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 carrying 169.254.169.254
+        "http://[::ffff:0a00:0001]/",  # IPv4-mapped 10.0.0.1
+        "http://192.0.0.192/",  # IETF protocol assignments, not global
+        "http://192.0.0.1/",
+        "http://198.18.0.1/",  # benchmarking
+    ],
+)
+def test_addresses_that_carry_or_are_special_purpose_ipv4_are_refused(url):
+    assert _refusal(url) == "blocked_address"
+
+
+def test_refusal_of_a_6to4_address_names_the_ipv4_it_carries():
+    with pytest.raises(FetchRefused) as refused:
+        vet_url("http://[2002:a00:1::]/", _policy())
+    assert refused.value.message == (
+        "2002:a00:1:: resolves to a 6to4 (carrying 10.0.0.1, private) address (2002:a00:1::); "
+        "only public internet addresses can be fetched."
+    )
+
+
+@pytest.mark.parametrize(
+    "address", ["93.184.216.34", "2002:5db8:d822::1", "192.0.0.9", "2606:4700:4700::1111"]
+)
+def test_public_addresses_including_6to4_of_a_public_ipv4_pass(address):
+    assert address_refusal(ipaddress.ip_address(address), []) == ""

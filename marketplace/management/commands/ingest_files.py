@@ -35,7 +35,7 @@ def run_with_progress(command: BaseCommand, job: services.IngestionJobInfo) -> N
     p = info.progress
     command.stdout.write(
         f"Job {info.id}: {info.status}; {p.created} created, {p.updated} updated, "
-        f"{p.unchanged} unchanged, {p.failed} failed of {p.total}."
+        f"{p.unchanged} unchanged, {p.failed} failed, {p.expanded} expanded of {p.total}."
     )
     for error in info.errors:
         command.stdout.write(f"  {error.name}: {error.code}: {error.message}")
@@ -62,14 +62,7 @@ class Command(BaseCommand):
                 if path.is_dir() and detect_format(name=candidate.name) is None:
                     continue
                 name = str(candidate.relative_to(path)) if path.is_dir() else candidate.name
-                files.append(
-                    services.UploadedFile(
-                        name=name,
-                        content_type="",
-                        size=candidate.stat().st_size,
-                        read=candidate.read_bytes,
-                    )
-                )
+                files.append(services.UploadedFile.from_path(candidate, name=name))
         if not files:
             raise CommandError("No supported files found.")
         per_job = settings.INGESTION_MAX_FILES_PER_UPLOAD
