@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('marketplace', '0004_idempotency'),
+        ('marketplace', '0005_ingestion_item_depth'),
     ]
 
     operations = [
