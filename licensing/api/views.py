@@ -213,11 +213,11 @@ class EntitlementsView(APIView):
 def _usage_page(request, **owner):
     query = s.UsageQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    events = services.list_usage_events(**owner, **query.validated_data)
+    page = services.usage_events_page(**owner, **query.validated_data)
     return Response(
         {
-            "results": [s.UsageEventSerializer(asdict(e)).data for e in events],
-            "next_before_id": events[-1].id if events else None,
+            "results": [s.UsageEventSerializer(asdict(e)).data for e in page.results],
+            "next_before_id": page.next_before_id,
         }
     )
 

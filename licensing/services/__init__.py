@@ -26,10 +26,12 @@ from licensing.services.metering import (
     MeteredEvent,
     SourceUse,
     UsageEventInfo,
+    UsageEventPage,
     UseRecord,
     list_usage_events,
     record_use,
     record_uses,
+    usage_events_page,
 )
 from licensing.services.offers import (
     OfferInfo,
@@ -61,6 +63,7 @@ __all__ = [
     "SourceUse",
     "Terms",
     "UsageEventInfo",
+    "UsageEventPage",
     "UsageGroup",
     "UsageSummary",
     "UseRecord",
@@ -89,4 +92,5 @@ __all__ = [
     "summarize_usage",
     "update_offer",
     "usage_covers",
+    "usage_events_page",
 ]

@@ -9,7 +9,7 @@ from licensing import errors
 from licensing.models import PaymentType
 from licensing.services.agreements import accept_offer, get_entitlements
 from licensing.services.metering import SourceUse, UseRecord, record_use
-from licensing.services.offers import OfferInfo, list_published_offers
+from licensing.services.offers import MAX_PRICE_MICROS, OfferInfo, list_published_offers
 from licensing.services.terms import price_use
 from marketplace import services as marketplace
 
@@ -32,7 +32,10 @@ def format_price(micros: int, currency: str) -> str:
 
 
 def parse_price(value: str | None, currency: str) -> int | None:
-    """Parse '0.01' or 'USD 0.01' into micros; None if absent, malformed or another currency."""
+    """Parse '0.01' or 'USD 0.01' into micros; None if absent, malformed or another currency.
+
+    A price above any offer's maximum is refused (400), not scaled into a huge integer.
+    """
     if not value:
         return None
     parts = value.strip().split()
@@ -48,6 +51,11 @@ def parse_price(value: str | None, currency: str) -> int | None:
         return None
     if not amount.is_finite() or amount < 0:
         return None
+    if amount > MAX_PRICE_MICROS // 1_000_000:  # checked before scaling: 1e1000000 is finite
+        raise errors.ValidationFailed(
+            "crawler-max-price is larger than any price.",
+            details={"crawler-max-price": [f"At most {MAX_PRICE_MICROS // 1_000_000} {currency}."]},
+        )
     return int((amount * 1_000_000).to_integral_value(rounding=ROUND_FLOOR))
 
 

@@ -14,6 +14,7 @@ from licensing.models import UsageEvent
 
 GROUPS = ("day", "collection", "provider", "agent", "usage_type")
 MAX_DAYS = 366
+DEFAULT_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,12 @@ class UsageSummary:
 def _bounds(since: date | None, until: date | None) -> tuple[date, date]:
     today = timezone.now().date()
     until = until or today
-    since = since or until - timedelta(days=29)
+    # A summary reads [since, until + 1 day): both ends stay inside the calendar.
+    if until >= date.max or until - date.min < timedelta(days=DEFAULT_DAYS - 1):
+        raise errors.ValidationFailed(
+            "until is out of range.", details={"until": ["A date between year 1 and 9999."]}
+        )
+    since = since or until - timedelta(days=DEFAULT_DAYS - 1)
     if since > until:
         raise errors.ValidationFailed(
             "since is on or before until.", details={"since": ["On or before until."]}

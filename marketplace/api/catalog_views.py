@@ -3,6 +3,7 @@ preview. Views validate, call one service, serialize."""
 
 from dataclasses import asdict
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -23,7 +24,7 @@ def _actor(request):
 
 class CollectionListView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("organization_id", str, required=False)],
+        parameters=[OpenApiParameter("organization_id", OpenApiTypes.UUID, required=False)],
         responses=s.CollectionSerializer(many=True),
         operation_id="collections_list",
     )

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from config.api import StrictCharField, StrictSerializer
 from marketplace import errors
+from marketplace.services import answers
 
 logger = logging.getLogger("provenant.api")
 
@@ -137,7 +138,12 @@ def _refuse_what_cannot_be_honoured(data: dict) -> None:
 
 
 def question_from(messages: list[dict]) -> str:
-    """Return the text of the last user message, which is the question."""
+    """Return the text of the last user message, which is the question, checked as questions
+    are everywhere (`answers.clean_question`); every message's text is checked for characters
+    that cannot be stored or signed."""
+    for index, message in enumerate(messages):
+        for text in _texts(message.get("content")):
+            answers.refuse_unsafe_text(text, field=f"messages.{index}.content")
     users = [(i, m) for i, m in enumerate(messages) if m["role"] == "user"]
     if not users:
         raise errors.ValidationFailed(
@@ -162,4 +168,12 @@ def question_from(messages: list[dict]) -> str:
             code="empty_question",
             details={f"messages.{index}.content": ["Required."]},
         )
-    return content
+    return answers.clean_question(content, field=f"messages.{index}.content")
+
+
+def _texts(content) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [p["text"] for p in content if p.get("type") == "text"]
+    return []
