@@ -141,6 +141,7 @@ def fetch_licensed_content(
             agent_id=agent_id,
             api_key_id=api_key_id,
             usage_type=usage_type,
+            kind="content",
             sources=(
                 SourceUse(
                     collection_id=content.collection_id,

@@ -50,6 +50,11 @@ class UseRecord:
     sources: tuple[SourceUse, ...]
     api_key_id: uuid.UUID | None = None
     created_at: datetime | None = None
+    kind: str = ""  # answer, search or content; by default from the usage type
+
+
+def _default_kind(usage_type: str) -> str:
+    return AnswerRecord.Kind.SEARCH if usage_type == "search" else AnswerRecord.Kind.ANSWER
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ _ANSWER_PG_TYPES = {
     "agent_id": "uuid",
     "api_key_id": "uuid",
     "usage_type": "text",
+    "kind": "text",
     "sources_count": "integer",
     "total_micros": "bigint",
     "currency": "text",
@@ -332,6 +338,7 @@ def _record_batch(records: list[UseRecord]) -> tuple[BatchResult, dict]:
                 "agent_id": agent_id,
                 "api_key_id": record.api_key_id,
                 "usage_type": usage_type,
+                "kind": record.kind or _default_kind(usage_type),
                 "sources_count": len(events),
                 "total_micros": total,
                 "currency": events[0]["currency"] if events else "USD",

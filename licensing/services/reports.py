@@ -5,12 +5,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from licensing import errors
-from licensing.models import UsageEvent
+from licensing.models import AnswerRecord, UsageEvent
 
 GROUPS = ("day", "collection", "provider", "agent", "usage_type")
 MAX_DAYS = 366
@@ -21,6 +21,8 @@ DEFAULT_DAYS = 30
 class UsageGroup:
     key: str
     answers: int
+    searches: int
+    content_fetches: int
     events: int
     units: int
     amount_micros: int
@@ -32,6 +34,8 @@ class UsageSummary:
     until: date
     currency: str
     answers: int
+    searches: int
+    content_fetches: int
     events: int
     amount_micros: int
     groups: dict[str, tuple[UsageGroup, ...]]
@@ -55,6 +59,10 @@ def _bounds(since: date | None, until: date | None) -> tuple[date, date]:
             f"A summary covers at most {MAX_DAYS} days.", details={"since": ["Too far back."]}
         )
     return since, until
+
+
+def _requests_of(kind: str) -> Count:
+    return Count("answer_id", distinct=True, filter=Q(answer__kind=kind))
 
 
 def _start_of(day: date) -> datetime:
@@ -85,8 +93,10 @@ def summarize_usage(
     events = (
         events.filter(agent_id=agent_id) if agent_id else events.filter(provider_id=provider_id)
     )
-    measures = {
-        "answers": Count("answer_id", distinct=True),
+    measures = {  # each metered request counts once, as the kind it was
+        "answers": _requests_of(AnswerRecord.Kind.ANSWER),
+        "searches": _requests_of(AnswerRecord.Kind.SEARCH),
+        "content_fetches": _requests_of(AnswerRecord.Kind.CONTENT),
         "events": Count("id"),
         "units": Sum("units"),
         "amount_micros": Sum("amount_micros"),
@@ -111,6 +121,8 @@ def summarize_usage(
             UsageGroup(
                 key=str(row["group_key"]),
                 answers=row["answers"],
+                searches=row["searches"],
+                content_fetches=row["content_fetches"],
                 events=row["events"],
                 units=row["units"] or 0,
                 amount_micros=row["amount_micros"] or 0,
@@ -122,6 +134,8 @@ def summarize_usage(
         until=until,
         currency=settings.LICENSING_CURRENCY,
         answers=totals["answers"] or 0,
+        searches=totals["searches"] or 0,
+        content_fetches=totals["content_fetches"] or 0,
         events=totals["events"] or 0,
         amount_micros=totals["amount_micros"] or 0,
         groups=groups,

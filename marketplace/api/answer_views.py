@@ -315,7 +315,12 @@ class UsageView(APIView):
                 if group in ("collection", "provider"):
                     row["name"] = names.get(g.key, "")
                 row.update(
-                    answers=g.answers, events=g.events, units=g.units, amount_micros=g.amount_micros
+                    answers=g.answers,
+                    searches=g.searches,
+                    content_fetches=g.content_fetches,
+                    events=g.events,
+                    units=g.units,
+                    amount_micros=g.amount_micros,
                 )
                 out.append(row)
             return out
@@ -327,6 +332,8 @@ class UsageView(APIView):
                 "currency": summary.currency,
                 "totals": {
                     "answers": summary.answers,
+                    "searches": summary.searches,
+                    "content_fetches": summary.content_fetches,
                     "events": summary.events,
                     "amount_micros": summary.amount_micros,
                 },
