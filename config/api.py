@@ -1,6 +1,6 @@
 """Pieces every app's REST API shares: strict serializers and the acting principal."""
 
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, permissions, serializers
 
 from marketplace import services as marketplace
 
@@ -27,6 +27,34 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+# What a view's `required_scope` may name besides one of the API key scopes.
+ANY_SCOPE = "any"  # any valid API key (or a signed-in user)
+NO_AUTH = "none"  # public: no key needed
+
+
+def required_scope_for(view, method: str) -> str | None:
+    """Return the scope an API key needs for this view and method, or None if undeclared.
+
+    A view declares `required_scope = "licensing"`, or one per method
+    (`required_scope = {"get": "licensing", "post": "query"}`). The schema documents it
+    (`x-required-scope`) and `HasRequiredScope` enforces it.
+    """
+    declared = getattr(view, "required_scope", None)
+    if isinstance(declared, dict):
+        return declared.get(method.lower())
+    return declared
+
+
+class HasRequiredScope(permissions.BasePermission):
+    """Refuse an API key that lacks the scope the view documents (403 insufficient_scope)."""
+
+    def has_permission(self, request, view):
+        scope = required_scope_for(view, request.method)
+        if scope not in (None, ANY_SCOPE, NO_AUTH):
+            require_scope(request, scope)
+        return True
+
+
 def actor_from_request(request) -> marketplace.Actor:
     """Return who is acting: the API key's organization, or the signed-in user."""
     key = request.auth
@@ -37,6 +65,13 @@ def actor_from_request(request) -> marketplace.Actor:
     if request.user and request.user.is_authenticated:
         return marketplace.actor_for_user(user_id=request.user.pk)
     raise exceptions.NotAuthenticated()
+
+
+def may_use_scope(request, scope: str) -> bool:
+    """Return whether the request may do what `scope` allows (signed-in users: the services
+    decide)."""
+    key = request.auth
+    return not isinstance(key, marketplace.AuthenticatedKey) or scope in key.scopes
 
 
 def require_scope(request, scope: str) -> None:

@@ -10,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import acting_organization
+from config.api import NO_AUTH, acting_organization, may_use_scope
 from licensing import errors, services
 from licensing.api import serializers as s
 from licensing.services import OfferTerms
@@ -45,6 +45,8 @@ def _terms_from(data: dict) -> dict:
 
 
 class OfferListView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(responses=s.OfferSerializer(many=True), operation_id="offers_list")
     def get(self, request):
         """List your organization's offers (providers)."""
@@ -71,6 +73,8 @@ class OfferListView(APIView):
 
 
 class OfferDetailView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(responses=s.OfferSerializer, operation_id="offers_retrieve")
     def get(self, request, offer_id):
         offer = services.get_offer(provider_id=_provider(request).id, offer_id=offer_id)
@@ -95,6 +99,8 @@ class OfferDetailView(APIView):
 
 
 class OfferPublishView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(request=None, responses=s.OfferSerializer, operation_id="offers_publish")
     def post(self, request, offer_id):
         offer = services.publish_offer(provider_id=_provider(request).id, offer_id=offer_id)
@@ -102,6 +108,8 @@ class OfferPublishView(APIView):
 
 
 class OfferRetireView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(request=None, responses=s.OfferSerializer, operation_id="offers_retire")
     def post(self, request, offer_id):
         offer = services.retire_offer(provider_id=_provider(request).id, offer_id=offer_id)
@@ -109,6 +117,8 @@ class OfferRetireView(APIView):
 
 
 class MarketOfferListView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
         parameters=[s.MarketFilterSerializer],
         responses=s.OfferSerializer(many=True),
@@ -127,12 +137,16 @@ class MarketOfferListView(APIView):
 
 
 class MarketOfferDetailView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(responses=s.OfferSerializer, operation_id="market_offers_retrieve")
     def get(self, request, offer_id):
         return Response(_offer(services.get_published_offer(offer_id=offer_id)))
 
 
 class QuoteView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
         request=s.QuoteRequestSerializer, responses=s.QuoteSerializer, operation_id="offers_quote"
     )
@@ -146,6 +160,8 @@ class QuoteView(APIView):
 
 
 class AcceptView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
         request=s.AcceptSerializer,
         responses={201: s.AgreementSerializer, 200: s.AgreementSerializer},
@@ -167,6 +183,8 @@ class AcceptView(APIView):
 
 
 class AgreementListView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
         parameters=[OpenApiParameter("status", str)],
         responses=s.AgreementSerializer(many=True),
@@ -180,6 +198,8 @@ class AgreementListView(APIView):
 
 
 class AgreementDetailView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(responses=s.AgreementSerializer, operation_id="agreements_retrieve")
     def get(self, request, agreement_id):
         agreement = services.get_agreement(agent_id=_agent(request).id, agreement_id=agreement_id)
@@ -187,6 +207,8 @@ class AgreementDetailView(APIView):
 
 
 class AgreementCancelView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(request=None, responses=s.AgreementSerializer, operation_id="agreements_cancel")
     def post(self, request, agreement_id):
         agreement = services.cancel_agreement(
@@ -196,6 +218,8 @@ class AgreementCancelView(APIView):
 
 
 class EntitlementsView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
         parameters=[OpenApiParameter("usage_type", str, default="ai-input")],
         responses=s.EntitlementSerializer(many=True),
@@ -223,6 +247,8 @@ def _usage_page(request, **owner):
 
 
 class AgentUsageEventsView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
         parameters=[s.UsageQuerySerializer],
         operation_id="usage_events_list",
@@ -234,6 +260,8 @@ class AgentUsageEventsView(APIView):
 
 
 class ProviderUsageEventsView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
         parameters=[s.UsageQuerySerializer],
         operation_id="provider_usage_events_list",
@@ -245,6 +273,8 @@ class ProviderUsageEventsView(APIView):
 
 
 class DocumentContentView(APIView):
+    required_scope = "query"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("usage_type", str, default="ai-input"),
@@ -273,6 +303,7 @@ class DocumentContentView(APIView):
                 max_price_micros=max_price,
                 api_key_id=getattr(key, "id", None),
                 request_id=_request_id(request, agent.id),
+                may_accept_offers=may_use_scope(request, "licensing"),
             )
         except errors.PaymentRequired as exc:
             response = Response(
@@ -308,6 +339,8 @@ def _license_link(request, slug: str) -> str:
 
 
 class RSLDocumentView(APIView):
+    required_scope = NO_AUTH
+
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = []

@@ -90,11 +90,14 @@ def fetch_licensed_content(
     max_price_micros: int | None = None,
     api_key_id=None,
     request_id: str | None = None,
+    may_accept_offers: bool = False,
 ) -> ContentGrant:
     """Return a document's full text under a licence, metered; else raise PaymentRequired.
 
     With `max_price_micros` (a crawler's `crawler-max-price`), the cheapest published pay-per-use
-    offer at or under that price is accepted on the agent's behalf and the fetch is charged.
+    offer at or under that price is accepted on the agent's behalf and the fetch is charged,
+    if the caller `may_accept_offers` (an API key with the `licensing` scope, or a member);
+    otherwise only an existing agreement serves, and accepting is refused (403).
     """
     content = marketplace.get_document_content(document_id=document_id)
     if content is None or (
@@ -129,6 +132,13 @@ def fetch_licensed_content(
                     "offers": [str(o.id) for o in offers],
                     "provider": content.provider_slug,
                 },
+            )
+        if not may_accept_offers:
+            raise errors.PermissionDenied(
+                "Accepting an offer needs an API key with the 'licensing' scope; accept it "
+                "with one (POST the offer's accept URL) and fetch again with this key.",
+                code="insufficient_scope",
+                details={"offer_id": str(cheapest.id), "price_micros": price},
             )
         accept_offer(agent_id=agent_id, offer_id=cheapest.id)
         terms = get_entitlements(agent_id=agent_id, usage_type=usage_type).for_collection(

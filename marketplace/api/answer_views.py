@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import StrictCharField, StrictSerializer, acting_organization
+from config.api import NO_AUTH, StrictCharField, StrictSerializer, acting_organization
 from config.errors import error_body
 from licensing import services as licensing
 from marketplace import errors
@@ -150,6 +150,8 @@ def _replay_answer(body: dict) -> Iterator[bytes]:
 
 
 class AnswerView(APIView):
+    required_scope = "query"
+
     @extend_schema(
         request=AnswerRequestSerializer,
         responses={200: OpenApiTypes.OBJECT},
@@ -202,6 +204,8 @@ class AnswerView(APIView):
 
 
 class SearchView(APIView):
+    required_scope = "query"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, required=True, description="What to search for."),
@@ -286,6 +290,8 @@ def _date_param(params, name: str):
 
 
 class UsageView(APIView):
+    required_scope = "query"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("since", OpenApiTypes.DATE, description="First day (UTC)."),
@@ -350,6 +356,8 @@ class ReceiptVerifySerializer(StrictSerializer):
 
 
 class ReceiptVerifyView(APIView):
+    required_scope = NO_AUTH
+
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -369,6 +377,8 @@ class ReceiptVerifyView(APIView):
 
 
 class ReceiptKeyView(APIView):
+    required_scope = NO_AUTH
+
     permission_classes = [AllowAny]
 
     @extend_schema(

@@ -23,6 +23,8 @@ def _actor(request):
 
 
 class CollectionListView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(
         parameters=[OpenApiParameter("organization_id", OpenApiTypes.UUID, required=False)],
         responses=s.CollectionSerializer(many=True),
@@ -50,6 +52,8 @@ class CollectionListView(APIView):
 
 
 class CollectionDetailView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(responses=s.CollectionSerializer, operation_id="collections_retrieve")
     def get(self, request, collection_id):
         collection = services.get_collection(actor=_actor(request), collection_id=collection_id)
@@ -77,6 +81,8 @@ class CollectionDetailView(APIView):
 
 
 class DocumentListView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(
         parameters=[s.PageQuerySerializer],
         responses=s.DocumentPageSerializer,
@@ -94,6 +100,8 @@ class DocumentListView(APIView):
 
 
 class DocumentDetailView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(responses=s.DocumentDetailSerializer, operation_id="documents_retrieve")
     def get(self, request, document_id):
         """Return a document with its clean text."""
@@ -108,6 +116,8 @@ class DocumentDetailView(APIView):
 
 
 class UploadView(APIView):
+    required_scope = SCOPE
+
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
@@ -139,6 +149,8 @@ class UploadView(APIView):
 
 
 class IngestionListView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(responses=s.IngestionJobSerializer(many=True), operation_id="ingestions_list")
     def get(self, request, collection_id):
         """List a collection's recent ingestion jobs."""
@@ -162,6 +174,8 @@ class IngestionListView(APIView):
 
 
 class IngestionJobView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(responses=s.IngestionJobSerializer, operation_id="ingestion_jobs_retrieve")
     def get(self, request, job_id):
         """Return a job's status, progress (done/total) and per-item errors."""
@@ -170,6 +184,8 @@ class IngestionJobView(APIView):
 
 
 class IngestionJobRetryView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(
         request=None, responses={202: s.IngestionJobSerializer}, operation_id="ingestion_jobs_retry"
     )
@@ -180,6 +196,8 @@ class IngestionJobRetryView(APIView):
 
 
 class SearchView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(
         request=s.SearchSerializer,
         responses=s.ChunkHitSerializer(many=True),

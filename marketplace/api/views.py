@@ -7,7 +7,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import actor_from_request
+from config.api import ANY_SCOPE, actor_from_request
 from marketplace import services
 from marketplace.api import serializers as s
 
@@ -17,6 +17,8 @@ def _key_data(key: services.APIKeyInfo) -> dict:
 
 
 class OrganizationListView(APIView):
+    required_scope = {"get": ANY_SCOPE, "post": "admin"}
+
     @extend_schema(responses=s.OrganizationSerializer(many=True), operation_id="organizations_list")
     def get(self, request):
         """List the organizations you belong to (an API key sees its own)."""
@@ -47,6 +49,8 @@ class OrganizationListView(APIView):
 
 
 class OrganizationDetailView(APIView):
+    required_scope = ANY_SCOPE
+
     @extend_schema(responses=s.OrganizationSerializer, operation_id="organizations_retrieve")
     def get(self, request, organization_id):
         org = services.get_organization(
@@ -56,6 +60,8 @@ class OrganizationDetailView(APIView):
 
 
 class MemberListView(APIView):
+    required_scope = "admin"
+
     @extend_schema(responses=s.MemberSerializer(many=True), operation_id="members_list")
     def get(self, request, organization_id):
         members = services.list_members(
@@ -81,6 +87,8 @@ class MemberListView(APIView):
 
 
 class MemberDetailView(APIView):
+    required_scope = "admin"
+
     @extend_schema(
         request=s.MemberUpdateSerializer,
         responses=s.MemberSerializer,
@@ -110,6 +118,8 @@ class MemberDetailView(APIView):
 
 
 class APIKeyListView(APIView):
+    required_scope = "admin"
+
     @extend_schema(responses=s.APIKeySerializer(many=True), operation_id="api_keys_list")
     def get(self, request, organization_id):
         """List the organization's keys (prefixes only; secrets are never shown again)."""
@@ -137,6 +147,8 @@ class APIKeyListView(APIView):
 
 
 class APIKeyRevokeView(APIView):
+    required_scope = "admin"
+
     @extend_schema(request=None, responses=s.APIKeySerializer, operation_id="api_keys_revoke")
     def post(self, request, organization_id, api_key_id):
         """Revoke a key at once. Requests with it get 401 from now on."""
