@@ -31,8 +31,12 @@ IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
 class AnswerRequestSerializer(StrictSerializer):
     question = StrictCharField(allow_blank=True, trim_whitespace=False)
     collections = serializers.ListField(child=serializers.UUIDField(), required=False)
-    max_sources = serializers.IntegerField(required=False)
-    max_price_micros = serializers.IntegerField(required=False, allow_null=True)
+    max_sources = serializers.IntegerField(
+        required=False, min_value=1, max_value=answers.MAX_SOURCES
+    )
+    max_price_micros = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=answers.MAX_PRICE_MICROS
+    )
     max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=4096)
     allow_sponsored = serializers.BooleanField(default=False)
     stream = serializers.BooleanField(default=False)
@@ -209,11 +213,19 @@ class SearchView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, required=True, description="What to search for."),
-            OpenApiParameter("limit", int, description="Snippets to return (1-50, default 10)."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": answers.SEARCH_MAX_RESULTS},
+                description="Snippets to return (default 10).",
+            ),
             OpenApiParameter(
                 "collections", str, description="Comma-separated collection ids to search in."
             ),
-            OpenApiParameter("max_price_micros", int, description="The most this search may cost."),
+            OpenApiParameter(
+                "max_price_micros",
+                {"type": "integer", "minimum": 0, "maximum": answers.MAX_PRICE_MICROS},
+                description="The most this search may cost.",
+            ),
         ],
         responses={200: OpenApiTypes.OBJECT},
         operation_id="search",

@@ -72,7 +72,7 @@ class DocumentPageSerializer(serializers.Serializer):
 
 class PageQuerySerializer(StrictSerializer):
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=500)
-    offset = serializers.IntegerField(required=False, default=0, min_value=0)
+    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=10**9)
 
 
 class UploadSerializer(serializers.Serializer):

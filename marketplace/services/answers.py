@@ -28,6 +28,7 @@ from marketplace.services.retrieval import ChunkHit, search_chunks
 # Candidates considered per source asked for: the price limit may need cheaper alternatives.
 CANDIDATES_PER_SOURCE = 3
 MAX_SOURCES = 20
+MAX_PRICE_MICROS = 10**15  # a price limit above any offer's maximum price means "no limit"
 # When a price limit forces a choice, sources scoring below this share of the best one are
 # not worth buying at any price.
 RELEVANCE_FLOOR = 0.5

@@ -85,8 +85,12 @@ class StreamOptionsSerializer(StrictSerializer):
 
 class ProvenantOptionsSerializer(StrictSerializer):
     collections = serializers.ListField(child=serializers.UUIDField(), required=False)
-    max_sources = serializers.IntegerField(required=False)
-    max_price_micros = serializers.IntegerField(required=False, allow_null=True)
+    max_sources = serializers.IntegerField(
+        required=False, min_value=1, max_value=answers.MAX_SOURCES
+    )
+    max_price_micros = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=answers.MAX_PRICE_MICROS
+    )
 
 
 class ChatCompletionRequestSerializer(serializers.Serializer):
