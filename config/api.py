@@ -8,6 +8,8 @@ from marketplace import services as marketplace
 class StrictSerializer(serializers.Serializer):
     """A serializer that refuses fields it does not know, so typos never pass silently."""
 
+    refuses_unknown_fields = True  # the schema says so: additionalProperties false
+
     def to_internal_value(self, data):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))

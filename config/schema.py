@@ -33,6 +33,12 @@ class ErrorSerializer(serializers.Serializer):
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's schema, plus the required scope and the documented error replies."""
 
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and getattr(serializer, "refuses_unknown_fields", False):
+            schema["additionalProperties"] = False  # StrictSerializer: unknown fields are a 400
+        return schema
+
     def get_operation(self, path, path_regex, path_prefix, method, registry):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from config.api import StrictSerializer
-from licensing.models import PaymentType, Period, PriceUnit, UsageType
+from licensing.models import LicenseAgreement, PaymentType, Period, PriceUnit, UsageType
 
 MAX_PRICE = 10**15
 BIGINT_MAX = 2**63 - 1  # PostgreSQL bigint, the widest integer column
@@ -168,6 +168,23 @@ class MarketFilterSerializer(serializers.Serializer):
     usage_type = serializers.ChoiceField(choices=UsageType.choices, required=False)
     provider = serializers.UUIDField(required=False, help_text="A provider organization id.")
     collection = serializers.UUIDField(required=False, help_text="A collection id.")
+
+
+class UsageEventPageSerializer(serializers.Serializer):
+    results = UsageEventSerializer(many=True)
+    next_before_id = serializers.IntegerField(
+        allow_null=True, help_text="Pass as before_id for the next page; null on the last page."
+    )
+
+
+class AgreementQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=LicenseAgreement.Status.choices, required=False, help_text="Only these."
+    )
+
+
+class UsageTypeQuerySerializer(serializers.Serializer):
+    usage_type = serializers.ChoiceField(choices=UsageType.choices, default="ai-input")
 
 
 class UsageQuerySerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ from dataclasses import asdict
 
 from django.conf import settings
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -186,7 +187,7 @@ class AgreementListView(APIView):
     required_scope = "licensing"
 
     @extend_schema(
-        parameters=[OpenApiParameter("status", str)],
+        parameters=[s.AgreementQuerySerializer],
         responses=s.AgreementSerializer(many=True),
         operation_id="agreements_list",
     )
@@ -221,7 +222,7 @@ class EntitlementsView(APIView):
     required_scope = "licensing"
 
     @extend_schema(
-        parameters=[OpenApiParameter("usage_type", str, default="ai-input")],
+        parameters=[s.UsageTypeQuerySerializer],
         responses=s.EntitlementSerializer(many=True),
         operation_id="entitlements_list",
     )
@@ -252,7 +253,7 @@ class AgentUsageEventsView(APIView):
     @extend_schema(
         parameters=[s.UsageQuerySerializer],
         operation_id="usage_events_list",
-        responses=s.UsageEventSerializer(many=True),
+        responses=s.UsageEventPageSerializer,
     )
     def get(self, request):
         """List your organization's usage events, newest first."""
@@ -265,7 +266,7 @@ class ProviderUsageEventsView(APIView):
     @extend_schema(
         parameters=[s.UsageQuerySerializer],
         operation_id="provider_usage_events_list",
-        responses=s.UsageEventSerializer(many=True),
+        responses=s.UsageEventPageSerializer,
     )
     def get(self, request):
         """List every use of your content, newest first (providers)."""
@@ -277,10 +278,15 @@ class DocumentContentView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("usage_type", str, default="ai-input"),
-            OpenApiParameter("crawler-max-price", str, location="header"),
+            s.UsageTypeQuerySerializer,
+            OpenApiParameter(
+                "crawler-max-price",
+                str,
+                location="header",
+                description="The most you pay to fetch: 'USD 0.01' (needs the licensing scope).",
+            ),
         ],
-        responses={200: None, 402: None},
+        responses={(200, "text/plain"): OpenApiTypes.STR},
         operation_id="documents_content",
     )
     def get(self, request, document_id, collection_id=None):

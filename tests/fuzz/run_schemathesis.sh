@@ -56,7 +56,7 @@ status=0
 for tenant in provider agent; do
   key=$([ "$tenant" = provider ] && echo "$PROVIDER_KEY" || echo "$AGENT_KEY")
   echo "fuzz: $tenant key, $MAX_EXAMPLES examples per operation"
-  "$BIN/schemathesis" run "$REPORT_DIR/openapi.json" \
+  "$BIN/schemathesis" --config-file tests/fuzz/schemathesis.toml run "$REPORT_DIR/openapi.json" \
     --url "http://127.0.0.1:$PORT" \
     --header "Authorization: Bearer $key" \
     --checks all \

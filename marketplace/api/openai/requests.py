@@ -94,8 +94,10 @@ class ProvenantOptionsSerializer(StrictSerializer):
 
 
 class ChatCompletionRequestSerializer(serializers.Serializer):
+    refuses_unknown_fields = True  # beyond the OpenAI parameters it ignores
+
     model = StrictCharField()
-    messages = serializers.ListField(child=MessageSerializer(), allow_empty=False)
+    messages = serializers.ListField(child=MessageSerializer(), allow_empty=False, min_length=1)
     max_tokens = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=4096
     )
