@@ -127,7 +127,7 @@ class MarketOfferListView(APIView):
     )
     def get(self, request):
         """Browse every published offer."""
-        query = s.MarketFilterSerializer(data=request.query_params)
+        query = s.MarketFilterSerializer(data=request.query_params.dict())  # "" is not absent
         query.is_valid(raise_exception=True)
         offers = services.list_published_offers(
             usage_type=query.validated_data.get("usage_type"),

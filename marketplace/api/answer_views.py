@@ -291,7 +291,7 @@ def _date_param(params, name: str):
     from datetime import date
 
     raw = params.get(name)
-    if not raw:
+    if raw is None:
         return None
     try:
         return date.fromisoformat(raw)

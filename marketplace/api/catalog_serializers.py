@@ -71,6 +71,7 @@ class DocumentPageSerializer(serializers.Serializer):
 
 
 class PageQuerySerializer(StrictSerializer):
+    json_types = False  # read from the query string
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=500)
     offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=10**9)
 

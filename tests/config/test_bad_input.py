@@ -1,6 +1,7 @@
 """Inputs that once brought a 500 or a wrong answer: each is a 4xx in the one error format."""
 
 import json
+from uuid import uuid4
 
 import pytest
 from django.test import Client, RequestFactory
@@ -265,3 +266,41 @@ def test_last_usage_page_has_no_next_before_id(
     assert ([e["id"] for e in first["results"]], first["next_before_id"]) == (ids[:2], ids[1])
     assert ([e["id"] for e in last["results"]], last["next_before_id"]) == (ids[2:], None)
     assert ([e["id"] for e in exact["results"]], exact["next_before_id"]) == (ids, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"usage_type": "ai-input", "cited": 0}, "cited"),
+        ({"usage_type": "ai-input", "sources": "2"}, "sources"),
+        ({"usage_type": 1}, "usage_type"),
+    ],
+)
+def test_json_values_of_another_type_are_refused_not_coerced(agent_key, body, field):
+    _org, client = agent_key
+
+    response = client.post(f"/api/v1/market/offers/{uuid4()}/quote", body, format="json")
+
+    assert response.status_code == 400
+    assert list(_error(response)["details"]) == [field]
+
+
+def test_list_items_of_another_type_are_refused(provider_key):
+    _org, client = provider_key
+
+    response = client.post("/api/v1/collections", {"name": "X", "topics": [0]}, format="json")
+
+    assert response.status_code == 400
+    assert _error(response)["details"] == {"topics": ["Must be of type string."]}
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [("/api/v1/market/offers", "usage_type="), ("/api/v1/usage", "until=")],
+)
+def test_empty_query_values_are_refused_not_ignored(agent_key, path, query):
+    _org, client = agent_key
+
+    response = client.get(f"{path}?{query}")
+
+    assert response.status_code == 400
