@@ -192,8 +192,11 @@ class AgreementListView(APIView):
         operation_id="agreements_list",
     )
     def get(self, request):
+        agent = _agent(request)
+        query = s.AgreementQuerySerializer(data=request.query_params.dict())  # "" is not absent
+        query.is_valid(raise_exception=True)
         agreements = services.list_agreements(
-            agent_id=_agent(request).id, status=request.query_params.get("status")
+            agent_id=agent.id, status=query.validated_data.get("status")
         )
         return Response([s.AgreementSerializer(asdict(a)).data for a in agreements])
 

@@ -304,3 +304,13 @@ def test_empty_query_values_are_refused_not_ignored(agent_key, path, query):
     response = client.get(f"{path}?{query}")
 
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize("status", ["", "pending"])
+def test_agreements_with_an_unknown_status_filter_are_400(agent_key, status):
+    _org, client = agent_key
+
+    response = client.get(f"/api/v1/agreements?status={status}")
+
+    assert response.status_code == 400
+    assert list(_error(response)["details"]) == ["status"]
