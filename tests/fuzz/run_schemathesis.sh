@@ -46,11 +46,12 @@ AGENT_KEY=$(sed -n 's/^AGENT_KEY=//p' <<<"$KEYS")
   --access-logfile /dev/null --error-logfile "$REPORT_DIR/gunicorn.log" &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null; wait "$SERVER" 2>/dev/null || true' EXIT
+fetch() { "$BIN/python" -c 'import sys, urllib.request; sys.stdout.buffer.write(urllib.request.urlopen(sys.argv[1], timeout=5).read())' "$1"; }
 for _ in $(seq 1 60); do
-  curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break
+  fetch "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
   sleep 1
 done
-curl -fs "http://127.0.0.1:$PORT/api/schema/?format=json" -o "$REPORT_DIR/openapi.json"
+fetch "http://127.0.0.1:$PORT/api/schema/?format=json" >"$REPORT_DIR/openapi.json"
 
 status=0
 for tenant in provider agent; do
