@@ -4,6 +4,8 @@
 # Seeds the demo into its own PostgreSQL database, starts gunicorn, then runs Schemathesis
 # (--checks all, examples + coverage + fuzzing + stateful phases) once per tenant: a provider
 # key and an agent key. Exits non-zero on any server error or schema violation.
+# Text never holds NUL (every text field refuses it with a 400, see docs/api.md), so the
+# generator leaves NUL out; tests/config and tests/marketplace prove the refusals.
 #
 # Needs PostgreSQL and Redis (as .ci/run starts them). Settings, all optional:
 #   FUZZ_DATABASE_URL  default postgres://postgres@127.0.0.1:5432/provenant_fuzz (recreated)
@@ -66,6 +68,7 @@ for tenant in provider agent; do
     --workers 2 \
     --request-timeout 30 \
     --generation-database none \
+    --generation-allow-x00 false \
     --suppress-health-check all \
     ${FUZZ_SEED:+--seed "$FUZZ_SEED"} \
     --report junit --report-dir "$REPORT_DIR/$tenant" \
