@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test check worker beat bench clean
+.PHONY: help setup run test check fuzz worker beat bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ check: setup ## Lint, format check, import contracts, migrations check
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+fuzz: setup ## Fuzz the API with Schemathesis against a live server (needs PostgreSQL, Redis)
+	BIN=$(BIN) tests/fuzz/run_schemathesis.sh
 
 worker: setup ## Start a Celery worker (needs CELERY_BROKER_URL or REDIS_URL)
 	$(BIN)/celery -A config worker --loglevel=INFO

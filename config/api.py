@@ -1,12 +1,15 @@
 """Pieces every app's REST API shares: strict serializers and the acting principal."""
 
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, permissions, serializers
 
 from marketplace import services as marketplace
 
 
 class StrictSerializer(serializers.Serializer):
     """A serializer that refuses fields it does not know, so typos never pass silently."""
+
+    refuses_unknown_fields = True  # the schema says so: additionalProperties false
+    json_types = True  # a JSON body: 0 is not false, 1 is not "1" (query strings set False)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -15,7 +18,48 @@ class StrictSerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: ["Unknown field."] for name in unknown}, code="unknown_field"
                 )
+            if self.json_types:
+                wrong = {
+                    name: [problem]
+                    for name, field in self.fields.items()
+                    if name in data and (problem := json_type_problem(field, data[name]))
+                }
+                if wrong:
+                    raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
+
+
+def json_type_problem(field: serializers.Field, value) -> str | None:
+    """Return why a JSON value does not have the type its field documents, or None.
+
+    DRF coerces (0 to false, 5 to "5", "5" to 5); the schema promises the JSON types, so a
+    value of another type is refused rather than converted.
+    """
+    if value is None:
+        return None  # allow_null decides
+    expected = {
+        serializers.BooleanField: (bool,),
+        serializers.CharField: (str,),
+        serializers.ChoiceField: (str,),
+        serializers.IntegerField: (int,),
+        serializers.ListField: (list,),
+    }
+    for kind, types in expected.items():
+        if isinstance(field, kind):
+            if not isinstance(value, types) or (
+                kind is serializers.IntegerField and isinstance(value, bool)
+            ):
+                return f"Must be of type {_JSON_NAMES[types[0]]}."
+            if kind is serializers.ListField:
+                for item in value:
+                    problem = json_type_problem(field.child, item)
+                    if problem:
+                        return problem
+            return None
+    return None
+
+
+_JSON_NAMES = {bool: "boolean", str: "string", int: "integer", list: "array"}
 
 
 class StrictCharField(serializers.CharField):
@@ -25,6 +69,34 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+# What a view's `required_scope` may name besides one of the API key scopes.
+ANY_SCOPE = "any"  # any valid API key (or a signed-in user)
+NO_AUTH = "none"  # public: no key needed
+
+
+def required_scope_for(view, method: str) -> str | None:
+    """Return the scope an API key needs for this view and method, or None if undeclared.
+
+    A view declares `required_scope = "licensing"`, or one per method
+    (`required_scope = {"get": "licensing", "post": "query"}`). The schema documents it
+    (`x-required-scope`) and `HasRequiredScope` enforces it.
+    """
+    declared = getattr(view, "required_scope", None)
+    if isinstance(declared, dict):
+        return declared.get(method.lower())
+    return declared
+
+
+class HasRequiredScope(permissions.BasePermission):
+    """Refuse an API key that lacks the scope the view documents (403 insufficient_scope)."""
+
+    def has_permission(self, request, view):
+        scope = required_scope_for(view, request.method)
+        if scope not in (None, ANY_SCOPE, NO_AUTH):
+            require_scope(request, scope)
+        return True
 
 
 def actor_from_request(request) -> marketplace.Actor:
@@ -37,6 +109,13 @@ def actor_from_request(request) -> marketplace.Actor:
     if request.user and request.user.is_authenticated:
         return marketplace.actor_for_user(user_id=request.user.pk)
     raise exceptions.NotAuthenticated()
+
+
+def may_use_scope(request, scope: str) -> bool:
+    """Return whether the request may do what `scope` allows (signed-in users: the services
+    decide)."""
+    key = request.auth
+    return not isinstance(key, marketplace.AuthenticatedKey) or scope in key.scopes
 
 
 def require_scope(request, scope: str) -> None:

@@ -33,5 +33,7 @@ urlpatterns = [
     path("", include("portal.urls")),
 ]
 
+handler400 = errors.handler400
+handler403 = errors.handler403
 handler404 = errors.handler404
 handler500 = errors.handler500

@@ -161,7 +161,14 @@ class AnswerRecord(models.Model):
     api_key = models.ForeignKey(
         "marketplace.APIKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+
+    class Kind(models.TextChoices):
+        ANSWER = "answer", "Answer"
+        SEARCH = "search", "Search"
+        CONTENT = "content", "Content fetch"
+
     usage_type = models.CharField(max_length=10, choices=UsageType.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ANSWER)
     sources_count = models.PositiveIntegerField(default=0)
     total_micros = models.BigIntegerField(default=0)
     currency = models.CharField(max_length=3, default="USD")

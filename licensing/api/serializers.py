@@ -1,9 +1,11 @@
 from rest_framework import serializers
 
 from config.api import StrictSerializer
-from licensing.models import PaymentType, Period, PriceUnit, UsageType
+from licensing.models import LicenseAgreement, PaymentType, Period, PriceUnit, UsageType
 
 MAX_PRICE = 10**15
+BIGINT_MAX = 2**63 - 1  # PostgreSQL bigint, the widest integer column
+INT_MAX = 2**31 - 1  # PostgreSQL integer
 
 
 class TermsFieldsMixin(serializers.Serializer):
@@ -19,7 +21,9 @@ class TermsFieldsMixin(serializers.Serializer):
     currency = serializers.CharField(max_length=3, default="USD")
     period = serializers.ChoiceField(choices=Period.choices, allow_blank=True, default="")
     revenue_share_bps = serializers.IntegerField(min_value=0, max_value=10_000, default=0)
-    max_snippet_chars = serializers.IntegerField(min_value=1, allow_null=True, default=None)
+    max_snippet_chars = serializers.IntegerField(
+        min_value=1, max_value=INT_MAX, allow_null=True, default=None
+    )
     citation_required = serializers.BooleanField(default=False)
     territories = serializers.ListField(
         child=serializers.CharField(min_length=2, max_length=2), default=list, max_length=250
@@ -177,8 +181,28 @@ class MarketFilterSerializer(serializers.Serializer):
     collection = serializers.UUIDField(required=False, help_text="A collection id.")
 
 
+class UsageEventPageSerializer(serializers.Serializer):
+    results = UsageEventSerializer(many=True)
+    next_before_id = serializers.IntegerField(
+        allow_null=True, help_text="Pass as before_id for the next page; null on the last page."
+    )
+
+
+class AgreementQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=LicenseAgreement.Status.choices, required=False, help_text="Only these."
+    )
+
+
+class UsageTypeQuerySerializer(serializers.Serializer):
+    usage_type = serializers.ChoiceField(choices=UsageType.choices, default="ai-input")
+
+
 class UsageQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
     before_id = serializers.IntegerField(
-        min_value=1, required=False, help_text="Page on: pass the previous page's next_before_id."
+        min_value=1,
+        max_value=BIGINT_MAX,
+        required=False,
+        help_text="Page on: pass the previous page's next_before_id.",
     )

@@ -4,13 +4,14 @@ from dataclasses import asdict
 
 from django.conf import settings
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import acting_organization
+from config.api import NO_AUTH, acting_organization, may_use_scope
 from licensing import errors, services
 from licensing.api import serializers as s
 from licensing.services import OfferTerms
@@ -51,6 +52,8 @@ def _terms_from(data: dict) -> dict:
 
 
 class OfferListView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(responses=s.OfferSerializer(many=True), operation_id="offers_list")
     def get(self, request):
         """List your organization's offers (providers)."""
@@ -77,6 +80,8 @@ class OfferListView(APIView):
 
 
 class OfferDetailView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(responses=s.OfferSerializer, operation_id="offers_retrieve")
     def get(self, request, offer_id):
         offer = services.get_offer(provider_id=_provider(request).id, offer_id=offer_id)
@@ -101,6 +106,8 @@ class OfferDetailView(APIView):
 
 
 class OfferPublishView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(request=None, responses=s.OfferSerializer, operation_id="offers_publish")
     def post(self, request, offer_id):
         offer = services.publish_offer(provider_id=_provider(request).id, offer_id=offer_id)
@@ -108,6 +115,8 @@ class OfferPublishView(APIView):
 
 
 class OfferRetireView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(request=None, responses=s.OfferSerializer, operation_id="offers_retire")
     def post(self, request, offer_id):
         offer = services.retire_offer(provider_id=_provider(request).id, offer_id=offer_id)
@@ -115,6 +124,8 @@ class OfferRetireView(APIView):
 
 
 class MarketOfferListView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
         parameters=[s.MarketFilterSerializer],
         responses=s.MarketOfferSerializer(many=True),
@@ -123,7 +134,7 @@ class MarketOfferListView(APIView):
     def get(self, request):
         """Browse the published offers you may accept."""
         agent = _agent(request)
-        query = s.MarketFilterSerializer(data=request.query_params)
+        query = s.MarketFilterSerializer(data=request.query_params.dict())  # "" is not absent
         query.is_valid(raise_exception=True)
         offers = services.list_published_offers(
             agent_id=agent.id,
@@ -135,6 +146,8 @@ class MarketOfferListView(APIView):
 
 
 class MarketOfferDetailView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(responses=s.MarketOfferSerializer, operation_id="market_offers_retrieve")
     def get(self, request, offer_id):
         """Return a published offer you may accept; 404 for one offered only to others."""
@@ -144,6 +157,8 @@ class MarketOfferDetailView(APIView):
 
 
 class QuoteView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
         request=s.QuoteRequestSerializer, responses=s.QuoteSerializer, operation_id="offers_quote"
     )
@@ -157,6 +172,8 @@ class QuoteView(APIView):
 
 
 class AcceptView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
         request=s.AcceptSerializer,
         responses={201: s.AgreementSerializer, 200: s.AgreementSerializer},
@@ -178,19 +195,26 @@ class AcceptView(APIView):
 
 
 class AgreementListView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
-        parameters=[OpenApiParameter("status", str)],
+        parameters=[s.AgreementQuerySerializer],
         responses=s.AgreementSerializer(many=True),
         operation_id="agreements_list",
     )
     def get(self, request):
+        agent = _agent(request)
+        query = s.AgreementQuerySerializer(data=request.query_params.dict())  # "" is not absent
+        query.is_valid(raise_exception=True)
         agreements = services.list_agreements(
-            agent_id=_agent(request).id, status=request.query_params.get("status")
+            agent_id=agent.id, status=query.validated_data.get("status")
         )
         return Response([s.AgreementSerializer(asdict(a)).data for a in agreements])
 
 
 class AgreementDetailView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(responses=s.AgreementSerializer, operation_id="agreements_retrieve")
     def get(self, request, agreement_id):
         agreement = services.get_agreement(agent_id=_agent(request).id, agreement_id=agreement_id)
@@ -198,6 +222,8 @@ class AgreementDetailView(APIView):
 
 
 class AgreementCancelView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(request=None, responses=s.AgreementSerializer, operation_id="agreements_cancel")
     def post(self, request, agreement_id):
         agreement = services.cancel_agreement(
@@ -207,8 +233,10 @@ class AgreementCancelView(APIView):
 
 
 class EntitlementsView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
-        parameters=[OpenApiParameter("usage_type", str, default="ai-input")],
+        parameters=[s.UsageTypeQuerySerializer],
         responses=s.EntitlementSerializer(many=True),
         operation_id="entitlements_list",
     )
@@ -224,20 +252,22 @@ class EntitlementsView(APIView):
 def _usage_page(request, **owner):
     query = s.UsageQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    events = services.list_usage_events(**owner, **query.validated_data)
+    page = services.usage_events_page(**owner, **query.validated_data)
     return Response(
         {
-            "results": [s.UsageEventSerializer(asdict(e)).data for e in events],
-            "next_before_id": events[-1].id if events else None,
+            "results": [s.UsageEventSerializer(asdict(e)).data for e in page.results],
+            "next_before_id": page.next_before_id,
         }
     )
 
 
 class AgentUsageEventsView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
         parameters=[s.UsageQuerySerializer],
         operation_id="usage_events_list",
-        responses=s.UsageEventSerializer(many=True),
+        responses=s.UsageEventPageSerializer,
     )
     def get(self, request):
         """List your organization's usage events, newest first."""
@@ -245,10 +275,12 @@ class AgentUsageEventsView(APIView):
 
 
 class ProviderUsageEventsView(APIView):
+    required_scope = "licensing"
+
     @extend_schema(
         parameters=[s.UsageQuerySerializer],
         operation_id="provider_usage_events_list",
-        responses=s.UsageEventSerializer(many=True),
+        responses=s.UsageEventPageSerializer,
     )
     def get(self, request):
         """List every use of your content, newest first (providers)."""
@@ -256,12 +288,19 @@ class ProviderUsageEventsView(APIView):
 
 
 class DocumentContentView(APIView):
+    required_scope = "query"
+
     @extend_schema(
         parameters=[
-            OpenApiParameter("usage_type", str, default="ai-input"),
-            OpenApiParameter("crawler-max-price", str, location="header"),
+            s.UsageTypeQuerySerializer,
+            OpenApiParameter(
+                "crawler-max-price",
+                str,
+                location="header",
+                description="The most you pay to fetch: 'USD 0.01' (needs the licensing scope).",
+            ),
         ],
-        responses={200: None, 402: None},
+        responses={(200, "text/plain"): OpenApiTypes.STR},
         operation_id="documents_content",
     )
     def get(self, request, document_id, collection_id=None):
@@ -284,6 +323,7 @@ class DocumentContentView(APIView):
                 max_price_micros=max_price,
                 api_key_id=getattr(request.auth, "id", None),
                 request_id=keyed.request_id if keyed else None,
+                may_accept_offers=may_use_scope(request, "licensing"),
             )
         except errors.PaymentRequired as exc:
             if keyed:
@@ -367,6 +407,8 @@ def _license_link(request, slug: str) -> str:
 
 
 class RSLDocumentView(APIView):
+    required_scope = NO_AUTH
+
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = []

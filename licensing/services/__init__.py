@@ -26,12 +26,14 @@ from licensing.services.metering import (
     MeteredEvent,
     SourceUse,
     UsageEventInfo,
+    UsageEventPage,
     UseRecord,
     is_metered,
     list_usage_events,
     record_use,
     record_uses,
     settle_use,
+    usage_events_page,
     void_use,
 )
 from licensing.services.offers import (
@@ -64,6 +66,7 @@ __all__ = [
     "SourceUse",
     "Terms",
     "UsageEventInfo",
+    "UsageEventPage",
     "UsageGroup",
     "UsageSummary",
     "UseRecord",
@@ -94,5 +97,6 @@ __all__ = [
     "summarize_usage",
     "update_offer",
     "usage_covers",
+    "usage_events_page",
     "void_use",
 ]

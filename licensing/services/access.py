@@ -9,7 +9,7 @@ from licensing import errors
 from licensing.models import PaymentType
 from licensing.services.agreements import accept_offer, get_entitlements
 from licensing.services.metering import SourceUse, UseRecord, record_use
-from licensing.services.offers import OfferInfo, list_published_offers
+from licensing.services.offers import MAX_PRICE_MICROS, OfferInfo, list_published_offers
 from licensing.services.terms import price_use, usage_covers
 from marketplace import services as marketplace
 
@@ -32,7 +32,10 @@ def format_price(micros: int, currency: str) -> str:
 
 
 def parse_price(value: str | None, currency: str) -> int | None:
-    """Parse '0.01' or 'USD 0.01' into micros; None if absent, malformed or another currency."""
+    """Parse '0.01' or 'USD 0.01' into micros; None if absent, malformed or another currency.
+
+    A price above any offer's maximum is refused (400), not scaled into a huge integer.
+    """
     if not value:
         return None
     parts = value.strip().split()
@@ -48,6 +51,11 @@ def parse_price(value: str | None, currency: str) -> int | None:
         return None
     if not amount.is_finite() or amount < 0:
         return None
+    if amount > MAX_PRICE_MICROS // 1_000_000:  # checked before scaling: 1e1000000 is finite
+        raise errors.ValidationFailed(
+            "crawler-max-price is larger than any price.",
+            details={"crawler-max-price": [f"At most {MAX_PRICE_MICROS // 1_000_000} {currency}."]},
+        )
     return int((amount * 1_000_000).to_integral_value(rounding=ROUND_FLOOR))
 
 
@@ -82,11 +90,14 @@ def fetch_licensed_content(
     max_price_micros: int | None = None,
     api_key_id=None,
     request_id: str | None = None,
+    may_accept_offers: bool = False,
 ) -> ContentGrant:
     """Return a document's full text under a licence, metered; else raise PaymentRequired.
 
     With `max_price_micros` (a crawler's `crawler-max-price`), the cheapest published pay-per-use
-    offer at or under that price is accepted on the agent's behalf and the fetch is charged.
+    offer at or under that price is accepted on the agent's behalf and the fetch is charged,
+    if the caller `may_accept_offers` (an API key with the `licensing` scope, or a member);
+    otherwise only an existing agreement serves, and accepting is refused (403).
     """
     content = marketplace.get_document_content(document_id=document_id)
     if content is None or (
@@ -121,6 +132,13 @@ def fetch_licensed_content(
                     "provider": content.provider_slug,
                 },
             )
+        if not may_accept_offers:
+            raise errors.PermissionDenied(
+                "Accepting an offer needs an API key with the 'licensing' scope; accept it "
+                "with one (POST the offer's accept URL) and fetch again with this key.",
+                code="insufficient_scope",
+                details={"offer_id": str(cheapest.id), "price_micros": price},
+            )
         accept_offer(agent_id=agent_id, offer_id=cheapest.id)
         terms = get_entitlements(agent_id=agent_id, usage_type=usage_type).for_collection(
             content.collection_id
@@ -132,6 +150,7 @@ def fetch_licensed_content(
             agent_id=agent_id,
             api_key_id=api_key_id,
             usage_type=usage_type,
+            kind="content",
             sources=(
                 SourceUse(
                     collection_id=content.collection_id,

@@ -50,6 +50,11 @@ class UseRecord:
     sources: tuple[SourceUse, ...]
     api_key_id: uuid.UUID | None = None
     created_at: datetime | None = None
+    kind: str = ""  # answer, search or content; by default from the usage type
+
+
+def _default_kind(usage_type: str) -> str:
+    return AnswerRecord.Kind.SEARCH if usage_type == "search" else AnswerRecord.Kind.ANSWER
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ _ANSWER_PG_TYPES = {
     "agent_id": "uuid",
     "api_key_id": "uuid",
     "usage_type": "text",
+    "kind": "text",
     "sources_count": "integer",
     "total_micros": "bigint",
     "currency": "text",
@@ -332,6 +338,7 @@ def _record_batch(records: list[UseRecord]) -> tuple[BatchResult, dict]:
                 "agent_id": agent_id,
                 "api_key_id": record.api_key_id,
                 "usage_type": usage_type,
+                "kind": record.kind or _default_kind(usage_type),
                 "sources_count": len(events),
                 "total_micros": total,
                 "currency": events[0]["currency"] if events else "USD",
@@ -518,39 +525,65 @@ class UsageEventInfo:
     cited: bool
 
 
+USAGE_PAGE_MAX = 500
+
+
+@dataclass(frozen=True)
+class UsageEventPage:
+    results: tuple[UsageEventInfo, ...]
+    next_before_id: int | None  # None on the last page
+
+
 def list_usage_events(
     *, agent_id=None, provider_id=None, limit: int = 100, before_id: int | None = None
 ) -> list[UsageEventInfo]:
     """Return usage events newest first, seen by the agent that used or the provider used."""
+    page = usage_events_page(
+        agent_id=agent_id, provider_id=provider_id, limit=limit, before_id=before_id
+    )
+    return list(page.results)
+
+
+def usage_events_page(
+    *, agent_id=None, provider_id=None, limit: int = 100, before_id: int | None = None
+) -> UsageEventPage:
+    """Return one page of usage events newest first, and where the next page starts."""
     if (agent_id is None) == (provider_id is None):
         raise ValueError("name exactly one of agent_id and provider_id")
+    limit = max(1, min(limit, USAGE_PAGE_MAX))
     rows = UsageEvent.objects.select_related("answer", "offer_version")
     rows = rows.filter(agent_id=agent_id) if agent_id else rows.filter(provider_id=provider_id)
     if before_id is not None:
         rows = rows.filter(id__lt=before_id)
-    rows = rows.order_by("-id")[: max(1, min(limit, 500))]
-    return [
-        UsageEventInfo(
-            id=e.id,
-            request_id=e.answer.request_id,
-            created_at=e.created_at,
-            agent_id=e.agent_id,
-            provider_id=e.provider_id,
-            collection_id=e.collection_id,
-            document_id=e.document_id,
-            chunk_id=e.chunk_id,
-            agreement_id=e.agreement_id,
-            offer_id=e.offer_version.offer_id,
-            offer_version=e.offer_version.version,
-            usage_type=e.usage_type,
-            payment_type=e.payment_type,
-            price_unit=e.price_unit,
-            units=e.units,
-            unit_price_micros=e.unit_price_micros,
-            amount_micros=e.amount_micros,
-            currency=e.currency,
-            attribution_weight_ppm=e.attribution_weight_ppm,
-            cited=e.cited,
-        )
-        for e in rows
-    ]
+    rows = list(rows.order_by("-id")[: limit + 1])  # one more tells whether a next page exists
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return UsageEventPage(
+        results=tuple(_usage_event_info(e) for e in rows),
+        next_before_id=rows[-1].id if more else None,
+    )
+
+
+def _usage_event_info(e: UsageEvent) -> UsageEventInfo:
+    return UsageEventInfo(
+        id=e.id,
+        request_id=e.answer.request_id,
+        created_at=e.created_at,
+        agent_id=e.agent_id,
+        provider_id=e.provider_id,
+        collection_id=e.collection_id,
+        document_id=e.document_id,
+        chunk_id=e.chunk_id,
+        agreement_id=e.agreement_id,
+        offer_id=e.offer_version.offer_id,
+        offer_version=e.offer_version.version,
+        usage_type=e.usage_type,
+        payment_type=e.payment_type,
+        price_unit=e.price_unit,
+        units=e.units,
+        unit_price_micros=e.unit_price_micros,
+        amount_micros=e.amount_micros,
+        currency=e.currency,
+        attribution_weight_ppm=e.attribution_weight_ppm,
+        cited=e.cited,
+    )

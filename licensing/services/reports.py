@@ -5,21 +5,24 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from licensing import errors
-from licensing.models import UsageEvent
+from licensing.models import AnswerRecord, UsageEvent
 
 GROUPS = ("day", "collection", "provider", "agent", "usage_type")
 MAX_DAYS = 366
+DEFAULT_DAYS = 30
 
 
 @dataclass(frozen=True)
 class UsageGroup:
     key: str
     answers: int
+    searches: int
+    content_fetches: int
     events: int
     units: int
     amount_micros: int
@@ -31,6 +34,8 @@ class UsageSummary:
     until: date
     currency: str
     answers: int
+    searches: int
+    content_fetches: int
     events: int
     amount_micros: int
     groups: dict[str, tuple[UsageGroup, ...]]
@@ -39,7 +44,12 @@ class UsageSummary:
 def _bounds(since: date | None, until: date | None) -> tuple[date, date]:
     today = timezone.now().date()
     until = until or today
-    since = since or until - timedelta(days=29)
+    # A summary reads [since, until + 1 day): both ends stay inside the calendar.
+    if until >= date.max or until - date.min < timedelta(days=DEFAULT_DAYS - 1):
+        raise errors.ValidationFailed(
+            "until is out of range.", details={"until": ["A date between year 1 and 9999."]}
+        )
+    since = since or until - timedelta(days=DEFAULT_DAYS - 1)
     if since > until:
         raise errors.ValidationFailed(
             "since is on or before until.", details={"since": ["On or before until."]}
@@ -49,6 +59,10 @@ def _bounds(since: date | None, until: date | None) -> tuple[date, date]:
             f"A summary covers at most {MAX_DAYS} days.", details={"since": ["Too far back."]}
         )
     return since, until
+
+
+def _requests_of(kind: str) -> Count:
+    return Count("answer_id", distinct=True, filter=Q(answer__kind=kind))
 
 
 def _start_of(day: date) -> datetime:
@@ -79,8 +93,10 @@ def summarize_usage(
     events = (
         events.filter(agent_id=agent_id) if agent_id else events.filter(provider_id=provider_id)
     )
-    measures = {
-        "answers": Count("answer_id", distinct=True),
+    measures = {  # each metered request counts once, as the kind it was
+        "answers": _requests_of(AnswerRecord.Kind.ANSWER),
+        "searches": _requests_of(AnswerRecord.Kind.SEARCH),
+        "content_fetches": _requests_of(AnswerRecord.Kind.CONTENT),
         "events": Count("id"),
         "units": Sum("units"),
         "amount_micros": Sum("amount_micros"),
@@ -105,6 +121,8 @@ def summarize_usage(
             UsageGroup(
                 key=str(row["group_key"]),
                 answers=row["answers"],
+                searches=row["searches"],
+                content_fetches=row["content_fetches"],
                 events=row["events"],
                 units=row["units"] or 0,
                 amount_micros=row["amount_micros"] or 0,
@@ -116,6 +134,8 @@ def summarize_usage(
         until=until,
         currency=settings.LICENSING_CURRENCY,
         answers=totals["answers"] or 0,
+        searches=totals["searches"] or 0,
+        content_fetches=totals["content_fetches"] or 0,
         events=totals["events"] or 0,
         amount_micros=totals["amount_micros"] or 0,
         groups=groups,

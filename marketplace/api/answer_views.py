@@ -12,7 +12,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import StrictCharField, StrictSerializer, acting_organization
+from config.api import NO_AUTH, StrictCharField, StrictSerializer, acting_organization
 from config.errors import error_body
 from licensing import services as licensing
 from marketplace import errors
@@ -31,8 +31,12 @@ IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
 class AnswerRequestSerializer(StrictSerializer):
     question = StrictCharField(allow_blank=True, trim_whitespace=False)
     collections = serializers.ListField(child=serializers.UUIDField(), required=False)
-    max_sources = serializers.IntegerField(required=False)
-    max_price_micros = serializers.IntegerField(required=False, allow_null=True)
+    max_sources = serializers.IntegerField(
+        required=False, min_value=1, max_value=answers.MAX_SOURCES
+    )
+    max_price_micros = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=answers.MAX_PRICE_MICROS
+    )
     max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=4096)
     allow_sponsored = serializers.BooleanField(default=False)
     stream = serializers.BooleanField(default=False)
@@ -159,6 +163,8 @@ def _replay_answer(body: dict) -> Iterator[bytes]:
 
 
 class AnswerView(APIView):
+    required_scope = "query"
+
     @extend_schema(
         request=AnswerRequestSerializer,
         responses={200: OpenApiTypes.OBJECT},
@@ -211,14 +217,24 @@ class AnswerView(APIView):
 
 
 class SearchView(APIView):
+    required_scope = "query"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("q", str, required=True, description="What to search for."),
-            OpenApiParameter("limit", int, description="Snippets to return (1-50, default 10)."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": answers.SEARCH_MAX_RESULTS},
+                description="Snippets to return (default 10).",
+            ),
             OpenApiParameter(
                 "collections", str, description="Comma-separated collection ids to search in."
             ),
-            OpenApiParameter("max_price_micros", int, description="The most this search may cost."),
+            OpenApiParameter(
+                "max_price_micros",
+                {"type": "integer", "minimum": 0, "maximum": answers.MAX_PRICE_MICROS},
+                description="The most this search may cost.",
+            ),
         ],
         responses={200: OpenApiTypes.OBJECT},
         operation_id="search",
@@ -284,7 +300,7 @@ def _date_param(params, name: str):
     from datetime import date
 
     raw = params.get(name)
-    if not raw:
+    if raw is None:
         return None
     try:
         return date.fromisoformat(raw)
@@ -295,6 +311,8 @@ def _date_param(params, name: str):
 
 
 class UsageView(APIView):
+    required_scope = "query"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("since", OpenApiTypes.DATE, description="First day (UTC)."),
@@ -324,7 +342,12 @@ class UsageView(APIView):
                 if group in ("collection", "provider"):
                     row["name"] = names.get(g.key, "")
                 row.update(
-                    answers=g.answers, events=g.events, units=g.units, amount_micros=g.amount_micros
+                    answers=g.answers,
+                    searches=g.searches,
+                    content_fetches=g.content_fetches,
+                    events=g.events,
+                    units=g.units,
+                    amount_micros=g.amount_micros,
                 )
                 out.append(row)
             return out
@@ -336,6 +359,8 @@ class UsageView(APIView):
                 "currency": summary.currency,
                 "totals": {
                     "answers": summary.answers,
+                    "searches": summary.searches,
+                    "content_fetches": summary.content_fetches,
                     "events": summary.events,
                     "amount_micros": summary.amount_micros,
                 },
@@ -352,6 +377,8 @@ class ReceiptVerifySerializer(StrictSerializer):
 
 
 class ReceiptVerifyView(APIView):
+    required_scope = NO_AUTH
+
     permission_classes = [AllowAny]
 
     @extend_schema(
@@ -371,6 +398,8 @@ class ReceiptVerifyView(APIView):
 
 
 class ReceiptKeyView(APIView):
+    required_scope = NO_AUTH
+
     permission_classes = [AllowAny]
 
     @extend_schema(

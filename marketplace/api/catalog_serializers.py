@@ -75,6 +75,7 @@ MAX_PAGE_OFFSET = 10_000_000
 
 
 class PageQuerySerializer(StrictSerializer):
+    json_types = False  # read from the query string
     limit = serializers.IntegerField(
         required=False, default=50, min_value=1, max_value=MAX_PAGE_LIMIT
     )

@@ -8,6 +8,7 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
 from django.http.multipartparser import MultiPartParserError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ParseError
@@ -28,8 +29,10 @@ def _actor(request):
 
 
 class CollectionListView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(
-        parameters=[OpenApiParameter("organization_id", str, required=False)],
+        parameters=[OpenApiParameter("organization_id", OpenApiTypes.UUID, required=False)],
         responses=s.CollectionSerializer(many=True),
         operation_id="collections_list",
     )
@@ -55,6 +58,8 @@ class CollectionListView(APIView):
 
 
 class CollectionDetailView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(responses=s.CollectionSerializer, operation_id="collections_retrieve")
     def get(self, request, collection_id):
         collection = services.get_collection(actor=_actor(request), collection_id=collection_id)
@@ -82,6 +87,8 @@ class CollectionDetailView(APIView):
 
 
 class DocumentListView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(
         parameters=[s.PageQuerySerializer],
         responses=s.DocumentPageSerializer,
@@ -99,6 +106,8 @@ class DocumentListView(APIView):
 
 
 class DocumentDetailView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(responses=s.DocumentDetailSerializer, operation_id="documents_retrieve")
     def get(self, request, document_id):
         """Return a document with its clean text."""
@@ -155,6 +164,8 @@ class StreamingUploadParser(MultiPartParser):
 
 
 class UploadView(APIView):
+    required_scope = SCOPE
+
     parser_classes = [StreamingUploadParser]
 
     @extend_schema(
@@ -186,6 +197,8 @@ class UploadView(APIView):
 
 
 class IngestionListView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(responses=s.IngestionJobSerializer(many=True), operation_id="ingestions_list")
     def get(self, request, collection_id):
         """List a collection's recent ingestion jobs."""
@@ -209,6 +222,8 @@ class IngestionListView(APIView):
 
 
 class IngestionJobView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(responses=s.IngestionJobSerializer, operation_id="ingestion_jobs_retrieve")
     def get(self, request, job_id):
         """Return a job's status, progress (done/total) and per-item errors."""
@@ -217,6 +232,8 @@ class IngestionJobView(APIView):
 
 
 class IngestionJobRetryView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(
         request=None, responses={202: s.IngestionJobSerializer}, operation_id="ingestion_jobs_retry"
     )
@@ -227,6 +244,8 @@ class IngestionJobRetryView(APIView):
 
 
 class SearchView(APIView):
+    required_scope = SCOPE
+
     @extend_schema(
         request=s.SearchSerializer,
         responses=s.ChunkHitSerializer(many=True),

@@ -8,7 +8,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import actor_from_request
+from config.api import ANY_SCOPE, actor_from_request
 from marketplace import services
 from marketplace.api import serializers as s
 
@@ -18,6 +18,8 @@ def _key_data(key: services.APIKeyInfo) -> dict:
 
 
 class OrganizationListView(APIView):
+    required_scope = {"get": ANY_SCOPE, "post": "admin"}
+
     @extend_schema(responses=s.OrganizationSerializer(many=True), operation_id="organizations_list")
     def get(self, request):
         """List the organizations you belong to (an API key sees its own)."""
@@ -48,6 +50,8 @@ class OrganizationListView(APIView):
 
 
 class OrganizationDetailView(APIView):
+    required_scope = ANY_SCOPE
+
     @extend_schema(responses=s.OrganizationSerializer, operation_id="organizations_retrieve")
     def get(self, request, organization_id):
         org = services.get_organization(
@@ -57,6 +61,8 @@ class OrganizationDetailView(APIView):
 
 
 class MemberListView(APIView):
+    required_scope = "admin"
+
     @extend_schema(responses=s.MemberSerializer(many=True), operation_id="members_list")
     def get(self, request, organization_id):
         members = services.list_members(
@@ -66,6 +72,8 @@ class MemberListView(APIView):
 
 
 class MemberDetailView(APIView):
+    required_scope = "admin"
+
     @extend_schema(
         request=s.MemberUpdateSerializer,
         responses=s.MemberSerializer,
@@ -95,6 +103,8 @@ class MemberDetailView(APIView):
 
 
 class OrganizationLeaveView(APIView):
+    required_scope = ANY_SCOPE
+
     @extend_schema(request=None, responses={204: None}, operation_id="organizations_leave")
     def post(self, request, organization_id):
         """Leave the organization (signed-in users; the last owner must hand over first)."""
@@ -105,6 +115,8 @@ class OrganizationLeaveView(APIView):
 
 
 class InvitationListView(APIView):
+    required_scope = "admin"
+
     @extend_schema(responses=s.InvitationSerializer(many=True), operation_id="invitations_list")
     def get(self, request, organization_id):
         """List the organization's invitations, newest first (owners and admins)."""
@@ -137,6 +149,8 @@ class InvitationListView(APIView):
 
 
 class InvitationRevokeView(APIView):
+    required_scope = "admin"
+
     @extend_schema(
         request=None, responses=s.InvitationSerializer, operation_id="invitations_revoke"
     )
@@ -151,6 +165,8 @@ class InvitationRevokeView(APIView):
 
 
 class InvitationAcceptView(APIView):
+    required_scope = ANY_SCOPE
+
     @extend_schema(
         request=s.InvitationAcceptSerializer,
         responses=s.OrganizationSerializer,
@@ -170,6 +186,8 @@ class InvitationAcceptView(APIView):
 
 
 class APIKeyListView(APIView):
+    required_scope = "admin"
+
     @extend_schema(responses=s.APIKeySerializer(many=True), operation_id="api_keys_list")
     def get(self, request, organization_id):
         """List the organization's keys (prefixes only; secrets are never shown again)."""
@@ -197,6 +215,8 @@ class APIKeyListView(APIView):
 
 
 class APIKeyRevokeView(APIView):
+    required_scope = "admin"
+
     @extend_schema(request=None, responses=s.APIKeySerializer, operation_id="api_keys_revoke")
     def post(self, request, organization_id, api_key_id):
         """Revoke a key at once. Requests with it get 401 from now on."""

@@ -121,19 +121,7 @@ def _offers_schema() -> dict:
 
 
 def _query(args: dict) -> str:
-    query = args.get("query")
-    if not isinstance(query, str) or not query.strip():
-        raise errors.ValidationFailed(
-            "Say what to search for.", code="empty_question", details={"query": ["Required."]}
-        )
-    query = query.strip()
-    if len(query) > settings.ANSWER_MAX_QUESTION_CHARS:
-        raise errors.ValidationFailed(
-            f"A search is at most {settings.ANSWER_MAX_QUESTION_CHARS} characters.",
-            code="question_too_long",
-            details={"query": ["Too long."]},
-        )
-    return query
+    return answers.clean_question(args.get("query"), field="query")
 
 
 def _limit(args: dict) -> int:
@@ -291,7 +279,7 @@ def ask(key: marketplace.AuthenticatedKey, args: dict) -> tuple[str, dict]:
         agent_id=key.organization_id,
         api_key_id=key.id,
         request_id=answers.new_request_id(),
-        question=args.get("question"),
+        question=answers.clean_question(args.get("question")),
         collection_ids=_collections(args),
         max_sources=args.get("max_sources"),
         max_price_micros=args.get("max_price_micros"),

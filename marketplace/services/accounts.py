@@ -251,7 +251,10 @@ def require_organization_manager(*, actor: Actor, organization_id) -> Organizati
 
 
 def list_members(*, actor: Actor, organization_id) -> list[MemberInfo]:
+    """Return the members (with their emails): any member sees them, a key needs `admin`."""
     org = _load_organization(actor, organization_id)
+    if actor.api_key_id is not None:
+        _require_manager(actor, org.id)
     memberships = Membership.objects.filter(organization=org).select_related("user")
     return [_member_info(m) for m in memberships]
 

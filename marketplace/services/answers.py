@@ -29,6 +29,7 @@ from marketplace.services.retrieval import ChunkHit, search_chunks
 # Candidates considered per source asked for: the price limit may need cheaper alternatives.
 CANDIDATES_PER_SOURCE = 3
 MAX_SOURCES = 20
+MAX_PRICE_MICROS = 10**15  # a price limit above any offer's maximum price means "no limit"
 # When a price limit forces a choice, sources scoring below this share of the best one are
 # not worth buying at any price.
 RELEVANCE_FLOOR = 0.5
@@ -200,18 +201,37 @@ def new_request_id(prefix: str = "ans") -> str:
 # -- validation -------------------------------------------------------------------------------
 
 
-def _clean_question(question) -> str:
+NUL_MESSAGE = "Null characters are not allowed."  # the words DRF's CharField uses
+
+
+def refuse_unsafe_text(text: str, *, field: str) -> None:
+    """Refuse text holding NUL or a lone surrogate: neither can be stored, signed or sent on."""
+    if "\x00" in text:
+        raise errors.ValidationFailed(NUL_MESSAGE, details={field: [NUL_MESSAGE]})
+    for char in text:
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            message = f"Surrogate characters are not allowed: U+{ord(char):X}."
+            raise errors.ValidationFailed(message, details={field: [message]})
+
+
+def clean_question(question, *, field: str = "question") -> str:
+    """Return the question stripped, or refuse it (400).
+
+    The one check every interface (REST answers and search, OpenAI-compatible chat, MCP)
+    applies to what it is asked, before anything is planned or metered.
+    """
     if not isinstance(question, str) or not question.strip():
         raise errors.ValidationFailed(
-            "Ask a question.", code="empty_question", details={"question": ["Required."]}
+            "Ask a question.", code="empty_question", details={field: ["Required."]}
         )
+    refuse_unsafe_text(question, field=field)
     question = question.strip()
     limit = settings.ANSWER_MAX_QUESTION_CHARS
     if len(question) > limit:
         raise errors.ValidationFailed(
             f"A question is at most {limit} characters.",
             code="question_too_long",
-            details={"question": [f"At most {limit} characters; this one has {len(question)}."]},
+            details={field: [f"At most {limit} characters; this one has {len(question)}."]},
         )
     return question
 
@@ -448,7 +468,7 @@ def plan(
     most_sources: int = MAX_SOURCES,
 ) -> AnswerPlan:
     """Decide which licensed sources ground the answer and what they cost, or refuse."""
-    question = _clean_question(question)
+    question = clean_question(question)
     max_sources, max_price_micros = _clean_limits(max_sources, max_price_micros, most=most_sources)
     wanted = _parse_collection_ids(collection_ids)
     entitlements = licensing.get_entitlements(agent_id=agent_id, usage_type=usage_type)

@@ -95,6 +95,15 @@ def _member_org_ids(actor: Actor):
     return Organization.objects.none().values("id")
 
 
+def _parse_uuid(value, field: str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError as exc:
+        raise errors.ValidationFailed(
+            f"{field} is a UUID.", details={field: ["Must be a valid UUID."]}
+        ) from exc
+
+
 def visible_collections(actor: Actor):
     """Return the collections of every organization the actor acts for."""
     require_catalog_scope(actor)
@@ -180,7 +189,7 @@ def list_collections(*, actor: Actor, organization_id=None) -> list[CollectionIn
     """Return the actor's collections, optionally of one organization."""
     queryset = visible_collections(actor)
     if organization_id is not None:
-        queryset = queryset.filter(organization_id=organization_id)
+        queryset = queryset.filter(organization_id=_parse_uuid(organization_id, "organization_id"))
     queryset = queryset.annotate(document_count=Count("documents")).order_by("name", "id")
     return [_collection_info(c) for c in queryset]
 

@@ -94,7 +94,9 @@ def test_usage_groups_cost_by_day_collection_and_provider(market, agent_client, 
     total = first["cost"]["total_micros"] + second["cost"]["total_micros"] + 2000
     assert body["currency"] == "USD"
     assert body["totals"] == {
-        "answers": 3,
+        "answers": 2,
+        "searches": 1,
+        "content_fetches": 0,
         "events": len(first["sources"]) + len(second["sources"]) + 1,
         "amount_micros": total,
     }
@@ -113,7 +115,13 @@ def test_usage_is_per_agent(market, agent_client, make_org, key_client):
 
     body = key_client(other).get("/api/v1/usage").json()
 
-    assert body["totals"] == {"answers": 0, "events": 0, "amount_micros": 0}
+    assert body["totals"] == {
+        "answers": 0,
+        "searches": 0,
+        "content_fetches": 0,
+        "events": 0,
+        "amount_micros": 0,
+    }
     assert body["by_provider"] == []
 
 

@@ -39,7 +39,7 @@ def test_user_lists_only_their_organizations_with_their_role(make_org):
 def test_another_organization_is_404_for_detail_and_members(make_org, key_client):
     mine, me = make_org()
     theirs, _ = make_org()
-    for client in (_session(me), key_client(mine)):
+    for client in (_session(me), key_client(mine, scopes=["admin"])):
         for url in (
             f"/api/v1/organizations/{theirs.id}",
             f"/api/v1/organizations/{theirs.id}/members",

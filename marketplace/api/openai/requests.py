@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from config.api import StrictCharField, StrictSerializer
 from marketplace import errors
+from marketplace.services import answers
 
 logger = logging.getLogger("provenant.api")
 
@@ -84,13 +85,19 @@ class StreamOptionsSerializer(StrictSerializer):
 
 class ProvenantOptionsSerializer(StrictSerializer):
     collections = serializers.ListField(child=serializers.UUIDField(), required=False)
-    max_sources = serializers.IntegerField(required=False)
-    max_price_micros = serializers.IntegerField(required=False, allow_null=True)
+    max_sources = serializers.IntegerField(
+        required=False, min_value=1, max_value=answers.MAX_SOURCES
+    )
+    max_price_micros = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=answers.MAX_PRICE_MICROS
+    )
 
 
 class ChatCompletionRequestSerializer(serializers.Serializer):
+    refuses_unknown_fields = True  # beyond the OpenAI parameters it ignores
+
     model = StrictCharField()
-    messages = serializers.ListField(child=MessageSerializer(), allow_empty=False)
+    messages = serializers.ListField(child=MessageSerializer(), allow_empty=False, min_length=1)
     max_tokens = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=4096
     )
@@ -137,7 +144,12 @@ def _refuse_what_cannot_be_honoured(data: dict) -> None:
 
 
 def question_from(messages: list[dict]) -> str:
-    """Return the text of the last user message, which is the question."""
+    """Return the text of the last user message, which is the question, checked as questions
+    are everywhere (`answers.clean_question`); every message's text is checked for characters
+    that cannot be stored or signed."""
+    for index, message in enumerate(messages):
+        for text in _texts(message.get("content")):
+            answers.refuse_unsafe_text(text, field=f"messages.{index}.content")
     users = [(i, m) for i, m in enumerate(messages) if m["role"] == "user"]
     if not users:
         raise errors.ValidationFailed(
@@ -162,4 +174,12 @@ def question_from(messages: list[dict]) -> str:
             code="empty_question",
             details={f"messages.{index}.content": ["Required."]},
         )
-    return content
+    return answers.clean_question(content, field=f"messages.{index}.content")
+
+
+def _texts(content) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [p["text"] for p in content if p.get("type") == "text"]
+    return []

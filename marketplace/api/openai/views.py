@@ -36,6 +36,8 @@ def model_body() -> dict:
 
 
 class ModelListView(OpenAIView):
+    required_scope = "query"
+
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="openai_models_list")
     def get(self, request):
         """List the models (OpenAI-compatible): `provenant` answers from licensed content."""
@@ -43,6 +45,8 @@ class ModelListView(OpenAIView):
 
 
 class ModelView(OpenAIView):
+    required_scope = "query"
+
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="openai_models_retrieve")
     def get(self, request, model_id: str):
         """Return one model (OpenAI-compatible); 404 `model_not_found` for another id."""
@@ -60,6 +64,8 @@ def _model_not_found(model_id: str) -> errors.NotFound:
 
 
 class ChatCompletionView(OpenAIView):
+    required_scope = "query"
+
     @extend_schema(
         request=ChatCompletionRequestSerializer,
         responses={200: OpenApiTypes.OBJECT},

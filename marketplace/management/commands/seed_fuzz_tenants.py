@@ -1,0 +1,34 @@
+"""Seed the demo and print two tenants' API keys for the API fuzzer (tests/fuzz)."""
+
+from django.core.management.base import BaseCommand
+
+from marketplace import demo, services
+from marketplace.models import Membership, Organization
+
+FUZZ_KEY_NAME = "Fuzzing key"
+# No `admin`: a fuzzer holding it would revoke its own key half-way through.
+TENANT_SCOPES = {
+    "provider": ["catalog", "licensing", "billing"],
+    "agent": ["query", "licensing", "billing"],
+}
+
+
+class Command(BaseCommand):
+    help = "Seed the demo marketplace and print PROVIDER_KEY=... and AGENT_KEY=... lines."
+
+    def handle(self, *args, **options):
+        catalog = demo.load_catalog()
+        demo.seed_demo(catalog)
+        emails = {"provider": catalog.providers[0].account.email, "agent": catalog.agent.email}
+        for tenant, email in emails.items():
+            membership = Membership.objects.select_related("user", "organization").get(
+                user__email=email, role=Membership.Role.OWNER
+            )
+            org: Organization = membership.organization
+            created = services.create_api_key(
+                actor=services.actor_for_user(user_id=membership.user.pk),
+                organization_id=org.id,
+                name=FUZZ_KEY_NAME,
+                scopes=TENANT_SCOPES[tenant],
+            )
+            self.stdout.write(f"{tenant.upper()}_KEY={created.secret}")
