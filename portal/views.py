@@ -103,6 +103,9 @@ def _organization_page(request, organization_id, *, new_key: str | None = None):
             "keys": keys,
             "invitations": invitations,
             "can_manage": can_manage,
+            # The service refuses the last owner's leaving; the page says so up front.
+            "sole_owner": org.my_role == "owner"
+            and sum(member.role == "owner" for member in members) == 1,
             "key_form": APIKeyForm(),
             "invitation_form": InvitationForm(),
             "new_key": new_key,

@@ -158,3 +158,10 @@ def test_invited_sign_ups_count_toward_the_sign_up_limit(invite, settings):
     assert ok.status_code == 302
     assert blocked.status_code == 429
     assert not User.objects.filter(email="two@example.com").exists()
+
+
+def test_the_only_owner_is_told_to_name_another_owner_instead_of_offered_leave(make_org):
+    org, owner = make_org(roles=("provider",))
+    page = _signed_in(owner).get(f"/orgs/{org.id}/").content.decode()
+    assert "make another member an owner before leaving" in page
+    assert f"/orgs/{org.id}/leave/" not in page
