@@ -4,10 +4,10 @@ import json
 from uuid import uuid4
 
 import pytest
+from config.errors import csrf_failure
 from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
-from config.errors import csrf_failure
 from licensing.models import AnswerRecord, UsageEvent
 from marketplace.models import Document
 

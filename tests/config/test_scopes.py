@@ -4,11 +4,11 @@ import re
 import uuid
 
 import pytest
+from config.api import ANY_SCOPE, NO_AUTH
+from config.schema import SCOPE_EXTENSION
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from config.api import ANY_SCOPE, NO_AUTH
-from config.schema import SCOPE_EXTENSION
 from licensing import services as licensing
 from licensing.models import AnswerRecord, LicenseAgreement
 from marketplace import errors, services

@@ -5,11 +5,11 @@ from unittest import mock
 
 import pytest
 from django.db import connection
+from marketplace.ingestion.chunking import split_into_chunks
 
 from licensing import services as licensing
 from licensing.services.cache import clear_local
 from marketplace import services
-from marketplace.ingestion.chunking import split_into_chunks
 from marketplace.models import Chunk, Collection, Document, Organization
 
 HEAT_PUMPS = [

@@ -405,8 +405,9 @@ def test_passages_matching_one_word_of_the_question_are_not_bought(market, agent
 def test_relevance_gate_keeps_passages_covering_the_question():
     import uuid
 
-    from marketplace.services.answers import relevant_hits
     from marketplace.services.retrieval import ChunkHit
+
+    from marketplace.services.answers import relevant_hits
 
     def hit(chunk_id, score, text):
         return ChunkHit(

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-
-from marketplace import services
 from marketplace.ingestion.chunking import count_tokens, split_into_chunks
 from marketplace.ingestion.extract import ExtractionFailed, Limits, extract, parse_records
+
+from marketplace import services
 from marketplace.models import Chunk, Document, IngestionItem, IngestionJob
 from tests.marketplace.factories import CollectionFactory
 

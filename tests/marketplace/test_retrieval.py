@@ -2,11 +2,11 @@
 
 import pytest
 from django.db import connection
+from marketplace.ingestion.chunking import split_into_chunks
+from marketplace.retrieval.bm25 import BM25Index, IndexRow
 
 from marketplace import errors, services
-from marketplace.ingestion.chunking import split_into_chunks
 from marketplace.models import Chunk, Document
-from marketplace.retrieval.bm25 import BM25Index, IndexRow
 from tests.marketplace.factories import CollectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -269,7 +269,6 @@ def test_search_uses_dense_rerank_when_enabled(settings, monkeypatch):
 
 def test_dense_rerank_without_the_semantic_extra_is_a_clear_error(settings, monkeypatch):
     from django.core.exceptions import ImproperlyConfigured
-
     from marketplace.retrieval import dense
 
     monkeypatch.setattr(dense, "_model", None)
