@@ -88,8 +88,6 @@ INSTALLED_APPS = [
     "accounts",
     "catalog",
     "licensing",
-    "ads",
-    "billing",
     "marketplace",
     "portal",
 ]
