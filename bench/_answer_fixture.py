@@ -333,7 +333,7 @@ def build_index() -> float:
 
 
 def _content_words(text: str) -> list[str]:
-    from marketplace.retrieval.tokens import tokenize
+    from catalog.retrieval.tokens import tokenize
     from marketplace.services.answers import QUESTION_WORDS
 
     return [

@@ -90,8 +90,8 @@ def load(passages, org) -> list:
 
 
 def make_queries(count: int, collection_ids: list, rng: random.Random) -> list[tuple[str, object]]:
+    from catalog.retrieval.tokens import tokenize
     from marketplace.models import Chunk
-    from marketplace.retrieval.tokens import tokenize
 
     ids = list(Chunk.objects.values_list("id", flat=True))
     queries = []
@@ -112,8 +112,8 @@ def exact_top(queries, k: int):
     import bm25s
     import numpy as np
 
+    from catalog.retrieval.tokens import tokenize
     from marketplace.models import Chunk
-    from marketplace.retrieval.tokens import tokenize
 
     rows = list(Chunk.objects.order_by("id").values_list("id", "collection_id", "text"))
     chunk_ids = np.asarray([r[0] for r in rows])

@@ -85,17 +85,17 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "marketplace",
+    "accounts",
+    "catalog",
     "licensing",
-    "ads",
-    "billing",
+    "marketplace",
     "portal",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "config.errors.APIErrorMiddleware",
+    "core.api.errors.APIErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -146,7 +146,7 @@ else:
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-AUTH_USER_MODEL = "marketplace.User"
+AUTH_USER_MODEL = "accounts.User"
 
 # Cache: Redis when REDIS_URL is set (rate limits, entitlements, budgets), else local memory.
 if REDIS_URL:
@@ -208,18 +208,18 @@ SESSION_COOKIE_HTTPONLY = True
 # Django REST framework: API keys (Bearer) and sessions; one error format for every error.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "marketplace.api.authentication.APIKeyAuthentication",
+        "accounts.api.authentication.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.IsAuthenticated",
-        "config.api.HasRequiredScope",  # the scope each view documents (x-required-scope)
+        "accounts.api.auth.HasRequiredScope",  # the scope each view documents (x-required-scope)
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["marketplace.api.throttling.APIKeyRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api.throttling.APIKeyRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
@@ -248,7 +248,7 @@ SPECTACULAR_SETTINGS = {
 # DATA_UPLOAD_MAX_MEMORY_SIZE (Django's, 2.5 MB by default) is a 413. Errors under /api/ and
 # /v1/ are JSON, CSRF failures included.
 API_JSON_MAX_DEPTH = env_int("API_JSON_MAX_DEPTH", 32)
-CSRF_FAILURE_VIEW = "config.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "core.api.errors.csrf_failure"
 
 # API keys and rate limits.
 API_KEY_RATE_LIMIT_PER_MINUTE = env_int("API_KEY_RATE_LIMIT_PER_MINUTE", 600)

@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config import errors, health
+from config import health
+from core.api import errors
 from licensing.api import views as licensing_views
 
 api_v1 = [
-    path("", include("marketplace.api.urls")),
-    path("", include("marketplace.api.catalog_urls")),
+    path("", include("accounts.api.urls")),
+    path("", include("catalog.api.urls")),
     path("", include("licensing.api.urls")),
     path("", include("marketplace.api.answer_urls")),
 ]

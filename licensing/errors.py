@@ -1,6 +1,6 @@
 """Licensing's domain errors."""
 
-from marketplace.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 
 
 class OfferNotAcceptable(Conflict):

@@ -49,7 +49,7 @@ class LicenseOffer(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     provider = models.ForeignKey(
-        "marketplace.Organization", on_delete=models.CASCADE, related_name="license_offers"
+        "accounts.Organization", on_delete=models.CASCADE, related_name="license_offers"
     )
     name = models.CharField(max_length=120)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -74,7 +74,7 @@ class OfferVersion(models.Model):
 
     offer = models.ForeignKey(LicenseOffer, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()
-    collections = models.ManyToManyField("marketplace.Collection", related_name="offer_versions")
+    collections = models.ManyToManyField("catalog.Collection", related_name="offer_versions")
     usage_types = models.JSONField(default=list)
     payment_type = models.CharField(max_length=16, choices=PaymentType.choices)
     price_micros = models.BigIntegerField(default=0)
@@ -115,7 +115,7 @@ class LicenseAgreement(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     agent = models.ForeignKey(
-        "marketplace.Organization", on_delete=models.CASCADE, related_name="license_agreements"
+        "accounts.Organization", on_delete=models.CASCADE, related_name="license_agreements"
     )
     offer = models.ForeignKey(LicenseOffer, on_delete=models.PROTECT, related_name="agreements")
     offer_version = models.ForeignKey(
@@ -156,10 +156,10 @@ class AnswerRecord(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     request_id = models.CharField(max_length=100, unique=True)
     agent = models.ForeignKey(
-        "marketplace.Organization", on_delete=models.CASCADE, related_name="answer_records"
+        "accounts.Organization", on_delete=models.CASCADE, related_name="answer_records"
     )
     api_key = models.ForeignKey(
-        "marketplace.APIKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "accounts.APIKey", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
     class Kind(models.TextChoices):
@@ -190,21 +190,21 @@ class UsageEvent(models.Model):
     # and nothing looks events up by collection or document.
     answer = models.ForeignKey(AnswerRecord, on_delete=models.PROTECT, related_name="events")
     agent = models.ForeignKey(
-        "marketplace.Organization", on_delete=models.PROTECT, related_name="+", db_index=False
+        "accounts.Organization", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     provider = models.ForeignKey(
-        "marketplace.Organization", on_delete=models.PROTECT, related_name="+", db_index=False
+        "accounts.Organization", on_delete=models.PROTECT, related_name="+", db_index=False
     )
     # Usage history outlives the content: deleting a document or collection keeps its events.
     collection = models.ForeignKey(
-        "marketplace.Collection",
+        "catalog.Collection",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         db_index=False,
         related_name="+",
     )
     document = models.ForeignKey(
-        "marketplace.Document",
+        "catalog.Document",
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         db_index=False,

@@ -15,10 +15,12 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from accounts import services as accounts
+from accounts.models import APIKey, Membership, Organization, User
+from catalog import services as catalog_services
+from catalog.ingestion.extract import content_hash, normalize_text
+from catalog.models import Document
 from licensing import services as licensing
-from marketplace import services
-from marketplace.ingestion.extract import content_hash, normalize_text
-from marketplace.models import APIKey, Document, Membership, Organization, User
 
 CONTENT_DIR = Path(__file__).resolve().parent / "demo_content"
 CATALOG_FILE = CONTENT_DIR / "catalog.toml"
@@ -193,7 +195,7 @@ def _ensure_account(account: Account) -> tuple[User, Organization]:
         user = User.objects.create_user(email=account.email, password=DEMO_PASSWORD)
     org = Organization.objects.filter(memberships__user=user, name=account.org_name).first()
     if org is None:
-        info = services.create_organization(
+        info = accounts.create_organization(
             user_id=user.pk, name=account.org_name, roles=account.roles
         )
         org = Organization.objects.get(id=info.id)
@@ -205,20 +207,22 @@ def _ensure_account(account: Account) -> tuple[User, Organization]:
 
 def _fresh_api_key(user: User, org: Organization) -> str:
     """Revoke the previous demo key (keys are stored hashed) and return a new secret."""
-    actor = services.actor_for_user(user_id=user.pk)
+    actor = accounts.actor_for_user(user_id=user.pk)
     for key in APIKey.objects.filter(organization=org, name=DEMO_KEY_NAME, revoked_at__isnull=True):
-        services.revoke_api_key(actor=actor, organization_id=org.id, api_key_id=key.id)
-    return services.create_api_key(actor=actor, organization_id=org.id, name=DEMO_KEY_NAME).secret
+        accounts.revoke_api_key(actor=actor, organization_id=org.id, api_key_id=key.id)
+    return accounts.create_api_key(actor=actor, organization_id=org.id, name=DEMO_KEY_NAME).secret
 
 
 # -- catalog ----------------------------------------------------------------------------------
 
 
 def _ensure_collection(actor, org: Organization, spec: DemoCollection) -> uuid.UUID:
-    existing = {c.name: c for c in services.list_collections(actor=actor, organization_id=org.id)}
+    existing = {
+        c.name: c for c in catalog_services.list_collections(actor=actor, organization_id=org.id)
+    }
     found = existing.get(spec.name)
     if found is None:
-        return services.create_collection(
+        return catalog_services.create_collection(
             actor=actor,
             organization_id=org.id,
             name=spec.name,
@@ -226,7 +230,7 @@ def _ensure_collection(actor, org: Organization, spec: DemoCollection) -> uuid.U
             topics=spec.topics,
         ).id
     if (found.description, found.topics) != (spec.description, spec.topics):
-        services.update_collection(
+        catalog_services.update_collection(
             actor=actor,
             collection_id=found.id,
             description=spec.description,
@@ -237,19 +241,19 @@ def _ensure_collection(actor, org: Organization, spec: DemoCollection) -> uuid.U
 
 def _ingest(actor, user: User, collection_id, name: str, articles: list[Article]) -> int:
     """Upload the articles that are new or changed as one jsonl file; return how many."""
-    stored = services.list_documents(actor=actor, collection_id=collection_id, limit=1000)
+    stored = catalog_services.list_documents(actor=actor, collection_id=collection_id, limit=1000)
     hashes = {d.external_id: d.content_hash for d in stored.documents}
     changed = [a for a in articles if hashes.get(a.external_id) != a.digest()]
     if not changed:
         return 0
     payload = "".join(json.dumps(a.record(), ensure_ascii=False) + "\n" for a in changed)
-    upload = services.UploadedFile.from_bytes(
+    upload = catalog_services.UploadedFile.from_bytes(
         name=f"{name}.jsonl", content=payload.encode(), content_type="application/jsonl"
     )
-    job = services.create_upload_job(
+    job = catalog_services.create_upload_job(
         collection_id=collection_id, files=[upload], created_by_id=user.pk, enqueue=False
     )
-    info = services.run_ingestion_job(job_id=job.id)
+    info = catalog_services.run_ingestion_job(job_id=job.id)
     if info is None or info.progress.failed:
         problems = "; ".join(f"{e.name}: {e.message}" for e in (info.errors if info else ()))
         raise DemoContentError(f"Ingesting {name} failed: {problems or 'job vanished'}.")
@@ -315,7 +319,7 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
     ingested = 0
     for provider in catalog.providers:
         user, org = owners[provider.slug]
-        actor = services.actor_for_user(user_id=user.pk)
+        actor = accounts.actor_for_user(user_id=user.pk)
         for spec in provider.collections:
             key = f"{provider.slug}/{spec.slug}"
             collection_ids[key] = _ensure_collection(actor, org, spec)
@@ -324,7 +328,7 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
     if ingested:
         # Each ingestion batch adds a small segment to the embedded index, scored with its own
         # term statistics; one segment over everything ranks the demo's questions properly.
-        services.rebuild_search_index()
+        catalog_services.rebuild_search_index()
 
     offers = {}
     with transaction.atomic():

@@ -1,44 +1,19 @@
-"""Domain errors. The API maps each to an HTTP status and `{"code", "message", "details"}`."""
+"""The marketplace app's domain errors: the kernel's, which the API maps to HTTP statuses."""
 
+from core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ValidationFailed,
+)
 
-class DomainError(Exception):
-    """Base of every error a use case raises on purpose."""
-
-    status = 400
-    code = "invalid"
-
-    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
-        self.details = details or {}
-
-
-class ValidationFailed(DomainError):
-    status = 400
-    code = "invalid"
-
-
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
-
-
-class PermissionDenied(DomainError):
-    status = 403
-    code = "permission_denied"
-
-
-class Conflict(DomainError):
-    status = 409
-    code = "conflict"
-
-
-class RateLimited(DomainError):
-    status = 429
-    code = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after_s: int, **kwargs):
-        super().__init__(message, **kwargs)
-        self.retry_after_s = retry_after_s
+__all__ = [
+    "Conflict",
+    "DomainError",
+    "NotFound",
+    "PermissionDenied",
+    "RateLimited",
+    "ValidationFailed",
+]

@@ -1,3 +1,3 @@
-from marketplace.errors import DomainError
+from core.errors import DomainError
 
 __all__ = ["DomainError"]

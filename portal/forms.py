@@ -2,8 +2,8 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
-from marketplace import errors as marketplace_errors
-from marketplace import services as marketplace
+from accounts import errors as accounts_errors
+from accounts import services as accounts
 
 ORG_ROLE_CHOICES = [
     ("provider", "Data provider: license my content"),
@@ -14,7 +14,7 @@ ORG_ROLE_CHOICES = [
 
 def client_address(request) -> str:
     """Return the client's address behind the trusted proxies (see TRUSTED_PROXY_COUNT)."""
-    return marketplace.client_address(request.META) if request is not None else "unknown"
+    return accounts.client_address(request.META) if request is not None else "unknown"
 
 
 class RateLimitedLoginMixin:
@@ -26,8 +26,8 @@ class RateLimitedLoginMixin:
     def clean(self):
         email = self.cleaned_data.get("username") or ""
         try:
-            marketplace.check_login_allowed(email=email, client_ip=client_address(self.request))
-        except marketplace_errors.RateLimited as exc:
+            accounts.check_login_allowed(email=email, client_ip=client_address(self.request))
+        except accounts_errors.RateLimited as exc:
             self.rate_limited = True
             self.retry_after_s = exc.retry_after_s
             raise forms.ValidationError(exc.message, code="rate_limited") from exc
@@ -52,7 +52,7 @@ class SignUpForm(forms.Form):
 class APIKeyForm(forms.Form):
     name = forms.CharField(max_length=100)
     scopes = forms.MultipleChoiceField(
-        choices=[(scope, f"{scope}: {text}") for scope, text in marketplace.SCOPES.items()],
+        choices=[(scope, f"{scope}: {text}") for scope, text in accounts.SCOPES.items()],
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text="Leave empty for every scope your organization's roles allow, except admin.",

@@ -8,8 +8,8 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
-from marketplace import errors as marketplace_errors
-from marketplace import services as marketplace
+from accounts import errors as accounts_errors
+from accounts import services as accounts
 from portal.forms import (
     APIKeyForm,
     InvitationForm,
@@ -33,7 +33,7 @@ class LoginView(auth_views.LoginView):
         return response
 
 
-def _rate_limited(response, exc: marketplace_errors.RateLimited):
+def _rate_limited(response, exc: accounts_errors.RateLimited):
     response.status_code = 429
     response["Retry-After"] = str(exc.retry_after_s)
     return response
@@ -46,13 +46,13 @@ def signup(request):
     limited = None
     if request.method == "POST" and form.is_valid():
         try:
-            user, _org = marketplace.sign_up(
+            user, _org = accounts.sign_up(
                 **form.cleaned_data, client_address=client_address(request)
             )
-        except marketplace_errors.RateLimited as exc:
+        except accounts_errors.RateLimited as exc:
             form.add_error(None, exc.message)
             limited = exc
-        except marketplace_errors.DomainError as exc:
+        except accounts_errors.DomainError as exc:
             form.add_error(None, exc.message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -64,13 +64,13 @@ def signup(request):
     return _rate_limited(response, limited) if limited else response
 
 
-def _actor(request) -> marketplace.Actor:
-    return marketplace.actor_for_user(user_id=request.user.pk)
+def _actor(request) -> accounts.Actor:
+    return accounts.actor_for_user(user_id=request.user.pk)
 
 
 @login_required
 def dashboard(request):
-    orgs = marketplace.list_organizations(actor=_actor(request))
+    orgs = accounts.list_organizations(actor=_actor(request))
     if len(orgs) == 1:
         return redirect("portal:organization", organization_id=orgs[0].id)
     return render(request, "portal/dashboard.html", {"organizations": orgs})
@@ -79,17 +79,17 @@ def dashboard(request):
 def _organization_page(request, organization_id, *, new_key: str | None = None):
     actor = _actor(request)
     try:
-        org = marketplace.get_organization(actor=actor, organization_id=organization_id)
-        members = marketplace.list_members(actor=actor, organization_id=organization_id)
-    except marketplace_errors.NotFound:
+        org = accounts.get_organization(actor=actor, organization_id=organization_id)
+        members = accounts.list_members(actor=actor, organization_id=organization_id)
+    except accounts_errors.NotFound:
         return render(request, "portal/not_found.html", status=404)
     can_manage = org.my_role in ("owner", "admin")
     keys, invitations = [], []
     if can_manage:
-        keys = marketplace.list_api_keys(actor=actor, organization_id=organization_id)
+        keys = accounts.list_api_keys(actor=actor, organization_id=organization_id)
         invitations = [
             invitation
-            for invitation in marketplace.list_invitations(
+            for invitation in accounts.list_invitations(
                 actor=actor, organization_id=organization_id
             )
             if invitation.status == "pending"
@@ -129,15 +129,15 @@ def create_key(request, organization_id):
         messages.error(request, "Give the key a name (at most 100 characters).")
         return redirect("portal:organization", organization_id=organization_id)
     try:
-        created = marketplace.create_api_key(
+        created = accounts.create_api_key(
             actor=_actor(request),
             organization_id=organization_id,
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"] or None,
         )
-    except marketplace_errors.NotFound:
+    except accounts_errors.NotFound:
         return render(request, "portal/not_found.html", status=404)
-    except marketplace_errors.DomainError as exc:
+    except accounts_errors.DomainError as exc:
         messages.error(request, exc.message)
         return redirect("portal:organization", organization_id=organization_id)
     # Shown once, in this response; the secret is never written to the session or anywhere.
@@ -148,12 +148,12 @@ def create_key(request, organization_id):
 @require_POST
 def revoke_key(request, organization_id, api_key_id):
     try:
-        key = marketplace.revoke_api_key(
+        key = accounts.revoke_api_key(
             actor=_actor(request), organization_id=organization_id, api_key_id=api_key_id
         )
-    except marketplace_errors.NotFound:
+    except accounts_errors.NotFound:
         return render(request, "portal/not_found.html", status=404)
-    except marketplace_errors.DomainError as exc:
+    except accounts_errors.DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Key {key.name} ({key.prefix}) is revoked.")
@@ -168,15 +168,15 @@ def invite_member(request, organization_id):
         messages.error(request, "Enter a valid email address and role.")
         return redirect("portal:organization", organization_id=organization_id)
     try:
-        invitation = marketplace.invite_member(
+        invitation = accounts.invite_member(
             actor=_actor(request),
             organization_id=organization_id,
             base_url=request.build_absolute_uri("/"),
             **form.cleaned_data,
         )
-    except marketplace_errors.NotFound:
+    except accounts_errors.NotFound:
         return render(request, "portal/not_found.html", status=404)
-    except marketplace_errors.DomainError as exc:
+    except accounts_errors.DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(
@@ -189,12 +189,12 @@ def invite_member(request, organization_id):
 @require_POST
 def revoke_invitation(request, organization_id, invitation_id):
     try:
-        invitation = marketplace.revoke_invitation(
+        invitation = accounts.revoke_invitation(
             actor=_actor(request), organization_id=organization_id, invitation_id=invitation_id
         )
-    except marketplace_errors.NotFound:
+    except accounts_errors.NotFound:
         return render(request, "portal/not_found.html", status=404)
-    except marketplace_errors.DomainError as exc:
+    except accounts_errors.DomainError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"The invitation to {invitation.email} is revoked.")
@@ -205,10 +205,10 @@ def revoke_invitation(request, organization_id, invitation_id):
 @require_POST
 def leave_organization(request, organization_id):
     try:
-        marketplace.leave_organization(actor=_actor(request), organization_id=organization_id)
-    except marketplace_errors.NotFound:
+        accounts.leave_organization(actor=_actor(request), organization_id=organization_id)
+    except accounts_errors.NotFound:
         return render(request, "portal/not_found.html", status=404)
-    except marketplace_errors.DomainError as exc:
+    except accounts_errors.DomainError as exc:
         messages.error(request, exc.message)
         return redirect("portal:organization", organization_id=organization_id)
     messages.success(request, "You left the organization.")
@@ -218,22 +218,22 @@ def leave_organization(request, organization_id):
 def invitation(request, token):
     """Show an invitation; accept it signed in as the invited address, or sign up from it."""
     try:
-        preview = marketplace.preview_invitation(token=token)
-    except marketplace_errors.NotFound:
+        preview = accounts.preview_invitation(token=token)
+    except accounts_errors.NotFound:
         return render(request, "portal/not_found.html", status=404)
-    except marketplace_errors.DomainError as exc:
+    except accounts_errors.DomainError as exc:
         return render(request, "portal/invitation.html", {"error": exc.message}, status=410)
     form = InvitedSignUpForm(request.POST or None)
     error, limited = None, None
     if request.method == "POST":
         try:
             if request.user.is_authenticated:
-                org = marketplace.accept_invitation(user_id=request.user.pk, token=token)
+                org = accounts.accept_invitation(user_id=request.user.pk, token=token)
                 messages.success(request, f"You joined {org.name} as {org.my_role}.")
                 return redirect("portal:organization", organization_id=org.id)
             if not form.is_valid():
-                raise marketplace_errors.ValidationFailed("Choose a password for your account.")
-            user, org = marketplace.sign_up_invited(
+                raise accounts_errors.ValidationFailed("Choose a password for your account.")
+            user, org = accounts.sign_up_invited(
                 token=token,
                 password=form.cleaned_data["password"],
                 client_address=client_address(request),
@@ -241,9 +241,9 @@ def invitation(request, token):
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, f"Welcome to Provenant. You joined {org.name}.")
             return redirect("portal:organization", organization_id=org.id)
-        except marketplace_errors.RateLimited as exc:
+        except accounts_errors.RateLimited as exc:
             error, limited = exc.message, exc
-        except marketplace_errors.DomainError as exc:
+        except accounts_errors.DomainError as exc:
             error = exc.message
     email_matches = (
         request.user.is_authenticated and request.user.email.lower() == preview.email.lower()

@@ -2,7 +2,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from marketplace import services
+from accounts import services as accounts_services
 from tests.marketplace.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 
@@ -42,8 +42,8 @@ def make_key(db):
 
     def make(org, *, scopes=None, rate_limit_per_minute=None, expires_at=None):
         owner = org.memberships.filter(role="owner").first().user
-        created = services.create_api_key(
-            actor=services.actor_for_user(user_id=owner.pk),
+        created = accounts_services.create_api_key(
+            actor=accounts_services.actor_for_user(user_id=owner.pk),
             organization_id=org.id,
             name="test key",
             scopes=scopes,

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from config.api import StrictSerializer
+from core.api.serializers import StrictSerializer
 from licensing.models import LicenseAgreement, PaymentType, Period, PriceUnit, UsageType
 
 MAX_PRICE = 10**15

@@ -17,10 +17,4 @@ urlpatterns = [
     path("entitlements", views.EntitlementsView.as_view(), name="entitlements"),
     path("usage/events", views.AgentUsageEventsView.as_view(), name="usage-events"),
     path("provider/usage/events", views.ProviderUsageEventsView.as_view()),
-    path("documents/<int:document_id>/content", views.DocumentContentView.as_view()),
-    path(
-        "collections/<uuid:collection_id>/documents/<int:document_id>/content",
-        views.DocumentContentView.as_view(),
-        name="collection-document-content",
-    ),
 ]

@@ -2,23 +2,20 @@
 
 from dataclasses import asdict
 
-from django.conf import settings
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import NO_AUTH, acting_organization, may_use_scope
+from accounts.api.auth import acting_organization
+from core.api.scopes import NO_AUTH
 from licensing import errors, services
 from licensing.api import serializers as s
 from licensing.services import OfferTerms
-from marketplace import services as marketplace
 
 TERM_FIELDS = set(OfferTerms.__dataclass_fields__)
-CONTENT_ENDPOINT = "documents.content"
 
 
 def _offer(info) -> dict:
@@ -285,125 +282,6 @@ class ProviderUsageEventsView(APIView):
     def get(self, request):
         """List every use of your content, newest first (providers)."""
         return _usage_page(request, provider_id=_provider(request).id)
-
-
-class DocumentContentView(APIView):
-    required_scope = "query"
-
-    @extend_schema(
-        parameters=[
-            s.UsageTypeQuerySerializer,
-            OpenApiParameter(
-                "crawler-max-price",
-                str,
-                location="header",
-                description="The most you pay to fetch: 'USD 0.01' (needs the licensing scope).",
-            ),
-        ],
-        responses={(200, "text/plain"): OpenApiTypes.STR},
-        operation_id="documents_content",
-    )
-    def get(self, request, document_id, collection_id=None):
-        """Return a document's full text under a licence; 402 with the price otherwise."""
-        agent = acting_organization(request, role="agent", scope="query")
-        usage_type = request.query_params.get("usage_type", "ai-input")
-        if usage_type not in services.USAGE_TYPES:
-            raise errors.ValidationFailed(
-                "Unknown usage type.", details={"usage_type": list(services.USAGE_TYPES)}
-            )
-        currency = settings.LICENSING_CURRENCY
-        max_price = services.parse_price(request.headers.get("crawler-max-price"), currency)
-        keyed = _claim_key(request, agent.id)
-        try:
-            grant = services.fetch_licensed_content(
-                agent_id=agent.id,
-                document_id=document_id,
-                collection_id=collection_id,
-                usage_type=usage_type,
-                max_price_micros=max_price,
-                api_key_id=getattr(request.auth, "id", None),
-                request_id=keyed.request_id if keyed else None,
-                may_accept_offers=may_use_scope(request, "licensing"),
-            )
-        except errors.PaymentRequired as exc:
-            if keyed:
-                keyed.release()
-            response = Response(
-                {"code": exc.code, "message": exc.message, "details": exc.details},
-                status=status.HTTP_402_PAYMENT_REQUIRED,
-            )
-            price = exc.details.get("price_micros")
-            if price is not None:
-                response["crawler-price"] = services.format_price(price, currency)
-            slug = exc.details.get("provider")
-            if slug:
-                response["Link"] = _license_link(request, slug)
-            return response
-        except BaseException:
-            if keyed:
-                keyed.release()
-            raise
-        if keyed:
-            keyed.complete(grant)
-        response = HttpResponse(grant.text, content_type="text/plain; charset=utf-8")
-        response["Link"] = _license_link(request, grant.provider_slug)
-        response["crawler-charged"] = services.format_price(grant.charged_micros, grant.currency)
-        response["X-Request-Id"] = grant.request_id
-        return response
-
-
-class _KeyedFetch:
-    """A content fetch sent with an `Idempotency-Key`, bound to its method, path and query.
-
-    A retry is served the same document again under the first fetch's request id, so it is
-    metered once; the same key on another document, collection or usage type is refused.
-    """
-
-    def __init__(self, request, agent_id):
-        idempotency = marketplace.idempotency
-        self.agent_id = agent_id
-        self.key = idempotency.clean_key(request.headers["Idempotency-Key"])
-        digest = idempotency.request_fingerprint(
-            method=request.method, path=request.path, query=dict(request.query_params.lists())
-        )
-        self.request_id = idempotency.request_id_for(
-            organization_id=agent_id,
-            endpoint=CONTENT_ENDPOINT,
-            key=self.key,
-            digest=digest,
-            prefix="content",
-        )
-        idempotency.claim(
-            organization_id=agent_id, endpoint=CONTENT_ENDPOINT, key=self.key, digest=digest
-        )
-
-    def complete(self, grant) -> None:
-        marketplace.idempotency.complete(
-            organization_id=self.agent_id,
-            endpoint=CONTENT_ENDPOINT,
-            key=self.key,
-            status=200,
-            body={"request_id": grant.request_id, "document_id": grant.document_id},
-        )
-
-    def release(self) -> None:
-        marketplace.idempotency.release(
-            organization_id=self.agent_id,
-            endpoint=CONTENT_ENDPOINT,
-            key=self.key,
-            request_id=self.request_id,
-        )
-
-
-def _claim_key(request, agent_id) -> _KeyedFetch | None:
-    if request.headers.get("Idempotency-Key") is None:
-        return None
-    return _KeyedFetch(request, agent_id)
-
-
-def _license_link(request, slug: str) -> str:
-    url = request.build_absolute_uri(f"/rsl/{slug}.xml")
-    return f'<{url}>; rel="license"; type="{services.RSL_CONTENT_TYPE}"'
 
 
 class RSLDocumentView(APIView):

@@ -49,11 +49,18 @@ from licensing.services.offers import (
     update_offer,
 )
 from licensing.services.reports import UsageGroup, UsageSummary, summarize_usage
-from licensing.services.terms import USAGE_TYPES, Terms, price_use, usage_covers
+from licensing.services.terms import (
+    USAGE_TYPE_CHOICES,
+    USAGE_TYPES,
+    Terms,
+    price_use,
+    usage_covers,
+)
 
 __all__ = [
     "RSL_CONTENT_TYPE",
     "USAGE_TYPES",
+    "USAGE_TYPE_CHOICES",
     "AgreementInfo",
     "BatchResult",
     "ContentGrant",

@@ -5,13 +5,14 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from xml.etree import ElementTree as ET
 
+from accounts import services as accounts
+from catalog import services as catalog
 from licensing import errors
 from licensing.models import PaymentType
 from licensing.services.agreements import accept_offer, get_entitlements
 from licensing.services.metering import SourceUse, UseRecord, record_use
 from licensing.services.offers import MAX_PRICE_MICROS, OfferInfo, list_published_offers
 from licensing.services.terms import price_use, usage_covers
-from marketplace import services as marketplace
 
 RSL_NAMESPACE = "https://rslstandard.org/rsl"
 RSL_CONTENT_TYPE = "application/rsl+xml"
@@ -99,7 +100,7 @@ def fetch_licensed_content(
     if the caller `may_accept_offers` (an API key with the `licensing` scope, or a member);
     otherwise only an existing agreement serves, and accepting is refused (403).
     """
-    content = marketplace.get_document_content(document_id=document_id)
+    content = catalog.get_document_content(document_id=document_id)
     if content is None or (
         collection_id is not None and str(collection_id) != str(content.collection_id)
     ):
@@ -188,7 +189,7 @@ def rsl_document(*, provider_slug: str, base_url: str) -> str | None:
     The document is public, so it lists only offers open to every agent: a private offer (one
     with an allow list) is left out, and no allow or deny list is ever written.
     """
-    provider_id = marketplace.organization_id_for_slug(slug=provider_slug)
+    provider_id = accounts.organization_id_for_slug(slug=provider_slug)
     if provider_id is None:
         return None
     ET.register_namespace("", RSL_NAMESPACE)
@@ -230,4 +231,4 @@ def rsl_document(*, provider_slug: str, base_url: str) -> str | None:
 def rsl_providers() -> list[str]:
     """Return the slugs of providers with at least one public offer."""
     provider_ids = {o.provider_id for o in list_published_offers(agent_id=None)}
-    return sorted(marketplace.organization_slugs(organization_ids=provider_ids).values())
+    return sorted(accounts.organization_slugs(organization_ids=provider_ids).values())

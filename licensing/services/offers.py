@@ -8,11 +8,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from catalog import services as catalog
 from licensing import errors
 from licensing.models import LicenseOffer, OfferVersion, PaymentType, Period, PriceUnit
 from licensing.services.cache import invalidate
 from licensing.services.terms import PAYMENT_TYPES, USAGE_TYPES, usage_covers
-from marketplace import services as marketplace
 
 MAX_PRICE_MICROS = 10**15  # a billion currency units: anything larger is a typo
 PRICE_UNITS_BY_PAYMENT = {
@@ -122,7 +122,7 @@ def validate_terms(terms: OfferTerms, *, provider_id) -> OfferTerms:
     if payment != PaymentType.REVENUE_SHARE and terms.revenue_share_bps:
         raise _invalid("revenue_share_bps", "Only revenue share offers have a share.")
 
-    owners = marketplace.collection_owners(collection_ids=list(terms.collection_ids))
+    owners = catalog.collection_owners(collection_ids=list(terms.collection_ids))
     foreign = [str(c) for c in terms.collection_ids if owners.get(c) != provider_id]
     if foreign:
         raise errors.NotFound(

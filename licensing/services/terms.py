@@ -7,6 +7,7 @@ from datetime import datetime
 from licensing.models import PaymentType, PriceUnit, UsageType
 
 USAGE_TYPES = tuple(UsageType.values)
+USAGE_TYPE_CHOICES = tuple(UsageType.choices)  # (value, label), for forms and serializers
 PAYMENT_TYPES = tuple(PaymentType.values)
 PRICE_UNITS = tuple(PriceUnit.values)
 AI_USAGES = ("ai-input", "ai-train", "ai-index")

@@ -12,8 +12,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import NO_AUTH, StrictCharField, StrictSerializer, acting_organization
-from config.errors import error_body
+from accounts.api.auth import acting_organization
+from core.api.errors import error_body
+from core.api.scopes import NO_AUTH
+from core.api.serializers import StrictCharField, StrictSerializer
 from licensing import services as licensing
 from marketplace import errors
 from marketplace.api.answer_bodies import answer_body, search_body

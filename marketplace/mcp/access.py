@@ -1,7 +1,7 @@
 """Who may call the MCP tools: an agent organization's API key with the `query` scope."""
 
+from accounts import services as accounts
 from marketplace import errors
-from marketplace import services as marketplace
 
 REQUIRED_ROLE = "agent"
 REQUIRED_SCOPE = "query"
@@ -12,13 +12,13 @@ class NotAuthenticated(errors.DomainError):
     code = "invalid_api_key"
 
 
-def authorize(*, raw_key: str | None) -> marketplace.AuthenticatedKey:
+def authorize(*, raw_key: str | None) -> accounts.AuthenticatedKey:
     """Return the API key if it is valid and may query as an agent; raise otherwise."""
     if not raw_key:
         raise NotAuthenticated(
             "An API key is required: Authorization: Bearer <api key>.", code="missing_api_key"
         )
-    key = marketplace.authenticate_api_key(raw_key=raw_key)
+    key = accounts.authenticate_api_key(raw_key=raw_key)
     if key is None:
         raise NotAuthenticated("Invalid API key.")
     if REQUIRED_SCOPE not in key.scopes:
@@ -32,9 +32,9 @@ def authorize(*, raw_key: str | None) -> marketplace.AuthenticatedKey:
     return key
 
 
-def count_call(key: marketplace.AuthenticatedKey) -> None:
+def count_call(key: accounts.AuthenticatedKey) -> None:
     """Count one tool call against the key's per-minute limit, shared with the REST API."""
-    decision = marketplace.hit_rate_limit(
+    decision = accounts.hit_rate_limit(
         bucket=f"key:{key.id}", limit=key.rate_limit_per_minute, window_s=60
     )
     if not decision.allowed:

@@ -19,7 +19,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from config.errors import error_body
+from core.api.errors import error_body
 from marketplace import errors
 from marketplace.mcp import access, tools
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import mcp_types as types
 from django.conf import settings
 
-from config.errors import error_body
+from accounts import services as accounts
+from core.api.errors import error_body
 from licensing import services as licensing
 from marketplace import errors
-from marketplace import services as marketplace
 from marketplace.api.answer_bodies import answer_body, search_body
 from marketplace.mcp import access
 from marketplace.services import answers
@@ -256,7 +256,7 @@ def error_text(exc: errors.DomainError) -> str:
 # -- the tools --------------------------------------------------------------------------------
 
 
-def search_licensed_content(key: marketplace.AuthenticatedKey, args: dict) -> tuple[str, dict]:
+def search_licensed_content(key: accounts.AuthenticatedKey, args: dict) -> tuple[str, dict]:
     query = _query(args)
     plan = answers.plan(
         agent_id=key.organization_id,
@@ -274,7 +274,7 @@ def search_licensed_content(key: marketplace.AuthenticatedKey, args: dict) -> tu
     return search_text(body), body
 
 
-def ask(key: marketplace.AuthenticatedKey, args: dict) -> tuple[str, dict]:
+def ask(key: accounts.AuthenticatedKey, args: dict) -> tuple[str, dict]:
     plan = answers.plan(
         agent_id=key.organization_id,
         api_key_id=key.id,
@@ -301,7 +301,7 @@ def offer_body(offer: licensing.OfferInfo, *, names: dict, accepted: bool) -> di
     }
 
 
-def list_offers(key: marketplace.AuthenticatedKey, args: dict) -> tuple[str, dict]:
+def list_offers(key: accounts.AuthenticatedKey, args: dict) -> tuple[str, dict]:
     usage_type = args.get("usage_type") or "ai-input"
     if usage_type not in licensing.USAGE_TYPES:
         raise errors.ValidationFailed(
@@ -326,7 +326,7 @@ class ToolSpec:
     title: str
     description: str
     schema: Callable[[], dict]
-    run: Callable[[marketplace.AuthenticatedKey, dict], tuple[str, dict]]
+    run: Callable[[accounts.AuthenticatedKey, dict], tuple[str, dict]]
     read_only: bool
 
     def definition(self) -> types.Tool:
@@ -424,7 +424,7 @@ def call_tool(
     name: str,
     arguments,
     *,
-    key: marketplace.AuthenticatedKey | None = None,
+    key: accounts.AuthenticatedKey | None = None,
     raw_key: str | None = None,
 ) -> types.CallToolResult:
     """Run one tool call for an API key (or a raw key, checked first); errors become results."""

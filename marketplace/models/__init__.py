@@ -1,33 +1,5 @@
-"""The marketplace app's tables: accounts (users, organizations, keys) and the catalog."""
+"""The marketplace app's tables: idempotency records of the answer endpoints."""
 
-from marketplace.models.accounts import (
-    APIKey,
-    Invitation,
-    Membership,
-    Organization,
-    User,
-    UserManager,
-)
 from marketplace.models.answers import IdempotencyRecord
-from marketplace.models.catalog import (
-    Chunk,
-    Collection,
-    Document,
-    IngestionItem,
-    IngestionJob,
-)
 
-__all__ = [
-    "APIKey",
-    "Chunk",
-    "Collection",
-    "Document",
-    "IdempotencyRecord",
-    "IngestionItem",
-    "IngestionJob",
-    "Invitation",
-    "Membership",
-    "Organization",
-    "User",
-    "UserManager",
-]
+__all__ = ["IdempotencyRecord"]

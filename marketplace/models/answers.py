@@ -11,7 +11,7 @@ class IdempotencyRecord(models.Model):
         COMPLETED = "completed"
 
     organization = models.ForeignKey(
-        "marketplace.Organization", on_delete=models.CASCADE, related_name="+"
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+"
     )
     key = models.CharField(max_length=255)
     endpoint = models.CharField(max_length=100)

@@ -18,13 +18,14 @@ from django.conf import settings
 from django.utils import timezone
 
 import inference_client
+from accounts import services as accounts
+from catalog import services as catalog
+from catalog.services import ChunkHit, search_chunks
 from licensing import errors as licensing_errors
 from licensing import services as licensing
 from marketplace import errors
-from marketplace.models import Collection, Organization
 from marketplace.services import idempotency
 from marketplace.services.receipts import sign_receipt
-from marketplace.services.retrieval import ChunkHit, search_chunks
 
 # Candidates considered per source asked for: the price limit may need cheaper alternatives.
 CANDIDATES_PER_SOURCE = 3
@@ -524,15 +525,10 @@ def plan(
 
 def names_for(*, collection_ids=(), organization_ids=()) -> dict[str, str]:
     """Return display names of collections and organizations, keyed by id as a string."""
-    names = {
-        str(i): n
-        for i, n in Collection.objects.filter(id__in=list(collection_ids)).values_list("id", "name")
-    }
+    names = {str(i): n for i, n in catalog.collection_names(collection_ids=collection_ids).items()}
     names.update(
         (str(i), n)
-        for i, n in Organization.objects.filter(id__in=list(organization_ids)).values_list(
-            "id", "name"
-        )
+        for i, n in accounts.organization_names(organization_ids=organization_ids).items()
     )
     return names
 

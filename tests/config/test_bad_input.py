@@ -7,9 +7,9 @@ import pytest
 from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
-from config.errors import csrf_failure
+from catalog.models import Document
+from core.api.errors import csrf_failure
 from licensing.models import AnswerRecord, UsageEvent
-from marketplace.models import Document
 
 pytestmark = pytest.mark.django_db
 
@@ -68,7 +68,7 @@ def test_usage_with_dates_at_the_calendar_edges_is_400(agent_key, query):
 
 def test_offer_with_an_integer_beyond_its_column_is_400(provider_key):
     org, client = provider_key
-    from marketplace.models import Collection
+    from catalog.models import Collection
 
     collection = Collection.objects.create(organization=org, name="Energy")
 
@@ -220,8 +220,8 @@ def test_portal_pages_keep_their_html_errors():
 def test_last_usage_page_has_no_next_before_id(
     agent_key, provider_key, make_org, key_client, settings
 ):
+    from catalog.models import Chunk, Collection
     from licensing import services as licensing
-    from marketplace.models import Chunk, Collection
 
     agent, client = agent_key
     provider, _ = provider_key

@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from marketplace import services
+from accounts import services
 
 pytestmark = pytest.mark.django_db
 

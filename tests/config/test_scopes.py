@@ -7,12 +7,13 @@ import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
-from config.api import ANY_SCOPE, NO_AUTH
-from config.schema import SCOPE_EXTENSION
+from accounts import services as accounts_services
+from catalog.models import Chunk, Collection, Document
+from core.api.schema import SCOPE_EXTENSION
+from core.api.scopes import ANY_SCOPE, NO_AUTH
 from licensing import services as licensing
 from licensing.models import AnswerRecord, LicenseAgreement
-from marketplace import errors, services
-from marketplace.models import Chunk, Collection, Document
+from marketplace import errors
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,7 @@ def test_every_operation_documents_its_scope():
     undocumented = [
         f"{method.upper()} {path}"
         for path, method, operation in _operations()
-        if operation.get(SCOPE_EXTENSION) not in (*services.SCOPES, ANY_SCOPE, NO_AUTH)
+        if operation.get(SCOPE_EXTENSION) not in (*accounts_services.SCOPES, ANY_SCOPE, NO_AUTH)
     ]
 
     assert undocumented == []
@@ -52,7 +53,7 @@ def test_every_operation_documents_its_scope():
 
 def test_only_keys_with_the_documented_scope_get_past_the_scope_check(make_org, key_client):
     org, _ = make_org(roles=("provider", "agent", "advertiser"))
-    clients = {scope: key_client(org, scopes=[scope]) for scope in services.SCOPES}
+    clients = {scope: key_client(org, scopes=[scope]) for scope in accounts_services.SCOPES}
     wrong = []
     for path, method, operation in _operations():
         required = operation[SCOPE_EXTENSION]
@@ -154,11 +155,11 @@ def test_keys_without_admin_cannot_list_members_emails(make_org, key_client, sco
 
 def test_member_listing_service_refuses_a_key_without_admin(make_org):
     org, _ = make_org(roles=("agent",))
-    actor = services.actor_for_api_key(
+    actor = accounts_services.actor_for_api_key(
         api_key_id=uuid.uuid4(), organization_id=org.id, scopes=["billing"]
     )
 
     with pytest.raises(errors.PermissionDenied) as error:
-        services.list_members(actor=actor, organization_id=org.id)
+        accounts_services.list_members(actor=actor, organization_id=org.id)
 
     assert error.value.code == "insufficient_scope"

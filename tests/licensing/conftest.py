@@ -2,9 +2,9 @@ import uuid
 
 import pytest
 
+from catalog.models import Chunk, Collection, Document
 from licensing import services
 from licensing.services.cache import clear_local
-from marketplace.models import Chunk, Collection, Document
 
 
 @pytest.fixture(autouse=True)

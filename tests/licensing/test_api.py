@@ -1,7 +1,7 @@
 import pytest
 
+from catalog.models import Document
 from licensing.models import AnswerRecord, LicenseAgreement, LicenseOffer, UsageEvent
-from marketplace.models import Document
 
 pytestmark = pytest.mark.django_db
 

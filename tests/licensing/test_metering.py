@@ -3,9 +3,9 @@ import threading
 import pytest
 from django.db import connection
 
+from catalog.models import Chunk
 from licensing import errors, services
 from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
-from marketplace.models import Chunk
 
 pytestmark = pytest.mark.django_db
 

@@ -4,9 +4,9 @@ import pytest
 from django.test import Client
 from lxml import etree
 
+from catalog.models import Document
 from licensing import errors, services
 from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
-from marketplace.models import Document
 
 pytestmark = pytest.mark.django_db
 

@@ -6,11 +6,12 @@ from unittest import mock
 import pytest
 from django.db import connection
 
+from accounts.models import Organization
+from catalog import services as catalog_services
+from catalog.ingestion.chunking import split_into_chunks
+from catalog.models import Chunk, Collection, Document
 from licensing import services as licensing
 from licensing.services.cache import clear_local
-from marketplace import services
-from marketplace.ingestion.chunking import split_into_chunks
-from marketplace.models import Chunk, Collection, Document, Organization
 
 HEAT_PUMPS = [
     (
@@ -122,7 +123,7 @@ def market(make_org, search_index) -> Market:
     for collection, documents in ((energy, HEAT_PUMPS), (sleep, SLEEP), (canals, CANALS)):
         for title, text in documents:
             add_document(collection, title, text)
-    services.index_pending_documents()
+    catalog_services.index_pending_documents()
     grounding = ("ai-input", "search")
     energy_offer = _offer(
         northwind,

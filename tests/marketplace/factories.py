@@ -1,6 +1,7 @@
 import factory
 
-from marketplace.models import Collection, Membership, Organization, User
+from accounts.models import Membership, Organization, User
+from catalog.models import Collection
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -5,8 +5,8 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
+from accounts import services as accounts_services
 from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
-from marketplace import services
 
 pytestmark = pytest.mark.django_db
 
@@ -244,11 +244,11 @@ def test_collections_outside_the_agents_licenses_are_not_used(market, agent_clie
 def test_revoked_key_is_401(market, make_key):
     secret = make_key(market.agent)
     owner = market.agent.memberships.get(role="owner").user
-    key = services.list_api_keys(
-        actor=services.actor_for_user(user_id=owner.pk), organization_id=market.agent.id
+    key = accounts_services.list_api_keys(
+        actor=accounts_services.actor_for_user(user_id=owner.pk), organization_id=market.agent.id
     )[0]
-    services.revoke_api_key(
-        actor=services.actor_for_user(user_id=owner.pk),
+    accounts_services.revoke_api_key(
+        actor=accounts_services.actor_for_user(user_id=owner.pk),
         organization_id=market.agent.id,
         api_key_id=key.id,
     )
@@ -405,8 +405,8 @@ def test_passages_matching_one_word_of_the_question_are_not_bought(market, agent
 def test_relevance_gate_keeps_passages_covering_the_question():
     import uuid
 
+    from catalog.services.retrieval import ChunkHit
     from marketplace.services.answers import relevant_hits
-    from marketplace.services.retrieval import ChunkHit
 
     def hit(chunk_id, score, text):
         return ChunkHit(

@@ -5,8 +5,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from marketplace import errors, services
-from marketplace.models import APIKey
+from accounts import services as accounts_services
+from accounts.models import APIKey
+from marketplace import errors
 from tests.marketplace.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -105,11 +106,13 @@ def test_a_key_used_a_moment_ago_is_refused_as_soon_as_it_is_revoked(
     agent.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     assert agent.get("/api/v1/organizations").status_code == 200
     with django_assert_num_queries(0):  # the key's row now comes from the cache
-        assert services.authenticate_api_key(raw_key=raw).id == key.id
-    assert services.authenticate_api_key(raw_key=raw[:-1] + "x") is None  # the secret still counts
+        assert accounts_services.authenticate_api_key(raw_key=raw).id == key.id
+    assert (
+        accounts_services.authenticate_api_key(raw_key=raw[:-1] + "x") is None
+    )  # the secret still counts
 
-    actor = services.actor_for_user(user_id=owner.pk)
-    services.revoke_api_key(actor=actor, organization_id=org.id, api_key_id=key.id)
+    actor = accounts_services.actor_for_user(user_id=owner.pk)
+    accounts_services.revoke_api_key(actor=actor, organization_id=org.id, api_key_id=key.id)
 
     assert agent.get("/api/v1/organizations").status_code == 401
 
@@ -117,34 +120,34 @@ def test_a_key_used_a_moment_ago_is_refused_as_soon_as_it_is_revoked(
 def test_a_request_that_read_the_key_before_its_revocation_cannot_cache_it(
     make_org, make_key, monkeypatch
 ):
-    from marketplace.services import api_keys
+    from accounts.services import api_keys
 
     org, owner = make_org()
     raw = make_key(org)
     key = APIKey.objects.get(organization=org)
-    actor = services.actor_for_user(user_id=owner.pk)
+    actor = accounts_services.actor_for_user(user_id=owner.pk)
     load = api_keys._load_key
 
     def revoked_meanwhile(prefix):
         entry = load(prefix)  # the row as it was: active
-        services.revoke_api_key(actor=actor, organization_id=org.id, api_key_id=key.id)
+        accounts_services.revoke_api_key(actor=actor, organization_id=org.id, api_key_id=key.id)
         return entry
 
     monkeypatch.setattr(api_keys, "_load_key", revoked_meanwhile)
-    services.authenticate_api_key(raw_key=raw)  # valid when it was read
+    accounts_services.authenticate_api_key(raw_key=raw)  # valid when it was read
     monkeypatch.setattr(api_keys, "_load_key", load)
 
-    assert services.authenticate_api_key(raw_key=raw) is None
+    assert accounts_services.authenticate_api_key(raw_key=raw) is None
 
 
 def test_last_use_is_written_once_per_resolution_period(make_org, make_key, settings):
     settings.API_KEY_LAST_USED_RESOLUTION_S = 3600
     org, _ = make_org()
     raw = make_key(org)
-    services.authenticate_api_key(raw_key=raw)
+    accounts_services.authenticate_api_key(raw_key=raw)
     first = APIKey.objects.get(organization=org).last_used_at
     APIKey.objects.filter(organization=org).update(last_used_at=None)
-    services.authenticate_api_key(raw_key=raw)
+    accounts_services.authenticate_api_key(raw_key=raw)
     assert first is not None
     assert APIKey.objects.get(organization=org).last_used_at is None  # not written again
 
@@ -153,9 +156,11 @@ def test_revoking_twice_keeps_the_first_revocation_time(make_org, make_key):
     org, owner = make_org()
     make_key(org)
     key = APIKey.objects.get(organization=org)
-    actor = services.actor_for_user(user_id=owner.pk)
-    first = services.revoke_api_key(actor=actor, organization_id=org.id, api_key_id=key.id)
-    second = services.revoke_api_key(actor=actor, organization_id=org.id, api_key_id=key.id)
+    actor = accounts_services.actor_for_user(user_id=owner.pk)
+    first = accounts_services.revoke_api_key(actor=actor, organization_id=org.id, api_key_id=key.id)
+    second = accounts_services.revoke_api_key(
+        actor=actor, organization_id=org.id, api_key_id=key.id
+    )
     assert first.revoked_at == second.revoked_at
 
 
@@ -202,8 +207,10 @@ def test_another_organizations_keys_are_404_for_listing_and_revoking(make_org, k
     mine, me = make_org()
     theirs, them = make_org()
     admin_key_client = key_client(mine, scopes=["admin"])
-    their_key_id = services.create_api_key(
-        actor=services.actor_for_user(user_id=them.pk), organization_id=theirs.id, name="theirs"
+    their_key_id = accounts_services.create_api_key(
+        actor=accounts_services.actor_for_user(user_id=them.pk),
+        organization_id=theirs.id,
+        name="theirs",
     ).key.id
     session = APIClient()
     session.force_login(me)
@@ -266,8 +273,8 @@ def test_bad_key_requests_get_400_and_create_nothing(make_org, payload, field):
 def test_scopes_outside_the_organizations_roles_are_refused(make_org):
     org, owner = make_org(roles=("agent",))
     with pytest.raises(errors.ValidationFailed, match="do not allow: ads"):
-        services.create_api_key(
-            actor=services.actor_for_user(user_id=owner.pk),
+        accounts_services.create_api_key(
+            actor=accounts_services.actor_for_user(user_id=owner.pk),
             organization_id=org.id,
             name="ads",
             scopes=["ads"],

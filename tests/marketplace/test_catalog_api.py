@@ -5,8 +5,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from marketplace.models import Chunk, Collection, Document, IngestionItem, IngestionJob
-from marketplace.services import ingestion
+from catalog.models import Chunk, Collection, Document, IngestionItem, IngestionJob
+from catalog.services import ingestion
 from tests.marketplace.factories import CollectionFactory
 
 pytestmark = pytest.mark.django_db

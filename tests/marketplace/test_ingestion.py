@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from marketplace import services
-from marketplace.ingestion.chunking import count_tokens, split_into_chunks
-from marketplace.ingestion.extract import ExtractionFailed, Limits, extract, parse_records
-from marketplace.models import Chunk, Document, IngestionItem, IngestionJob
+from accounts import services as accounts_services
+from catalog import services as catalog_services
+from catalog.ingestion.chunking import count_tokens, split_into_chunks
+from catalog.ingestion.extract import ExtractionFailed, Limits, extract, parse_records
+from catalog.models import Chunk, Document, IngestionItem, IngestionJob
 from tests.marketplace.factories import CollectionFactory
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -114,9 +115,9 @@ def collection(db):
 
 def _run_url_job(collection, url, kind, capture):
     with capture(execute=True):
-        job = services.create_url_job(collection_id=collection.id, url=url, kind=kind)
-    return services.get_ingestion_job(
-        actor=services.actor_for_api_key(
+        job = catalog_services.create_url_job(collection_id=collection.id, url=url, kind=kind)
+    return catalog_services.get_ingestion_job(
+        actor=accounts_services.actor_for_api_key(
             api_key_id=job.id, organization_id=collection.organization_id, scopes=["catalog"]
         ),
         job_id=job.id,
@@ -134,7 +135,7 @@ def test_a_web_page_is_fetched_extracted_and_chunked(
     assert document.content_type == "text/html"
     assert "Aletsch glacier" in document.text
     assert document.status == "ready"
-    hits = services.search_chunks(query="Aletsch", collection_ids=[collection.id])
+    hits = catalog_services.search_chunks(query="Aletsch", collection_ids=[collection.id])
     assert [h.document_url for h in hits] == [url]
 
 
@@ -207,12 +208,12 @@ def test_sitemaps_nested_past_the_depth_limit_are_failed_not_fetched(
             f"{server}/deep/3.xml is nested 3 sitemaps deep; the limit is 2.",
         )
     ]
-    actor = services.actor_for_api_key(
+    actor = accounts_services.actor_for_api_key(
         api_key_id=job.id, organization_id=collection.organization_id, scopes=["catalog"]
     )
     with django_capture_on_commit_callbacks(execute=True) as ran:
-        services.retry_ingestion_job(actor=actor, job_id=job.id)
-    retried = services.get_ingestion_job(actor=actor, job_id=job.id)
+        catalog_services.retry_ingestion_job(actor=actor, job_id=job.id)
+    retried = catalog_services.get_ingestion_job(actor=actor, job_id=job.id)
     assert (len(ran), retried.status, retried.finished_at > job.finished_at) == (1, "failed", True)
     assert [e.code for e in retried.errors] == ["sitemap_too_deep"]
     assert _Handler.requested == ["/deep/0.xml", "/deep/1.xml", "/deep/2.xml"]
@@ -222,12 +223,12 @@ def test_a_sitemap_job_counts_the_pages_it_discovers_while_running(
     server, collection, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False):
-        job = services.create_url_job(
+        job = catalog_services.create_url_job(
             collection_id=collection.id, url=server + "/sitemap.xml", kind="sitemap"
         )
     assert (job.status, job.progress.total, job.progress.pending) == ("queued", 1, 1)
     seen = []
-    services.run_ingestion_job(job_id=job.id, on_progress=seen.append, batch_size=1)
+    catalog_services.run_ingestion_job(job_id=job.id, on_progress=seen.append, batch_size=1)
     assert [(p.total, p.done) for p in seen] == [(4, 1), (4, 2), (4, 3), (4, 4)]
 
 
@@ -259,7 +260,7 @@ def test_rerunning_a_finished_job_changes_nothing(
 ):
     job = _run_url_job(collection, server + "/feed.xml", "feed", django_capture_on_commit_callbacks)
     before = list(Chunk.objects.order_by("id").values_list("id", "text"))
-    again = services.run_ingestion_job(job_id=job.id)
+    again = catalog_services.run_ingestion_job(job_id=job.id)
     assert again.progress == job.progress
     assert list(Chunk.objects.order_by("id").values_list("id", "text")) == before
 
@@ -271,12 +272,12 @@ def test_a_transient_failure_stays_pending_until_the_final_attempt(collection, s
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    job = services.create_url_job(
+    job = catalog_services.create_url_job(
         collection_id=collection.id, url=f"http://127.0.0.1:{port}/", kind="url", enqueue=False
     )
-    first = services.run_ingestion_job(job_id=job.id, final_attempt=False)
+    first = catalog_services.run_ingestion_job(job_id=job.id, final_attempt=False)
     assert (first.status, first.progress.pending) == ("running", 1)
-    last = services.run_ingestion_job(job_id=job.id, final_attempt=True)
+    last = catalog_services.run_ingestion_job(job_id=job.id, final_attempt=True)
     assert (last.status, last.progress.pending) == ("failed", 0)
     assert [e.code for e in last.errors] == ["connection_failed"]
 
@@ -326,7 +327,10 @@ def test_reindex_command_rebuilds_the_embedded_index(collection, settings):
     out = io.StringIO()
     call_command("reindex_search", stdout=out)
     assert out.getvalue().startswith("Indexed 1 chunks for the bm25 backend")
-    assert len(services.search_chunks(query="tide tables", collection_ids=[collection.id])) == 1
+    assert (
+        len(catalog_services.search_chunks(query="tide tables", collection_ids=[collection.id]))
+        == 1
+    )
 
 
 def test_unknown_collection_is_a_command_error(db):
@@ -415,8 +419,10 @@ def test_csv_records_need_a_text_column():
 
 
 def _job_of(collection, *files):
-    job = services.create_upload_job(collection_id=collection.id, files=list(files), enqueue=False)
-    return services.run_ingestion_job(job_id=job.id)
+    job = catalog_services.create_upload_job(
+        collection_id=collection.id, files=list(files), enqueue=False
+    )
+    return catalog_services.run_ingestion_job(job_id=job.id)
 
 
 def test_bad_characters_and_deep_nesting_fail_the_record_not_the_file(collection):
@@ -428,7 +434,7 @@ def test_bad_characters_and_deep_nesting_fail_the_record_not_the_file(collection
         deep,
         json.dumps({"id": "nested", "text": {"not": "a string"}}),
     ]
-    upload = services.UploadedFile.from_bytes(
+    upload = catalog_services.UploadedFile.from_bytes(
         name="records.jsonl", content="\n".join(lines).encode()
     )
     job = _job_of(collection, upload)
@@ -455,7 +461,7 @@ def test_bad_characters_and_deep_nesting_fail_the_record_not_the_file(collection
 
 
 def test_a_nul_in_a_csv_record_fails_that_record(collection):
-    upload = services.UploadedFile.from_bytes(
+    upload = catalog_services.UploadedFile.from_bytes(
         name="rows.csv", content=b"id,title,text\na,Bees,Bees dance.\nb,Ants\x00,Ants march.\n"
     )
     job = _job_of(collection, upload)
@@ -474,7 +480,7 @@ def test_a_record_file_stops_at_the_item_cap_without_reading_it_whole(
             out.write(f"r{n},Record number {n} about tides and moons.\n")
     tracemalloc.start()
     try:
-        job = _job_of(collection, services.UploadedFile.from_path(path))
+        job = _job_of(collection, catalog_services.UploadedFile.from_path(path))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -493,9 +499,9 @@ def test_an_upload_is_streamed_to_storage_not_read_into_memory(collection, setti
             out.write(b"Tides rise and fall twice a day along the coastline.\n" * 20_000)
     tracemalloc.start()
     try:
-        job = services.create_upload_job(
+        job = catalog_services.create_upload_job(
             collection_id=collection.id,
-            files=[services.UploadedFile.from_path(path)],
+            files=[catalog_services.UploadedFile.from_path(path)],
             enqueue=False,
         )
         _, peak = tracemalloc.get_traced_memory()
@@ -545,7 +551,9 @@ def test_a_pdf_with_more_pages_than_the_limit_fails_before_extraction(collection
     settings.INGESTION_MAX_PDF_PAGES = 100
     bomb = _pdf_bomb(5_000, "Glaciers carve valleys")
     assert len(bomb) < 1_000_000
-    job = _job_of(collection, services.UploadedFile.from_bytes(name="bomb.pdf", content=bomb))
+    job = _job_of(
+        collection, catalog_services.UploadedFile.from_bytes(name="bomb.pdf", content=bomb)
+    )
     assert [(e.name, e.code, e.message) for e in job.errors] == [
         ("bomb.pdf", "too_many_pages", "bomb.pdf has 5000 pages; the limit is 100.")
     ]

@@ -356,7 +356,7 @@ def test_the_rate_limit_is_shared_with_the_rest_api(market, make_key, api_client
 
 
 def test_a_revoked_key_or_one_without_the_query_scope_cannot_call(market, make_key):
-    from marketplace import services
+    from accounts import services
 
     no_query = make_key(market.agent, scopes=["licensing"])
     result = tools.call_tool("list_offers", {}, raw_key=no_query)

@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from marketplace.models import Invitation, Membership, Organization
+from accounts.models import Invitation, Membership, Organization
 from tests.marketplace.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

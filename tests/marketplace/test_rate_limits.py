@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.test import Client
 
-from marketplace import services
-from marketplace.models import User
+from accounts import services as accounts_services
+from accounts.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,9 @@ def test_limits_are_per_key(make_org, key_client):
 
 def test_counter_is_exact_under_concurrent_hits():
     def hit(_):
-        return services.hit_rate_limit(bucket="concurrency", limit=150, window_s=60).allowed
+        return accounts_services.hit_rate_limit(
+            bucket="concurrency", limit=150, window_s=60
+        ).allowed
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         allowed = list(pool.map(hit, range(200)))
@@ -101,7 +103,7 @@ def test_login_attempts_are_limited_before_the_password_hash_is_checked(settings
 )
 def test_client_address_trusts_only_the_configured_proxies(settings, proxies, meta, expected):
     settings.TRUSTED_PROXY_COUNT = proxies
-    assert services.client_address(meta) == expected
+    assert accounts_services.client_address(meta) == expected
 
 
 def _public_key(client, **headers):

@@ -3,10 +3,12 @@
 import pytest
 from django.db import connection
 
-from marketplace import errors, services
-from marketplace.ingestion.chunking import split_into_chunks
-from marketplace.models import Chunk, Document
-from marketplace.retrieval.bm25 import BM25Index, IndexRow
+from accounts import services as accounts_services
+from catalog import services as catalog_services
+from catalog.ingestion.chunking import split_into_chunks
+from catalog.models import Chunk, Document
+from catalog.retrieval.bm25 import BM25Index, IndexRow
+from marketplace import errors
 from tests.marketplace.factories import CollectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +48,7 @@ def _document(collection, text: str, *, title: str = "", index: bool = True) -> 
         for span in split_into_chunks(text, target_tokens=200)
     )
     if index:
-        services.index_pending_documents()
+        catalog_services.index_pending_documents()
     return document
 
 
@@ -67,18 +69,18 @@ def backend(request, settings):
 
 def test_search_is_restricted_to_the_given_collections(backend, three_collections):
     a, b, c = three_collections
-    hits = services.search_chunks(query="python decorators", collection_ids=[a.id], k=10)
+    hits = catalog_services.search_chunks(query="python decorators", collection_ids=[a.id], k=10)
     assert [h.document_title for h in hits] == ["A1"]
-    hits = services.search_chunks(query="python", collection_ids=[a.id, b.id], k=10)
+    hits = catalog_services.search_chunks(query="python", collection_ids=[a.id, b.id], k=10)
     assert sorted(h.document_title for h in hits) == ["A1", "B1"]
     assert {h.collection_id for h in hits} == {a.id, b.id}
     assert c.id not in {h.collection_id for h in hits}
-    assert services.search_chunks(query="python", collection_ids=[], k=10) == []
+    assert catalog_services.search_chunks(query="python", collection_ids=[], k=10) == []
 
 
 def test_hits_carry_citation_metadata_and_exact_offsets(backend, three_collections):
     a, _, _ = three_collections
-    (hit,) = services.search_chunks(query="decorators", collection_ids=[str(a.id)], k=1)
+    (hit,) = catalog_services.search_chunks(query="decorators", collection_ids=[str(a.id)], k=1)
     document = Document.objects.get(id=hit.document_id)
     assert hit.provider_org_id == a.organization_id
     assert (hit.document_url, hit.document_title) == ("https://example.org/a1", "A1")
@@ -90,7 +92,7 @@ def test_best_match_ranks_first(backend):
     collection = CollectionFactory()
     _document(collection, "Salmon swim upstream. Salmon spawn. Salmon salmon salmon.", title="S")
     _document(collection, "A river in spring, and a single salmon.", title="R")
-    hits = services.search_chunks(query="salmon", collection_ids=[collection.id], k=2)
+    hits = catalog_services.search_chunks(query="salmon", collection_ids=[collection.id], k=2)
     assert [h.document_title for h in hits] == ["S", "R"]
 
 
@@ -99,45 +101,45 @@ def test_deleted_document_disappears_from_search(
 ):
     a, _, _ = three_collections
     document = Document.objects.get(collection=a)
-    actor = services.actor_for_api_key(
+    actor = accounts_services.actor_for_api_key(
         api_key_id=document.id, organization_id=a.organization_id, scopes=["catalog"]
     )
     with django_capture_on_commit_callbacks(execute=True):
-        services.delete_document(actor=actor, document_id=document.id)
-    assert services.search_chunks(query="decorators", collection_ids=[a.id]) == []
+        catalog_services.delete_document(actor=actor, document_id=document.id)
+    assert catalog_services.search_chunks(query="decorators", collection_ids=[a.id]) == []
 
 
 def test_unmatched_query_returns_nothing(backend, three_collections):
     a, b, c = three_collections
-    assert services.search_chunks(query="zebra", collection_ids=[a.id, b.id, c.id]) == []
-    assert services.search_chunks(query="the and of", collection_ids=[a.id]) == []
+    assert catalog_services.search_chunks(query="zebra", collection_ids=[a.id, b.id, c.id]) == []
+    assert catalog_services.search_chunks(query="the and of", collection_ids=[a.id]) == []
 
 
 def test_search_makes_one_database_query(backend, three_collections, django_assert_num_queries):
     a, b, _ = three_collections
-    services.search_chunks(query="python", collection_ids=[a.id, b.id])
+    catalog_services.search_chunks(query="python", collection_ids=[a.id, b.id])
     expected = 2 if backend == "postgres" else 1
     with django_assert_num_queries(expected):
-        hits = services.search_chunks(query="python", collection_ids=[a.id, b.id])
+        hits = catalog_services.search_chunks(query="python", collection_ids=[a.id, b.id])
     assert len(hits) == 2
 
 
 def test_bad_arguments_are_validation_errors(three_collections):
     a, _, _ = three_collections
     with pytest.raises(errors.ValidationFailed):
-        services.search_chunks(query="python", collection_ids=[a.id], k=0)
+        catalog_services.search_chunks(query="python", collection_ids=[a.id], k=0)
     with pytest.raises(errors.ValidationFailed):
-        services.search_chunks(query="python", collection_ids=["not-a-uuid"])
+        catalog_services.search_chunks(query="python", collection_ids=["not-a-uuid"])
 
 
 def test_get_chunks_returns_details_in_the_order_asked(three_collections):
     a, b, _ = three_collections
     chunk_a = Chunk.objects.get(collection=a)
     chunk_b = Chunk.objects.get(collection=b)
-    details = services.get_chunks(chunk_ids=[chunk_b.id, chunk_a.id, 999_999])
+    details = catalog_services.get_chunks(chunk_ids=[chunk_b.id, chunk_a.id, 999_999])
     assert [d.chunk_id for d in details] == [chunk_b.id, chunk_a.id]
     assert details[0].document_title == "B1"
-    only_a = services.get_chunks(chunk_ids=[chunk_b.id, chunk_a.id], collection_ids=[a.id])
+    only_a = catalog_services.get_chunks(chunk_ids=[chunk_b.id, chunk_a.id], collection_ids=[a.id])
     assert [d.chunk_id for d in only_a] == [chunk_a.id]
 
 
@@ -211,13 +213,15 @@ def test_postgres_ranks_passages_with_every_word_first_and_fills_with_any_word(s
     _document(collection, "The river runs to the sea.", title="River")
     _document(collection, "Otters play.", title="Neither")
 
-    hits = services.search_chunks(query="salmon river", collection_ids=[collection.id], k=10)
+    hits = catalog_services.search_chunks(
+        query="salmon river", collection_ids=[collection.id], k=10
+    )
 
     titles = [h.document_title for h in hits]
     assert titles[0] == "Both"
     assert sorted(titles[1:]) == ["Only", "River"]
     assert len({h.chunk_id for h in hits}) == len(hits)
-    top = services.search_chunks(query="salmon river", collection_ids=[collection.id], k=1)
+    top = catalog_services.search_chunks(query="salmon river", collection_ids=[collection.id], k=1)
     assert [h.document_title for h in top] == ["Both"]
 
 
@@ -238,14 +242,14 @@ class _KeywordEncoder:
 
 
 def test_reciprocal_rank_fusion_adds_reciprocal_ranks():
-    from marketplace.retrieval.dense import reciprocal_rank_fusion
+    from catalog.retrieval.dense import reciprocal_rank_fusion
 
     fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1]], k=60)
     assert fused == {1: 1 / 61 + 1 / 62, 2: 1 / 62, 3: 1 / 63 + 1 / 61}
 
 
 def test_dense_rerank_fuses_lexical_and_dense_rankings(monkeypatch):
-    from marketplace.retrieval import dense
+    from catalog.retrieval import dense
 
     monkeypatch.setattr(dense, "_model", _KeywordEncoder())
     ranked = [(3.0, 10), (2.0, 11), (1.0, 12)]
@@ -256,21 +260,21 @@ def test_dense_rerank_fuses_lexical_and_dense_rankings(monkeypatch):
 
 
 def test_search_uses_dense_rerank_when_enabled(settings, monkeypatch):
-    from marketplace.retrieval import dense
+    from catalog.retrieval import dense
 
     monkeypatch.setattr(dense, "_model", _KeywordEncoder())
     settings.RETRIEVAL_DENSE_RERANK = True
     collection = CollectionFactory()
     _document(collection, "river river river river banks", title="Rivers")
     _document(collection, "an otter lives by the river", title="Otters")
-    hits = services.search_chunks(query="otter river", collection_ids=[collection.id], k=2)
+    hits = catalog_services.search_chunks(query="otter river", collection_ids=[collection.id], k=2)
     assert [h.document_title for h in hits] == ["Otters", "Rivers"]
 
 
 def test_dense_rerank_without_the_semantic_extra_is_a_clear_error(settings, monkeypatch):
     from django.core.exceptions import ImproperlyConfigured
 
-    from marketplace.retrieval import dense
+    from catalog.retrieval import dense
 
     monkeypatch.setattr(dense, "_model", None)
     monkeypatch.setattr(dense, "available", lambda: False)
@@ -279,4 +283,4 @@ def test_dense_rerank_without_the_semantic_extra_is_a_clear_error(settings, monk
     _document(collection, "otters", title="O")
     _document(collection, "otters again", title="P")
     with pytest.raises(ImproperlyConfigured, match=r"provenant\[semantic\]"):
-        services.search_chunks(query="otters", collection_ids=[collection.id])
+        catalog_services.search_chunks(query="otters", collection_ids=[collection.id])

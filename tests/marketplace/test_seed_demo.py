@@ -9,20 +9,12 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from accounts.models import APIKey, Membership, Organization, User
+from catalog import services as catalog_services
+from catalog.models import Chunk, Collection, Document, IngestionJob
 from licensing import services as licensing
 from licensing.models import AnswerRecord, LicenseAgreement, LicenseOffer, OfferVersion
-from marketplace import services
 from marketplace.demo import CONTENT_DIR
-from marketplace.models import (
-    APIKey,
-    Chunk,
-    Collection,
-    Document,
-    IngestionJob,
-    Membership,
-    Organization,
-    User,
-)
 
 pytestmark = pytest.mark.django_db
 
@@ -217,7 +209,7 @@ def test_questions_find_the_article_that_answers_them():
     collection_ids = list(Collection.objects.values_list("id", flat=True))
 
     for question, title in QUESTIONS:
-        hits = services.search_chunks(query=question, collection_ids=collection_ids, k=5)
+        hits = catalog_services.search_chunks(query=question, collection_ids=collection_ids, k=5)
         assert hits, question
         assert hits[0].document_title == title, (question, [h.document_title for h in hits])
 

@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from marketplace.ingestion.fetch import (
+from catalog.ingestion.fetch import (
     FetchPolicy,
     FetchRefused,
     address_refusal,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from marketplace.models import Document
+from catalog.models import Document
 from tests.marketplace.test_answers_api import HEAT_QUESTION
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from django.test import Client
 
-from marketplace.models import User
+from accounts.models import User
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@ import re
 import pytest
 from django.test import Client
 
-from marketplace.models import Invitation, Membership, Organization, User
+from accounts.models import Invitation, Membership, Organization, User
 from tests.marketplace.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

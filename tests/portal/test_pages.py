@@ -4,7 +4,7 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from marketplace.models import APIKey, Membership, User
+from accounts.models import APIKey, Membership, User
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +69,7 @@ def test_login_then_create_a_key_shown_once_then_revoke_it():
     )
     assert logged_in.status_code == 302
 
-    from marketplace import services
+    from accounts import services
 
     org = services.create_organization(
         user_id=User.objects.get().pk, name="Keys Inc", roles=["agent"]

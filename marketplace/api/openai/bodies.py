@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Iterator
 
-from config.errors import error_body
+from core.api.errors import error_body
 from marketplace import errors
 from marketplace.api.answer_bodies import answer_body
 from marketplace.api.answer_views import IdempotentRun

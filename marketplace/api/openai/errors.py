@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from rest_framework.views import APIView
 
-from config.errors import api_exception_handler
+from core.api.errors import api_exception_handler
 
 logger = logging.getLogger("provenant.api")
 

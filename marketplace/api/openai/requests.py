@@ -5,7 +5,7 @@ import logging
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api import StrictCharField, StrictSerializer
+from core.api.serializers import StrictCharField, StrictSerializer
 from marketplace import errors
 from marketplace.services import answers
 

@@ -2,8 +2,9 @@
 
 from django.core.management.base import BaseCommand
 
-from marketplace import demo, services
-from marketplace.models import Membership, Organization
+from accounts import services as accounts
+from accounts.models import Membership, Organization
+from marketplace import demo
 
 FUZZ_KEY_NAME = "Fuzzing key"
 # No `admin`: a fuzzer holding it would revoke its own key half-way through.
@@ -25,8 +26,8 @@ class Command(BaseCommand):
                 user__email=email, role=Membership.Role.OWNER
             )
             org: Organization = membership.organization
-            created = services.create_api_key(
-                actor=services.actor_for_user(user_id=membership.user.pk),
+            created = accounts.create_api_key(
+                actor=accounts.actor_for_user(user_id=membership.user.pk),
                 organization_id=org.id,
                 name=FUZZ_KEY_NAME,
                 scopes=TENANT_SCOPES[tenant],

@@ -1,0 +1,93 @@
+"""The accounts app's public API: users, organizations, members, invitations, API keys and
+rate limits.
+
+Other apps import only this module (and `accounts.errors`).
+"""
+
+from accounts.services.api_keys import (
+    SCOPES,
+    APIKeyInfo,
+    AuthenticatedKey,
+    CreatedAPIKey,
+    authenticate_api_key,
+    create_api_key,
+    list_api_keys,
+    revoke_api_key,
+)
+from accounts.services.invitations import (
+    InvitationInfo,
+    InvitationPreview,
+    accept_invitation,
+    invite_member,
+    list_invitations,
+    preview_invitation,
+    revoke_invitation,
+    sign_up_invited,
+)
+from accounts.services.organizations import (
+    Actor,
+    MemberInfo,
+    OrganizationInfo,
+    acting_organization_ids,
+    actor_for_api_key,
+    actor_for_user,
+    change_member_role,
+    create_organization,
+    get_organization,
+    leave_organization,
+    list_members,
+    list_organizations,
+    organization_id_for_slug,
+    organization_names,
+    organization_slugs,
+    remove_member,
+    sign_up,
+)
+from accounts.services.rate_limits import (
+    RateDecision,
+    check_login_allowed,
+    check_sign_up_allowed,
+    client_address,
+    hit_rate_limit,
+)
+
+__all__ = [
+    "SCOPES",
+    "APIKeyInfo",
+    "Actor",
+    "AuthenticatedKey",
+    "CreatedAPIKey",
+    "InvitationInfo",
+    "InvitationPreview",
+    "MemberInfo",
+    "OrganizationInfo",
+    "RateDecision",
+    "accept_invitation",
+    "acting_organization_ids",
+    "actor_for_api_key",
+    "actor_for_user",
+    "authenticate_api_key",
+    "change_member_role",
+    "check_login_allowed",
+    "check_sign_up_allowed",
+    "client_address",
+    "create_api_key",
+    "create_organization",
+    "get_organization",
+    "hit_rate_limit",
+    "invite_member",
+    "leave_organization",
+    "list_api_keys",
+    "list_invitations",
+    "list_members",
+    "list_organizations",
+    "organization_id_for_slug",
+    "organization_names",
+    "organization_slugs",
+    "preview_invitation",
+    "remove_member",
+    "revoke_api_key",
+    "revoke_invitation",
+    "sign_up",
+    "sign_up_invited",
+]

@@ -1,0 +1,376 @@
+"""Sign-up, organizations and their members, always scoped to the acting principal."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from accounts import errors
+from accounts.models import Membership, Organization, User
+from accounts.services.rate_limits import check_sign_up_allowed
+
+ROLES = ("provider", "agent", "advertiser")
+MEMBER_ROLES = tuple(Membership.Role.values)
+MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user, or an organization's API key with its scopes."""
+
+    user_id: int | None = None
+    api_key_id: uuid.UUID | None = None
+    organization_id: uuid.UUID | None = None
+    scopes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class OrganizationInfo:
+    id: uuid.UUID
+    name: str
+    slug: str
+    roles: tuple[str, ...]
+    created_at: datetime
+    my_role: str | None = None
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    id: uuid.UUID
+    user_id: int
+    email: str
+    role: str
+    created_at: datetime
+
+
+def actor_for_user(*, user_id: int) -> Actor:
+    return Actor(user_id=user_id)
+
+
+def actor_for_api_key(*, api_key_id: uuid.UUID, organization_id: uuid.UUID, scopes) -> Actor:
+    return Actor(api_key_id=api_key_id, organization_id=organization_id, scopes=frozenset(scopes))
+
+
+def roles_of(org: Organization) -> tuple[str, ...]:
+    flags = (org.is_provider, org.is_agent, org.is_advertiser)
+    return tuple(role for role, on in zip(ROLES, flags, strict=True) if on)
+
+
+def organization_info(org: Organization, my_role: str | None = None) -> OrganizationInfo:
+    return OrganizationInfo(
+        id=org.id,
+        name=org.name,
+        slug=org.slug,
+        roles=roles_of(org),
+        created_at=org.created_at,
+        my_role=my_role,
+    )
+
+
+def _member_info(membership: Membership) -> MemberInfo:
+    return MemberInfo(
+        id=membership.id,
+        user_id=membership.user_id,
+        email=membership.user.email,
+        role=membership.role,
+        created_at=membership.created_at,
+    )
+
+
+def _clean_roles(roles) -> tuple[str, ...]:
+    roles = tuple(dict.fromkeys(roles or ()))
+    unknown = [role for role in roles if role not in ROLES]
+    if unknown:
+        raise errors.ValidationFailed(
+            f"Unknown organization role: {', '.join(map(str, unknown))}.",
+            details={"roles": [f"Choose from {', '.join(ROLES)}."]},
+        )
+    if not roles:
+        raise errors.ValidationFailed(
+            "An organization needs at least one role.",
+            details={"roles": [f"Choose one or more of {', '.join(ROLES)}."]},
+        )
+    return roles
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    max_length = Organization._meta.get_field("name").max_length
+    if not name:
+        raise errors.ValidationFailed(
+            "Organization name is required.", details={"name": ["This field is required."]}
+        )
+    if len(name) > max_length:
+        raise errors.ValidationFailed(
+            f"Organization name is longer than {max_length} characters.",
+            details={"name": [f"At most {max_length} characters."]},
+        )
+    return name
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:120] or "org"
+    slug = base
+    while Organization.objects.filter(slug=slug).exists():
+        slug = f"{base}-{uuid.uuid4().hex[:6]}"
+    return slug
+
+
+def _new_organization(*, name: str, roles: tuple[str, ...]) -> Organization:
+    return Organization.objects.create(
+        name=name,
+        slug=_unique_slug(name),
+        is_provider="provider" in roles,
+        is_agent="agent" in roles,
+        is_advertiser="advertiser" in roles,
+    )
+
+
+def check_password_for(email: str, password: str) -> None:
+    """Raise ValidationFailed if the password is too weak for an account with this email."""
+    try:
+        password_validation.validate_password(password, user=User(email=email))
+    except DjangoValidationError as exc:
+        raise errors.ValidationFailed(
+            " ".join(exc.messages), details={"password": list(exc.messages)}
+        ) from exc
+
+
+def sign_up(
+    *, email: str, password: str, organization_name: str, roles, client_address: str
+) -> tuple[User, OrganizationInfo]:
+    """Create a user, their organization and their owner membership, all or nothing.
+
+    Attempts are counted per client address first, so sign-up cannot be scripted at scale.
+    """
+    check_sign_up_allowed(client_address=client_address)
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError as exc:
+        raise errors.ValidationFailed(
+            "Enter a valid email address.", details={"email": ["Enter a valid email address."]}
+        ) from exc
+    name = _clean_name(organization_name)
+    roles = _clean_roles(roles)
+    check_password_for(email, password)
+    try:
+        with transaction.atomic():
+            if User.objects.filter(email__iexact=email).exists():
+                raise errors.Conflict(
+                    "An account with this email already exists.", code="email_taken"
+                )
+            user = User.objects.create_user(email=email, password=password)
+            org = _new_organization(name=name, roles=roles)
+            Membership.objects.create(organization=org, user=user, role=Membership.Role.OWNER)
+    except IntegrityError as exc:
+        raise errors.Conflict(
+            "An account with this email already exists.", code="email_taken"
+        ) from exc
+    return user, organization_info(org, Membership.Role.OWNER)
+
+
+def create_organization(*, user_id: int, name: str, roles) -> OrganizationInfo:
+    """Create an organization owned by the user."""
+    name = _clean_name(name)
+    roles = _clean_roles(roles)
+    with transaction.atomic():
+        org = _new_organization(name=name, roles=roles)
+        Membership.objects.create(organization=org, user_id=user_id, role=Membership.Role.OWNER)
+    return organization_info(org, Membership.Role.OWNER)
+
+
+def _visible_organizations(actor: Actor):
+    if actor.api_key_id is not None:
+        return Organization.objects.filter(id=actor.organization_id)
+    if actor.user_id is not None:
+        return Organization.objects.filter(memberships__user_id=actor.user_id)
+    return Organization.objects.none()
+
+
+def acting_organization_ids(*, actor: Actor) -> list[uuid.UUID]:
+    """Return the ids of the organizations the actor acts for: its API key's, or its user's."""
+    if actor.api_key_id is not None:
+        return [actor.organization_id]
+    if actor.user_id is not None:
+        return list(
+            Membership.objects.filter(user_id=actor.user_id).values_list(
+                "organization_id", flat=True
+            )
+        )
+    return []
+
+
+def _my_role(actor: Actor, organization_id) -> str | None:
+    if actor.user_id is None:
+        return None
+    return (
+        Membership.objects.filter(organization_id=organization_id, user_id=actor.user_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def _load_organization(actor: Actor, organization_id) -> Organization:
+    """Return the organization if the actor belongs to it; 404 otherwise, so ids don't leak."""
+    try:
+        return _visible_organizations(actor).get(id=organization_id)
+    except (Organization.DoesNotExist, DjangoValidationError, ValueError) as exc:
+        raise errors.NotFound("Organization not found.") from exc
+
+
+def _require_manager(actor: Actor, organization_id) -> str | None:
+    """Check the actor may manage members and keys; return the user's membership role."""
+    if actor.api_key_id is not None:
+        if "admin" not in actor.scopes:
+            raise errors.PermissionDenied(
+                "This API key lacks the 'admin' scope.", code="insufficient_scope"
+            )
+        return None
+    role = _my_role(actor, organization_id)
+    if role not in MANAGER_ROLES:
+        raise errors.PermissionDenied(
+            "Only the organization's owners and admins can do this.", code="not_an_admin"
+        )
+    return role
+
+
+def list_organizations(*, actor: Actor) -> list[OrganizationInfo]:
+    """Return the organizations the actor belongs to."""
+    orgs = list(_visible_organizations(actor).order_by("name", "id"))
+    if actor.user_id is None:
+        return [organization_info(org) for org in orgs]
+    roles = dict(
+        Membership.objects.filter(user_id=actor.user_id).values_list("organization_id", "role")
+    )
+    return [organization_info(org, roles.get(org.id)) for org in orgs]
+
+
+def get_organization(*, actor: Actor, organization_id) -> OrganizationInfo:
+    org = _load_organization(actor, organization_id)
+    return organization_info(org, _my_role(actor, org.id))
+
+
+def require_organization_manager(*, actor: Actor, organization_id) -> Organization:
+    """Return the organization if the actor may manage it (404 if not visible, 403 if not admin)."""
+    org = _load_organization(actor, organization_id)
+    _require_manager(actor, org.id)
+    return org
+
+
+def list_members(*, actor: Actor, organization_id) -> list[MemberInfo]:
+    """Return the members (with their emails): any member sees them, a key needs `admin`."""
+    org = _load_organization(actor, organization_id)
+    if actor.api_key_id is not None:
+        _require_manager(actor, org.id)
+    memberships = Membership.objects.filter(organization=org).select_related("user")
+    return [_member_info(m) for m in memberships]
+
+
+def _clean_member_role(role: str) -> str:
+    if role not in MEMBER_ROLES:
+        raise errors.ValidationFailed(
+            f"Unknown member role {role!r}.",
+            details={"role": [f"Choose from {', '.join(MEMBER_ROLES)}."]},
+        )
+    return role
+
+
+def _load_membership(org: Organization, membership_id) -> Membership:
+    try:
+        return (
+            Membership.objects.select_for_update()
+            .select_related("user")
+            .get(organization=org, id=membership_id)
+        )
+    except (Membership.DoesNotExist, DjangoValidationError, ValueError) as exc:
+        raise errors.NotFound("Member not found.") from exc
+
+
+def _ensure_another_owner(org: Organization, membership: Membership) -> None:
+    if membership.role != Membership.Role.OWNER:
+        return
+    owners = Membership.objects.select_for_update().filter(
+        organization=org, role=Membership.Role.OWNER
+    )
+    if len(owners) <= 1:
+        raise errors.Conflict(
+            "An organization keeps at least one owner; make another member an owner first.",
+            code="last_owner",
+        )
+
+
+def change_member_role(*, actor: Actor, organization_id, membership_id, role: str) -> MemberInfo:
+    """Change a member's role; only owners grant or take away ownership."""
+    role = _clean_member_role(role)
+    with transaction.atomic():
+        org = _load_organization(actor, organization_id)
+        my_role = _require_manager(actor, org.id)
+        membership = _load_membership(org, membership_id)
+        touches_owner = Membership.Role.OWNER in (role, membership.role)
+        if touches_owner and my_role != Membership.Role.OWNER:
+            raise errors.PermissionDenied(
+                "Only an owner can change ownership.", code="not_an_owner"
+            )
+        if role != Membership.Role.OWNER:
+            _ensure_another_owner(org, membership)
+        membership.role = role
+        membership.save(update_fields=["role"])
+    return _member_info(membership)
+
+
+def remove_member(*, actor: Actor, organization_id, membership_id) -> None:
+    """Remove a member, or leave when it is the actor's own membership; the last owner stays."""
+    with transaction.atomic():
+        org = _load_organization(actor, organization_id)
+        membership = _load_membership(org, membership_id)
+        if actor.user_id is None or membership.user_id != actor.user_id:
+            my_role = _require_manager(actor, org.id)
+            if membership.role == Membership.Role.OWNER and my_role != Membership.Role.OWNER:
+                raise errors.PermissionDenied(
+                    "Only an owner can remove an owner.", code="not_an_owner"
+                )
+        _ensure_another_owner(org, membership)
+        membership.delete()
+
+
+def leave_organization(*, actor: Actor, organization_id) -> None:
+    """End the signed-in user's own membership; the last owner must hand over first."""
+    if actor.user_id is None:
+        raise errors.PermissionDenied(
+            "Only a signed-in user can leave an organization.", code="user_required"
+        )
+    with transaction.atomic():
+        org = _load_organization(actor, organization_id)
+        try:
+            membership = Membership.objects.select_for_update().get(
+                organization=org, user_id=actor.user_id
+            )
+        except Membership.DoesNotExist as exc:  # removed a moment ago
+            raise errors.NotFound("Organization not found.") from exc
+        _ensure_another_owner(org, membership)
+        membership.delete()
+
+
+# -- lookups for other apps ----------------------------------------------------------------
+
+
+def organization_slugs(*, organization_ids) -> dict[uuid.UUID, str]:
+    """Return {organization id: slug} for the given organizations."""
+    return dict(Organization.objects.filter(id__in=organization_ids).values_list("id", "slug"))
+
+
+def organization_id_for_slug(*, slug: str) -> uuid.UUID | None:
+    return Organization.objects.filter(slug=slug).values_list("id", flat=True).first()
+
+
+def organization_names(*, organization_ids) -> dict[uuid.UUID, str]:
+    """Return {organization id: name} for the organizations that exist."""
+    return dict(
+        Organization.objects.filter(id__in=list(organization_ids)).values_list("id", "name")
+    )

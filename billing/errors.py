@@ -1,3 +1,0 @@
-from marketplace.errors import DomainError
-
-__all__ = ["DomainError"]

@@ -1,0 +1,184 @@
+"""The catalog: providers' collections, their documents, the chunks retrieval searches, and
+the ingestion jobs that fill them."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Collection(models.Model):
+    """A provider's body of content, the unit that licenses are offered on."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="collections"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    language = models.CharField(max_length=16, blank=True, default="en")
+    topics = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="collection_name_unique_per_org"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Document(models.Model):
+    """One source document in its current version: its clean text and what it came from."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        READY = "ready", "Ready"
+
+    id = models.BigAutoField(primary_key=True)
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="documents")
+    # The document's identity inside its collection: the record id, the URL or the file name.
+    # Ingesting the same external_id again updates this document instead of adding another.
+    external_id = models.CharField(max_length=1024)
+    source_url = models.URLField(max_length=2048, blank=True, default="")
+    title = models.CharField(max_length=500, blank=True, default="")
+    author = models.CharField(max_length=300, blank=True, default="")
+    published_at = models.DateTimeField(null=True, blank=True)
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    content_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    text = models.TextField(blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "external_id"], name="document_external_id_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.external_id
+
+
+class Chunk(models.Model):
+    """A passage of a document's text: what retrieval finds and answers cite."""
+
+    id = models.BigAutoField(primary_key=True)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    # Denormalized from the document so the exact collection filter needs no join.
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+")
+    ordinal = models.PositiveIntegerField()
+    text = models.TextField()
+    char_start = models.PositiveIntegerField()
+    char_end = models.PositiveIntegerField()
+    token_count = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["document_id", "ordinal"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "ordinal"], name="chunk_ordinal_unique"),
+            models.CheckConstraint(
+                condition=models.Q(char_end__gte=models.F("char_start")),
+                name="chunk_offsets_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["collection", "id"], name="chunk_collection_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.ordinal}"
+
+
+class IngestionJob(models.Model):
+    """One run of the ingestion pipeline over a batch: uploaded files, a URL, a sitemap, a feed."""
+
+    class Kind(models.TextChoices):
+        UPLOAD = "upload", "Upload"
+        URL = "url", "URL"
+        SITEMAP = "sitemap", "Sitemap"
+        FEED = "feed", "RSS/Atom feed"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Partly failed"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    collection = models.ForeignKey(
+        Collection, on_delete=models.CASCADE, related_name="ingestion_jobs"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    source = models.CharField(max_length=2048, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job {self.id}"
+
+
+class IngestionItem(models.Model):
+    """One unit of a job (a file, a record, a URL) with its outcome and, if it failed, why."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        UNCHANGED = "unchanged", "Unchanged"
+        EXPANDED = "expanded", "Expanded"
+        FAILED = "failed", "Failed"
+
+    class Kind(models.TextChoices):
+        FILE = "file", "Uploaded file"
+        RECORD = "record", "Record of a jsonl/csv file or feed entry"
+        PAGE = "page", "Web page"
+        SITEMAP = "sitemap", "Sitemap"
+        FEED = "feed", "RSS/Atom feed"
+
+    id = models.BigAutoField(primary_key=True)
+    job = models.ForeignKey(IngestionJob, on_delete=models.CASCADE, related_name="items")
+    ordinal = models.PositiveIntegerField()
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FILE)
+    name = models.CharField(max_length=2048)
+    content_type = models.CharField(max_length=100, blank=True, default="")
+    # A record (as JSON) waits here for the worker; cleared once processed. Uploaded files wait
+    # in the ingestion storage instead (older jobs kept their bytes here).
+    payload = models.BinaryField(null=True, blank=True)
+    # How many sitemaps/feeds lie between this item and the URL the job started from.
+    depth = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=50, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    document = models.ForeignKey(
+        Document, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["job", "ordinal"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "ordinal"], name="ingestion_item_unique")
+        ]
+        indexes = [models.Index(fields=["job", "status"], name="ingestion_item_status_idx")]
+
+    def __str__(self) -> str:
+        return self.name

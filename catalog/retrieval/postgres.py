@@ -1,0 +1,133 @@
+"""PostgreSQL full-text search over chunks: the generated `search_vector` column and its GIN
+index (migration 0002). Every web node queries the database, so nothing lives on local disk.
+
+Ranking every row that matches any word of a query is what makes full-text search slow on a
+large corpus (`ts_rank` reads each match's `tsvector`, thousands of rows for common words).
+When the collections searched hold a large share of the corpus, the query runs in tiers: the
+passages holding every word, then those holding at least half of the words, then any word,
+each ranked by `ts_rank` and run only while the ones before have not found k, so the wide
+tiers cost nothing when narrow ones suffice; passages with every word are also the ones BM25
+ranks highest. When the collections hold a small share, the any-word query alone is cheaper:
+the planner reads their rows by the collection index, and every extra tier would read them
+again. (One `UNION ALL` statement under a `LIMIT` runs tiers as lazily, but carries the
+collection ids once per tier; planning three copies of a thousand-id array cost more than the
+round trips it saves.)
+"""
+
+import threading
+import time
+from collections.abc import Iterable
+from itertools import combinations
+
+from django.db import connection
+
+from catalog.retrieval.tokens import tokenize
+
+# Half-tier groups are combinations of the words: C(6, 3) = 20 at most.
+MAX_WORDS_FOR_HALF_TIER = 6
+# The lexemes of each word as the column has them (PostgreSQL's English configuration: stemmed,
+# stop words dropped), asked once per word and kept per process.
+LEXEMES_SQL = (
+    "SELECT w, array(SELECT lexeme FROM unnest(to_tsvector('english', w))) "
+    "FROM unnest(%s::text[]) AS w"
+)
+_LEXEMES_MAX = 200_000
+_lexemes: dict[str, tuple[str, ...]] = {}
+_lexemes_lock = threading.Lock()
+
+# Tiers pay off when the collections searched hold more than this share of the chunks.
+TIERED_SHARE = 0.25
+_SIZES_TTL_S = 300.0
+# (expires, chunks per collection, all chunks, when read)
+_sizes: tuple[float, dict, int, float] = (0.0, {}, 0, 0.0)
+SIZES_SQL = "SELECT collection_id, count(*) FROM catalog_chunk GROUP BY collection_id"
+
+# A tier matches with its own query and ranks with the any-word one, so that the scores of all
+# tiers are on one scale (ts_rank against a stricter query gives other numbers).
+TIER_SQL = """
+SELECT c.id, ts_rank(c.search_vector, r) AS score
+FROM catalog_chunk c, CAST(%s AS tsquery) q, CAST(%s AS tsquery) r
+WHERE c.collection_id = ANY(%s) AND c.search_vector @@ q
+ORDER BY score DESC, c.id
+LIMIT %s
+"""
+
+
+def _quoted(lexeme: str) -> str:
+    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _terms(cursor, words: list[str]) -> list[str]:
+    """Return each word's tsquery term ('a', or ('a' & 'b') for a word the parser splits)."""
+    missing = [w for w in words if w not in _lexemes]
+    if missing:
+        cursor.execute(LEXEMES_SQL, [missing])
+        found = {word: tuple(lexemes) for word, lexemes in cursor.fetchall()}
+        with _lexemes_lock:
+            if len(_lexemes) > _LEXEMES_MAX:
+                _lexemes.clear()
+            _lexemes.update(found)
+    terms = []
+    for word in words:
+        lexemes = _lexemes.get(word, ())
+        if lexemes:
+            joined = " & ".join(_quoted(lexeme) for lexeme in lexemes)
+            terms.append(joined if len(lexemes) == 1 else f"({joined})")
+    return list(dict.fromkeys(terms))
+
+
+def _tiers(terms: list[str]) -> list[str]:
+    """Return the tsqueries to try in turn: every term, at least half of them, any term."""
+    if not terms:
+        return []
+    tiers = [" & ".join(terms)]
+    half = (len(terms) + 1) // 2
+    if 1 < half < len(terms) <= MAX_WORDS_FOR_HALF_TIER:
+        groups = combinations(terms, half)
+        tiers.append(" | ".join(f"({' & '.join(group)})" for group in groups))
+    if len(terms) > 1:
+        tiers.append(" | ".join(terms))
+    return tiers
+
+
+def _share(cursor, ids: list) -> float:
+    """Return the share of all chunks the collections hold.
+
+    The counts are kept for five minutes, and read again sooner (at most every ten seconds)
+    when a collection searched is not among them yet.
+    """
+    global _sizes
+    expires, sizes, total, read_at = _sizes
+    now = time.monotonic()
+    if now > expires or (now > read_at + 10 and any(c not in sizes for c in ids)):
+        cursor.execute(SIZES_SQL)
+        sizes = dict(cursor.fetchall())
+        total = sum(sizes.values())
+        _sizes = (now + _SIZES_TTL_S, sizes, total, now)
+    return sum(sizes.get(c, 0) for c in ids) / total if total else 0.0
+
+
+def search(query: str, collection_ids: Iterable, k: int) -> list[tuple[float, int]]:
+    """Return up to k (score, chunk_id), best first, from the given collections only."""
+    words = list(dict.fromkeys(tokenize(query)))
+    ids = list(collection_ids)
+    if not words or not ids or k <= 0:
+        return []
+    with connection.cursor() as cursor:
+        tiers = _tiers(_terms(cursor, words))
+        if not tiers:
+            return []
+        if _share(cursor, ids) < TIERED_SHARE:
+            tiers = tiers[-1:]  # any word: one pass over the few rows these collections hold
+        hits: list[tuple[float, int]] = []
+        found: set[int] = set()
+        for tier in tiers:  # each tier only while the ones before fall short of k
+            cursor.execute(TIER_SQL, [tier, tiers[-1], ids, k + len(hits)])
+            for chunk_id, score in cursor.fetchall():
+                if chunk_id not in found and len(hits) < k:
+                    found.add(chunk_id)
+                    hits.append((float(score), int(chunk_id)))
+            if len(hits) >= k:
+                break
+    hits.sort(key=lambda hit: (-hit[0], hit[1]))  # best first across tiers, on one scale
+    return hits

@@ -1,0 +1,265 @@
+"""Search chunks inside given collections, and keep the search index in step with the catalog.
+
+`search_chunks` is the hot path of every answer: one index lookup and one database query.
+The collection filter is exact: the index only proposes chunks of the wanted collections, and
+the database query that loads them filters on the same ids again, so a stale index can only
+drop a hit, never leak one.
+"""
+
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from catalog import errors
+from catalog.models import Chunk, Collection, Document
+from catalog.retrieval import bm25, postgres
+from catalog.retrieval.bm25 import IndexRow
+
+BACKENDS = ("bm25", "postgres")
+MAX_K = 100
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    chunk_id: int
+    document_id: int
+    collection_id: uuid.UUID
+    provider_org_id: uuid.UUID
+    score: float
+    text: str
+    char_start: int
+    char_end: int
+    document_title: str
+    document_url: str
+    document_author: str
+    document_published_at: datetime | None
+    token_count: int = 0
+    provider_name: str = ""
+
+
+def search_backend() -> str:
+    """Return the configured backend: 'auto' means PostgreSQL FTS on PostgreSQL, else bm25."""
+    backend = settings.RETRIEVAL_BACKEND
+    if backend == "auto":
+        return "postgres" if connection.vendor == "postgresql" else "bm25"
+    if backend not in BACKENDS:
+        raise errors.ValidationFailed(f"Unknown RETRIEVAL_BACKEND {backend!r}.")
+    if backend == "postgres" and connection.vendor != "postgresql":
+        raise errors.ValidationFailed("RETRIEVAL_BACKEND=postgres needs a PostgreSQL database.")
+    return backend
+
+
+def embedded_index() -> bm25.BM25Index:
+    return bm25.index_at(
+        settings.RETRIEVAL_INDEX_DIR,
+        reload_interval_s=settings.RETRIEVAL_RELOAD_INTERVAL_S,
+        max_segments=settings.RETRIEVAL_MAX_SEGMENTS,
+    )
+
+
+_checked: frozenset | None = None  # the last set found clean: immutable, so safe to trust again
+
+
+def _clean_collection_ids(collection_ids) -> frozenset[uuid.UUID]:
+    global _checked
+    if collection_ids is _checked:
+        return collection_ids  # an agent's cached entitlements, asked again
+    if isinstance(collection_ids, frozenset) and all(type(c) is uuid.UUID for c in collection_ids):
+        _checked = collection_ids  # e.g. an agent's entitlements: kept whole, its hash cached
+        return collection_ids
+    try:
+        return frozenset(
+            c if isinstance(c, uuid.UUID) else uuid.UUID(str(c)) for c in collection_ids
+        )
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise errors.ValidationFailed(
+            "collection_ids must be collection UUIDs.",
+            details={"collection_ids": ["Not a valid UUID."]},
+        ) from exc
+
+
+def search_chunks(*, query: str, collection_ids: list, k: int = 10) -> list[ChunkHit]:
+    """Return the k best chunks for `query` among `collection_ids` only, best first."""
+    if not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise errors.ValidationFailed(
+            f"k must be between 1 and {MAX_K}.", details={"k": [f"1 to {MAX_K}."]}
+        )
+    wanted = _clean_collection_ids(collection_ids)
+    if not wanted or not (query or "").strip():
+        return []
+    # Ask for a few more than k: a chunk deleted a moment ago may still be in the index.
+    fetch = k + max(5, k // 2)
+    if settings.RETRIEVAL_DENSE_RERANK:
+        fetch = max(fetch, settings.RETRIEVAL_DENSE_CANDIDATES)
+    if search_backend() == "postgres":
+        ranked = postgres.search(query, wanted, fetch)
+    else:
+        ranked = embedded_index().search(query, wanted, fetch)
+    if settings.RETRIEVAL_DENSE_RERANK and ranked:
+        from catalog.retrieval import dense
+
+        ranked = dense.rerank(query, ranked, texts=_texts_of([c for _, c in ranked]))
+    return _hydrate(ranked, wanted)[:k]
+
+
+def _texts_of(chunk_ids: list[int]) -> dict[int, str]:
+    return dict(Chunk.objects.filter(id__in=chunk_ids).values_list("id", "text"))
+
+
+# A collection's provider never changes, so the hot query need not join collections and
+# organizations for it: (provider id, provider name) per collection is kept per process for a
+# minute (a renamed provider shows under its new name within that time).
+_PROVIDERS_TTL_S = 60.0
+_PROVIDERS_MAX = 50_000
+_providers: dict[uuid.UUID, tuple[float, uuid.UUID, str]] = {}
+
+
+def _providers_of(collection_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
+    now = time.monotonic()
+    found, missing = {}, []
+    for collection_id in collection_ids:
+        entry = _providers.get(collection_id)
+        if entry is not None and entry[0] > now:
+            found[collection_id] = entry[1:]
+        else:
+            missing.append(collection_id)
+    if missing:
+        if len(_providers) > _PROVIDERS_MAX:
+            _providers.clear()
+        rows = Collection.objects.filter(id__in=missing).values_list(
+            "id", "organization_id", "organization__name"
+        )
+        for collection_id, organization_id, name in rows:
+            _providers[collection_id] = (now + _PROVIDERS_TTL_S, organization_id, name)
+            found[collection_id] = (organization_id, name)
+    return found
+
+
+def _hydrate(ranked: list[tuple[float, int]], allowed: frozenset[uuid.UUID]) -> list[ChunkHit]:
+    if not ranked:
+        return []
+    # The collection filter is applied here rather than in SQL: an IN list of every entitled
+    # collection (a thousand for a large agent) costs more to build and plan than the query.
+    rows = (
+        Chunk.objects.filter(id__in=[c for _, c in ranked])
+        .order_by()
+        .values_list(
+            "id",
+            "document_id",
+            "collection_id",
+            "text",
+            "char_start",
+            "char_end",
+            "document__title",
+            "document__source_url",
+            "document__author",
+            "document__published_at",
+            "token_count",
+        )
+    )
+    by_id = {row[0]: row for row in rows if row[2] in allowed}
+    providers = _providers_of({row[2] for row in by_id.values()})
+    hits = []
+    for score, chunk_id in ranked:
+        row = by_id.get(chunk_id)
+        if row is None or row[2] not in providers:
+            continue
+        provider_id, provider_name = providers[row[2]]
+        hits.append(
+            ChunkHit(
+                chunk_id=row[0],
+                document_id=row[1],
+                collection_id=row[2],
+                provider_org_id=provider_id,
+                score=score,
+                text=row[3],
+                char_start=row[4],
+                char_end=row[5],
+                document_title=row[6],
+                document_url=row[7],
+                document_author=row[8],
+                document_published_at=row[9],
+                token_count=row[10],
+                provider_name=provider_name,
+            )
+        )
+    return hits
+
+
+# -- keeping the index in step ----------------------------------------------------------------
+
+
+def _rows(chunk_ids: set[int] | None = None, batch_size: int = 5000) -> Iterator[IndexRow]:
+    """Yield the index rows of these chunks (of every chunk if None) that still exist."""
+    queryset = Chunk.objects.order_by("id").values_list("id", "collection_id", "text")
+    if chunk_ids is None:
+        batches = [queryset.iterator(chunk_size=batch_size)]
+    else:
+        ids = sorted(chunk_ids)  # in batches: SQLite caps the parameters of one query
+        batches = [
+            queryset.filter(id__in=ids[i : i + batch_size]) for i in range(0, len(ids), batch_size)
+        ]
+    for batch in batches:
+        for chunk_id, collection_id, text in batch:
+            yield IndexRow(chunk_id, str(collection_id), text)
+
+
+def index_pending_documents(*, limit: int = 5000) -> int:
+    """Index the chunks of documents waiting to be searchable, then mark them ready."""
+    total = 0
+    while True:
+        document_ids = list(
+            Document.objects.filter(status=Document.Status.PENDING)
+            .order_by("id")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not document_ids:
+            return total
+        if search_backend() == "bm25":
+            rows = [
+                IndexRow(chunk_id, str(collection_id), text)
+                for chunk_id, collection_id, text in Chunk.objects.filter(
+                    document_id__in=document_ids
+                )
+                .order_by("id")
+                .values_list("id", "collection_id", "text")
+            ]
+            embedded_index().add(rows, rebuild=_rows)
+        # PostgreSQL indexes chunks as they are written (a generated column); nothing to add.
+        Document.objects.filter(id__in=document_ids, status=Document.Status.PENDING).update(
+            status=Document.Status.READY
+        )
+        total += len(document_ids)
+
+
+def forget_chunks(*, chunk_ids: Iterable[int]) -> None:
+    """Take chunks out of the embedded index (PostgreSQL forgets deleted rows by itself)."""
+    chunk_ids = list(chunk_ids)
+    if chunk_ids and search_backend() == "bm25":
+        embedded_index().remove(chunk_ids, rebuild=_rows)
+
+
+def forget_chunks_on_commit(chunk_ids: list[int]) -> None:
+    """Queue the removal of chunks from the index once the deleting transaction commits."""
+    if not chunk_ids:
+        return
+    from catalog import tasks
+
+    transaction.on_commit(lambda: tasks.forget_chunks.delay(list(chunk_ids)))
+
+
+def rebuild_search_index() -> int:
+    """Rebuild the embedded index from the database in one segment; return the chunk count."""
+    pending = list(
+        Document.objects.filter(status=Document.Status.PENDING).values_list("id", flat=True)
+    )
+    count = embedded_index().rebuild(_rows()) if search_backend() == "bm25" else None
+    Document.objects.filter(id__in=pending, status=Document.Status.PENDING).update(
+        status=Document.Status.READY
+    )
+    return Chunk.objects.count() if count is None else count
