@@ -5,30 +5,50 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+INSTALLER ?= uv
+PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test check fuzz worker beat bench clean
+.PHONY: help setup run test coverage check fuzz worker beat bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo
+	@echo "Variables (make VAR=value target):"
+	@echo "  PORT=8000 HOST=127.0.0.1   where make run serves, e.g. make run PORT=8080 HOST=0.0.0.0"
+	@echo "  PYTEST_ARGS=...            extra pytest arguments, e.g. make test PYTEST_ARGS='-k answers -x'"
+	@echo "  INSTALLER=pip              install with pip instead of uv"
+	@echo "  PYTHON=/path/to/python3.11 the interpreter the virtualenv is made from"
 
+# Installs with uv (from PyPI, into the venv: nothing global changes) when it can be had, else pip.
+# Progress is printed either way. INSTALLER=pip forces pip. Remade whenever pyproject.toml changes.
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Provenant needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	@if [ "$(INSTALLER)" != pip ] && { [ -x $(BIN)/uv ] || { echo "setup: fetching uv into $(VENV)"; \
+	    $(BIN)/python -m pip install --disable-pip-version-check uv; }; }; then \
+	  echo "setup: installing dependencies with uv"; \
+	  $(BIN)/uv pip install --python $(BIN)/python -e '.[test,dev]'; \
+	else \
+	  echo "setup: installing dependencies with pip (slower; takes a few minutes)"; \
+	  $(BIN)/python -m pip install --quiet --upgrade pip && \
+	  $(BIN)/python -m pip install --progress-bar on -e '.[test,dev]'; \
+	fi
 	@touch $(STAMP)
 
 setup: $(STAMP) ## Create the virtualenv and install everything
 	@mkdir -p var
 
-run: setup ## Migrate, seed the demo and serve it at http://127.0.0.1:8000
+run: setup ## Migrate, seed the demo and serve it at http://HOST:PORT (default 127.0.0.1:8000)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --host http://$(HOST):$(PORT)
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: setup ## Run the whole test suite
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+coverage: setup ## Run the whole test suite with coverage and print the total
+	$(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 check: setup ## Lint, format check, import contracts, migrations check
 	$(BIN)/ruff check .

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -35,13 +35,21 @@ _NOT_BREAKER_FAILURES = frozenset({"saturated"})
 class InferenceClient:
     """Answer questions from licensed sources with citations and attribution weights."""
 
-    def __init__(self, config: InferenceConfig | None = None, *, backend: Backend | None = None):
+    def __init__(
+        self,
+        config: InferenceConfig | None = None,
+        *,
+        backend: Backend | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        """``clock`` (seconds, monotonic) times the circuit breaker's cooldown."""
         self.config = config or InferenceConfig()
         self._extractive = ExtractiveBackend()
         self._backend: Backend = backend or self._make_backend(self.config)
         self.breaker = CircuitBreaker(
             failure_threshold=self.config.breaker_failure_threshold,
             cooldown_s=self.config.breaker_cooldown_s,
+            clock=clock,
         )
 
     @staticmethod
