@@ -1,5 +1,7 @@
 """The OpenAPI schema: each operation names the API key scope it needs and its error replies."""
 
+import re
+
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 
@@ -74,3 +76,67 @@ def _with_scope_line(description: str, scope: str) -> str:
     else:
         line = f"Scope: an API key with the `{scope}` scope."
     return f"{description}\n\n{line}" if description else line
+
+
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+def add_links(result, generator, request, public):
+    """drf-spectacular postprocessing hook: OpenAPI links from what a POST creates to its uses.
+
+    A POST whose reply is an object with an `id` (a collection, an offer, a job...) links to each
+    operation on a path that takes that id as its one new path parameter, matched by name
+    (`Collection` -> `{collection_id}`, `IngestionJob` -> `{job_id}`); the path's other
+    parameters come from the POST's own path. Clients and stateful fuzzers follow these links.
+    """
+    schemas = result.get("components", {}).get("schemas", {})
+    paths = result.get("paths", {})
+    for source_path, operations in paths.items():
+        post = operations.get("post")
+        if post is None:
+            continue
+        source_params = set(_PATH_PARAM.findall(source_path))
+        for status, response in post.get("responses", {}).items():
+            ref = response.get("content", {}).get("application/json", {}).get("schema", {})
+            name = ref.get("$ref", "").rpartition("/")[2]
+            if not status.startswith("2") or "id" not in schemas.get(name, {}).get(
+                "properties", {}
+            ):
+                continue
+            links = _links_to_uses(_snake(name), source_params, paths)
+            if links:
+                response["links"] = links
+    return result
+
+
+def _links_to_uses(resource: str, source_params: set[str], paths: dict) -> dict:
+    links = {}
+    for target_path, operations in paths.items():
+        new = [p for p in _PATH_PARAM.findall(target_path) if p not in source_params]
+        if len(new) != 1 or not _names(resource, new[0]):
+            continue
+        parameters = {new[0]: "$response.body#/id"}
+        for kept in _PATH_PARAM.findall(target_path):
+            if kept != new[0]:
+                parameters[kept] = f"$request.path.{kept}"
+        for method, operation in operations.items():
+            if method in {"get", "patch", "put", "post", "delete"} and "operationId" in operation:
+                op_id = operation["operationId"]
+                links[_camel(op_id)] = {"operationId": op_id, "parameters": parameters}
+    return links
+
+
+def _names(resource: str, parameter: str) -> bool:
+    """Whether a path parameter (`job_id`) names the resource (`ingestion_job`)."""
+    stem = parameter.removesuffix("_id")
+    return parameter.endswith("_id") and (
+        resource == stem or resource.endswith(f"_{stem}") or resource.startswith(f"{stem}_")
+    )
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def _camel(operation_id: str) -> str:
+    return "".join(part.capitalize() for part in operation_id.split("_"))

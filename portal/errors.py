@@ -1,3 +1,0 @@
-from core.errors import DomainError
-
-__all__ = ["DomainError"]
