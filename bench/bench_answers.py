@@ -488,8 +488,8 @@ def print_run(run: Run) -> None:
 # another are listed under it; the rest of a stage is what its parts do not cover.
 RETRIEVAL = "retrieval (search_chunks)"
 STAGES = (
-    ("API key check (cache GET)", "marketplace.services", "authenticate_api_key", None),
-    ("rate limit (Redis INCR)", "marketplace.services", "hit_rate_limit", None),
+    ("API key check (cache GET)", "accounts.services", "authenticate_api_key", None),
+    ("rate limit (Redis INCR)", "accounts.services", "hit_rate_limit", None),
     ("entitlements (Redis GET, local cache)", "licensing.services", "get_entitlements", None),
     (RETRIEVAL, "marketplace.services.answers", "search_chunks", None),
     ("collection ids parsed", "catalog.services.retrieval", "_clean_collection_ids", RETRIEVAL),

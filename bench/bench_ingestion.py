@@ -36,7 +36,7 @@ def _files(kind: str, quick: bool) -> list[tuple[str, bytes]]:
 def _ingest(collection_id, files: list[tuple[str, bytes]]) -> tuple[int, int]:
     from django.db import connections
 
-    from marketplace import services
+    from catalog import services
 
     created = failed = 0
     for start in range(0, len(files), 100):
@@ -83,8 +83,9 @@ def main() -> None:
 
     from django.db import connection
 
-    from marketplace.models import Chunk, Collection, Document, Organization
-    from marketplace.services import search_backend
+    from accounts.models import Organization
+    from catalog.models import Chunk, Collection, Document
+    from catalog.services import search_backend
 
     Document.objects.all().delete()
     org = Organization.objects.create(

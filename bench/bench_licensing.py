@@ -26,10 +26,11 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
+from accounts.models import Organization  # noqa: E402
+from catalog.models import Collection  # noqa: E402
 from licensing import services  # noqa: E402
 from licensing.models import UsageEvent  # noqa: E402
 from licensing.services.cache import clear_local  # noqa: E402
-from marketplace.models import Collection, Organization  # noqa: E402
 
 
 def percentile(values, fraction):

@@ -50,7 +50,7 @@ def build_passages(total: int) -> list[tuple[str, str, list[tuple[int, int]]]]:
 
 def load(passages, org) -> list:
     """Write collections, documents and chunks; return the collection ids."""
-    from marketplace.models import Chunk, Collection, Document
+    from catalog.models import Chunk, Collection, Document
 
     collections = [
         Collection.objects.create(organization=org, name=f"bench-{i}-{time.time_ns()}")
@@ -90,8 +90,8 @@ def load(passages, org) -> list:
 
 
 def make_queries(count: int, collection_ids: list, rng: random.Random) -> list[tuple[str, object]]:
+    from catalog.models import Chunk
     from catalog.retrieval.tokens import tokenize
-    from marketplace.models import Chunk
 
     ids = list(Chunk.objects.values_list("id", flat=True))
     queries = []
@@ -112,8 +112,8 @@ def exact_top(queries, k: int):
     import bm25s
     import numpy as np
 
+    from catalog.models import Chunk
     from catalog.retrieval.tokens import tokenize
-    from marketplace.models import Chunk
 
     rows = list(Chunk.objects.order_by("id").values_list("id", "collection_id", "text"))
     chunk_ids = np.asarray([r[0] for r in rows])
@@ -131,7 +131,7 @@ def exact_top(queries, k: int):
 
 
 def measure(label: str, queries, truth, k: int) -> None:
-    from marketplace import services
+    from catalog import services
 
     for query, collection in queries[:50]:  # warm up caches and the index
         services.search_chunks(query=query, collection_ids=[collection], k=k)
@@ -164,8 +164,9 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
-    from marketplace import services
-    from marketplace.models import Chunk, Document, Organization
+    from accounts.models import Organization
+    from catalog import services
+    from catalog.models import Chunk, Document
 
     print(f"machine: {corpus.machine()}")
     print(f"database: {connection.vendor}; data dir: {data_dir}")

@@ -36,8 +36,9 @@ SETUP = """
 import json, django
 django.setup()
 from django.contrib.auth import get_user_model
-from marketplace import services
-from marketplace.models import Collection, Membership, Organization
+from accounts import services
+from accounts.models import Membership, Organization
+from catalog.models import Collection
 org = Organization.objects.create(name="Bench", slug="bench", is_provider=True)
 user = get_user_model().objects.create_user(email="bench@example.org")
 Membership.objects.create(organization=org, user=user, role="owner")
@@ -52,8 +53,8 @@ print(json.dumps({"key": key.secret, "collection": str(collection.id)}))
 INGEST = """
 import json, resource, sys, time, django
 django.setup()
-from marketplace import services
-from marketplace.services import retrieval
+from catalog import services
+from catalog.services import retrieval
 retrieval.search_chunks(query="warm up", collection_ids=[])
 base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.perf_counter()
