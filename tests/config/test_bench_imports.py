@@ -1,0 +1,49 @@
+"""Benchmarks and examples run outside the suite; their imports of the project still resolve."""
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = {
+    "accounts",
+    "catalog",
+    "config",
+    "core",
+    "inference_client",
+    "licensing",
+    "marketplace",
+    "portal",
+}
+SCRIPTS = sorted([*ROOT.glob("bench/*.py"), *ROOT.glob("examples/*.py")])
+
+
+def _project_imports(path: Path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] in PROJECT:
+                yield node.lineno, node.module, [alias.name for alias in node.names]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in PROJECT:
+                    yield node.lineno, alias.name, []
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_project_import_of_a_script_resolves(script):
+    missing = []
+    for line, module_name, names in _project_imports(script):
+        module = importlib.import_module(module_name)
+        for name in names:
+            if not hasattr(module, name):
+                try:
+                    importlib.import_module(f"{module_name}.{name}")
+                except ModuleNotFoundError:
+                    missing.append(f"line {line}: from {module_name} import {name}")
+    assert missing == []
+
+
+def test_the_scripts_are_found():
+    assert len(SCRIPTS) >= 10
