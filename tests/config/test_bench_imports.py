@@ -20,8 +20,24 @@ PROJECT = {
 SCRIPTS = sorted([*ROOT.glob("bench/*.py"), *ROOT.glob("examples/*.py")])
 
 
+def _trees(source: str):
+    """The script's syntax tree, and those of code it runs from strings (`python -c ...`)."""
+    tree = ast.parse(source)
+    yield tree
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and "import " in node.value
+        ):
+            try:
+                yield ast.parse(node.value)
+            except SyntaxError:
+                continue
+
+
 def _project_imports(path: Path):
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in (n for tree in _trees(path.read_text()) for n in ast.walk(tree)):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             if node.module.split(".")[0] in PROJECT:
                 yield node.lineno, node.module, [alias.name for alias in node.names]
