@@ -50,10 +50,11 @@ test: setup ## Run the whole test suite
 coverage: setup ## Run the whole test suite with coverage and print the total
 	$(BIN)/pytest --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
-check: setup ## Lint, format check, import contracts, migrations check
+check: setup ## Lint, format check, import contracts, type check, migrations check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 fuzz: setup ## Fuzz the API with Schemathesis against a live server (needs PostgreSQL, Redis)

@@ -1,5 +1,7 @@
 """Domain errors. The API maps each to an HTTP status and `{"code", "message", "details"}`."""
 
+from typing import Any
+
 
 class DomainError(Exception):
     """Base of every error a use case raises on purpose."""
@@ -7,7 +9,9 @@ class DomainError(Exception):
     status = 400
     code = "invalid"
 
-    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None):
+    def __init__(
+        self, message: str, *, code: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -39,6 +43,13 @@ class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after_s: int, **kwargs):
-        super().__init__(message, **kwargs)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: int,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, code=code, details=details)
         self.retry_after_s = retry_after_s

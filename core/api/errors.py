@@ -1,11 +1,14 @@
 """One error format for every API error: `{"code", "message", "details"}`."""
 
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -31,11 +34,11 @@ CODES_BY_STATUS = {
 }
 
 
-def error_body(code: str, message: str, details: dict | None = None) -> dict:
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"code": code, "message": message, "details": details or {}}
 
 
-def _first_code(codes) -> str | None:
+def _first_code(codes: object) -> str | None:
     if isinstance(codes, str):
         return codes
     if isinstance(codes, list | tuple):
@@ -51,13 +54,13 @@ def _first_code(codes) -> str | None:
     return None
 
 
-def api_exception_handler(exc, context):
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """Map domain errors, DRF errors and unexpected failures to the one error format."""
     if isinstance(exc, DomainError):
-        response = Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+        reply = Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
         if isinstance(exc, RateLimited):
-            response["Retry-After"] = str(exc.retry_after_s)
-        return response
+            reply["Retry-After"] = str(exc.retry_after_s)
+        return reply
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("request_too_large", TOO_LARGE_MESSAGE), status=413)
     if isinstance(exc, SuspiciousOperation):  # e.g. too many fields: the client's fault
@@ -67,7 +70,8 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
-    if response is None:
+    # DRF answers only its own APIException (Http404 and PermissionDenied are made one above).
+    if response is None or not isinstance(exc, exceptions.APIException):
         logger.exception("Unhandled error in %s", context.get("view"), exc_info=exc)
         return Response(
             error_body("server_error", "Something went wrong on our side. It has been logged."),
@@ -84,7 +88,7 @@ def api_exception_handler(exc, context):
     return response
 
 
-def _is_api(request) -> bool:
+def _is_api(request: HttpRequest) -> bool:
     return is_api_path(request.path)
 
 
@@ -93,7 +97,7 @@ def is_api_path(path: str) -> bool:
 
 
 @csrf_exempt  # any method on an unknown API path is a 404, never a CSRF page
-def json_not_found(request, exception=None, **kwargs):
+def json_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
@@ -102,7 +106,7 @@ def _json_error(status: int, message: str) -> JsonResponse:
     return JsonResponse(error_body(code, message), status=status)
 
 
-def handler400(request, exception=None):
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         if isinstance(exception, RequestDataTooBig):
             return _json_error(413, TOO_LARGE_MESSAGE)
@@ -112,7 +116,7 @@ def handler400(request, exception=None):
     return bad_request(request, exception)
 
 
-def handler403(request, exception=None):
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return _json_error(403, "You do not have permission to perform this action.")
     from django.views.defaults import permission_denied
@@ -120,7 +124,7 @@ def handler403(request, exception=None):
     return permission_denied(request, exception)
 
 
-def csrf_failure(request, reason=""):
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """Refuse a request that failed Django's CSRF check: JSON under the API, the page elsewhere."""
     if _is_api(request):
         return JsonResponse(error_body("csrf_failed", f"CSRF check failed: {reason}"), status=403)
@@ -136,10 +140,10 @@ class APIErrorMiddleware:
     made elsewhere (a middleware, a third-party view) that is not JSON.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
         if (
             response.status_code >= 400
@@ -162,7 +166,7 @@ def _message_for(status: int) -> str:
         return "Error."
 
 
-def handler404(request, exception=None):
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
         return json_not_found(request)
     from django.views.defaults import page_not_found
@@ -170,7 +174,7 @@ def handler404(request, exception=None):
     return page_not_found(request, exception)
 
 
-def handler500(request):
+def handler500(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(
             error_body("server_error", "Something went wrong on our side. It has been logged."),

@@ -1,15 +1,19 @@
 """The JSON parser every API view uses: the standard one, with a limit on nesting."""
 
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
+
 from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 
-def json_depth_exceeds(data, limit: int) -> bool:
+def json_depth_exceeds(data: object, limit: int) -> bool:
     """Return whether arrays and objects in `data` nest deeper than `limit` (no recursion)."""
-    stack = [(data, 1)]
+    stack: list[tuple[object, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
+        children: Iterable[object]
         if isinstance(value, dict):
             children = value.values()
         elif isinstance(value, list):
@@ -29,7 +33,12 @@ class JSONParser(parsers.JSONParser):
     (validation, fingerprints, the database's JSON) and ends in a RecursionError.
     """
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:  # any JSON value: an array as well as an object
         limit = settings.API_JSON_MAX_DEPTH
         try:
             data = super().parse(stream, media_type, parser_context)

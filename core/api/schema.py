@@ -1,9 +1,14 @@
 """The OpenAPI schema: each operation names the API key scope it needs and its error replies."""
 
 import re
+from typing import Any
 
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.plumbing import ComponentRegistry
+from drf_spectacular.utils import Direction
 from rest_framework import serializers
+from rest_framework.request import Request
 
 from core.api.scopes import ANY_SCOPE, NO_AUTH, required_scope_for
 
@@ -24,7 +29,7 @@ ERROR_STATUSES = {
 PAYMENT_SCOPES = {"query", "licensing"}
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     """The one error format. /v1/ errors also carry OpenAI's `error` object."""
 
     code = serializers.CharField(help_text="A stable, machine-readable code.")
@@ -35,13 +40,25 @@ class ErrorSerializer(serializers.Serializer):
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's schema, plus the required scope and the documented error replies."""
 
-    def _map_basic_serializer(self, serializer, direction):
-        schema = super()._map_basic_serializer(serializer, direction)
+    def _map_basic_serializer(
+        self,
+        serializer: serializers.BaseSerializer[Any] | type[serializers.BaseSerializer[Any]],
+        direction: Direction,
+    ) -> dict[str, Any]:
+        base = super()._map_basic_serializer  # drf-spectacular leaves it unannotated
+        schema: dict[str, Any] = base(serializer, direction)  # type: ignore[no-untyped-call]
         if direction == "request" and getattr(serializer, "refuses_unknown_fields", False):
             schema["additionalProperties"] = False  # StrictSerializer: unknown fields are a 400
         return schema
 
-    def get_operation(self, path, path_regex, path_prefix, method, registry):
+    def get_operation(
+        self,
+        path: str,
+        path_regex: str,
+        path_prefix: str,
+        method: str,
+        registry: ComponentRegistry,
+    ) -> dict[str, Any] | None:
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
@@ -81,7 +98,9 @@ def _with_scope_line(description: str, scope: str) -> str:
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
 
-def add_links(result, generator, request, public):
+def add_links(
+    result: dict[str, Any], generator: SchemaGenerator, request: Request | None, public: bool
+) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: OpenAPI links from what a POST creates to its uses.
 
     A POST whose reply is an object with an `id` (a collection, an offer, a job...) links to each
@@ -109,8 +128,8 @@ def add_links(result, generator, request, public):
     return result
 
 
-def _links_to_uses(resource: str, source_params: set[str], paths: dict) -> dict:
-    links = {}
+def _links_to_uses(resource: str, source_params: set[str], paths: dict[str, Any]) -> dict[str, Any]:
+    links: dict[str, Any] = {}
     for target_path, operations in paths.items():
         new = [p for p in _PATH_PARAM.findall(target_path) if p not in source_params]
         if len(new) != 1 or not _names(resource, new[0]):

@@ -1,15 +1,17 @@
 """Strict serializers for every REST API: unknown fields and wrong JSON types are refused."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 
-class StrictSerializer(serializers.Serializer):
+class StrictSerializer(serializers.Serializer[Any]):
     """A serializer that refuses fields it does not know, so typos never pass silently."""
 
     refuses_unknown_fields = True  # the schema says so: additionalProperties false
     json_types = True  # a JSON body: 0 is not false, 1 is not "1" (query strings set False)
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
@@ -27,7 +29,7 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-def json_type_problem(field: serializers.Field, value) -> str | None:
+def json_type_problem(field: serializers.Field[Any, Any, Any, Any], value: object) -> str | None:
     """Return why a JSON value does not have the type its field documents, or None.
 
     DRF coerces (0 to false, 5 to "5", "5" to 5); the schema promises the JSON types, so a
@@ -48,7 +50,7 @@ def json_type_problem(field: serializers.Field, value) -> str | None:
                 kind is serializers.IntegerField and isinstance(value, bool)
             ):
                 return f"Must be of type {_JSON_NAMES[types[0]]}."
-            if kind is serializers.ListField:
+            if isinstance(field, serializers.ListField) and isinstance(value, list):
                 for item in value:
                     problem = json_type_problem(field.child, item)
                     if problem:
@@ -63,7 +65,7 @@ _JSON_NAMES = {bool: "boolean", str: "string", int: "integer", list: "array"}
 class StrictCharField(serializers.CharField):
     """A string field that refuses numbers and booleans instead of turning them into text."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)

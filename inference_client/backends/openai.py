@@ -346,9 +346,11 @@ def _completion(
 ) -> Completion:
     prompt_tokens = usage.get("prompt_tokens")
     completion_tokens = usage.get("completion_tokens")
-    estimated = not isinstance(prompt_tokens, int) or not isinstance(completion_tokens, int)
-    if estimated:
+    if isinstance(prompt_tokens, int) and isinstance(completion_tokens, int):
+        estimated = False
+    else:
         # Servers without usage reporting still get metered, on an estimate that says so.
+        estimated = True
         prompt_tokens = estimate_tokens(request.question) + sum(
             estimate_tokens(s.text) for s in request.sources
         )
