@@ -291,7 +291,7 @@ def ask(key: accounts.AuthenticatedKey, args: dict) -> tuple[str, dict]:
 def offer_body(offer: licensing.OfferInfo, *, names: dict, accepted: bool) -> dict:
     """Return an offer as in a 402's offers, with its collections, restrictions and status."""
     return {
-        **answers._offer_summary(offer),
+        **answers.offer_summary(offer),
         "collections": [
             {"id": str(c), "name": names.get(str(c), "")} for c in offer.terms.collection_ids
         ],
