@@ -1,10 +1,8 @@
 """The agent API: answers (JSON and SSE), licensed search, usage, and receipt verification."""
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from django.conf import settings
-from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -13,21 +11,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.api.auth import acting_organization
-from core.api.errors import error_body
 from core.api.scopes import NO_AUTH
 from core.api.serializers import StrictCharField, StrictSerializer
 from licensing import services as licensing
 from marketplace import errors
 from marketplace.api.answer_bodies import answer_body, search_body
-from marketplace.services import answers, idempotency, receipts
+from marketplace.api.idempotent_runs import IDEMPOTENCY_KEY_HEADER, IdempotentRun, _sse
+from marketplace.services import answers, receipts
 
 ANSWERS_ENDPOINT = "answers"
-IDEMPOTENCY_KEY_HEADER = OpenApiParameter(
-    "Idempotency-Key",
-    str,
-    OpenApiParameter.HEADER,
-    description="A retry with the same key returns the first response, metered once.",
-)
 
 
 class AnswerRequestSerializer(StrictSerializer):
@@ -46,107 +38,6 @@ class AnswerRequestSerializer(StrictSerializer):
 
 def agent_organization(request):
     return acting_organization(request, role="agent", scope="query")
-
-
-def _sse(event: str, data: dict) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-
-
-def sse_response(events: Iterator[bytes]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(events, content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # nginx: pass events through as they are written
-    return response
-
-
-class IdempotentRun:
-    """Run a request once per `Idempotency-Key`, replaying the stored response to retries."""
-
-    def __init__(self, request, *, organization_id, endpoint: str, payload, prefix: str = "ans"):
-        self.organization_id = organization_id
-        self.endpoint = endpoint
-        self.key = request.headers.get("Idempotency-Key")
-        self.replay = None
-        if self.key is None:
-            self.request_id = answers.new_request_id(prefix)
-            return
-        self.key = idempotency.clean_key(self.key)
-        digest = idempotency.fingerprint(payload)
-        self.request_id = idempotency.request_id_for(
-            organization_id=organization_id,
-            endpoint=endpoint,
-            key=self.key,
-            digest=digest,
-            prefix=prefix,
-        )
-        self.replay = idempotency.claim(
-            organization_id=organization_id,
-            endpoint=endpoint,
-            key=self.key,
-            digest=digest,
-            request_id=self.request_id,
-        )
-
-    def complete(self, status: int, body: dict) -> None:
-        if self.key is not None:
-            idempotency.complete(
-                organization_id=self.organization_id,
-                endpoint=self.endpoint,
-                key=self.key,
-                status=status,
-                body=body,
-            )
-
-    def release(self) -> None:
-        if self.key is not None:
-            idempotency.release(
-                organization_id=self.organization_id,
-                endpoint=self.endpoint,
-                key=self.key,
-                request_id=self.request_id,
-            )
-
-    def run(self, produce: Callable[[str], dict]) -> Response:
-        """Return the stored response, or produce, store and return a new one."""
-        if self.replay is not None:
-            return Response(
-                self.replay.body,
-                status=self.replay.status,
-                headers={"Idempotent-Replayed": "true"},
-            )
-        try:
-            body = produce(self.request_id)
-        except BaseException:
-            self.release()
-            raise
-        self.complete(200, body)
-        return Response(body)
-
-    def stream(
-        self, events: Iterator[tuple[str, dict]], *, replay: Callable[[dict], Iterator[bytes]]
-    ) -> StreamingHttpResponse:
-        """Stream server-sent events; the final event's body is what retries replay."""
-        if self.replay is not None:
-            response = sse_response(replay(self.replay.body))
-            response["Idempotent-Replayed"] = "true"
-            return response
-
-        def generate() -> Iterator[bytes]:
-            finished = False
-            try:
-                for name, data in events:
-                    if name == "final":
-                        self.complete(200, data)
-                        finished = True
-                        continue
-                    yield _sse(name, data)
-            except errors.DomainError as exc:
-                yield _sse("error", error_body(exc.code, exc.message, exc.details))
-            finally:
-                if not finished:
-                    self.release()
-
-        return sse_response(generate())
 
 
 def _answer_events(plan, max_tokens) -> Iterator[tuple[str, dict]]:

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import Chunk, Collection, Document, IngestionItem, IngestionJob
 from catalog.services import ingestion
+from catalog.services.ingestion import dispatch
 from tests.marketplace.factories import CollectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -324,7 +325,7 @@ def test_without_a_broker_an_upload_answers_at_once_and_runs_in_a_background_thr
         assert release.wait(timeout=30)
         return run(**kwargs)
 
-    monkeypatch.setattr(ingestion, "run_ingestion_job", held_back)
+    monkeypatch.setattr(dispatch, "run_ingestion_job", held_back)
     org, _, client = provider
     collection = CollectionFactory(organization=org)
     response = client.post(

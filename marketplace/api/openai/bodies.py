@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from core.api.errors import error_body
 from marketplace import errors
 from marketplace.api.answer_bodies import answer_body
-from marketplace.api.answer_views import IdempotentRun
+from marketplace.api.idempotent_runs import IdempotentRun
 from marketplace.api.openai.errors import _data, _stream_error
 from marketplace.api.openai.requests import FINISH_REASONS, MODEL_ID
 from marketplace.services import answers

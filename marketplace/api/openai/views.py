@@ -7,12 +7,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from marketplace import errors
-from marketplace.api.answer_views import (
-    IDEMPOTENCY_KEY_HEADER,
-    IdempotentRun,
-    agent_organization,
-    sse_response,
-)
+from marketplace.api.answer_views import agent_organization
+from marketplace.api.idempotent_runs import IDEMPOTENCY_KEY_HEADER, IdempotentRun, sse_response
 from marketplace.api.openai.bodies import Chunks, _stream, completion_body
 from marketplace.api.openai.errors import OpenAIView
 from marketplace.api.openai.requests import (

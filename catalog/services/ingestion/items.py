@@ -1,0 +1,166 @@
+"""What an item becomes: the items it expands into, or a new version of its document."""
+
+import itertools
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from catalog.ingestion import extract as extraction
+from catalog.ingestion.chunking import split_into_chunks
+from catalog.models import Chunk, Document, IngestionJob
+from catalog.models import IngestionItem as Item
+
+EXPAND_BATCH = 500
+
+
+class _Failed(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _next_ordinal(job: IngestionJob) -> int:
+    return (job.items.aggregate(m=Max("ordinal"))["m"] or 0) + 1
+
+
+def _new_urls(job: IngestionJob, batch: list[Item], seen: set[tuple[str, str]]) -> list[Item]:
+    """Return the items of `batch` whose URL this job has not met yet (per kind)."""
+    keys = {(child.kind, child.name) for child in batch}
+    seen |= set(
+        job.items.filter(
+            kind__in={kind for kind, _ in keys}, name__in={name for _, name in keys}
+        ).values_list("kind", "name")
+    )
+    fresh = []
+    for child in batch:
+        key = (child.kind, child.name)
+        if key not in seen:
+            seen.add(key)
+            fresh.append(child)
+    return fresh
+
+
+def _expand(
+    job: IngestionJob,
+    item: Item,
+    children: Iterable[Item],
+    *,
+    dedupe_urls: bool = False,
+    empty: _Failed | None = None,
+) -> None:
+    """Add the items `item` expands into, in batches, and mark it expanded.
+
+    `children` is consumed lazily and no further than the job's item cap, so a million-line
+    file never becomes a million objects. With `dedupe_urls`, a URL the job already holds is
+    not added again. With `empty`, finding no children fails the item with that error.
+    """
+    cap = settings.INGESTION_MAX_ITEMS_PER_JOB
+    pending = iter(children)
+    with transaction.atomic():
+        locked = IngestionJob.objects.select_for_update().get(id=job.id)
+        ordinal = _next_ordinal(locked)
+        room = max(0, cap - locked.items.count())
+        found = kept = 0
+        seen: set[tuple[str, str]] = set()
+        while kept < room:
+            batch = list(itertools.islice(pending, min(EXPAND_BATCH, room - kept)))
+            if not batch:
+                break
+            found += len(batch)
+            if dedupe_urls:
+                batch = _new_urls(locked, batch, seen)
+            for child in batch:
+                child.job, child.ordinal, child.depth = locked, ordinal, item.depth + 1
+                ordinal += 1
+            Item.objects.bulk_create(batch)
+            kept += len(batch)
+        more = next(pending, None) is not None
+        if empty is not None and not found and not more:
+            raise empty
+        note = f"Stopped at the job's limit of {cap} items." if more else ""
+        Item.objects.filter(id=item.id).update(
+            status=Item.Status.EXPANDED, payload=None, error_message=note, updated_at=timezone.now()
+        )
+
+
+def _store(
+    job: IngestionJob,
+    item: Item,
+    *,
+    external_id: str,
+    source_url: str,
+    content_type: str,
+    extracted: extraction.Extracted,
+) -> list[int]:
+    """Create or update the document; return the ids of chunks it replaced."""
+    digest = extraction.content_hash(text=extracted.text, title=extracted.title)
+    spans = split_into_chunks(extracted.text, target_tokens=settings.CATALOG_CHUNK_TOKENS)
+    fields = {
+        "source_url": source_url,
+        "title": extracted.title[:500],
+        "author": extracted.author[:300],
+        "published_at": extracted.published_at,
+        "content_type": content_type,
+        "content_hash": digest,
+        "text": extracted.text,
+        "metadata": extracted.metadata,
+        "status": Document.Status.PENDING,
+    }
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _upsert(job, item, external_id, digest, fields, spans)
+        except IntegrityError:  # another worker created the same document a moment ago
+            if attempt:
+                raise
+    return []
+
+
+def _upsert(job, item, external_id, digest, fields, spans) -> list[int]:
+    document = (
+        Document.objects.select_for_update()
+        .filter(collection_id=job.collection_id, external_id=external_id)
+        .first()
+    )
+    replaced: list[int] = []
+    if document is not None and document.content_hash == digest:
+        status = Item.Status.UNCHANGED
+    elif document is not None:
+        replaced = list(document.chunks.values_list("id", flat=True))
+        document.chunks.all().delete()
+        for key, value in fields.items():
+            setattr(document, key, value)
+        document.version += 1
+        document.save()
+        status = Item.Status.UPDATED
+    else:
+        document = Document.objects.create(
+            collection_id=job.collection_id, external_id=external_id, **fields
+        )
+        status = Item.Status.CREATED
+    if status != Item.Status.UNCHANGED:
+        text = document.text
+        Chunk.objects.bulk_create(
+            Chunk(
+                document=document,
+                collection_id=job.collection_id,
+                ordinal=span.ordinal,
+                text=text[span.char_start : span.char_end],
+                char_start=span.char_start,
+                char_end=span.char_end,
+                token_count=span.token_count,
+            )
+            for span in spans
+        )
+    Item.objects.filter(id=item.id).update(
+        status=status,
+        document=document,
+        payload=None,
+        error_code="",
+        error_message="",
+        updated_at=timezone.now(),
+    )
+    return replaced

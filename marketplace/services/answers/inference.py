@@ -1,0 +1,125 @@
+"""Writing the planned answer with the inference backend, whole or streamed, and metering it."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.conf import settings
+
+import inference_client
+from licensing import services as licensing
+from marketplace import errors
+from marketplace.services.answers.metering import _meter_before_delivery
+from marketplace.services.answers.planning import AnswerPlan
+from marketplace.services.answers.result import AnswerResult, finish
+
+
+class AnswerInterrupted(errors.DomainError):
+    """Inference failed after the answer began: the partial answer is not charged."""
+
+    status = 503
+    code = "answer_interrupted"
+
+
+@dataclass(frozen=True)
+class StreamDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class StreamDone:
+    result: AnswerResult
+
+
+def inference_config() -> inference_client.InferenceConfig:
+    """Return the inference configuration from the INFERENCE_* settings."""
+    values = {
+        name: getattr(settings, name)
+        for name in dir(settings)
+        if name.startswith("INFERENCE_") and name.isupper()
+    }
+    return inference_client.InferenceConfig.from_mapping(values, prefix="INFERENCE_")
+
+
+def _client() -> inference_client.InferenceClient:
+    return inference_client.shared_client(inference_config())
+
+
+def _inference_sources(answer_plan: AnswerPlan) -> list[inference_client.Source]:
+    return [
+        inference_client.Source(
+            id=c.source_id,
+            text=c.snippet,
+            title=c.hit.document_title,
+            url=c.hit.document_url,
+            owner_id=str(c.hit.provider_org_id),
+            license_id=str(c.terms.offer_version_id),
+        )
+        for c in answer_plan.chosen
+    ]
+
+
+def _finish_answer(
+    answer_plan: AnswerPlan, answer: inference_client.Answer, *, settle: bool = False
+) -> AnswerResult:
+    return finish(
+        answer_plan,
+        text=answer.text,
+        citations=answer.citations,
+        attribution=answer.attribution,
+        metadata=answer.metadata,
+        usage=answer.usage,
+        dropped_citations=answer.dropped_citations,
+        settle=settle,
+    )
+
+
+def answer_question(answer_plan: AnswerPlan, *, max_tokens: int | None = None) -> AnswerResult:
+    """Write the planned answer with the configured inference backend and meter it."""
+    answer = _client().answer(
+        answer_plan.question, _inference_sources(answer_plan), max_tokens=max_tokens
+    )
+    return _finish_answer(answer_plan, answer)
+
+
+def stream_answer(
+    answer_plan: AnswerPlan, *, max_tokens: int | None = None
+) -> Iterator[StreamDelta | StreamDone]:
+    """Yield the answer's text as it is written, then the metered result.
+
+    The answer is metered before its first text is yielded, so a client that goes away
+    mid-stream has paid for what it read (the quoted price of every planned source). If
+    inference fails after that, the text was never completed: the metering is undone and
+    AnswerInterrupted is raised, so the agent pays nothing for a broken answer.
+    """
+    events = _client().stream_answer(
+        answer_plan.question, _inference_sources(answer_plan), max_tokens=max_tokens
+    )
+    metered, answer = False, None
+    try:
+        for event in events:
+            if isinstance(event, inference_client.AnswerComplete):
+                answer = event.answer
+                break
+            if event.text and not metered:
+                _meter_before_delivery(answer_plan)
+                metered = True
+            yield StreamDelta(event.text)
+        if answer is None:
+            raise inference_client.InferenceError("The stream ended without an answer.")
+    except Exception as exc:
+        if metered:  # the text was never completed: the agent does not pay for it
+            licensing.void_use(request_id=answer_plan.request_id)
+        if isinstance(exc, inference_client.InferenceError):
+            raise AnswerInterrupted(
+                "The answer could not be completed; nothing was charged for it. Retry.",
+                details={"request_id": answer_plan.request_id},
+            ) from exc
+        raise
+    finally:
+        events.close()
+    yield StreamDone(_finish_answer(answer_plan, answer, settle=metered))
+
+
+def search(answer_plan: AnswerPlan) -> AnswerResult:
+    """Meter the planned snippets as a search: each one shown is a use."""
+    return finish(answer_plan, text="")

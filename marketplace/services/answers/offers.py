@@ -1,0 +1,66 @@
+"""The published offers that would cover a question the agent is not licensed to answer."""
+
+from catalog.services import search_chunks
+from licensing import errors as licensing_errors
+from licensing import services as licensing
+from marketplace import errors
+from marketplace.services.answers.relevance import relevant_hits
+
+
+def _market_offers(
+    question: str, usage_type: str, entitled: set, wanted: set | None, k: int, agent_id
+):
+    """Return the published offers the agent may see whose collections match the question."""
+    offers = licensing.list_published_offers(agent_id=agent_id, usage_type=usage_type)
+    by_collection: dict = {}
+    for offer in offers:
+        for collection_id in offer.terms.collection_ids:
+            if collection_id in entitled or (wanted is not None and collection_id not in wanted):
+                continue
+            by_collection.setdefault(collection_id, []).append(offer)
+    if not by_collection:
+        return []
+    hits = relevant_hits(
+        question, search_chunks(query=question, collection_ids=list(by_collection), k=k)
+    )
+    matching, seen = [], set()
+    for hit in hits:
+        for offer in by_collection[hit.collection_id]:
+            if offer.id not in seen:
+                seen.add(offer.id)
+                matching.append(offer)
+    return matching
+
+
+def offer_summary(offer: licensing.OfferInfo) -> dict:
+    terms = offer.terms
+    return {
+        "offer_id": str(offer.id),
+        "name": offer.name,
+        "provider_id": str(offer.provider_id),
+        "provider_name": offer.provider_name,
+        "version": offer.version,
+        "usage_types": list(terms.usage_types),
+        "payment_type": terms.payment_type,
+        "price_micros": terms.price_micros,
+        "price_unit": terms.price_unit,
+        "currency": terms.currency,
+        "period": terms.period,
+        "revenue_share_bps": terms.revenue_share_bps,
+        "auto_accept": offer.auto_accept,
+        "accept_url": f"/api/v1/market/offers/{offer.id}/accept",
+    }
+
+
+def _no_entitled_content(question, usage_type, entitled, wanted, k, agent_id) -> errors.DomainError:
+    offers = _market_offers(question, usage_type, entitled, wanted, k, agent_id)
+    if not offers:
+        return errors.NotFound(
+            "No licensed content in the marketplace matches this question.",
+            code="no_matching_content",
+        )
+    return licensing_errors.PaymentRequired(
+        "No content you are licensed to use matches this question; these offers would cover it.",
+        code="license_required",
+        details={"usage_type": usage_type, "offers": [offer_summary(o) for o in offers]},
+    )

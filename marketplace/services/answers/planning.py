@@ -1,0 +1,264 @@
+"""Planning an answer: which licensed sources ground it and what they cost, or a refusal.
+
+Planning happens before any text is written, so every refusal (402, 400) comes before
+inference and nothing is metered for a failed answer.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from catalog.services import ChunkHit, search_chunks
+from licensing import errors as licensing_errors
+from licensing import services as licensing
+from marketplace import errors
+from marketplace.services.answers.offers import _no_entitled_content
+from marketplace.services.answers.questions import clean_question
+from marketplace.services.answers.relevance import relevant_hits
+
+# Candidates considered per source asked for: the price limit may need cheaper alternatives.
+CANDIDATES_PER_SOURCE = 3
+MAX_SOURCES = 20
+MAX_PRICE_MICROS = 10**15  # a price limit above any offer's maximum price means "no limit"
+# When a price limit forces a choice, sources scoring below this share of the best one are
+# not worth buying at any price.
+RELEVANCE_FLOOR = 0.5
+SEARCH_MAX_RESULTS = 50
+SEARCH_SNIPPET_CHARS = 400
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A retrieved passage with the terms it would be used under and what it would cost."""
+
+    hit: ChunkHit
+    terms: licensing.Terms
+    snippet: str
+    tokens: int
+    price_micros: int
+
+    @property
+    def source_id(self) -> str:
+        return f"chunk_{self.hit.chunk_id}"
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A relevant source not used because the price limit did not allow it."""
+
+    source_id: str
+    document_id: int
+    title: str
+    provider_id: uuid.UUID
+    offer_id: uuid.UUID
+    price_micros: int
+    reason: str = "price"
+
+
+@dataclass(frozen=True)
+class AnswerPlan:
+    """Everything decided before inference: who asks, which sources, at what cost."""
+
+    request_id: str
+    agent_id: uuid.UUID
+    api_key_id: uuid.UUID | None
+    question: str
+    usage_type: str
+    chosen: tuple[Candidate, ...]
+    left_out: tuple[LeftOut, ...]
+    max_price_micros: int | None
+    created_at: datetime
+
+
+def new_request_id(prefix: str = "ans") -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def _clean_limits(max_sources, max_price_micros, *, most: int) -> tuple[int, int | None]:
+    if max_sources is None:
+        max_sources = settings.ANSWER_DEFAULT_SOURCES
+    if isinstance(max_sources, bool) or not isinstance(max_sources, int):
+        raise errors.ValidationFailed("max_sources is an integer.")
+    if not 1 <= max_sources <= most:
+        raise errors.ValidationFailed(
+            f"max_sources is between 1 and {most}.", details={"max_sources": [f"1 to {most}."]}
+        )
+    if max_price_micros is not None and (
+        isinstance(max_price_micros, bool)
+        or not isinstance(max_price_micros, int)
+        or max_price_micros < 0
+    ):
+        raise errors.ValidationFailed(
+            "max_price_micros is an integer, zero or more.",
+            details={"max_price_micros": ["Zero or more."]},
+        )
+    return max_sources, max_price_micros
+
+
+def _snippet(hit: ChunkHit, max_chars: int | None) -> tuple[str, int]:
+    """Return the passage as the offer allows it to be used, and its token count."""
+    text = hit.text
+    if max_chars is None or len(text) <= max_chars:
+        return text, hit.token_count
+    # End at a sentence if one ends in the second half of the allowance, else at a word.
+    sentence_end = max(text.rfind(mark, 0, max_chars) for mark in (". ", "? ", "! ", ".\n"))
+    if sentence_end > max_chars // 2:
+        text = text[: sentence_end + 1]
+    else:
+        cut = text.rfind(" ", 0, max_chars + 1)
+        text = text[: cut if cut > max_chars // 2 else max_chars].rstrip()
+    tokens = -(-hit.token_count * len(text) // max(1, len(hit.text)))  # ceiling, pro rata
+    return text, tokens
+
+
+def _candidate(hit: ChunkHit, terms: licensing.Terms, max_chars: int | None) -> Candidate:
+    limits = [n for n in (terms.max_snippet_chars, max_chars) if n]
+    snippet, tokens = _snippet(hit, min(limits) if limits else None)
+    # Priced as if cited: the limit must hold whatever the model ends up citing.
+    _, amount = licensing.price_use(
+        payment_type=terms.payment_type,
+        price_unit=terms.price_unit,
+        price_micros=terms.price_micros,
+        tokens=tokens,
+        cited=True,
+    )
+    return Candidate(hit=hit, terms=terms, snippet=snippet, tokens=tokens, price_micros=amount)
+
+
+def _left_out(candidate: Candidate) -> LeftOut:
+    return LeftOut(
+        source_id=candidate.source_id,
+        document_id=candidate.hit.document_id,
+        title=candidate.hit.document_title,
+        provider_id=candidate.hit.provider_org_id,
+        offer_id=candidate.terms.offer_id,
+        price_micros=candidate.price_micros,
+    )
+
+
+def _distinct_passages(candidates: list[Candidate], per_document: int = 2) -> list[Candidate]:
+    """Keep at most `per_document` passages of one document, so sources are varied."""
+    seen: dict[int, int] = {}
+    kept = []
+    for candidate in candidates:
+        count = seen.get(candidate.hit.document_id, 0)
+        if count < per_document:
+            seen[candidate.hit.document_id] = count + 1
+            kept.append(candidate)
+    return kept
+
+
+def choose_sources(
+    candidates: list[Candidate], *, max_sources: int, max_price_micros: int | None
+) -> tuple[list[Candidate], list[LeftOut]]:
+    """Pick up to `max_sources` candidates (relevance order in, relevance order out).
+
+    Without a price limit the most relevant are taken. With one, candidates scoring at least
+    RELEVANCE_FLOOR of the best are taken by value (score per micro; free sources first) while
+    they fit; the most relevant sources that did not fit are reported as left out for price.
+    """
+    if max_price_micros is None:
+        return candidates[:max_sources], []
+    if not candidates:
+        return [], []
+    floor = candidates[0].hit.score * RELEVANCE_FLOOR
+    eligible = [c for c in candidates if c.hit.score >= floor]
+    by_value = sorted(
+        eligible, key=lambda c: (-(c.hit.score / max(c.price_micros, 1)), -c.hit.score)
+    )
+    chosen, spent = set(), 0
+    for candidate in by_value:
+        if len(chosen) == max_sources:
+            break
+        if spent + candidate.price_micros <= max_price_micros:
+            chosen.add(candidate.hit.chunk_id)
+            spent += candidate.price_micros
+    picked = [c for c in candidates if c.hit.chunk_id in chosen]
+    wanted = candidates[:max_sources]
+    left_out = [_left_out(c) for c in wanted if c.hit.chunk_id not in chosen]
+    return picked, left_out
+
+
+def _parse_collection_ids(collection_ids) -> set | None:
+    if collection_ids is None:
+        return None
+    if not isinstance(collection_ids, list | tuple) or not collection_ids:
+        raise errors.ValidationFailed(
+            "collections is a non-empty list of collection ids.",
+            details={"collections": ["A non-empty list."]},
+        )
+    try:
+        return {uuid.UUID(str(c)) for c in collection_ids}
+    except ValueError as exc:
+        raise errors.ValidationFailed(
+            "collections holds collection ids (UUIDs).",
+            details={"collections": ["Each item is a UUID."]},
+        ) from exc
+
+
+def plan(
+    *,
+    agent_id,
+    question,
+    usage_type: str = "ai-input",
+    api_key_id=None,
+    request_id: str | None = None,
+    collection_ids=None,
+    max_sources=None,
+    max_price_micros=None,
+    max_snippet_chars: int | None = None,
+    most_sources: int = MAX_SOURCES,
+) -> AnswerPlan:
+    """Decide which licensed sources ground the answer and what they cost, or refuse."""
+    question = clean_question(question)
+    max_sources, max_price_micros = _clean_limits(max_sources, max_price_micros, most=most_sources)
+    wanted = _parse_collection_ids(collection_ids)
+    entitlements = licensing.get_entitlements(agent_id=agent_id, usage_type=usage_type)
+    terms_by_collection = entitlements.by_collection
+    usable = (
+        entitlements.collection_ids
+        if wanted is None
+        else frozenset(c for c in wanted if c in terms_by_collection)
+    )
+    k = min(max_sources * CANDIDATES_PER_SOURCE, 100)
+    hits = search_chunks(query=question, collection_ids=usable, k=k) if usable else []
+    hits = relevant_hits(question, hits)
+    if not hits:
+        entitled = set(terms_by_collection)
+        raise _no_entitled_content(question, usage_type, entitled, wanted, k, agent_id)
+    candidates = _distinct_passages(
+        [_candidate(h, terms_by_collection[h.collection_id], max_snippet_chars) for h in hits]
+    )
+    chosen, left_out = choose_sources(
+        candidates, max_sources=max_sources, max_price_micros=max_price_micros
+    )
+    if not chosen:
+        cheapest = min(c.price_micros for c in candidates)
+        top = candidates[:max_sources]
+        raise licensing_errors.PaymentRequired(
+            "max_price_micros is below the price of any relevant source.",
+            code="price_limit_too_low",
+            details={
+                "max_price_micros": max_price_micros,
+                "cheapest_source_micros": cheapest,
+                "quote": {
+                    "sources": len(top),
+                    "total_micros": sum(c.price_micros for c in top),
+                    "currency": settings.LICENSING_CURRENCY,
+                },
+            },
+        )
+    return AnswerPlan(
+        request_id=request_id or new_request_id(),
+        agent_id=agent_id,
+        api_key_id=api_key_id,
+        question=question,
+        usage_type=usage_type,
+        chosen=tuple(chosen),
+        left_out=tuple(left_out),
+        max_price_micros=max_price_micros,
+        created_at=timezone.now(),
+    )
