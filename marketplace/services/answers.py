@@ -24,7 +24,7 @@ from catalog.services import ChunkHit, search_chunks
 from licensing import errors as licensing_errors
 from licensing import services as licensing
 from marketplace import errors
-from marketplace.services import idempotency
+from marketplace.services import idempotency, inference
 from marketplace.services.receipts import sign_receipt
 
 # Candidates considered per source asked for: the price limit may need cheaper alternatives.
@@ -192,7 +192,7 @@ def inference_config() -> inference_client.InferenceConfig:
 
 
 def _client() -> inference_client.InferenceClient:
-    return inference_client.shared_client(inference_config())
+    return inference.shared_client(inference_config())
 
 
 def new_request_id(prefix: str = "ans") -> str:
