@@ -11,14 +11,13 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import cachetools
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
-_MISSING: Any = object()
 # Weak, so a cache that belongs to an object (a search index segment) leaves with it.
 _registry: "weakref.WeakSet[LocalCache]" = weakref.WeakSet()
 _registry_lock = threading.Lock()
@@ -74,7 +73,10 @@ class LocalCache(Generic[K, V]):
     def get(self, key: K, default: V | None = None) -> V | None:
         """Return the live value for `key`, or `default`."""
         with self._lock:
-            return self._data.get(key, default)
+            try:
+                return self._data[key]  # one lookup (Cache.get looks twice)
+            except KeyError:
+                return default
 
     def set(self, key: K, value: V) -> None:
         """Store `value` for `key`; it expires ttl_s from now."""
@@ -84,21 +86,25 @@ class LocalCache(Generic[K, V]):
     def get_or_compute(self, key: K, compute: Callable[[], V]) -> V:
         """Return the live value for `key`, computing and storing it on a miss."""
         with self._lock:
-            value = self._data.get(key, _MISSING)
-        if value is _MISSING:
-            value = compute()
-            with self._lock:
-                self._data[key] = value
+            try:
+                return self._data[key]
+            except KeyError:
+                pass
+        value = compute()
+        with self._lock:
+            self._data[key] = value
         return value
 
     def get_many(self, keys: Iterable[K]) -> dict[K, V]:
         """Return the live values of those keys that have one."""
         found: dict[K, V] = {}
+        data = self._data
         with self._lock:
             for key in keys:
-                value = self._data.get(key, _MISSING)
-                if value is not _MISSING:
-                    found[key] = value
+                try:
+                    found[key] = data[key]
+                except KeyError:
+                    continue
         return found
 
     def set_many(self, values: Mapping[K, V]) -> None:

@@ -11,8 +11,7 @@ from django.db import transaction
 from core.cache import LocalCache
 
 GENERATION_KEY = "licensing:generation"
-LOCAL_TTL_S = 60.0
-_local = LocalCache("licensing.entitlements", maxsize=2048, ttl_s=LOCAL_TTL_S)
+_local: LocalCache[tuple, object] = LocalCache("licensing.entitlements", maxsize=2048, ttl_s=60.0)
 
 
 def invalidate() -> None:
