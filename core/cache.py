@@ -1,10 +1,11 @@
 """Process-local caches: named, bounded, expiring, thread-safe, and cleared all at once.
 
-Every cache that keeps values in a process's memory is a `LocalCache`, declared where it is
+Every cache that keeps data in a process's memory is a `LocalCache`, declared where it is
 used with its name, bound and time to live; docs/caching.md lists each one and how it stays
-right when another process changes the data. Values are computed outside the lock, so a slow
-computation (a database query) never blocks other readers; two threads that miss the same key
-at once may both compute it, and the later value is kept.
+right when another process changes the data (memoized pure functions, which nothing can make
+stale, stay on functools). Values are computed outside the lock, so a slow computation (a
+database query) never blocks other readers; two threads that miss the same key at once may
+both compute it, and the later value is kept.
 """
 
 import threading
