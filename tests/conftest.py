@@ -3,16 +3,24 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts import services as accounts_services
+from core import cache as local_caches
 from tests.marketplace.factories import MembershipFactory, OrganizationFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    """Start every test with empty counters (the test cache has its own key prefix)."""
+    """Start every test with empty counters and cold process-local caches (docs/caching.md).
+
+    The shared cache has its own key prefix for the suite. Local caches are emptied after each
+    test too, so nothing a test cached outlives the shared cache's generation counters.
+    """
     if hasattr(cache, "delete_pattern"):  # Redis: only this suite's keys, never FLUSHDB
         cache.delete_pattern("*")
     else:
         cache.clear()
+    local_caches.clear_all()
+    yield
+    local_caches.clear_all()
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ import shutil
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import bm25s
 import numpy as np
 
 from catalog.retrieval.tokens import tokenize
+from core.cache import LocalCache
 
 MANIFEST = "manifest.json"
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
@@ -61,26 +61,24 @@ class Segment:
         self.data, self.indices, self.indptr = scores["data"], scores["indices"], scores["indptr"]
         self.num_docs = int(scores["num_docs"])
         self.vocab = self.retriever.vocab_dict
-        self._masks: OrderedDict[frozenset, np.ndarray | None] = OrderedDict()
-        self._lock = threading.Lock()
+        # A segment never changes, so its masks never go stale: the TTL only lets the masks of
+        # collection sets no longer asked for go (each is one byte per row of the segment).
+        self._masks: LocalCache[frozenset, np.ndarray | None] = LocalCache(
+            "catalog.bm25_segment_masks", maxsize=256, ttl_s=3600.0
+        )
 
     def mask_for(self, collection_ids: frozenset) -> np.ndarray | None:
         """Return the rows allowed for these collections (None: no row is)."""
-        with self._lock:
-            if collection_ids in self._masks:
-                self._masks.move_to_end(collection_ids)
-                return self._masks[collection_ids]
+        return self._masks.get_or_compute(collection_ids, lambda: self._mask(collection_ids))
+
+    def _mask(self, collection_ids: frozenset) -> np.ndarray | None:
         names = (str(c) for c in collection_ids)
         codes = [self.code_of[c] for c in names if c in self.code_of]
-        mask = None
-        if codes:
-            mask = np.isin(self.codes, np.asarray(codes, dtype=self.codes.dtype))
-            if self.alive is not None:
-                mask &= self.alive
-        with self._lock:
-            self._masks[collection_ids] = mask
-            while len(self._masks) > 256:
-                self._masks.popitem(last=False)
+        if not codes:
+            return None
+        mask = np.isin(self.codes, np.asarray(codes, dtype=self.codes.dtype))
+        if self.alive is not None:
+            mask &= self.alive
         return mask
 
     def top(self, tokens: Sequence[str], collection_ids: frozenset, k: int):

@@ -14,33 +14,47 @@ collection ids once per tier; planning three copies of a thousand-id array cost 
 round trips it saves.)
 """
 
-import threading
-import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import combinations
 
 from django.db import connection
 
 from catalog.retrieval.tokens import tokenize
+from core.cache import LocalCache
 
 # Half-tier groups are combinations of the words: C(6, 3) = 20 at most.
 MAX_WORDS_FOR_HALF_TIER = 6
 # The lexemes of each word as the column has them (PostgreSQL's English configuration: stemmed,
-# stop words dropped), asked once per word and kept per process.
+# stop words dropped), asked once per word and kept per process. They change only with the
+# database's text search configuration; a day bounds how long a process keeps lexemes from
+# before such a change, at one query per word and day.
 LEXEMES_SQL = (
     "SELECT w, array(SELECT lexeme FROM unnest(to_tsvector('english', w))) "
     "FROM unnest(%s::text[]) AS w"
 )
-_LEXEMES_MAX = 200_000
-_lexemes: dict[str, tuple[str, ...]] = {}
-_lexemes_lock = threading.Lock()
+_lexemes: LocalCache[str, tuple[str, ...]] = LocalCache(
+    "catalog.postgres_lexemes", maxsize=200_000, ttl_s=86_400.0
+)
 
 # Tiers pay off when the collections searched hold more than this share of the chunks.
 TIERED_SHARE = 0.25
-_SIZES_TTL_S = 300.0
-# (expires, chunks per collection, all chunks, when read)
-_sizes: tuple[float, dict, int, float] = (0.0, {}, 0, 0.0)
+# Chunks per collection, read for five minutes, and again sooner (at most every ten seconds)
+# when a collection searched is not among them yet.
 SIZES_SQL = "SELECT collection_id, count(*) FROM catalog_chunk GROUP BY collection_id"
+SIZES_RECHECK_S = 10.0
+
+
+@dataclass(frozen=True)
+class _Sizes:
+    per_collection: dict
+    total: int
+    read_at: float
+
+
+_sizes: LocalCache[str, _Sizes] = LocalCache(
+    "catalog.postgres_collection_sizes", maxsize=1, ttl_s=300.0
+)
 
 # A tier matches with its own query and ranks with the any-word one, so that the scores of all
 # tiers are on one scale (ts_rank against a stricter query gives other numbers).
@@ -59,17 +73,16 @@ def _quoted(lexeme: str) -> str:
 
 def _terms(cursor, words: list[str]) -> list[str]:
     """Return each word's tsquery term ('a', or ('a' & 'b') for a word the parser splits)."""
-    missing = [w for w in words if w not in _lexemes]
+    known = _lexemes.get_many(words)
+    missing = [w for w in words if w not in known]
     if missing:
         cursor.execute(LEXEMES_SQL, [missing])
         found = {word: tuple(lexemes) for word, lexemes in cursor.fetchall()}
-        with _lexemes_lock:
-            if len(_lexemes) > _LEXEMES_MAX:
-                _lexemes.clear()
-            _lexemes.update(found)
+        _lexemes.set_many(found)
+        known.update(found)
     terms = []
     for word in words:
-        lexemes = _lexemes.get(word, ())
+        lexemes = known.get(word, ())
         if lexemes:
             joined = " & ".join(_quoted(lexeme) for lexeme in lexemes)
             terms.append(joined if len(lexemes) == 1 else f"({joined})")
@@ -91,20 +104,19 @@ def _tiers(terms: list[str]) -> list[str]:
 
 
 def _share(cursor, ids: list) -> float:
-    """Return the share of all chunks the collections hold.
-
-    The counts are kept for five minutes, and read again sooner (at most every ten seconds)
-    when a collection searched is not among them yet.
-    """
-    global _sizes
-    expires, sizes, total, read_at = _sizes
-    now = time.monotonic()
-    if now > expires or (now > read_at + 10 and any(c not in sizes for c in ids)):
+    """Return the share of all chunks the collections hold."""
+    sizes = _sizes.get("sizes")
+    now = _sizes.now()
+    if sizes is None or (
+        now > sizes.read_at + SIZES_RECHECK_S and any(c not in sizes.per_collection for c in ids)
+    ):
         cursor.execute(SIZES_SQL)
-        sizes = dict(cursor.fetchall())
-        total = sum(sizes.values())
-        _sizes = (now + _SIZES_TTL_S, sizes, total, now)
-    return sum(sizes.get(c, 0) for c in ids) / total if total else 0.0
+        per_collection = dict(cursor.fetchall())
+        sizes = _Sizes(per_collection, sum(per_collection.values()), now)
+        _sizes.set("sizes", sizes)
+    if not sizes.total:
+        return 0.0
+    return sum(sizes.per_collection.get(c, 0) for c in ids) / sizes.total
 
 
 def search(query: str, collection_ids: Iterable, k: int) -> list[tuple[float, int]]:

@@ -6,7 +6,6 @@ the database query that loads them filters on the same ids again, so a stale ind
 drop a hit, never leak one.
 """
 
-import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from catalog import errors
 from catalog.models import Chunk, Collection, Document
 from catalog.retrieval import bm25, postgres
 from catalog.retrieval.bm25 import IndexRow
+from core.cache import LocalCache
 
 BACKENDS = ("bm25", "postgres")
 MAX_K = 100
@@ -62,16 +62,22 @@ def embedded_index() -> bm25.BM25Index:
     )
 
 
-_checked: frozenset | None = None  # the last set found clean: immutable, so safe to trust again
+# Sets of collection ids found clean (all UUIDs), e.g. an agent's cached entitlements, asked
+# again on its next answer: checking a thousand ids costs more than one lookup. A frozenset is
+# immutable, so a verdict on it never goes stale; the TTL is the entitlement cache's, past
+# which the same entitlements come back as a new set anyway.
+_clean_sets: LocalCache[frozenset, bool] = LocalCache(
+    "catalog.clean_collection_ids", maxsize=64, ttl_s=60.0
+)
 
 
 def _clean_collection_ids(collection_ids) -> frozenset[uuid.UUID]:
-    global _checked
-    if collection_ids is _checked:
-        return collection_ids  # an agent's cached entitlements, asked again
-    if isinstance(collection_ids, frozenset) and all(type(c) is uuid.UUID for c in collection_ids):
-        _checked = collection_ids  # e.g. an agent's entitlements: kept whole, its hash cached
-        return collection_ids
+    if isinstance(collection_ids, frozenset):
+        if _clean_sets.get(collection_ids):
+            return collection_ids
+        if all(type(c) is uuid.UUID for c in collection_ids):
+            _clean_sets.set(collection_ids, True)
+            return collection_ids
     try:
         return frozenset(
             c if isinstance(c, uuid.UUID) else uuid.UUID(str(c)) for c in collection_ids
@@ -114,29 +120,21 @@ def _texts_of(chunk_ids: list[int]) -> dict[int, str]:
 # A collection's provider never changes, so the hot query need not join collections and
 # organizations for it: (provider id, provider name) per collection is kept per process for a
 # minute (a renamed provider shows under its new name within that time).
-_PROVIDERS_TTL_S = 60.0
-_PROVIDERS_MAX = 50_000
-_providers: dict[uuid.UUID, tuple[float, uuid.UUID, str]] = {}
+_providers: LocalCache[uuid.UUID, tuple[uuid.UUID, str]] = LocalCache(
+    "catalog.collection_providers", maxsize=50_000, ttl_s=60.0
+)
 
 
 def _providers_of(collection_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
-    now = time.monotonic()
-    found, missing = {}, []
-    for collection_id in collection_ids:
-        entry = _providers.get(collection_id)
-        if entry is not None and entry[0] > now:
-            found[collection_id] = entry[1:]
-        else:
-            missing.append(collection_id)
+    found = _providers.get_many(collection_ids)
+    missing = [c for c in collection_ids if c not in found]
     if missing:
-        if len(_providers) > _PROVIDERS_MAX:
-            _providers.clear()
         rows = Collection.objects.filter(id__in=missing).values_list(
             "id", "organization_id", "organization__name"
         )
-        for collection_id, organization_id, name in rows:
-            _providers[collection_id] = (now + _PROVIDERS_TTL_S, organization_id, name)
-            found[collection_id] = (organization_id, name)
+        loaded = {collection_id: (org_id, name) for collection_id, org_id, name in rows}
+        _providers.set_many(loaded)
+        found.update(loaded)
     return found
 
 

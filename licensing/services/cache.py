@@ -5,17 +5,13 @@ check (one cache round trip); computed entitlements are kept per process under t
 they were computed for, so a stale value is never served after a change.
 """
 
-import threading
-import time
-
 from django.core.cache import cache
 from django.db import transaction
 
+from core.cache import LocalCache
+
 GENERATION_KEY = "licensing:generation"
-LOCAL_TTL_S = 60.0
-_LOCAL_MAX = 2048
-_local: dict = {}
-_lock = threading.Lock()
+_local: LocalCache[tuple, object] = LocalCache("licensing.entitlements", maxsize=2048, ttl_s=60.0)
 
 
 def invalidate() -> None:
@@ -40,19 +36,9 @@ def current_generation() -> int:
 
 def cached(key: tuple, compute):
     """Return compute() for `key`, reusing it while the generation and a short TTL hold."""
-    full_key = (current_generation(), *key)
-    now = time.monotonic()
-    hit = _local.get(full_key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    value = compute()
-    with _lock:
-        if len(_local) >= _LOCAL_MAX:
-            _local.clear()
-        _local[full_key] = (now + LOCAL_TTL_S, value)
-    return value
+    return _local.get_or_compute((current_generation(), *key), compute)
 
 
 def clear_local() -> None:
-    with _lock:
-        _local.clear()
+    """Forget this process's entitlements (the generation in the shared cache is untouched)."""
+    _local.clear()

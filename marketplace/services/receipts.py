@@ -12,7 +12,6 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -23,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from core.cache import LocalCache
 
 ALGORITHM = "Ed25519"
 CANONICALIZATION = (
@@ -117,7 +118,13 @@ def public_key_of(signing_key: str) -> PublicKey:
     return _public(private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw), CURRENT)
 
 
-@lru_cache(maxsize=8)
+# Key rings by (signing key, previous public keys, development key file): settings fixed for
+# the process's life, so a ring is re-derived (a fraction of a millisecond) only on expiry.
+_key_rings: LocalCache[tuple[str, tuple[str, ...], str], KeyRing] = LocalCache(
+    "marketplace.receipt_key_rings", maxsize=8, ttl_s=3600.0
+)
+
+
 def _key_ring(configured: str, previous: tuple[str, ...], key_file: str) -> KeyRing:
     seed = configured or development_signing_key(Path(key_file))
     name = "RECEIPT_SIGNING_KEY" if configured else str(key_file)
@@ -137,11 +144,12 @@ def key_ring() -> KeyRing:
     The signing key is RECEIPT_SIGNING_KEY (production refuses to start without it); a
     development install without one generates a random key once into its data directory.
     """
-    return _key_ring(
+    key = (
         settings.RECEIPT_SIGNING_KEY,
         tuple(settings.RECEIPT_PREVIOUS_PUBLIC_KEYS),
         str(settings.RECEIPT_SIGNING_KEY_FILE),
     )
+    return _key_rings.get_or_compute(key, lambda: _key_ring(*key))
 
 
 def public_key() -> PublicKey:

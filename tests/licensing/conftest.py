@@ -4,14 +4,6 @@ import pytest
 
 from catalog.models import Chunk, Collection, Document
 from licensing import services
-from licensing.services.cache import clear_local
-
-
-@pytest.fixture(autouse=True)
-def _fresh_entitlement_cache():
-    clear_local()
-    yield
-    clear_local()
 
 
 @pytest.fixture

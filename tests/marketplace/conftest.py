@@ -11,7 +11,6 @@ from catalog import services as catalog_services
 from catalog.ingestion.chunking import split_into_chunks
 from catalog.models import Chunk, Collection, Document
 from licensing import services as licensing
-from licensing.services.cache import clear_local
 
 HEAT_PUMPS = [
     (
@@ -106,9 +105,6 @@ def _offer(provider, collections, name, *, auto_accept=False, **terms):
 def search_index(settings, tmp_path):
     settings.RETRIEVAL_INDEX_DIR = tmp_path / "index"
     settings.RETRIEVAL_RELOAD_INTERVAL_S = 0
-    clear_local()
-    yield
-    clear_local()
 
 
 @pytest.fixture

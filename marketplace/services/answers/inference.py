@@ -8,6 +8,7 @@ from django.conf import settings
 import inference_client
 from licensing import services as licensing
 from marketplace import errors
+from marketplace.services import inference as inference_clients
 from marketplace.services.answers.metering import _meter_before_delivery
 from marketplace.services.answers.planning import AnswerPlan
 from marketplace.services.answers.result import AnswerResult, finish
@@ -41,7 +42,7 @@ def inference_config() -> inference_client.InferenceConfig:
 
 
 def _client() -> inference_client.InferenceClient:
-    return inference_client.shared_client(inference_config())
+    return inference_clients.shared_client(inference_config())
 
 
 def _inference_sources(answer_plan: AnswerPlan) -> list[inference_client.Source]:
