@@ -24,9 +24,12 @@ client with the embedded extractive backend. It reports:
 - refusal accuracy: unanswerable questions refused (404, or an answer that cites nothing)
   and charged nothing (`cost.total_micros` is 0 and no usage event carries the answer's id);
 - strict accuracy: those of the accurate answers that cite nothing outside the gold document;
+  lead accuracy: answers whose first sentence is a gold sentence;
 - citation precision: citations of answerable questions whose source is the gold document or
   whose cited text is a gold sentence;
-- what unanswerable questions cost, and why answerable ones failed.
+- what unanswerable questions cost, and where answerable ones were lost: not retrieved, cut
+  off by a licence's snippet limit (the writer sees only a chunk's first `max_snippet_chars`),
+  or among the sources but not chosen by the writer.
 
 With --semantic the questions are asked again with dense re-ranking (RETRIEVAL_DENSE_RERANK)
 when the optional `semantic` extra is installed; without it that run is reported as skipped.
@@ -200,6 +203,7 @@ def score_answer(row: dict, status: int, body: dict, urls: dict[str, str]) -> di
     outcome = {
         "id": row["id"],
         "kind": row["kind"],
+        "collection": row["doc"].rsplit("/", 1)[0] if row["doc"] else None,
         "question": row["question"],
         "status": status,
         "code": body.get("code") if status != 200 else None,
@@ -212,34 +216,46 @@ def score_answer(row: dict, status: int, body: dict, urls: dict[str, str]) -> di
     if not row["gold"]:
         return outcome
     gold_url = urls[row["doc"]]
-    gold = [normalise(s) for s in row["gold"]]
     quoted = _quoted(body.get("answer", ""), row["gold"]) if answered else []
     citations = []
     for citation in body.get("citations", []) if answered else []:
         url = sources.get(citation["source_id"], {}).get("url")
-        cited = _TERMINAL.sub("", normalise(citation.get("cited_text") or ""))
-        right = url == gold_url or any(cited and cited in g for g in gold)
-        citations.append({"url": url, "right": right})
+        cited = citation.get("cited_text") or ""
+        citations.append(
+            {"url": url, "right": url == gold_url or bool(_quoted(cited, row["gold"]))}
+        )
+    shown = " ".join(s.get("snippet") or "" for s in sources.values())
     outcome.update(
         correct=bool(quoted),
+        # The answer's first sentence is (or holds) a gold sentence: it leads with the answer.
+        leads=bool(citations) and bool(_quoted(body["citations"][0]["cited_text"], row["gold"])),
         quoted=quoted,
         citations=citations,
-        failure=None if quoted else _failure(status, refused, citations, gold_url),
+        gold_shown=bool(_quoted(shown, row["gold"])),
+        gold_document_shown=gold_url in outcome["sources"],
     )
+    outcome["failure"] = None if quoted else _failure(status, outcome)
     if "parts" in row:
         answer = outcome["answer"] or ""
         outcome["parts_answered"] = sum(bool(_quoted(answer, part)) for part in row["parts"])
     return outcome
 
 
-def _failure(status: int, refused: bool, citations: list[dict], gold_url: str) -> str:
+def _failure(status: int, outcome: dict) -> str:
+    """Say where an answerable question was lost: retrieval, the snippet, or the writer."""
     if status not in (200, 404):
         return f"error {status}"
-    if refused:
-        return "refused"
-    if any(c["url"] == gold_url for c in citations):
-        return "right document, other sentences"
-    return "other documents only"
+    if status == 404:
+        return "404: no source found"
+    if outcome["gold_shown"]:
+        verb = "refused" if outcome["refused"] else "quoted other sentences"
+        return f"a gold sentence was in the sources; the writer {verb}"
+    where = (
+        "the gold document was retrieved but its snippets hold no gold sentence"
+        if outcome["gold_document_shown"]
+        else "the gold document was not retrieved"
+    )
+    return f"{where} ({'refused' if outcome['refused'] else 'answered'})"
 
 
 def summarise(outcomes: list[dict], events: dict[str, list[dict]]) -> dict:
@@ -256,13 +272,15 @@ def summarise(outcomes: list[dict], events: dict[str, list[dict]]) -> dict:
         o for o in unanswerable if o["refused"] and not o["cost_micros"] and not o["usage_events"]
     ]
     charged = [o for o in unanswerable if o["cost_micros"] or o["usage_events"]]
-    kinds = defaultdict(list)
+    kinds, collections = defaultdict(list), defaultdict(list)
     for outcome in answerable:
         kinds[outcome["kind"]].append(outcome["correct"])
+        collections[outcome["collection"]].append(outcome["correct"])
     return {
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
         "answer_accuracy": _share(sum(o["correct"] for o in answerable), len(answerable)),
+        "lead_accuracy": _share(sum(o["leads"] for o in answerable), len(answerable)),
         "strict_accuracy": _share(
             sum(o["correct"] and all(c["right"] for c in o["citations"]) for o in answerable),
             len(answerable),
@@ -281,6 +299,7 @@ def summarise(outcomes: list[dict], events: dict[str, list[dict]]) -> dict:
         ),
         "unmatched_usage_events": sum(len(v) for k, v in events.items() if k not in known),
         "by_kind": {k: _share(sum(v), len(v)) for k, v in sorted(kinds.items())},
+        "by_collection": {k: _share(sum(v), len(v)) for k, v in sorted(collections.items())},
         "failures": dict(Counter(o["failure"] for o in answerable if o["failure"])),
         "statuses": dict(Counter(str(o["status"]) for o in outcomes)),
     }
@@ -318,6 +337,7 @@ def print_summary(label: str, s: dict) -> None:
     rows = [
         ("answer accuracy (a gold sentence quoted)", _pct(s["answer_accuracy"])),
         ("  and nothing cited from other documents", _pct(s["strict_accuracy"])),
+        ("  the answer's first sentence a gold one", _pct(s["lead_accuracy"])),
         ("  two-part questions, both parts quoted", _pct(s["two_part_complete"])),
         ("  answerable questions refused", str(s["answerable_false_refusals"])),
         ("refusal accuracy (refused, charged nothing)", _pct(s["refusal_accuracy"])),
@@ -339,6 +359,9 @@ def print_summary(label: str, s: dict) -> None:
     print("  accuracy by kind of question:")
     for kind, share in s["by_kind"].items():
         print(f"    {kind:<10} {_pct(share)}")
+    print("  accuracy by collection (provider/collection):")
+    for collection, share in s["by_collection"].items():
+        print(f"    {collection:<36} {_pct(share)}")
     print("  why answerable questions failed:")
     for failure, count in sorted(s["failures"].items(), key=lambda item: -item[1]):
         print(f"    {count:4d}  {failure}")
