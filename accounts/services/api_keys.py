@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +23,7 @@ from accounts.services.organizations import (
     require_organization_manager,
     roles_of,
 )
+from core.fields import max_length
 
 KEY_PREFIX = "pvn_"
 SCOPES = {
@@ -37,7 +39,7 @@ _SCOPES_BY_ROLE = {
     "provider": ("catalog", "licensing", "billing"),
     "advertiser": ("ads", "billing"),
 }
-NAME_MAX_LENGTH = APIKey._meta.get_field("name").max_length
+NAME_MAX_LENGTH = max_length(APIKey, "name")
 
 
 @dataclass(frozen=True)
@@ -104,11 +106,11 @@ def allowed_scopes(org: Organization) -> tuple[str, ...]:
     return tuple(scope for scope in SCOPES if scope in scopes)
 
 
-def _clean_scopes(org: Organization, scopes) -> tuple[str, ...]:
+def _clean_scopes(org: Organization, requested: Iterable[str] | None) -> tuple[str, ...]:
     allowed = allowed_scopes(org)
-    if scopes is None:
+    if requested is None:
         return tuple(scope for scope in allowed if scope != "admin")
-    scopes = tuple(dict.fromkeys(scopes))
+    scopes = tuple(dict.fromkeys(requested))
     unknown = [scope for scope in scopes if scope not in SCOPES]
     if unknown:
         raise errors.ValidationFailed(
@@ -131,9 +133,9 @@ def _clean_scopes(org: Organization, scopes) -> tuple[str, ...]:
 def create_api_key(
     *,
     actor: Actor,
-    organization_id,
+    organization_id: uuid.UUID | str,
     name: str,
-    scopes=None,
+    scopes: Iterable[str] | None = None,
     expires_at: datetime | None = None,
     rate_limit_per_minute: int | None = None,
 ) -> CreatedAPIKey:
@@ -149,7 +151,7 @@ def create_api_key(
             f"Key name is longer than {NAME_MAX_LENGTH} characters.",
             details={"name": [f"At most {NAME_MAX_LENGTH} characters."]},
         )
-    scopes = _clean_scopes(org, scopes)
+    granted = _clean_scopes(org, scopes)
     if expires_at is not None and expires_at <= timezone.now():
         raise errors.ValidationFailed(
             "The expiry must be in the future.", details={"expires_at": ["Must be in the future."]}
@@ -167,7 +169,7 @@ def create_api_key(
             name=name,
             prefix=prefix,
             secret_hash=_hash(secret),
-            scopes=list(scopes),
+            scopes=list(granted),
             expires_at=expires_at,
             rate_limit_per_minute=rate_limit_per_minute,
             created_by_id=actor.user_id,
@@ -175,12 +177,14 @@ def create_api_key(
     return CreatedAPIKey(key=_info(key), secret=f"{KEY_PREFIX}{prefix}_{secret}")
 
 
-def list_api_keys(*, actor: Actor, organization_id) -> list[APIKeyInfo]:
+def list_api_keys(*, actor: Actor, organization_id: uuid.UUID | str) -> list[APIKeyInfo]:
     org = require_organization_manager(actor=actor, organization_id=organization_id)
     return [_info(key) for key in APIKey.objects.filter(organization=org)]
 
 
-def revoke_api_key(*, actor: Actor, organization_id, api_key_id) -> APIKeyInfo:
+def revoke_api_key(
+    *, actor: Actor, organization_id: uuid.UUID | str, api_key_id: uuid.UUID | str
+) -> APIKeyInfo:
     """Revoke a key at once; revoking a revoked key changes nothing."""
     org = require_organization_manager(actor=actor, organization_id=organization_id)
     with transaction.atomic():

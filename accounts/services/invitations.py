@@ -129,7 +129,7 @@ def _send_invitation_email(*, email: str, organization_name: str, role: str, lin
 
 
 def invite_member(
-    *, actor: Actor, organization_id, email: str, role: str, base_url: str
+    *, actor: Actor, organization_id: uuid.UUID | str, email: str, role: str, base_url: str
 ) -> InvitationInfo:
     """Invite an address to join with a role and email it a link; replace an open invitation.
 
@@ -186,7 +186,7 @@ def invite_member(
     return _info(invitation)
 
 
-def list_invitations(*, actor: Actor, organization_id) -> list[InvitationInfo]:
+def list_invitations(*, actor: Actor, organization_id: uuid.UUID | str) -> list[InvitationInfo]:
     """Return the organization's invitations, newest first (owners and admins)."""
     org = _load_organization(actor, organization_id)
     _require_manager(actor, org.id)
@@ -196,7 +196,9 @@ def list_invitations(*, actor: Actor, organization_id) -> list[InvitationInfo]:
     ]
 
 
-def revoke_invitation(*, actor: Actor, organization_id, invitation_id) -> InvitationInfo:
+def revoke_invitation(
+    *, actor: Actor, organization_id: uuid.UUID | str, invitation_id: uuid.UUID | str
+) -> InvitationInfo:
     """Revoke an invitation so its link no longer works; an answered one stays as it is."""
     with transaction.atomic():
         org = _load_organization(actor, organization_id)

@@ -1,6 +1,7 @@
 """Sign-up, organizations and their members, always scoped to the acting principal."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -8,11 +9,13 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils.text import slugify
 
 from accounts import errors
 from accounts.models import Membership, Organization, User
 from accounts.services.rate_limits import check_sign_up_allowed
+from core.fields import max_length
 
 ROLES = ("provider", "agent", "advertiser")
 MEMBER_ROLES = tuple(Membership.Role.values)
@@ -52,7 +55,9 @@ def actor_for_user(*, user_id: int) -> Actor:
     return Actor(user_id=user_id)
 
 
-def actor_for_api_key(*, api_key_id: uuid.UUID, organization_id: uuid.UUID, scopes) -> Actor:
+def actor_for_api_key(
+    *, api_key_id: uuid.UUID, organization_id: uuid.UUID, scopes: Iterable[str]
+) -> Actor:
     return Actor(api_key_id=api_key_id, organization_id=organization_id, scopes=frozenset(scopes))
 
 
@@ -82,8 +87,8 @@ def _member_info(membership: Membership) -> MemberInfo:
     )
 
 
-def _clean_roles(roles) -> tuple[str, ...]:
-    roles = tuple(dict.fromkeys(roles or ()))
+def _clean_roles(requested: Iterable[str] | None) -> tuple[str, ...]:
+    roles = tuple(dict.fromkeys(requested or ()))
     unknown = [role for role in roles if role not in ROLES]
     if unknown:
         raise errors.ValidationFailed(
@@ -100,15 +105,15 @@ def _clean_roles(roles) -> tuple[str, ...]:
 
 def _clean_name(name: str) -> str:
     name = (name or "").strip()
-    max_length = Organization._meta.get_field("name").max_length
+    limit = max_length(Organization, "name")
     if not name:
         raise errors.ValidationFailed(
             "Organization name is required.", details={"name": ["This field is required."]}
         )
-    if len(name) > max_length:
+    if len(name) > limit:
         raise errors.ValidationFailed(
-            f"Organization name is longer than {max_length} characters.",
-            details={"name": [f"At most {max_length} characters."]},
+            f"Organization name is longer than {limit} characters.",
+            details={"name": [f"At most {limit} characters."]},
         )
     return name
 
@@ -142,7 +147,12 @@ def check_password_for(email: str, password: str) -> None:
 
 
 def sign_up(
-    *, email: str, password: str, organization_name: str, roles, client_address: str
+    *,
+    email: str,
+    password: str,
+    organization_name: str,
+    roles: Iterable[str] | None,
+    client_address: str,
 ) -> tuple[User, OrganizationInfo]:
     """Create a user, their organization and their owner membership, all or nothing.
 
@@ -157,7 +167,7 @@ def sign_up(
             "Enter a valid email address.", details={"email": ["Enter a valid email address."]}
         ) from exc
     name = _clean_name(organization_name)
-    roles = _clean_roles(roles)
+    org_roles = _clean_roles(roles)
     check_password_for(email, password)
     try:
         with transaction.atomic():
@@ -166,7 +176,7 @@ def sign_up(
                     "An account with this email already exists.", code="email_taken"
                 )
             user = User.objects.create_user(email=email, password=password)
-            org = _new_organization(name=name, roles=roles)
+            org = _new_organization(name=name, roles=org_roles)
             Membership.objects.create(organization=org, user=user, role=Membership.Role.OWNER)
     except IntegrityError as exc:
         raise errors.Conflict(
@@ -175,18 +185,20 @@ def sign_up(
     return user, organization_info(org, Membership.Role.OWNER)
 
 
-def create_organization(*, user_id: int, name: str, roles) -> OrganizationInfo:
+def create_organization(
+    *, user_id: int, name: str, roles: Iterable[str] | None
+) -> OrganizationInfo:
     """Create an organization owned by the user."""
     name = _clean_name(name)
-    roles = _clean_roles(roles)
+    org_roles = _clean_roles(roles)
     with transaction.atomic():
-        org = _new_organization(name=name, roles=roles)
+        org = _new_organization(name=name, roles=org_roles)
         Membership.objects.create(organization=org, user_id=user_id, role=Membership.Role.OWNER)
     return organization_info(org, Membership.Role.OWNER)
 
 
-def _visible_organizations(actor: Actor):
-    if actor.api_key_id is not None:
+def _visible_organizations(actor: Actor) -> QuerySet[Organization]:
+    if actor.api_key_id is not None and actor.organization_id is not None:
         return Organization.objects.filter(id=actor.organization_id)
     if actor.user_id is not None:
         return Organization.objects.filter(memberships__user_id=actor.user_id)
@@ -195,7 +207,7 @@ def _visible_organizations(actor: Actor):
 
 def acting_organization_ids(*, actor: Actor) -> list[uuid.UUID]:
     """Return the ids of the organizations the actor acts for: its API key's, or its user's."""
-    if actor.api_key_id is not None:
+    if actor.api_key_id is not None and actor.organization_id is not None:
         return [actor.organization_id]
     if actor.user_id is not None:
         return list(
@@ -206,17 +218,18 @@ def acting_organization_ids(*, actor: Actor) -> list[uuid.UUID]:
     return []
 
 
-def _my_role(actor: Actor, organization_id) -> str | None:
+def _my_role(actor: Actor, organization_id: uuid.UUID) -> str | None:
     if actor.user_id is None:
         return None
-    return (
+    role: str | None = (
         Membership.objects.filter(organization_id=organization_id, user_id=actor.user_id)
         .values_list("role", flat=True)
         .first()
     )
+    return role
 
 
-def _load_organization(actor: Actor, organization_id) -> Organization:
+def _load_organization(actor: Actor, organization_id: uuid.UUID | str) -> Organization:
     """Return the organization if the actor belongs to it; 404 otherwise, so ids don't leak."""
     try:
         return _visible_organizations(actor).get(id=organization_id)
@@ -224,7 +237,7 @@ def _load_organization(actor: Actor, organization_id) -> Organization:
         raise errors.NotFound("Organization not found.") from exc
 
 
-def _require_manager(actor: Actor, organization_id) -> str | None:
+def _require_manager(actor: Actor, organization_id: uuid.UUID) -> str | None:
     """Check the actor may manage members and keys; return the user's membership role."""
     if actor.api_key_id is not None:
         if "admin" not in actor.scopes:
@@ -251,19 +264,19 @@ def list_organizations(*, actor: Actor) -> list[OrganizationInfo]:
     return [organization_info(org, roles.get(org.id)) for org in orgs]
 
 
-def get_organization(*, actor: Actor, organization_id) -> OrganizationInfo:
+def get_organization(*, actor: Actor, organization_id: uuid.UUID | str) -> OrganizationInfo:
     org = _load_organization(actor, organization_id)
     return organization_info(org, _my_role(actor, org.id))
 
 
-def require_organization_manager(*, actor: Actor, organization_id) -> Organization:
+def require_organization_manager(*, actor: Actor, organization_id: uuid.UUID | str) -> Organization:
     """Return the organization if the actor may manage it (404 if not visible, 403 if not admin)."""
     org = _load_organization(actor, organization_id)
     _require_manager(actor, org.id)
     return org
 
 
-def list_members(*, actor: Actor, organization_id) -> list[MemberInfo]:
+def list_members(*, actor: Actor, organization_id: uuid.UUID | str) -> list[MemberInfo]:
     """Return the members (with their emails): any member sees them, a key needs `admin`."""
     org = _load_organization(actor, organization_id)
     if actor.api_key_id is not None:
@@ -281,7 +294,7 @@ def _clean_member_role(role: str) -> str:
     return role
 
 
-def _load_membership(org: Organization, membership_id) -> Membership:
+def _load_membership(org: Organization, membership_id: uuid.UUID | str) -> Membership:
     try:
         return (
             Membership.objects.select_for_update()
@@ -305,7 +318,9 @@ def _ensure_another_owner(org: Organization, membership: Membership) -> None:
         )
 
 
-def change_member_role(*, actor: Actor, organization_id, membership_id, role: str) -> MemberInfo:
+def change_member_role(
+    *, actor: Actor, organization_id: uuid.UUID | str, membership_id: uuid.UUID | str, role: str
+) -> MemberInfo:
     """Change a member's role; only owners grant or take away ownership."""
     role = _clean_member_role(role)
     with transaction.atomic():
@@ -324,7 +339,9 @@ def change_member_role(*, actor: Actor, organization_id, membership_id, role: st
     return _member_info(membership)
 
 
-def remove_member(*, actor: Actor, organization_id, membership_id) -> None:
+def remove_member(
+    *, actor: Actor, organization_id: uuid.UUID | str, membership_id: uuid.UUID | str
+) -> None:
     """Remove a member, or leave when it is the actor's own membership; the last owner stays."""
     with transaction.atomic():
         org = _load_organization(actor, organization_id)
@@ -339,7 +356,7 @@ def remove_member(*, actor: Actor, organization_id, membership_id) -> None:
         membership.delete()
 
 
-def leave_organization(*, actor: Actor, organization_id) -> None:
+def leave_organization(*, actor: Actor, organization_id: uuid.UUID | str) -> None:
     """End the signed-in user's own membership; the last owner must hand over first."""
     if actor.user_id is None:
         raise errors.PermissionDenied(
@@ -360,7 +377,7 @@ def leave_organization(*, actor: Actor, organization_id) -> None:
 # -- lookups for other apps ----------------------------------------------------------------
 
 
-def organization_slugs(*, organization_ids) -> dict[uuid.UUID, str]:
+def organization_slugs(*, organization_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
     """Return {organization id: slug} for the given organizations."""
     return dict(Organization.objects.filter(id__in=organization_ids).values_list("id", "slug"))
 
@@ -369,7 +386,7 @@ def organization_id_for_slug(*, slug: str) -> uuid.UUID | None:
     return Organization.objects.filter(slug=slug).values_list("id", flat=True).first()
 
 
-def organization_names(*, organization_ids) -> dict[uuid.UUID, str]:
+def organization_names(*, organization_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
     """Return {organization id: name} for the organizations that exist."""
     return dict(
         Organization.objects.filter(id__in=list(organization_ids)).values_list("id", "name")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from redis import Redis
 
 from accounts import errors
 
@@ -20,13 +21,14 @@ class RateDecision:
     retry_after_s: int
 
 
-def _redis_client():
+def _redis_client() -> Redis | None:
     """Return the raw Redis client behind the cache, or None for other cache backends."""
-    if not settings.CACHES["default"]["BACKEND"].startswith("django_redis"):
+    if not str(settings.CACHES["default"]["BACKEND"]).startswith("django_redis"):
         return None
     from django_redis import get_redis_connection
 
-    return get_redis_connection("default")
+    client: Redis = get_redis_connection("default")
+    return client
 
 
 def hit_rate_limit(*, bucket: str, limit: int, window_s: int = 60) -> RateDecision:
