@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -89,7 +89,7 @@ class InferenceClient:
         sponsored: Sequence[Sponsored] = (),
         max_tokens: int | None = None,
         response_format: Mapping[str, Any] | None = None,
-    ) -> Iterator[StreamEvent]:
+    ) -> Generator[StreamEvent, None, None]:
         """Yield text deltas as the backend produces them, then the finished answer."""
         started = time.perf_counter()
         request = self._request(question, sources, sponsored, max_tokens, response_format)

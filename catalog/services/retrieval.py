@@ -71,7 +71,7 @@ _clean_sets: LocalCache[frozenset, bool] = LocalCache(
 )
 
 
-def _clean_collection_ids(collection_ids) -> frozenset[uuid.UUID]:
+def _clean_collection_ids(collection_ids: Iterable[uuid.UUID | str]) -> frozenset[uuid.UUID]:
     if isinstance(collection_ids, frozenset):
         if _clean_sets.get(collection_ids):
             return collection_ids
@@ -89,7 +89,9 @@ def _clean_collection_ids(collection_ids) -> frozenset[uuid.UUID]:
         ) from exc
 
 
-def search_chunks(*, query: str, collection_ids: list, k: int = 10) -> list[ChunkHit]:
+def search_chunks(
+    *, query: str, collection_ids: Iterable[uuid.UUID | str], k: int = 10
+) -> list[ChunkHit]:
     """Return the k best chunks for `query` among `collection_ids` only, best first."""
     if not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise errors.ValidationFailed(

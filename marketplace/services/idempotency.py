@@ -20,17 +20,20 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.fields import max_length
 from licensing import services as licensing
 from marketplace import errors
 from marketplace.models import IdempotencyRecord
 
 # One limit for every endpoint that takes an Idempotency-Key; it is the key column's length.
-MAX_KEY_CHARS = IdempotencyRecord._meta.get_field("key").max_length
+MAX_KEY_CHARS = max_length(IdempotencyRecord, "key")
 # A duplicate racing with a request that fails and releases the key claims it again.
 CLAIM_ATTEMPTS = 3
 
@@ -54,10 +57,10 @@ class Replay:
     """The stored response of the first request with this key."""
 
     status: int
-    body: dict
+    body: dict[str, Any]
 
 
-def fingerprint(payload) -> str:
+def fingerprint(payload: object) -> str:
     """Return a digest of the request, so a key reused for another request is caught."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -81,19 +84,21 @@ def clean_key(key: str) -> str:
     return key
 
 
-def request_id_for(*, organization_id, endpoint: str, key: str, digest: str, prefix: str) -> str:
+def request_id_for(
+    *, organization_id: uuid.UUID, endpoint: str, key: str, digest: str, prefix: str
+) -> str:
     """Return the id a request with this key and fingerprint is metered under."""
     name = f"{organization_id}/{endpoint}/{key}/{digest}"
     return f"{prefix}_{uuid.uuid5(uuid.NAMESPACE_URL, name).hex}"
 
 
-def _records(organization_id, endpoint: str, key: str):
+def _records(organization_id: uuid.UUID, endpoint: str, key: str) -> QuerySet[IdempotencyRecord]:
     return IdempotencyRecord.objects.filter(
         organization_id=organization_id, endpoint=endpoint, key=key
     )
 
 
-def _try_claim(organization_id, endpoint: str, key: str, digest: str) -> bool:
+def _try_claim(organization_id: uuid.UUID, endpoint: str, key: str, digest: str) -> bool:
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -110,7 +115,9 @@ def _try_claim(organization_id, endpoint: str, key: str, digest: str) -> bool:
     return True
 
 
-def _claim_or_replay(organization_id, endpoint: str, key: str, digest: str) -> Replay | None:
+def _claim_or_replay(
+    organization_id: uuid.UUID, endpoint: str, key: str, digest: str
+) -> Replay | None:
     records = _records(organization_id, endpoint, key)
     for _ in range(CLAIM_ATTEMPTS):
         if _try_claim(organization_id, endpoint, key, digest):
@@ -123,7 +130,9 @@ def _claim_or_replay(organization_id, endpoint: str, key: str, digest: str) -> R
                 "This Idempotency-Key was already used for a different request."
             )
         if record.status == IdempotencyRecord.Status.COMPLETED:
-            return Replay(status=record.response_status, body=record.response_body)
+            status, body = record.response_status, record.response_body
+            assert status is not None and body is not None  # complete() writes both at once
+            return Replay(status=status, body=body)
         now = timezone.now()
         if record.locked_until <= now:
             taken = records.filter(
@@ -139,7 +148,12 @@ def _claim_or_replay(organization_id, endpoint: str, key: str, digest: str) -> R
 
 
 def claim(
-    *, organization_id, endpoint: str, key: str, digest: str, request_id: str | None = None
+    *,
+    organization_id: uuid.UUID,
+    endpoint: str,
+    key: str,
+    digest: str,
+    request_id: str | None = None,
 ) -> Replay | None:
     """Claim the key for this request, or return the first request's response.
 
@@ -164,21 +178,25 @@ def already_metered(request_id: str) -> IdempotencyKeyUsed:
     )
 
 
-def _unlock(organization_id, endpoint: str, key: str) -> None:
+def _unlock(organization_id: uuid.UUID, endpoint: str, key: str) -> None:
     """Let the next request with this key decide at once instead of waiting for the lock."""
     _records(organization_id, endpoint, key).filter(
         status=IdempotencyRecord.Status.IN_PROGRESS
     ).update(locked_until=timezone.now())
 
 
-def complete(*, organization_id, endpoint: str, key: str, status: int, body: dict) -> None:
+def complete(
+    *, organization_id: uuid.UUID, endpoint: str, key: str, status: int, body: dict[str, Any]
+) -> None:
     """Store the response that later requests with this key receive."""
     _records(organization_id, endpoint, key).update(
         status=IdempotencyRecord.Status.COMPLETED, response_status=status, response_body=body
     )
 
 
-def release(*, organization_id, endpoint: str, key: str, request_id: str | None = None) -> None:
+def release(
+    *, organization_id: uuid.UUID, endpoint: str, key: str, request_id: str | None = None
+) -> None:
     """Forget an unfinished claim, so that a retry runs the request again.
 
     A claim whose answer was metered under `request_id` is kept: the same key must never

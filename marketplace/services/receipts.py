@@ -13,6 +13,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypedDict
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -32,7 +33,16 @@ CANONICALIZATION = (
 CURRENT, RETIRED = "current", "retired"
 
 
-def canonical_json(payload: dict) -> bytes:
+class Receipt(TypedDict):
+    """A signed receipt as it is sent to agents and checked by verify_receipt."""
+
+    payload: dict[str, Any]
+    key_id: str
+    algorithm: str
+    signature: str
+
+
+def canonical_json(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -101,7 +111,7 @@ class KeyRing:
     current: PublicKey
     retired: tuple[PublicKey, ...]
 
-    def find(self, key_id) -> PublicKey | None:
+    def find(self, key_id: object) -> PublicKey | None:
         return next((k for k in (self.current, *self.retired) if k.key_id == key_id), None)
 
 
@@ -130,7 +140,7 @@ def _key_ring(configured: str, previous: tuple[str, ...], key_file: str) -> KeyR
     name = "RECEIPT_SIGNING_KEY" if configured else str(key_file)
     signing_key = Ed25519PrivateKey.from_private_bytes(_key_bytes(name, seed))
     current = public_key_of(seed)
-    retired = {}
+    retired: dict[str, PublicKey] = {}
     for text in previous:
         key = _public(_key_bytes("RECEIPT_PREVIOUS_PUBLIC_KEYS", text), RETIRED)
         if key.key_id != current.key_id:
@@ -163,7 +173,7 @@ def public_keys() -> tuple[PublicKey, ...]:
     return (ring.current, *ring.retired)
 
 
-def sign_receipt(payload: dict) -> dict:
+def sign_receipt(payload: dict[str, Any]) -> Receipt:
     """Return the receipt: the payload with its key id, algorithm and signature."""
     ring = key_ring()
     return {
@@ -180,7 +190,7 @@ class Verification:
     reason: str
 
 
-def verify_receipt(receipt: dict) -> Verification:
+def verify_receipt(receipt: object) -> Verification:
     """Check a receipt's signature against the published key its key id names."""
     if not isinstance(receipt, dict) or not isinstance(receipt.get("payload"), dict):
         return Verification(False, "malformed: a receipt has a payload object")

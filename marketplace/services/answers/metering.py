@@ -1,12 +1,18 @@
 """Metering an answer's planned sources through licensing, once per request id."""
 
+from collections.abc import Mapping, Set
+
 from licensing import services as licensing
 from marketplace.services import idempotency
 from marketplace.services.answers.planning import AnswerPlan
 
 
 def _meter(
-    answer_plan: AnswerPlan, cited: set, weights: dict, *, settle: bool = False
+    answer_plan: AnswerPlan,
+    cited: Set[str],
+    weights: Mapping[str, int],
+    *,
+    settle: bool = False,
 ) -> licensing.MeteredAnswer:
     uses = tuple(
         licensing.SourceUse(

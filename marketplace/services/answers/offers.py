@@ -1,5 +1,8 @@
 """The published offers that would cover a question the agent is not licensed to answer."""
 
+import uuid
+from typing import TypedDict
+
 from catalog.services import search_chunks
 from licensing import errors as licensing_errors
 from licensing import services as licensing
@@ -8,11 +11,16 @@ from marketplace.services.answers.relevance import relevant_hits
 
 
 def _market_offers(
-    question: str, usage_type: str, entitled: set, wanted: set | None, k: int, agent_id
-):
+    question: str,
+    usage_type: str,
+    entitled: set[uuid.UUID],
+    wanted: set[uuid.UUID] | None,
+    k: int,
+    agent_id: uuid.UUID,
+) -> list[licensing.OfferInfo]:
     """Return the published offers the agent may see whose collections match the question."""
     offers = licensing.list_published_offers(agent_id=agent_id, usage_type=usage_type)
-    by_collection: dict = {}
+    by_collection: dict[uuid.UUID, list[licensing.OfferInfo]] = {}
     for offer in offers:
         for collection_id in offer.terms.collection_ids:
             if collection_id in entitled or (wanted is not None and collection_id not in wanted):
@@ -23,7 +31,8 @@ def _market_offers(
     hits = relevant_hits(
         question, search_chunks(query=question, collection_ids=list(by_collection), k=k)
     )
-    matching, seen = [], set()
+    matching: list[licensing.OfferInfo] = []
+    seen: set[uuid.UUID] = set()
     for hit in hits:
         for offer in by_collection[hit.collection_id]:
             if offer.id not in seen:
@@ -32,7 +41,26 @@ def _market_offers(
     return matching
 
 
-def offer_summary(offer: licensing.OfferInfo) -> dict:
+class OfferSummary(TypedDict):
+    """An offer as a refusal (402) or the MCP tools show it to an agent."""
+
+    offer_id: str
+    name: str
+    provider_id: str
+    provider_name: str
+    version: int
+    usage_types: list[str]
+    payment_type: str
+    price_micros: int
+    price_unit: str
+    currency: str
+    period: str
+    revenue_share_bps: int
+    auto_accept: bool
+    accept_url: str
+
+
+def offer_summary(offer: licensing.OfferInfo) -> OfferSummary:
     terms = offer.terms
     return {
         "offer_id": str(offer.id),
@@ -52,7 +80,14 @@ def offer_summary(offer: licensing.OfferInfo) -> dict:
     }
 
 
-def _no_entitled_content(question, usage_type, entitled, wanted, k, agent_id) -> errors.DomainError:
+def _no_entitled_content(
+    question: str,
+    usage_type: str,
+    entitled: set[uuid.UUID],
+    wanted: set[uuid.UUID] | None,
+    k: int,
+    agent_id: uuid.UUID,
+) -> errors.DomainError:
     offers = _market_offers(question, usage_type, entitled, wanted, k, agent_id)
     if not offers:
         return errors.NotFound(

@@ -77,7 +77,9 @@ def new_request_id(prefix: str = "ans") -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-def _clean_limits(max_sources, max_price_micros, *, most: int) -> tuple[int, int | None]:
+def _clean_limits(
+    max_sources: object, max_price_micros: object, *, most: int
+) -> tuple[int, int | None]:
     if max_sources is None:
         max_sources = settings.ANSWER_DEFAULT_SOURCES
     if isinstance(max_sources, bool) or not isinstance(max_sources, int):
@@ -169,7 +171,8 @@ def choose_sources(
     by_value = sorted(
         eligible, key=lambda c: (-(c.hit.score / max(c.price_micros, 1)), -c.hit.score)
     )
-    chosen, spent = set(), 0
+    chosen: set[int] = set()
+    spent = 0
     for candidate in by_value:
         if len(chosen) == max_sources:
             break
@@ -182,7 +185,7 @@ def choose_sources(
     return picked, left_out
 
 
-def _parse_collection_ids(collection_ids) -> set | None:
+def _parse_collection_ids(collection_ids: object) -> set[uuid.UUID] | None:
     if collection_ids is None:
         return None
     if not isinstance(collection_ids, list | tuple) or not collection_ids:
@@ -201,14 +204,14 @@ def _parse_collection_ids(collection_ids) -> set | None:
 
 def plan(
     *,
-    agent_id,
-    question,
+    agent_id: uuid.UUID,
+    question: object,
     usage_type: str = "ai-input",
-    api_key_id=None,
+    api_key_id: uuid.UUID | None = None,
     request_id: str | None = None,
-    collection_ids=None,
-    max_sources=None,
-    max_price_micros=None,
+    collection_ids: object = None,
+    max_sources: object = None,
+    max_price_micros: object = None,
     max_snippet_chars: int | None = None,
     most_sources: int = MAX_SOURCES,
 ) -> AnswerPlan:

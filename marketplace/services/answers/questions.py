@@ -17,7 +17,7 @@ def refuse_unsafe_text(text: str, *, field: str) -> None:
             raise errors.ValidationFailed(message, details={field: [message]})
 
 
-def clean_question(question, *, field: str = "question") -> str:
+def clean_question(question: object, *, field: str = "question") -> str:
     """Return the question stripped, or refuse it (400).
 
     The one check every interface (REST answers and search, OpenAI-compatible chat, MCP)

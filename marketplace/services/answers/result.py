@@ -1,6 +1,7 @@
 """The answer's result: its sources, the providers' shares, its cost and a signed receipt."""
 
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -9,7 +10,7 @@ from accounts import services as accounts
 from catalog import services as catalog
 from marketplace.services.answers.metering import _meter
 from marketplace.services.answers.planning import AnswerPlan, LeftOut
-from marketplace.services.receipts import sign_receipt
+from marketplace.services.receipts import Receipt, sign_receipt
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,13 @@ class AnswerResult:
     metadata: inference_client.AnswerMetadata | None
     usage: inference_client.Usage | None
     dropped_citations: tuple[inference_client.DroppedCitation, ...]
-    receipt: dict
+    receipt: Receipt
     metered: bool
 
 
-def names_for(*, collection_ids=(), organization_ids=()) -> dict[str, str]:
+def names_for(
+    *, collection_ids: Iterable[uuid.UUID] = (), organization_ids: Iterable[uuid.UUID] = ()
+) -> dict[str, str]:
     """Return display names of collections and organizations, keyed by id as a string."""
     names = {str(i): n for i, n in catalog.collection_names(collection_ids=collection_ids).items()}
     names.update(
@@ -84,7 +87,7 @@ def names_for(*, collection_ids=(), organization_ids=()) -> dict[str, str]:
     return names
 
 
-def _receipt(result: AnswerResult) -> dict:
+def _receipt(result: AnswerResult) -> Receipt:
     return sign_receipt(
         {
             "id": result.id,
@@ -114,11 +117,11 @@ def finish(
     answer_plan: AnswerPlan,
     *,
     text: str,
-    citations=(),
+    citations: Sequence[inference_client.Citation] = (),
     attribution: inference_client.Attribution | None = None,
-    metadata=None,
-    usage=None,
-    dropped_citations=(),
+    metadata: inference_client.AnswerMetadata | None = None,
+    usage: inference_client.Usage | None = None,
+    dropped_citations: Sequence[inference_client.DroppedCitation] = (),
     settle: bool = False,
 ) -> AnswerResult:
     """Meter the planned sources with the answer's citations and weights; sign the receipt.
@@ -171,7 +174,7 @@ def finish(
                 amount_micros=event.amount_micros if event else 0,
             )
         )
-    shares: dict = {}
+    shares: dict[uuid.UUID, tuple[int, int]] = {}
     for s in sources:
         weight, amount = shares.get(s.provider_id, (0, 0))
         shares[s.provider_id] = (weight + s.weight_ppm, amount + s.amount_micros)
@@ -198,7 +201,7 @@ def finish(
         metadata=metadata,
         usage=usage,
         dropped_citations=tuple(dropped_citations),
-        receipt={},
+        receipt=Receipt(payload={}, key_id="", algorithm="", signature=""),  # signed below
         metered=metered.created,
     )
     return replace(result, receipt=_receipt(result))
