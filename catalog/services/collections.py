@@ -2,17 +2,22 @@
 document details by id for the answer path."""
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 
 from accounts import services as accounts
 from accounts.services import Actor
 from catalog import errors
 from catalog.models import Chunk, Collection, Document
+
+if TYPE_CHECKING:
+    from catalog.services.retrieval import ChunkHit
 
 CATALOG_SCOPE = "catalog"
 PROVIDER_ROLE = "provider"
@@ -44,7 +49,7 @@ class DocumentInfo:
     content_type: str
     content_hash: str
     status: str
-    metadata: dict
+    metadata: dict[str, Any]
     version: int
     chunk_count: int
     created_at: datetime
@@ -93,7 +98,7 @@ def _member_org_ids(actor: Actor) -> list[uuid.UUID]:
     return accounts.acting_organization_ids(actor=actor)
 
 
-def _parse_uuid(value, field: str) -> uuid.UUID:
+def _parse_uuid(value: object, field: str) -> uuid.UUID:
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except ValueError as exc:
@@ -102,13 +107,15 @@ def _parse_uuid(value, field: str) -> uuid.UUID:
         ) from exc
 
 
-def visible_collections(actor: Actor):
+def visible_collections(actor: Actor) -> QuerySet[Collection]:
     """Return the collections of every organization the actor acts for."""
     require_catalog_scope(actor)
     return Collection.objects.filter(organization_id__in=_member_org_ids(actor))
 
 
-def load_collection(actor: Actor, collection_id, *, for_update: bool = False) -> Collection:
+def load_collection(
+    actor: Actor, collection_id: uuid.UUID | str, *, for_update: bool = False
+) -> Collection:
     """Return the actor's collection, or 404 so other tenants' ids do not leak."""
     queryset = visible_collections(actor)
     if for_update:
@@ -119,7 +126,7 @@ def load_collection(actor: Actor, collection_id, *, for_update: bool = False) ->
         raise errors.NotFound("Collection not found.") from exc
 
 
-def _provider_org_id(actor: Actor, organization_id) -> uuid.UUID:
+def _provider_org_id(actor: Actor, organization_id: uuid.UUID | str | None) -> uuid.UUID:
     require_catalog_scope(actor)
     if organization_id is None:
         orgs = accounts.list_organizations(actor=actor)
@@ -163,8 +170,17 @@ def _collection_info(collection: Collection, document_count: int | None = None) 
     )
 
 
-def _clean_collection_fields(changes: dict) -> dict:
-    clean = {}
+class CollectionChanges(TypedDict, total=False):
+    """The fields of a collection that its provider may change."""
+
+    name: str
+    description: str
+    language: str
+    topics: Iterable[str]
+
+
+def _clean_collection_fields(changes: Mapping[str, Any]) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
     if "name" in changes:
         name = (changes["name"] or "").strip()
         if not name:
@@ -180,7 +196,9 @@ def _clean_collection_fields(changes: dict) -> dict:
     return clean
 
 
-def list_collections(*, actor: Actor, organization_id=None) -> list[CollectionInfo]:
+def list_collections(
+    *, actor: Actor, organization_id: uuid.UUID | str | None = None
+) -> list[CollectionInfo]:
     """Return the actor's collections, optionally of one organization."""
     queryset = visible_collections(actor)
     if organization_id is not None:
@@ -193,19 +211,19 @@ def create_collection(
     *,
     actor: Actor,
     name: str,
-    organization_id=None,
+    organization_id: uuid.UUID | str | None = None,
     description: str = "",
     language: str = "en",
-    topics=(),
+    topics: Iterable[str] = (),
 ) -> CollectionInfo:
     """Create a collection in one of the actor's provider organizations."""
-    organization_id = _provider_org_id(actor, organization_id)
+    provider_id = _provider_org_id(actor, organization_id)
     fields = _clean_collection_fields(
         {"name": name, "description": description, "language": language, "topics": topics}
     )
     try:
         with transaction.atomic():
-            collection = Collection.objects.create(organization_id=organization_id, **fields)
+            collection = Collection.objects.create(organization_id=provider_id, **fields)
     except IntegrityError as exc:
         raise errors.Conflict(
             "This organization already has a collection with that name.", code="name_taken"
@@ -213,11 +231,13 @@ def create_collection(
     return _collection_info(collection, 0)
 
 
-def get_collection(*, actor: Actor, collection_id) -> CollectionInfo:
+def get_collection(*, actor: Actor, collection_id: uuid.UUID | str) -> CollectionInfo:
     return _collection_info(load_collection(actor, collection_id))
 
 
-def update_collection(*, actor: Actor, collection_id, **changes) -> CollectionInfo:
+def update_collection(
+    *, actor: Actor, collection_id: uuid.UUID | str, **changes: Unpack[CollectionChanges]
+) -> CollectionInfo:
     """Change a collection's name, description, language or topics."""
     fields = _clean_collection_fields(changes)
     try:
@@ -233,7 +253,7 @@ def update_collection(*, actor: Actor, collection_id, **changes) -> CollectionIn
     return _collection_info(collection)
 
 
-def delete_collection(*, actor: Actor, collection_id) -> None:
+def delete_collection(*, actor: Actor, collection_id: uuid.UUID | str) -> None:
     """Delete a collection with its documents; its chunks leave search at once."""
     from catalog.services import ingestion, retrieval
 
@@ -274,7 +294,7 @@ def _document_info(document: Document, *, with_text: bool = False) -> DocumentIn
 
 
 def list_documents(
-    *, actor: Actor, collection_id, limit: int = 50, offset: int = 0
+    *, actor: Actor, collection_id: uuid.UUID | str, limit: int = 50, offset: int = 0
 ) -> DocumentPage:
     """Return a page of a collection's documents, newest first (without their text)."""
     collection = load_collection(actor, collection_id)
@@ -291,7 +311,7 @@ def list_documents(
     )
 
 
-def _load_document(actor: Actor, document_id, *, for_update: bool = False) -> Document:
+def _load_document(actor: Actor, document_id: int | str, *, for_update: bool = False) -> Document:
     queryset = Document.objects.filter(collection__in=visible_collections(actor))
     if for_update:
         queryset = queryset.select_for_update()
@@ -301,12 +321,12 @@ def _load_document(actor: Actor, document_id, *, for_update: bool = False) -> Do
         raise errors.NotFound("Document not found.") from exc
 
 
-def get_document(*, actor: Actor, document_id) -> DocumentInfo:
+def get_document(*, actor: Actor, document_id: int | str) -> DocumentInfo:
     """Return one of the actor's documents with its clean text."""
     return _document_info(_load_document(actor, document_id), with_text=True)
 
 
-def delete_document(*, actor: Actor, document_id) -> None:
+def delete_document(*, actor: Actor, document_id: int | str) -> None:
     """Delete a document and its chunks; they leave search at once."""
     from catalog.services import retrieval
 
@@ -320,7 +340,9 @@ def delete_document(*, actor: Actor, document_id) -> None:
 # -- details by id, for the answer path -------------------------------------------------------
 
 
-def get_chunks(*, chunk_ids, collection_ids=None) -> list[ChunkInfo]:
+def get_chunks(
+    *, chunk_ids: Iterable[int | str], collection_ids: Iterable[uuid.UUID] | None = None
+) -> list[ChunkInfo]:
     """Return chunks by id, in the order asked, optionally only those in `collection_ids`.
 
     Not scoped to an actor: the caller (the answer use case) has already decided which
@@ -351,7 +373,7 @@ def get_chunks(*, chunk_ids, collection_ids=None) -> list[ChunkInfo]:
     return [found[i] for i in ids if i in found]
 
 
-def get_documents(*, document_ids) -> list[DocumentInfo]:
+def get_documents(*, document_ids: Iterable[int | str]) -> list[DocumentInfo]:
     """Return documents by id (without text), in the order asked; unknown ids are skipped."""
     ids = [int(i) for i in document_ids]
     documents = (
@@ -364,7 +386,9 @@ def get_documents(*, document_ids) -> list[DocumentInfo]:
     return [found[i] for i in ids if i in found]
 
 
-def search_my_collections(*, actor: Actor, query: str, collection_ids: list, k: int = 10):
+def search_my_collections(
+    *, actor: Actor, query: str, collection_ids: Iterable[uuid.UUID | str], k: int = 10
+) -> list["ChunkHit"]:
     """Search the actor's own collections (a provider's preview of what agents will find)."""
     from catalog.services import retrieval
 

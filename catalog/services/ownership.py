@@ -1,6 +1,7 @@
 """Who owns which collection and document, for other apps that price and license them."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from catalog.models import Collection, Document
@@ -18,7 +19,7 @@ class DocumentContent:
     token_count: int
 
 
-def collection_owners(*, collection_ids) -> dict[uuid.UUID, uuid.UUID]:
+def collection_owners(*, collection_ids: Iterable[uuid.UUID | str]) -> dict[uuid.UUID, uuid.UUID]:
     """Return {collection id: provider organization id} for the collections that exist."""
     valid = []
     for value in collection_ids:
@@ -30,7 +31,7 @@ def collection_owners(*, collection_ids) -> dict[uuid.UUID, uuid.UUID]:
     return dict(rows)
 
 
-def get_document_content(*, document_id) -> DocumentContent | None:
+def get_document_content(*, document_id: int) -> DocumentContent | None:
     """Return a ready document's full text and ownership, or None if there is none."""
     document = (
         Document.objects.filter(id=document_id, status=Document.Status.READY)
@@ -52,6 +53,6 @@ def get_document_content(*, document_id) -> DocumentContent | None:
     )
 
 
-def collection_names(*, collection_ids) -> dict[uuid.UUID, str]:
+def collection_names(*, collection_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
     """Return {collection id: name} for the collections that exist."""
     return dict(Collection.objects.filter(id__in=list(collection_ids)).values_list("id", "name"))

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeGuard
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -66,18 +67,24 @@ def embedded_index() -> bm25.BM25Index:
 # again on its next answer: checking a thousand ids costs more than one lookup. A frozenset is
 # immutable, so a verdict on it never goes stale; the TTL is the entitlement cache's, past
 # which the same entitlements come back as a new set anyway.
-_clean_sets: LocalCache[frozenset, bool] = LocalCache(
+_clean_sets: LocalCache[frozenset[object], bool] = LocalCache(
     "catalog.clean_collection_ids", maxsize=64, ttl_s=60.0
 )
 
 
+def _is_clean(collection_ids: frozenset[object]) -> TypeGuard[frozenset[uuid.UUID]]:
+    """Say whether every id in the set is a UUID, remembering the sets found clean."""
+    if _clean_sets.get(collection_ids):
+        return True
+    if all(type(c) is uuid.UUID for c in collection_ids):
+        _clean_sets.set(collection_ids, True)
+        return True
+    return False
+
+
 def _clean_collection_ids(collection_ids: Iterable[uuid.UUID | str]) -> frozenset[uuid.UUID]:
-    if isinstance(collection_ids, frozenset):
-        if _clean_sets.get(collection_ids):
-            return collection_ids
-        if all(type(c) is uuid.UUID for c in collection_ids):
-            _clean_sets.set(collection_ids, True)
-            return collection_ids
+    if isinstance(collection_ids, frozenset) and _is_clean(collection_ids):
+        return collection_ids
     try:
         return frozenset(
             c if isinstance(c, uuid.UUID) else uuid.UUID(str(c)) for c in collection_ids
@@ -197,6 +204,7 @@ def _hydrate(ranked: list[tuple[float, int]], allowed: frozenset[uuid.UUID]) -> 
 def _rows(chunk_ids: set[int] | None = None, batch_size: int = 5000) -> Iterator[IndexRow]:
     """Yield the index rows of these chunks (of every chunk if None) that still exist."""
     queryset = Chunk.objects.order_by("id").values_list("id", "collection_id", "text")
+    batches: list[Iterable[tuple[int, uuid.UUID, str]]]
     if chunk_ids is None:
         batches = [queryset.iterator(chunk_size=batch_size)]
     else:

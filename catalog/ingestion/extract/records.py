@@ -5,7 +5,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 from catalog.ingestion.extract.formats import ExtractionFailed
 from catalog.ingestion.extract.text import _SURROGATES
@@ -64,7 +64,7 @@ def _record_from(row: dict, *, where: str) -> Record:
 RecordResult = tuple[str, Record | None, str]
 
 
-def _decoded_lines(stream: BinaryIO) -> Iterator[str]:
+def _decoded_lines(stream: IO[bytes]) -> Iterator[str]:
     """Yield a file's lines one at a time: UTF-8 (a BOM is dropped), else cp1252, else latin-1."""
     for number, raw in enumerate(stream):
         if number == 0 and raw.startswith(b"\xef\xbb\xbf"):
@@ -118,7 +118,7 @@ def _csv_records(lines: Iterable[str], name: str) -> Iterator[RecordResult]:
         raise ExtractionFailed("corrupt_csv", f"{name} is not valid CSV: {exc}.") from exc
 
 
-def iter_records(stream: BinaryIO, *, fmt: str, name: str) -> Iterator[RecordResult]:
+def iter_records(stream: IO[bytes], *, fmt: str, name: str) -> Iterator[RecordResult]:
     """Yield (where, record, error) per record of a jsonl/csv file, reading it line by line.
 
     Nothing but the current line is held in memory, so a caller can stop at any count. A

@@ -8,6 +8,7 @@ from catalog.ingestion import extract as extraction
 from catalog.ingestion.fetch import FetchPolicy, fetch
 from catalog.ingestion.sources import parse_feed, parse_sitemap
 from catalog.models import IngestionItem as Item
+from catalog.models import IngestionJob
 from catalog.services.ingestion.files import _limits
 from catalog.services.ingestion.items import _expand, _Failed, _store
 
@@ -22,7 +23,7 @@ SITEMAP_TYPES = ("application/xml", "text/xml")
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml", *SITEMAP_TYPES)
 
 
-def fetch_policy(kind: str) -> FetchPolicy:
+def fetch_policy(kind: Item.Kind) -> FetchPolicy:
     """Return the fetch rules for a page, a sitemap or a feed, from settings."""
     types = {Item.Kind.SITEMAP: SITEMAP_TYPES, Item.Kind.FEED: FEED_TYPES}.get(kind, DOCUMENT_TYPES)
     return FetchPolicy(
@@ -34,7 +35,7 @@ def fetch_policy(kind: str) -> FetchPolicy:
     )
 
 
-def _process_page(job, item) -> list[int]:
+def _process_page(job: IngestionJob, item: Item) -> list[int]:
     fetched = fetch(item.name, fetch_policy(Item.Kind.PAGE))
     fmt = extraction.detect_format(name=fetched.url, content_type=fetched.content_type)
     extracted = extraction.extract(
@@ -73,7 +74,7 @@ def _sitemap_item(url: str, *, depth: int) -> Item:
     )
 
 
-def _process_sitemap(job, item) -> list[int]:
+def _process_sitemap(job: IngestionJob, item: Item) -> list[int]:
     if refusal := _too_deep(item.name, item.depth):  # retried after it was refused
         raise refusal
     fetched = fetch(item.name, fetch_policy(Item.Kind.SITEMAP))
@@ -84,7 +85,7 @@ def _process_sitemap(job, item) -> list[int]:
     return []
 
 
-def _process_feed(job, item) -> list[int]:
+def _process_feed(job: IngestionJob, item: Item) -> list[int]:
     fetched = fetch(item.name, fetch_policy(Item.Kind.FEED))
     entries = parse_feed(fetched.content, max_entries=settings.INGESTION_MAX_ITEMS_PER_JOB)
     children = [

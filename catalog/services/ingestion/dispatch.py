@@ -3,6 +3,7 @@
 import logging
 import queue
 import threading
+import uuid
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -20,11 +21,11 @@ class _JobThread:
     """
 
     def __init__(self) -> None:
-        self._jobs: queue.Queue = queue.Queue()
+        self._jobs: queue.Queue[str] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def submit(self, job_id) -> None:
+    def submit(self, job_id: str) -> None:
         self._jobs.put(job_id)
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
@@ -52,7 +53,7 @@ class _JobThread:
 background_jobs = _JobThread()
 
 
-def _dispatch(job_id) -> None:
+def _dispatch(job_id: uuid.UUID) -> None:
     from catalog import tasks
 
     if settings.CELERY_TASK_ALWAYS_EAGER and settings.INGESTION_WITHOUT_BROKER == "thread":
@@ -61,5 +62,5 @@ def _dispatch(job_id) -> None:
         tasks.run_ingestion_job.delay(str(job_id))
 
 
-def _enqueue(job_id) -> None:
+def _enqueue(job_id: uuid.UUID) -> None:
     transaction.on_commit(lambda: _dispatch(job_id))

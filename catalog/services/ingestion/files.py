@@ -53,7 +53,7 @@ def _record_items(results: Iterable[extraction.RecordResult]) -> Iterator[Item]:
         yield child
 
 
-def _process_file(job, item) -> list[int]:
+def _process_file(job: IngestionJob, item: Item) -> list[int]:
     fmt = extraction.detect_format(name=item.name, content_type=item.content_type)
     with _open_upload(job, item) as stream:
         if fmt in extraction.RECORD_FORMATS:
@@ -70,14 +70,14 @@ def _process_file(job, item) -> list[int]:
                 item,
                 external_id=item.name,
                 source_url="",
-                content_type=extraction.MEDIA_TYPES[fmt],
+                content_type=extraction.MEDIA_TYPES[fmt or ""],
                 extracted=extracted,
             )
     _discard_uploads(ingestion_storage(), job.id, [item.ordinal])
     return replaced
 
 
-def _process_record(job, item) -> list[int]:
+def _process_record(job: IngestionJob, item: Item) -> list[int]:
     record = json.loads(_payload(item))
     text = record["text"]
     if record.get("html"):

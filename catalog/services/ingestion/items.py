@@ -2,6 +2,7 @@
 
 import itertools
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -9,7 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from catalog.ingestion import extract as extraction
-from catalog.ingestion.chunking import split_into_chunks
+from catalog.ingestion.chunking import ChunkSpan, split_into_chunks
 from catalog.models import Chunk, Document, IngestionJob
 from catalog.models import IngestionItem as Item
 
@@ -119,7 +120,14 @@ def _store(
     return []
 
 
-def _upsert(job, item, external_id, digest, fields, spans) -> list[int]:
+def _upsert(
+    job: IngestionJob,
+    item: Item,
+    external_id: str,
+    digest: str,
+    fields: dict[str, Any],
+    spans: list[ChunkSpan],
+) -> list[int]:
     document = (
         Document.objects.select_for_update()
         .filter(collection_id=job.collection_id, external_id=external_id)

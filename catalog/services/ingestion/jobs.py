@@ -23,7 +23,7 @@ from catalog.services.ingestion.storage import (
     ingestion_storage,
 )
 
-URL_KINDS = {
+URL_KINDS: dict[str, Item.Kind] = {
     IngestionJob.Kind.URL: Item.Kind.PAGE,
     IngestionJob.Kind.SITEMAP: Item.Kind.SITEMAP,
     IngestionJob.Kind.FEED: Item.Kind.FEED,
@@ -71,7 +71,11 @@ def _check_files(files: list[UploadedFile]) -> list[tuple[UploadedFile, str]]:
 
 
 def create_upload_job(
-    *, collection_id, files: list[UploadedFile], created_by_id=None, enqueue: bool = True
+    *,
+    collection_id: uuid.UUID,
+    files: list[UploadedFile],
+    created_by_id: int | None = None,
+    enqueue: bool = True,
 ) -> IngestionJobInfo:
     """Record uploaded files as a job and queue it unless the caller runs it (no actor check).
 
@@ -110,7 +114,7 @@ def create_upload_job(
 
 
 def start_upload_ingestion(
-    *, actor: Actor, collection_id, files: list[UploadedFile]
+    *, actor: Actor, collection_id: uuid.UUID | str, files: list[UploadedFile]
 ) -> IngestionJobInfo:
     """Accept a batch of files into one of the actor's collections; ingestion runs as a job."""
     collection = load_collection(actor, collection_id)
@@ -118,7 +122,12 @@ def start_upload_ingestion(
 
 
 def create_url_job(
-    *, collection_id, url: str, kind: str, created_by_id=None, enqueue: bool = True
+    *,
+    collection_id: uuid.UUID,
+    url: str,
+    kind: str,
+    created_by_id: int | None = None,
+    enqueue: bool = True,
 ) -> IngestionJobInfo:
     """Vet a URL now (a clear 400 if refused) and queue a job that fetches it."""
     if kind not in URL_KINDS:
@@ -144,7 +153,9 @@ def create_url_job(
     return _job_info(IngestionJob.objects.get(id=job.id))
 
 
-def start_url_ingestion(*, actor: Actor, collection_id, url: str, kind: str = "url"):
+def start_url_ingestion(
+    *, actor: Actor, collection_id: uuid.UUID | str, url: str, kind: str = "url"
+) -> IngestionJobInfo:
     """Ingest a web page, every page of a sitemap, or every entry of an RSS/Atom feed."""
     collection = load_collection(actor, collection_id)
     return create_url_job(
@@ -152,7 +163,7 @@ def start_url_ingestion(*, actor: Actor, collection_id, url: str, kind: str = "u
     )
 
 
-def retry_ingestion_job(*, actor: Actor, job_id) -> IngestionJobInfo:
+def retry_ingestion_job(*, actor: Actor, job_id: uuid.UUID | str) -> IngestionJobInfo:
     """Run a job's failed items again; items that succeeded are left as they are."""
     with transaction.atomic():
         job = _load_job(actor, job_id)

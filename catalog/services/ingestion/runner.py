@@ -1,6 +1,7 @@
 """Running a job: each pending item through its processor, then indexing what changed."""
 
 import logging
+import uuid
 from collections.abc import Callable
 
 from django.db.models import Count
@@ -23,7 +24,7 @@ logger = logging.getLogger("provenant.ingestion")
 DONE_STATUSES = (Item.Status.CREATED, Item.Status.UPDATED, Item.Status.UNCHANGED)
 
 
-PROCESSORS = {
+PROCESSORS: dict[str, Callable[[IngestionJob, Item], list[int]]] = {
     Item.Kind.FILE: _process_file,
     Item.Kind.RECORD: _process_record,
     Item.Kind.PAGE: _process_page,
@@ -76,7 +77,7 @@ def _finish_status(job: IngestionJob) -> str:
 
 def run_ingestion_job(
     *,
-    job_id,
+    job_id: uuid.UUID | str,
     final_attempt: bool = True,
     on_progress: Callable[[IngestionProgress], None] | None = None,
     batch_size: int = 200,

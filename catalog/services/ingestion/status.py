@@ -94,19 +94,21 @@ def _job_info(job: IngestionJob) -> IngestionJobInfo:
     )
 
 
-def _load_job(actor: Actor, job_id) -> IngestionJob:
+def _load_job(actor: Actor, job_id: uuid.UUID | str) -> IngestionJob:
     try:
         return IngestionJob.objects.filter(collection__in=visible_collections(actor)).get(id=job_id)
     except (IngestionJob.DoesNotExist, DjangoValidationError, ValueError) as exc:
         raise errors.NotFound("Ingestion job not found.") from exc
 
 
-def get_ingestion_job(*, actor: Actor, job_id) -> IngestionJobInfo:
+def get_ingestion_job(*, actor: Actor, job_id: uuid.UUID | str) -> IngestionJobInfo:
     """Return a job's status, progress and per-item errors."""
     return _job_info(_load_job(actor, job_id))
 
 
-def list_ingestion_jobs(*, actor: Actor, collection_id, limit: int = 20) -> list[IngestionJobInfo]:
+def list_ingestion_jobs(
+    *, actor: Actor, collection_id: uuid.UUID | str, limit: int = 20
+) -> list[IngestionJobInfo]:
     """Return a collection's most recent jobs."""
     collection = load_collection(actor, collection_id)
     jobs = IngestionJob.objects.filter(collection=collection).order_by("-created_at")[:limit]

@@ -2,6 +2,7 @@
 whole in the web process, and deleted once ingested."""
 
 import io
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +51,7 @@ def ingestion_storage() -> Storage:
     return storages.create_storage(settings.INGESTION_STORAGE)
 
 
-def _upload_name(job_id, ordinal: int) -> str:
+def _upload_name(job_id: uuid.UUID, ordinal: int) -> str:
     return f"{job_id}-{ordinal}"
 
 
@@ -61,12 +62,12 @@ def _store_upload(storage: Storage, name: str, upload: UploadedFile) -> None:
         raise RuntimeError(f"The ingestion storage renamed {name} to {saved}.")
 
 
-def _discard_uploads(storage: Storage, job_id, ordinals: Iterable[int]) -> None:
+def _discard_uploads(storage: Storage, job_id: uuid.UUID, ordinals: Iterable[int]) -> None:
     for ordinal in ordinals:
         storage.delete(_upload_name(job_id, ordinal))
 
 
-def discard_uploads_on_commit(*, collection_id) -> None:
+def discard_uploads_on_commit(*, collection_id: uuid.UUID) -> None:
     """Once the transaction commits, delete the stored files of a collection's unfinished
     uploads (pending or failed); call before deleting the collection."""
     names = [
@@ -78,4 +79,10 @@ def discard_uploads_on_commit(*, collection_id) -> None:
         ).values_list("job_id", "ordinal")
     ]
     if names:
-        transaction.on_commit(lambda: [ingestion_storage().delete(name) for name in names])
+        transaction.on_commit(lambda: _delete_stored(names))
+
+
+def _delete_stored(names: list[str]) -> None:
+    storage = ingestion_storage()
+    for name in names:
+        storage.delete(name)
