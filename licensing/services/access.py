@@ -16,7 +16,7 @@ from licensing.services.terms import price_use, usage_covers
 
 RSL_NAMESPACE = "https://rslstandard.org/rsl"
 RSL_CONTENT_TYPE = "application/rsl+xml"
-RSL_PAYMENT_TYPES = {
+RSL_PAYMENT_TYPES: dict[str, str] = {
     PaymentType.FREE: "free",
     PaymentType.ATTRIBUTION: "attribution",
     PaymentType.USE: "use",
@@ -84,12 +84,12 @@ def _per_use_price(offer: OfferInfo, tokens: int) -> int:
 
 def fetch_licensed_content(
     *,
-    agent_id,
-    document_id,
-    collection_id=None,
+    agent_id: uuid.UUID,
+    document_id: int,
+    collection_id: uuid.UUID | None = None,
     usage_type: str = "ai-input",
     max_price_micros: int | None = None,
-    api_key_id=None,
+    api_key_id: uuid.UUID | None = None,
     request_id: str | None = None,
     may_accept_offers: bool = False,
 ) -> ContentGrant:
@@ -120,7 +120,12 @@ def fetch_licensed_content(
         )
         cheapest = payable[0] if payable else None
         price = _per_use_price(cheapest, content.token_count) if cheapest else None
-        if cheapest is None or max_price_micros is None or max_price_micros < price:
+        if (
+            cheapest is None
+            or price is None
+            or max_price_micros is None
+            or max_price_micros < price
+        ):
             raise errors.PaymentRequired(
                 "A licence is required for this content.",
                 details={
@@ -144,6 +149,8 @@ def fetch_licensed_content(
         terms = get_entitlements(agent_id=agent_id, usage_type=usage_type).for_collection(
             content.collection_id
         )
+        if terms is None:  # the offer just accepted covers this collection for this usage
+            raise RuntimeError(f"Accepting offer {cheapest.id} granted no terms.")
     request_id = request_id or f"content-{uuid.uuid4()}"
     metered = record_use(
         UseRecord(

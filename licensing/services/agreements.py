@@ -13,10 +13,16 @@ from django.utils import timezone
 from licensing import errors
 from licensing.models import LicenseAgreement, LicenseOffer, OfferVersion, PaymentType, Period
 from licensing.services.cache import cached, invalidate
-from licensing.services.offers import OfferInfo, offer_info, offer_visible_to, redacted
+from licensing.services.offers import (
+    OfferInfo,
+    current_version,
+    offer_info,
+    offer_visible_to,
+    redacted,
+)
 from licensing.services.terms import USAGE_TYPES, Terms, price_use, usage_covers
 
-PERIOD_LENGTH = {
+PERIOD_LENGTH: dict[str, timedelta] = {
     Period.DAY: timedelta(days=1),
     Period.MONTH: timedelta(days=30),
     Period.YEAR: timedelta(days=365),
@@ -55,7 +61,7 @@ class Entitlements:
     def by_collection(self) -> Mapping[uuid.UUID, Terms]:
         return {t.collection_id: t for t in self.terms}
 
-    def for_collection(self, collection_id) -> Terms | None:
+    def for_collection(self, collection_id: uuid.UUID) -> Terms | None:
         return self.by_collection.get(collection_id)
 
 
@@ -98,7 +104,7 @@ def _effective_status(agreement: LicenseAgreement) -> str:
     return agreement.status
 
 
-def _visible(version: OfferVersion, offer: LicenseOffer, agent_id) -> bool:
+def _visible(version: OfferVersion, offer: LicenseOffer, agent_id: uuid.UUID) -> bool:
     return offer_visible_to(
         agent_id=agent_id,
         provider_id=offer.provider_id,
@@ -107,7 +113,7 @@ def _visible(version: OfferVersion, offer: LicenseOffer, agent_id) -> bool:
     )
 
 
-def refusal_reason(version: OfferVersion, offer: LicenseOffer, agent_id) -> str | None:
+def refusal_reason(version: OfferVersion, offer: LicenseOffer, agent_id: uuid.UUID) -> str | None:
     """Say why this agent may not take this offer version, or None if it may."""
     if offer.status != LicenseOffer.Status.PUBLISHED:
         return f"the offer is {offer.status}"
@@ -123,8 +129,10 @@ def refusal_reason(version: OfferVersion, offer: LicenseOffer, agent_id) -> str 
     return None
 
 
-def _create_agreement(agent_id, offer: LicenseOffer, spend_cap_micros) -> LicenseAgreement:
-    version = offer.current_version
+def _create_agreement(
+    agent_id: uuid.UUID, offer: LicenseOffer, spend_cap_micros: int | None
+) -> LicenseAgreement:
+    version = current_version(offer)
     now = timezone.now()
     ends_at = None
     if version.payment_type == PaymentType.SUBSCRIPTION:
@@ -141,7 +149,7 @@ def _create_agreement(agent_id, offer: LicenseOffer, spend_cap_micros) -> Licens
     )
 
 
-def _active_agreement(agent_id, offer_id) -> LicenseAgreement | None:
+def _active_agreement(agent_id: uuid.UUID, offer_id: uuid.UUID) -> LicenseAgreement | None:
     return (
         LicenseAgreement.objects.select_related("offer__provider", "offer_version")
         .filter(agent_id=agent_id, offer_id=offer_id, status=LicenseAgreement.Status.ACTIVE)
@@ -150,7 +158,9 @@ def _active_agreement(agent_id, offer_id) -> LicenseAgreement | None:
     )
 
 
-def accept_offer(*, agent_id, offer_id, spend_cap_micros: int | None = None) -> AgreementInfo:
+def accept_offer(
+    *, agent_id: uuid.UUID, offer_id: uuid.UUID | str, spend_cap_micros: int | None = None
+) -> AgreementInfo:
     """Accept the offer's current version; accepting again returns the same agreement."""
     if spend_cap_micros is not None and spend_cap_micros < 0:
         raise errors.ValidationFailed(
@@ -165,11 +175,12 @@ def accept_offer(*, agent_id, offer_id, spend_cap_micros: int | None = None) -> 
     existing = _active_agreement(agent_id, offer.id)
     if existing is not None:
         return _agreement_info(existing)
-    if not _visible(offer.current_version, offer, agent_id):
+    if not _visible(current_version(offer), offer, agent_id):
         raise errors.NotFound("Offer not found.")  # a private offer is not shown to others
-    reason = refusal_reason(offer.current_version, offer, agent_id)
+    reason = refusal_reason(current_version(offer), offer, agent_id)
     if reason:
         raise errors.OfferNotAcceptable(f"This offer cannot be accepted: {reason}.")
+    agreement: LicenseAgreement | None
     try:
         with transaction.atomic():
             # An ended agreement no longer counts as active; mark it so the new one can be.
@@ -192,7 +203,7 @@ def accept_offer(*, agent_id, offer_id, spend_cap_micros: int | None = None) -> 
     )
 
 
-def ensure_agreement(*, agent_id, offer_version_id) -> uuid.UUID:
+def ensure_agreement(*, agent_id: uuid.UUID, offer_version_id: int) -> uuid.UUID:
     """Return the agent's active agreement on this offer, creating it for auto-accept offers."""
     version = OfferVersion.objects.select_related("offer").get(id=offer_version_id)
     existing = _active_agreement(agent_id, version.offer_id)
@@ -204,7 +215,7 @@ def ensure_agreement(*, agent_id, offer_version_id) -> uuid.UUID:
     return accept_offer(agent_id=agent_id, offer_id=offer.id).id
 
 
-def list_agreements(*, agent_id, status: str | None = None) -> list[AgreementInfo]:
+def list_agreements(*, agent_id: uuid.UUID, status: str | None = None) -> list[AgreementInfo]:
     rows = LicenseAgreement.objects.filter(agent_id=agent_id).select_related(
         "offer__provider", "offer_version"
     )
@@ -212,7 +223,7 @@ def list_agreements(*, agent_id, status: str | None = None) -> list[AgreementInf
     return [a for a in infos if status is None or a.status == status]
 
 
-def get_agreement(*, agent_id, agreement_id) -> AgreementInfo:
+def get_agreement(*, agent_id: uuid.UUID, agreement_id: uuid.UUID | str) -> AgreementInfo:
     try:
         agreement = LicenseAgreement.objects.select_related("offer__provider", "offer_version").get(
             id=agreement_id, agent_id=agent_id
@@ -222,7 +233,7 @@ def get_agreement(*, agent_id, agreement_id) -> AgreementInfo:
     return _agreement_info(agreement)
 
 
-def cancel_agreement(*, agent_id, agreement_id) -> AgreementInfo:
+def cancel_agreement(*, agent_id: uuid.UUID, agreement_id: uuid.UUID | str) -> AgreementInfo:
     """Cancel an agreement at once; cancelling a cancelled one changes nothing."""
     with transaction.atomic():
         try:
@@ -239,7 +250,12 @@ def cancel_agreement(*, agent_id, agreement_id) -> AgreementInfo:
     return get_agreement(agent_id=agent_id, agreement_id=agreement_id)
 
 
-def _terms(version: OfferVersion, offer: LicenseOffer, collection_id, agreement_id) -> Terms:
+def _terms(
+    version: OfferVersion,
+    offer: LicenseOffer,
+    collection_id: uuid.UUID,
+    agreement_id: uuid.UUID | None,
+) -> Terms:
     return Terms(
         collection_id=collection_id,
         provider_id=offer.provider_id,
@@ -260,9 +276,9 @@ def _terms(version: OfferVersion, offer: LicenseOffer, collection_id, agreement_
     )
 
 
-def _compute_entitlements(agent_id, usage_type: str) -> Entitlements:
+def _compute_entitlements(agent_id: uuid.UUID, usage_type: str) -> Entitlements:
     now = timezone.now()
-    chosen: dict = {}
+    chosen: dict[uuid.UUID, Terms] = {}
     agreements = (
         LicenseAgreement.objects.filter(agent_id=agent_id, status=LicenseAgreement.Status.ACTIVE)
         .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
@@ -270,7 +286,7 @@ def _compute_entitlements(agent_id, usage_type: str) -> Entitlements:
         .prefetch_related("offer_version__collections")
         .order_by("created_at", "id")
     )
-    agreed_offers = set()
+    agreed_offers: set[uuid.UUID] = set()
     for agreement in agreements:
         version, offer = agreement.offer_version, agreement.offer
         agreed_offers.add(offer.id)
@@ -292,7 +308,7 @@ def _compute_entitlements(agent_id, usage_type: str) -> Entitlements:
         .prefetch_related("current_version__collections")
     )
     for offer in auto_offers:
-        version = offer.current_version
+        version = current_version(offer)
         if not usage_covers(version.usage_types, usage_type):
             continue
         if refusal_reason(version, offer, agent_id):
@@ -308,7 +324,7 @@ def _compute_entitlements(agent_id, usage_type: str) -> Entitlements:
     return Entitlements(agent_id=agent_id, usage_type=usage_type, terms=ordered)
 
 
-def get_entitlements(*, agent_id, usage_type: str) -> Entitlements:
+def get_entitlements(*, agent_id: uuid.UUID, usage_type: str) -> Entitlements:
     """Return the collections the agent may use for `usage_type`, with the terms of each."""
     if usage_type not in USAGE_TYPES:
         raise errors.ValidationFailed(
@@ -323,8 +339,8 @@ def get_entitlements(*, agent_id, usage_type: str) -> Entitlements:
 
 def quote(
     *,
-    agent_id,
-    offer_id,
+    agent_id: uuid.UUID,
+    offer_id: uuid.UUID,
     usage_type: str = "ai-input",
     sources: int = 1,
     tokens: int = 0,
@@ -343,7 +359,7 @@ def quote(
             )
         except (LicenseOffer.DoesNotExist, ValueError) as exc:
             raise errors.NotFound("Offer not found.") from exc
-        version = offer.current_version
+        version = current_version(offer)
         if not _visible(version, offer, agent_id):
             raise errors.NotFound("Offer not found.")
     if not usage_covers(version.usage_types, usage_type):

@@ -5,13 +5,21 @@ check (one cache round trip); computed entitlements are kept per process under t
 they were computed for, so a stale value is never served after a change.
 """
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from django.core.cache import cache
 from django.db import transaction
 
 from core.cache import LocalCache
 
+if TYPE_CHECKING:
+    from licensing.services.agreements import Entitlements
+
 GENERATION_KEY = "licensing:generation"
-_local: LocalCache[tuple, object] = LocalCache("licensing.entitlements", maxsize=2048, ttl_s=60.0)
+_local: "LocalCache[tuple[object, ...], Entitlements]" = LocalCache(
+    "licensing.entitlements", maxsize=2048, ttl_s=60.0
+)
 
 
 def invalidate() -> None:
@@ -31,10 +39,11 @@ def bump_generation() -> None:
 
 
 def current_generation() -> int:
-    return cache.get(GENERATION_KEY) or 0
+    generation: int = cache.get(GENERATION_KEY) or 0
+    return generation
 
 
-def cached(key: tuple, compute):
+def cached(key: tuple[str, ...], compute: Callable[[], "Entitlements"]) -> "Entitlements":
     """Return compute() for `key`, reusing it while the generation and a short TTL hold."""
     return _local.get_or_compute((current_generation(), *key), compute)
 

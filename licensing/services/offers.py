@@ -1,8 +1,10 @@
 """Providers' license offers: drafts, versions on edit, publishing and retiring."""
 
 import uuid
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -15,7 +17,7 @@ from licensing.services.cache import invalidate
 from licensing.services.terms import PAYMENT_TYPES, USAGE_TYPES, usage_covers
 
 MAX_PRICE_MICROS = 10**15  # a billion currency units: anything larger is a typo
-PRICE_UNITS_BY_PAYMENT = {
+PRICE_UNITS_BY_PAYMENT: dict[str, tuple[str, ...]] = {
     PaymentType.FREE: (PriceUnit.NONE,),
     PaymentType.ATTRIBUTION: (PriceUnit.NONE,),
     PaymentType.USE: (
@@ -73,7 +75,7 @@ def _invalid(field_name: str, message: str) -> errors.ValidationFailed:
     return errors.ValidationFailed(message, details={field_name: [message]})
 
 
-def validate_terms(terms: OfferTerms, *, provider_id) -> OfferTerms:
+def validate_terms(terms: OfferTerms, *, provider_id: uuid.UUID) -> OfferTerms:
     """Check the terms make sense together and name only the provider's own collections."""
     if not terms.collection_ids:
         raise _invalid("collection_ids", "An offer covers at least one collection.")
@@ -156,8 +158,16 @@ def _terms_of(version: OfferVersion) -> OfferTerms:
     )
 
 
+def current_version(offer: LicenseOffer) -> OfferVersion:
+    """Return the offer's current version, which create_offer sets as it creates the offer."""
+    version = offer.current_version
+    if version is None:
+        raise RuntimeError(f"Offer {offer.id} has no current version.")
+    return version
+
+
 def offer_info(offer: LicenseOffer, version: OfferVersion | None = None) -> OfferInfo:
-    version = version or offer.current_version
+    version = version or current_version(offer)
     return OfferInfo(
         id=offer.id,
         provider_id=offer.provider_id,
@@ -192,11 +202,14 @@ def fill_version(version: OfferVersion, terms: OfferTerms) -> OfferVersion:
     return version
 
 
-def _write_version(offer: LicenseOffer, number: int, terms: OfferTerms, version=None):
+def _write_version(
+    offer: LicenseOffer, number: int, terms: OfferTerms, version: OfferVersion | None = None
+) -> OfferVersion:
     """Write `terms` into a new version, or over `version` (drafts only)."""
     version = fill_version(version or OfferVersion(offer=offer, version=number), terms)
     version.save()
-    version.collections.set(terms.collection_ids)
+    # django-stubs take related ids to be ints; a collection's primary key is a UUID.
+    version.collections.set(terms.collection_ids)  # type: ignore[arg-type]
     return version
 
 
@@ -210,7 +223,7 @@ def _clean_name(name: str) -> str:
 
 
 def create_offer(
-    *, provider_id, name: str, terms: OfferTerms, auto_accept: bool = False
+    *, provider_id: uuid.UUID, name: str, terms: OfferTerms, auto_accept: bool = False
 ) -> OfferInfo:
     """Create a draft offer (version 1) over the provider's collections."""
     name = _clean_name(name)
@@ -224,7 +237,9 @@ def create_offer(
     return get_offer(provider_id=provider_id, offer_id=offer.id)
 
 
-def _provider_offer(provider_id, offer_id, *, lock: bool = False) -> LicenseOffer:
+def _provider_offer(
+    provider_id: uuid.UUID, offer_id: uuid.UUID | str, *, lock: bool = False
+) -> LicenseOffer:
     rows = LicenseOffer.objects.select_related("provider", "current_version")
     if lock:
         rows = rows.select_for_update(of=("self",))
@@ -234,13 +249,13 @@ def _provider_offer(provider_id, offer_id, *, lock: bool = False) -> LicenseOffe
         raise errors.NotFound("Offer not found.") from exc
 
 
-def get_offer(*, provider_id, offer_id) -> OfferInfo:
+def get_offer(*, provider_id: uuid.UUID, offer_id: uuid.UUID | str) -> OfferInfo:
     offer = _provider_offer(provider_id, offer_id)
     info = offer_info(offer)
     return replace(info, versions=tuple(offer.versions.values_list("version", flat=True)))
 
 
-def list_offers(*, provider_id) -> list[OfferInfo]:
+def list_offers(*, provider_id: uuid.UUID) -> list[OfferInfo]:
     offers = (
         LicenseOffer.objects.filter(provider_id=provider_id)
         .select_related("provider", "current_version")
@@ -251,11 +266,11 @@ def list_offers(*, provider_id) -> list[OfferInfo]:
 
 def update_offer(
     *,
-    provider_id,
-    offer_id,
+    provider_id: uuid.UUID,
+    offer_id: uuid.UUID | str,
     name: str | None = None,
     auto_accept: bool | None = None,
-    changes: dict | None = None,
+    changes: Mapping[str, Any] | None = None,
 ) -> OfferInfo:
     """Change an offer. A draft changes in place; a published offer gets a new version."""
     changes = changes or {}
@@ -271,7 +286,7 @@ def update_offer(
         if auto_accept is not None:
             offer.auto_accept = auto_accept
         if changes:
-            current = offer.current_version
+            current = current_version(offer)
             terms = validate_terms(replace(_terms_of(current), **changes), provider_id=provider_id)
             if offer.status == LicenseOffer.Status.DRAFT:
                 # Nobody can accept a draft, so its one version may change in place.
@@ -283,7 +298,7 @@ def update_offer(
     return get_offer(provider_id=provider_id, offer_id=offer_id)
 
 
-def publish_offer(*, provider_id, offer_id) -> OfferInfo:
+def publish_offer(*, provider_id: uuid.UUID, offer_id: uuid.UUID | str) -> OfferInfo:
     """Publish a draft; publishing a published offer changes nothing."""
     with transaction.atomic():
         offer = _provider_offer(provider_id, offer_id, lock=True)
@@ -299,7 +314,7 @@ def publish_offer(*, provider_id, offer_id) -> OfferInfo:
     return get_offer(provider_id=provider_id, offer_id=offer_id)
 
 
-def retire_offer(*, provider_id, offer_id) -> OfferInfo:
+def retire_offer(*, provider_id: uuid.UUID, offer_id: uuid.UUID | str) -> OfferInfo:
     """Retire an offer: no new agreements; existing ones run until they end."""
     with transaction.atomic():
         offer = _provider_offer(provider_id, offer_id, lock=True)
@@ -311,7 +326,13 @@ def retire_offer(*, provider_id, offer_id) -> OfferInfo:
     return get_offer(provider_id=provider_id, offer_id=offer_id)
 
 
-def offer_visible_to(*, agent_id, provider_id, allowed_agent_org_ids, denied_agent_org_ids) -> bool:
+def offer_visible_to(
+    *,
+    agent_id: uuid.UUID | None,
+    provider_id: uuid.UUID,
+    allowed_agent_org_ids: Collection[uuid.UUID | str],
+    denied_agent_org_ids: Collection[uuid.UUID | str],
+) -> bool:
     """Say whether `agent_id` may see a published offer (None: the public, e.g. RSL readers).
 
     An agent sees its own offers and those it is neither denied nor left off the allow list of;
@@ -327,7 +348,7 @@ def offer_visible_to(*, agent_id, provider_id, allowed_agent_org_ids, denied_age
     return not allowed_agent_org_ids or agent in {str(i) for i in allowed_agent_org_ids}
 
 
-def _visible(info: OfferInfo, agent_id) -> bool:
+def _visible(info: OfferInfo, agent_id: uuid.UUID | None) -> bool:
     return offer_visible_to(
         agent_id=agent_id,
         provider_id=info.provider_id,
@@ -344,7 +365,11 @@ def redacted(info: OfferInfo) -> OfferInfo:
 
 
 def list_published_offers(
-    *, agent_id, usage_type: str | None = None, provider_id=None, collection_id=None
+    *,
+    agent_id: uuid.UUID | None,
+    usage_type: str | None = None,
+    provider_id: uuid.UUID | None = None,
+    collection_id: uuid.UUID | None = None,
 ) -> list[OfferInfo]:
     """Return the published offers `agent_id` may see (None: the public), optionally filtered.
 
@@ -374,7 +399,7 @@ def list_published_offers(
     return result
 
 
-def get_published_offer(*, agent_id, offer_id) -> OfferInfo:
+def get_published_offer(*, agent_id: uuid.UUID | None, offer_id: uuid.UUID | str) -> OfferInfo:
     """Return a published offer `agent_id` may see, without its allow and deny lists."""
     try:
         offer = LicenseOffer.objects.select_related("provider", "current_version").get(

@@ -1,8 +1,10 @@
 """Usage summaries: what an agent used (or a provider's content earned), grouped for reports."""
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, F, Q, Sum
@@ -109,9 +111,10 @@ def summarize_usage(
         "agent": F("agent_id"),
         "usage_type": F("usage_type"),
     }
-    groups = {}
+    groups: dict[str, tuple[UsageGroup, ...]] = {}
     for name in group_by:
-        rows = (
+        # The stubs see only `group_key` in these rows: the measures come in as **kwargs.
+        rows: Iterable[Mapping[str, Any]] = (
             events.annotate(group_key=columns[name])
             .values("group_key")
             .annotate(**measures)

@@ -42,7 +42,9 @@ class Terms:
     expires_at: datetime | None
 
 
-def price_use(*, payment_type: str, price_unit: str, price_micros: int, tokens: int, cited: bool):
+def price_use(
+    *, payment_type: str, price_unit: str, price_micros: int, tokens: int, cited: bool
+) -> tuple[int, int]:
     """Return (units, amount_micros) for one use of one source.
 
     Per-use offers charge per source retrieved, per source cited, or per 1,000 content tokens

@@ -1,14 +1,17 @@
 """The agreements a batch charges: resolved, locked in id order, and kept within their caps."""
 
 import functools
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
+from django.db.models.options import Options
 
 from licensing.models import LicenseAgreement, OfferVersion
 from licensing.services.agreements import ensure_agreement
-from licensing.services.metering.uses import UseRecord
+from licensing.services.metering.uses import Resolved, Row, UseRecord
 
 _LOCKED_FIELDS = (
     "id",
@@ -22,17 +25,23 @@ _LOCKED_FIELDS = (
 )
 
 
+def _columns(meta: "Options[Any]") -> dict[str, str]:
+    """Return the column of each of a model's concrete fields, by attribute name."""
+    return {f.attname: f.column for f in meta.concrete_fields if f.column is not None}
+
+
 @functools.cache
 def _lock_sql() -> str:
     agreement, version = LicenseAgreement._meta, OfferVersion._meta
+    agreement_columns, version_columns = _columns(agreement), _columns(version)
     quote = connection.ops.quote_name
     columns = ", ".join(
-        f"v.{quote(version.get_field(name.split('__')[1]).column)}"
+        f"v.{quote(version_columns[name.split('__')[1]])}"
         if name.startswith("offer_version__")
-        else f"a.{quote(agreement.get_field(name.removesuffix('_id')).column)}"
+        else f"a.{quote(agreement_columns[name])}"
         for name in _LOCKED_FIELDS
     )
-    offer_version = quote(agreement.get_field("offer_version").column)
+    offer_version = quote(agreement_columns["offer_version_id"])
     return (
         f"SELECT {columns} FROM {quote(agreement.db_table)} AS a "  # noqa: S608
         f"JOIN {quote(version.db_table)} AS v ON v.id = a.{offer_version} "
@@ -40,7 +49,7 @@ def _lock_sql() -> str:
     )
 
 
-def _lock_agreements(agreement_ids: list[str]) -> list[dict]:
+def _lock_agreements(agreement_ids: list[str]) -> list[Row]:
     """Lock the agreements a batch charges, in id order, and read their accepted terms."""
     if connection.vendor != "postgresql":
         return list(
@@ -56,9 +65,9 @@ def _lock_agreements(agreement_ids: list[str]) -> list[dict]:
         return [dict(zip(_LOCKED_FIELDS, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _resolve_agreements(records: list[UseRecord]) -> dict:
+def _resolve_agreements(records: list[UseRecord]) -> Resolved:
     """Map agent -> offer version -> agreement id, creating auto-accept agreements."""
-    resolved: dict = defaultdict(dict)
+    resolved: Resolved = defaultdict(dict)
     for record in records:
         agent_agreements = resolved[record.agent_id]
         for source in record.sources:
@@ -81,11 +90,13 @@ class _Admission:
     recorded: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     over_cap: list[str] = field(default_factory=list)
-    events: list[dict] = field(default_factory=list)
-    spend: defaultdict = field(default_factory=lambda: defaultdict(int))
+    events: list[Row] = field(default_factory=list)
+    spend: defaultdict[uuid.UUID, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def _admit_within_caps(priced: list, new_ids: set[str], agreements: dict) -> _Admission:
+def _admit_within_caps(
+    priced: list[tuple[Row, list[Row]]], new_ids: set[str], agreements: dict[uuid.UUID, Row]
+) -> _Admission:
     """Admit each newly inserted answer whose charges keep every agreement within its cap.
 
     A request id already recorded (or met earlier in the batch) is a duplicate; an answer that
@@ -93,14 +104,14 @@ def _admit_within_caps(priced: list, new_ids: set[str], agreements: dict) -> _Ad
     """
     admitted = _Admission()
     spend = admitted.spend
-    seen = set()
+    seen: set[str] = set()
     for answer, events in priced:
         request_id = answer["request_id"]
         if request_id not in new_ids or request_id in seen:
             admitted.duplicates.append(request_id)
             continue
         seen.add(request_id)
-        extra = defaultdict(int)
+        extra: defaultdict[uuid.UUID, int] = defaultdict(int)
         if answer["total_micros"]:  # a free answer charges nothing and passes no cap
             for event in events:
                 if event["amount_micros"]:

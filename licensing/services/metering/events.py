@@ -41,7 +41,11 @@ class UsageEventPage:
 
 
 def list_usage_events(
-    *, agent_id=None, provider_id=None, limit: int = 100, before_id: int | None = None
+    *,
+    agent_id: uuid.UUID | None = None,
+    provider_id: uuid.UUID | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
 ) -> list[UsageEventInfo]:
     """Return usage events newest first, seen by the agent that used or the provider used."""
     page = usage_events_page(
@@ -51,7 +55,11 @@ def list_usage_events(
 
 
 def usage_events_page(
-    *, agent_id=None, provider_id=None, limit: int = 100, before_id: int | None = None
+    *,
+    agent_id: uuid.UUID | None = None,
+    provider_id: uuid.UUID | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
 ) -> UsageEventPage:
     """Return one page of usage events newest first, and where the next page starts."""
     if (agent_id is None) == (provider_id is None):
@@ -61,12 +69,12 @@ def usage_events_page(
     rows = rows.filter(agent_id=agent_id) if agent_id else rows.filter(provider_id=provider_id)
     if before_id is not None:
         rows = rows.filter(id__lt=before_id)
-    rows = list(rows.order_by("-id")[: limit + 1])  # one more tells whether a next page exists
-    more = len(rows) > limit
-    rows = rows[:limit]
+    found = list(rows.order_by("-id")[: limit + 1])  # one more tells whether a next page exists
+    more = len(found) > limit
+    found = found[:limit]
     return UsageEventPage(
-        results=tuple(_usage_event_info(e) for e in rows),
-        next_before_id=rows[-1].id if more else None,
+        results=tuple(_usage_event_info(e) for e in found),
+        next_before_id=found[-1].id if more else None,
     )
 
 

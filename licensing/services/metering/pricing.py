@@ -3,11 +3,17 @@
 import uuid
 from datetime import datetime
 
-from licensing.services.metering.uses import UseRecord, _default_kind, _event_key
+from licensing.services.metering.uses import Resolved, Row, UseRecord, _default_kind, _event_key
 from licensing.services.terms import price_use
 
+# The accepted terms of an agreement, as a use is priced under them: (agreement id,
+# payment type, price unit, price in micros, currency, offer version id).
+AcceptedTerms = tuple[uuid.UUID, str, str, int, str, int]
 
-def _accepted_terms(resolved: dict, agreements: dict) -> dict:
+
+def _accepted_terms(
+    resolved: Resolved, agreements: dict[uuid.UUID, Row]
+) -> dict[uuid.UUID, dict[int, AcceptedTerms]]:
     """Map agent -> offer version -> the accepted terms of the agreement that covers it."""
     # The agreement's accepted version sets the price, whatever the offer says now; an
     # agent's agreement for an offer version is on that version, so prices are memoised
@@ -30,18 +36,18 @@ def _accepted_terms(resolved: dict, agreements: dict) -> dict:
 
 
 def _price_records(
-    records: list[UseRecord], by_agent: dict, now: datetime
-) -> list[tuple[dict, list[dict]]]:
+    records: list[UseRecord], by_agent: dict[uuid.UUID, dict[int, AcceptedTerms]], now: datetime
+) -> list[tuple[Row, list[Row]]]:
     """Return each record's answer row and event rows, priced; prices are memoised."""
-    prices: dict = {}
-    priced = []
+    prices: dict[tuple[int, int, bool], tuple[int, int]] = {}
+    priced: list[tuple[Row, list[Row]]] = []
     for record in records:
         agent_id = record.agent_id
         agent_agreements = by_agent[agent_id]
         usage_type = record.usage_type
         request_id = record.request_id
         created_at = record.created_at or now
-        events = []
+        events: list[Row] = []
         total = 0
         for index, source in enumerate(record.sources):
             agreement_id, payment_type, price_unit, price_micros, currency, version_id = (

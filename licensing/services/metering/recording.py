@@ -1,6 +1,7 @@
 """Recording uses exactly once, undoing the metering of an answer never delivered, and
 settling a streamed answer on what it cited."""
 
+import uuid
 from collections import defaultdict
 
 from django.db import transaction
@@ -24,6 +25,7 @@ from licensing.services.metering.uses import (
     BatchResult,
     MeteredAnswer,
     MeteredEvent,
+    Row,
     UseRecord,
 )
 
@@ -33,7 +35,9 @@ def record_uses(records: list[UseRecord]) -> BatchResult:
     return _record_batch(records)[0]
 
 
-def _record_batch(records: list[UseRecord]) -> tuple[BatchResult, dict]:
+def _record_batch(
+    records: list[UseRecord],
+) -> tuple[BatchResult, dict[str, tuple[Row, list[Row]]]]:
     """Meter the batch; also return the rows written, by request id."""
     if not records:
         return BatchResult((), (), ()), {}
@@ -76,7 +80,7 @@ _EVENT_FIELDS = (
 )
 
 
-def _metered_from_rows(answer: dict, events: list[dict]) -> MeteredAnswer:
+def _metered_from_rows(answer: Row, events: list[Row]) -> MeteredAnswer:
     return MeteredAnswer(
         answer_id=answer["id"],
         request_id=answer["request_id"],
@@ -146,7 +150,7 @@ def void_use(*, request_id: str) -> bool:
         answer = AnswerRecord.objects.filter(request_id=request_id).first()
         if answer is None:
             return False
-        charged: dict = defaultdict(int)
+        charged: defaultdict[uuid.UUID, int] = defaultdict(int)
         for agreement_id, amount in answer.events.values_list("agreement_id", "amount_micros"):
             charged[agreement_id] += amount
         _lock_agreements(sorted(str(a) for a in charged))

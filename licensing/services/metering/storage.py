@@ -1,12 +1,14 @@
 """Writing a batch: answer rows (a duplicate request id inserts nothing), usage events
 and the agreements' spend, by hand on PostgreSQL (array parameters, COPY)."""
 
+import uuid
 from operator import itemgetter
 
 from django.db import connection
 from django.db.models import F
 
 from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
+from licensing.services.metering.uses import Row
 
 INSERT_BATCH = 2000
 
@@ -25,7 +27,7 @@ _ANSWER_PG_TYPES = {
 }
 
 
-def _insert_answers_returning_new(rows: list[dict]) -> set[str]:
+def _insert_answers_returning_new(rows: list[Row]) -> set[str]:
     """Insert answer rows, skipping request ids already recorded; return the new ones."""
     if not rows:
         return set()
@@ -41,12 +43,8 @@ def _insert_answers_returning_new(rows: list[dict]) -> set[str]:
             sql = f"INSERT INTO {table} ({column_sql}) SELECT * FROM unnest({arrays}) {conflict}"  # noqa: S608
             cursor.execute(sql, [[row[n] for row in rows] for n in names])
             return {r[0] for r in cursor.fetchall()}
-        fields = [
-            AnswerRecord._meta.get_field(n.removesuffix("_id"))
-            if n.endswith("_id") and n != "request_id"
-            else AnswerRecord._meta.get_field(n)
-            for n in names
-        ]
+        by_column = {f.attname: f for f in AnswerRecord._meta.concrete_fields}
+        fields = [by_column[n] for n in names]
         placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
         for start in range(0, len(rows), 200):
             chunk = rows[start : start + 200]
@@ -62,7 +60,7 @@ def _insert_answers_returning_new(rows: list[dict]) -> set[str]:
     return inserted
 
 
-def _add_spend(charged: dict) -> None:
+def _add_spend(charged: dict[uuid.UUID, int]) -> None:
     """Add each agreement's charge to what it has spent, in one statement on PostgreSQL."""
     if not charged:
         return
@@ -81,7 +79,7 @@ def _add_spend(charged: dict) -> None:
         )
 
 
-def _insert_events(events: list[dict]) -> None:
+def _insert_events(events: list[Row]) -> None:
     """Insert event rows: COPY on PostgreSQL (no model objects on the hot path), else bulk."""
     if not events:
         return

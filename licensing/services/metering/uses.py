@@ -3,6 +3,7 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from licensing.models import AnswerRecord
 
@@ -31,6 +32,13 @@ class UseRecord:
     api_key_id: uuid.UUID | None = None
     created_at: datetime | None = None
     kind: str = ""  # answer, search or content; by default from the usage type
+
+
+# A table row as the hot path keeps it: column name -> value. Answers, usage events and locked
+# agreements travel between pricing, the cap check and the writes as rows, not model objects.
+Row = dict[str, Any]
+# The agreement that covers each offer version an agent uses: agent -> offer version -> agreement.
+Resolved = dict[uuid.UUID, dict[int, uuid.UUID]]
 
 
 def _default_kind(usage_type: str) -> str:
