@@ -14,6 +14,7 @@ from core.api.scopes import ANY_SCOPE, NO_AUTH
 from licensing import services as licensing
 from licensing.models import AnswerRecord, LicenseAgreement
 from marketplace import errors
+from tests.acting import acting_for
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +97,7 @@ def priced_document(make_org):
         token_count=5,
     )
     offer = licensing.create_offer(
-        provider_id=provider.id,
+        **acting_for(provider),
         name="Per fetch",
         auto_accept=False,
         terms=licensing.OfferTerms(
@@ -107,7 +108,7 @@ def priced_document(make_org):
             price_unit="retrieved_source",
         ),
     )
-    licensing.publish_offer(provider_id=provider.id, offer_id=offer.id)
+    licensing.publish_offer(**acting_for(provider), offer_id=offer.id)
     return document, offer
 
 

@@ -29,6 +29,7 @@ from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
 from marketplace.mcp import server as mcp_server
 from marketplace.mcp import tools
 from marketplace.services import receipts
+from tests.acting import acting_for
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAT_QUESTION = "How does a heat pump keep working in freezing weather?"
@@ -412,7 +413,7 @@ def test_offers_an_agent_may_not_accept_are_not_listed(market, make_key):
     from licensing import services as licensing
 
     licensing.update_offer(
-        provider_id=market.harbor.id,
+        **acting_for(market.harbor),
         offer_id=market.canals_offer.id,
         changes={"denied_agent_org_ids": (market.agent.id,)},
     )
