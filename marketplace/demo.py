@@ -89,7 +89,7 @@ def load_catalog(path: Path = CATALOG_FILE) -> DemoCatalog:
         providers = tuple(
             DemoProvider(
                 slug=p["slug"],
-                account=Account(p["email"], p["organization"], ("provider",)),
+                account=Account(p["email"], p["organization"], (accounts.PROVIDER,)),
                 collections=tuple(
                     DemoCollection(**{**c, "topics": tuple(c.get("topics", ()))})
                     for c in p["collections"]
@@ -107,9 +107,9 @@ def load_catalog(path: Path = CATALOG_FILE) -> DemoCatalog:
             )
             for o in data["offers"]
         )
-        agent = Account(data["agent"]["email"], data["agent"]["organization"], ("agent",))
+        agent = Account(data["agent"]["email"], data["agent"]["organization"], (accounts.AGENT,))
         advertiser = Account(
-            data["advertiser"]["email"], data["advertiser"]["organization"], ("advertiser",)
+            data["advertiser"]["email"], data["advertiser"]["organization"], (accounts.ADVERTISER,)
         )
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise DemoContentError(f"{path}: {exc!r}") from exc
