@@ -12,7 +12,7 @@ import re
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +84,6 @@ class Scenario:
     label: str
     build: Callable[[Sequence[Target]], AttackPlan] | None  # None: no attacker
     padded: bool = False  # judged against the unpadded reworded copies
-    notes: str = field(default="", compare=False)
 
 
 # -- the targets ---------------------------------------------------------------------------------
@@ -355,22 +354,47 @@ def word_salad(vocabulary: Sequence[str], sentences: int = SALAD_SENTENCES) -> l
 # -- the scenarios -------------------------------------------------------------------------------
 
 
-def _document(target: Target, title: str, text: str, kind: str) -> AttackDocument:
-    return AttackDocument(
-        external_id=f"{kind}/{target.slug}",
-        title=title,
-        url=f"https://content-desk.example/{kind}/{target.slug}",
-        text=text,
-    )
-
-
-def _plan(targets, kind: str, body: Callable[[Target], tuple[str, list[str]]], *, title_of):
+def _plan(
+    targets: Sequence[Target],
+    kind: str,
+    body: Callable[[Target], tuple[str, list[str]]],
+    *,
+    title_of: Callable[[Target], str],
+    copies: int = 1,
+) -> AttackPlan:
+    """Return a plan of `copies` documents per target, each holding body(target)'s text."""
     documents, gibberish = {}, []
     for target in targets:
         text, junk = body(target)
-        documents[target.slug] = (_document(target, title_of(target), text, kind),)
+        names = [target.slug] if copies == 1 else [f"{target.slug}/{k}" for k in range(copies)]
+        documents[target.slug] = tuple(
+            AttackDocument(
+                external_id=f"{kind}/{name}",
+                title=title_of(target),
+                url=f"https://content-desk.example/{kind}/{name}",
+                text=text,
+            )
+            for name in names
+        )
         gibberish += junk
     return AttackPlan(documents=documents, gibberish=tuple(dict.fromkeys(gibberish)))
+
+
+def _reworded_title(target: Target) -> str:
+    return _swap_synonyms(target.title)
+
+
+def _stuffed(targets: Sequence[Target], target: Target, *, salad: bool) -> tuple[str, list[str]]:
+    """Return the reworded copy followed by keyword lines (and word salad), one blank line
+    apart, and the lines that are gibberish."""
+    vocabulary = stuffing_vocabulary(targets, target)
+    junk = keyword_lines(vocabulary)
+    blocks = [reword(target.text), *junk]
+    if salad:
+        sentences = word_salad(vocabulary)
+        blocks.append(" ".join(sentences))
+        junk += sentences
+    return "\n\n".join(blocks), junk
 
 
 def verbatim_copies(targets: Sequence[Target]) -> AttackPlan:
@@ -384,46 +408,63 @@ def reworded_copies(targets: Sequence[Target]) -> AttackPlan:
 
 
 def reworded_repeated(targets: Sequence[Target]) -> AttackPlan:
-    """One document per target holding its reworded copy REPEATS times."""
+    """The reworded copy of each target uploaded REPEATS times, as as many documents."""
     return _plan(
         targets,
         "repeated",
+        lambda t: (reword(t.text), []),
+        title_of=_reworded_title,
+        copies=REPEATS,
+    )
+
+
+def reworded_repeated_inline(targets: Sequence[Target]) -> AttackPlan:
+    """One document per target holding its reworded copy REPEATS times over."""
+    return _plan(
+        targets,
+        "inline",
         lambda t: ("\n\n".join([reword(t.text)] * REPEATS), []),
         title_of=_reworded_title,
     )
 
 
 def reworded_with_keywords(targets: Sequence[Target]) -> AttackPlan:
-    """The reworded copy followed by keyword lines, one blank line apart."""
-
-    def body(target: Target) -> tuple[str, list[str]]:
-        lines = keyword_lines(stuffing_vocabulary(targets, target))
-        return reword(target.text) + "\n\n" + "\n\n".join(lines), lines
-
-    return _plan(targets, "keywords", body, title_of=_reworded_title)
+    """One document per target: the reworded copy followed by keyword lines."""
+    return _plan(
+        targets,
+        "keywords",
+        lambda t: _stuffed(targets, t, salad=False),
+        title_of=_reworded_title,
+    )
 
 
 def reworded_repeated_keywords_salad(targets: Sequence[Target]) -> AttackPlan:
-    """(reworded copy + keyword lines + word salad) repeated REPEATS times in one document."""
-
-    def body(target: Target) -> tuple[str, list[str]]:
-        vocabulary = stuffing_vocabulary(targets, target)
-        lines, salad = keyword_lines(vocabulary), word_salad(vocabulary)
-        unit = "\n\n".join([reword(target.text), *lines, " ".join(salad)])
-        return "\n\n".join([unit] * REPEATS), [*lines, *salad]
-
-    return _plan(targets, "salad", body, title_of=_reworded_title)
-
-
-def _reworded_title(target: Target) -> str:
-    return _swap_synonyms(target.title)
+    """REPEATS documents per target: the reworded copy, keyword lines and word salad."""
+    return _plan(
+        targets,
+        "salad",
+        lambda t: _stuffed(targets, t, salad=True),
+        title_of=_reworded_title,
+        copies=REPEATS,
+    )
 
 
 SCENARIOS = (
     Scenario("none", "none (baseline)", None),
     Scenario("verbatim", "verbatim copies of the targets", verbatim_copies),
     Scenario("reworded", "reworded copies", reworded_copies),
-    Scenario("repeated", f"reworded, repeated {REPEATS}x", reworded_repeated, padded=True),
+    Scenario(
+        "repeated",
+        f"reworded, repeated {REPEATS}x ({REPEATS} documents)",
+        reworded_repeated,
+        padded=True,
+    ),
+    Scenario(
+        "inline",
+        f"reworded, repeated {REPEATS}x inside one document",
+        reworded_repeated_inline,
+        padded=True,
+    ),
     Scenario("keywords", "reworded + a keyword list", reworded_with_keywords, padded=True),
     Scenario(
         "salad",

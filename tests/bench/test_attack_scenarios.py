@@ -93,11 +93,15 @@ def test_verbatim_copies_are_the_targets_text_and_title():
 def test_reworded_copies_and_the_repeated_ones():
     reworded = attacks.reworded_copies(TARGETS).documents["heat"]
     repeated = attacks.reworded_repeated(TARGETS).documents["heat"]
+    inline = attacks.reworded_repeated_inline(TARGETS).documents["heat"]
 
     assert [d.text for d in reworded] == [attacks.reword(HEAT.text)]
     assert reworded[0].title == "How a heat pump keeps a home heated"
-    assert [d.text for d in repeated] == ["\n\n".join([attacks.reword(HEAT.text)] * 10)]
-    assert repeated[0].external_id == "repeated/heat" != reworded[0].external_id
+    assert [d.text for d in repeated] == [attacks.reword(HEAT.text)] * 10
+    assert [d.external_id for d in repeated] == [f"repeated/heat/{k}" for k in range(10)]
+    assert len({d.url for d in repeated}) == 10
+    assert [d.text for d in inline] == ["\n\n".join([attacks.reword(HEAT.text)] * 10)]
+    assert inline[0].external_id == "inline/heat"
 
 
 def test_stuffing_vocabulary_is_the_title_then_the_article_then_other_targets_words():
@@ -124,24 +128,26 @@ def test_keyword_scenario_appends_the_lines_it_reports_as_gibberish():
     assert set(lines) <= set(plan.gibberish)
 
 
-def test_salad_scenario_repeats_copy_keywords_and_salad_ten_times():
+def test_salad_scenario_uploads_ten_documents_of_copy_keywords_and_salad():
     plan = attacks.reworded_repeated_keywords_salad(TARGETS)
     vocabulary = attacks.stuffing_vocabulary(TARGETS, HEAT)
-    salad = attacks.word_salad(vocabulary)
-    (document,) = plan.documents["heat"]
+    lines, salad = attacks.keyword_lines(vocabulary), attacks.word_salad(vocabulary)
+    documents = plan.documents["heat"]
 
     assert salad[0] == "The heat and the pump of the keeps in the home."
     assert len(salad) == attacks.SALAD_SENTENCES
-    assert document.text.count(salad[0]) == 10
-    assert document.text.count(attacks.reword(HEAT.text)) == 10
-    assert set(salad) <= set(plan.gibberish)
+    assert len(documents) == 10
+    assert {d.text for d in documents} == {
+        "\n\n".join([attacks.reword(HEAT.text), *lines, " ".join(salad)])
+    }
+    assert set(lines) | set(salad) <= set(plan.gibberish)
 
 
-def test_scenarios_are_the_issue_table_in_order():
+def test_scenarios_follow_the_issue_table_with_repetition_both_ways():
     assert attacks.SCENARIO_NAMES == (
-        "none", "verbatim", "reworded", "repeated", "keywords", "salad"
+        "none", "verbatim", "reworded", "repeated", "inline", "keywords", "salad"
     )  # fmt: skip
-    assert [s.padded for s in attacks.SCENARIOS] == [False, False, False, True, True, True]
+    assert [s.padded for s in attacks.SCENARIOS] == [False, False, False, True, True, True, True]
 
 
 def test_the_question_file_names_five_articles_and_56_questions():
