@@ -26,6 +26,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 
+from accounts import services as accounts  # noqa: E402
 from accounts.models import Organization  # noqa: E402
 from catalog.models import Collection  # noqa: E402
 from licensing import services  # noqa: E402
@@ -44,9 +45,15 @@ def seed(agreements: int):
     collections = Collection.objects.bulk_create(
         [Collection(organization=provider, name=f"c{n}") for n in range(agreements)]
     )
+    as_provider, as_agent = (
+        accounts.actor_for_api_key(
+            api_key_id=uuid.uuid4(), organization_id=org.id, scopes=[accounts.LICENSING]
+        )
+        for org in (provider, agent)
+    )
     for n, collection in enumerate(collections):
         offer = services.create_offer(
-            provider_id=provider.id,
+            actor=as_provider,
             name=f"offer {n}",
             terms=services.OfferTerms(
                 collection_ids=(collection.id,),
@@ -56,8 +63,8 @@ def seed(agreements: int):
                 price_unit="retrieved_source",
             ),
         )
-        services.publish_offer(provider_id=provider.id, offer_id=offer.id)
-        services.accept_offer(agent_id=agent.id, offer_id=offer.id)
+        services.publish_offer(actor=as_provider, offer_id=offer.id)
+        services.accept_offer(actor=as_agent, offer_id=offer.id)
     return provider, agent
 
 

@@ -89,7 +89,7 @@ def load_catalog(path: Path = CATALOG_FILE) -> DemoCatalog:
         providers = tuple(
             DemoProvider(
                 slug=p["slug"],
-                account=Account(p["email"], p["organization"], ("provider",)),
+                account=Account(p["email"], p["organization"], (accounts.PROVIDER,)),
                 collections=tuple(
                     DemoCollection(**{**c, "topics": tuple(c.get("topics", ()))})
                     for c in p["collections"]
@@ -107,9 +107,9 @@ def load_catalog(path: Path = CATALOG_FILE) -> DemoCatalog:
             )
             for o in data["offers"]
         )
-        agent = Account(data["agent"]["email"], data["agent"]["organization"], ("agent",))
+        agent = Account(data["agent"]["email"], data["agent"]["organization"], (accounts.AGENT,))
         advertiser = Account(
-            data["advertiser"]["email"], data["advertiser"]["organization"], ("advertiser",)
+            data["advertiser"]["email"], data["advertiser"]["organization"], (accounts.ADVERTISER,)
         )
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise DemoContentError(f"{path}: {exc!r}") from exc
@@ -282,24 +282,25 @@ def _terms(spec: DemoOffer, collection_ids: dict[str, uuid.UUID]) -> licensing.O
     )
 
 
-def _ensure_offer(provider_id, spec: DemoOffer, terms: licensing.OfferTerms):
-    existing = {o.name: o for o in licensing.list_offers(provider_id=provider_id)}
+def _ensure_offer(user: User, org: Organization, spec: DemoOffer, terms: licensing.OfferTerms):
+    provider = {"actor": accounts.actor_for_user(user_id=user.pk), "organization_id": org.id}
+    existing = {o.name: o for o in licensing.list_offers(**provider)}
     offer = existing.get(spec.name)
     if offer is None:
         offer = licensing.create_offer(
-            provider_id=provider_id, name=spec.name, terms=terms, auto_accept=spec.auto_accept
+            **provider, name=spec.name, terms=terms, auto_accept=spec.auto_accept
         )
     elif offer.status == "retired":
         return offer  # an operator retired it on purpose; leave it so
     elif offer.terms != terms or offer.auto_accept != spec.auto_accept:
         offer = licensing.update_offer(
-            provider_id=provider_id,
+            **provider,
             offer_id=offer.id,
             auto_accept=spec.auto_accept,
             changes={f.name: getattr(terms, f.name) for f in fields(terms)},
         )
     if offer.status == "draft":
-        offer = licensing.publish_offer(provider_id=provider_id, offer_id=offer.id)
+        offer = licensing.publish_offer(**provider, offer_id=offer.id)
     return offer
 
 
@@ -331,14 +332,17 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
         catalog_services.rebuild_search_index()
 
     offers = {}
+    agent = {
+        "actor": accounts.actor_for_user(user_id=agent_user.pk),
+        "organization_id": agent_org.id,
+    }
     with transaction.atomic():
         for spec in catalog.offers:
-            provider_id = owners[spec.provider][1].id
-            offer = _ensure_offer(provider_id, spec, _terms(spec, collection_ids))
+            offer = _ensure_offer(*owners[spec.provider], spec, _terms(spec, collection_ids))
             offers[spec.name] = offer.id
             if spec.accepted and offer.status == "published":
                 licensing.accept_offer(
-                    agent_id=agent_org.id,
+                    **agent,
                     offer_id=offer.id,
                     spend_cap_micros=spec.spend_cap_micros,
                 )
@@ -347,7 +351,7 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
         api_key = _fresh_api_key(agent_user, agent_org)
 
     documents = Document.objects.filter(collection_id__in=collection_ids.values())
-    entitled = licensing.get_entitlements(agent_id=agent_org.id, usage_type="ai-input")
+    entitled = licensing.list_entitlements(**agent, usage_type="ai-input")
     locked = documents.exclude(collection_id__in=entitled.collection_ids).order_by("id")
     return DemoSummary(
         api_key=api_key,
@@ -357,6 +361,6 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
         documents=documents.count(),
         documents_ingested=ingested,
         offers=offers,
-        agreements=len(licensing.list_agreements(agent_id=agent_org.id, status="active")),
+        agreements=len(licensing.list_agreements(**agent, status="active")),
         locked_document=locked.values_list("id", "collection__name").first(),
     )

@@ -5,11 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from accounts import errors as accounts_errors
 from accounts import services as accounts
 
-ORG_ROLE_CHOICES = [
-    ("provider", "Data provider: license my content"),
-    ("agent", "Agent operator: my agents ask questions"),
-    ("advertiser", "Advertiser: sponsor content in answers"),
-]
+ORG_ROLE_CHOICES = [(role, text[:1].upper() + text[1:]) for role, text in accounts.ROLES.items()]
 
 
 def client_address(request) -> str:

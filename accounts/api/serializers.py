@@ -4,7 +4,7 @@ from accounts import services
 from accounts.models import APIKey, Membership, Organization
 from core.api.serializers import StrictSerializer
 
-ORG_ROLES = ("provider", "agent", "advertiser")
+ORG_ROLES = tuple(services.ROLES)
 
 
 class OrganizationSerializer(serializers.Serializer):

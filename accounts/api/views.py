@@ -19,7 +19,7 @@ def _key_data(key: services.APIKeyInfo) -> dict:
 
 
 class OrganizationListView(APIView):
-    required_scope = {"get": ANY_SCOPE, "post": "admin"}
+    required_scope = {"get": ANY_SCOPE, "post": services.ADMIN}
 
     @extend_schema(responses=s.OrganizationSerializer(many=True), operation_id="organizations_list")
     def get(self, request):
@@ -62,7 +62,7 @@ class OrganizationDetailView(APIView):
 
 
 class MemberListView(APIView):
-    required_scope = "admin"
+    required_scope = services.ADMIN
 
     @extend_schema(responses=s.MemberSerializer(many=True), operation_id="members_list")
     def get(self, request, organization_id):
@@ -73,7 +73,7 @@ class MemberListView(APIView):
 
 
 class MemberDetailView(APIView):
-    required_scope = "admin"
+    required_scope = services.ADMIN
 
     @extend_schema(
         request=s.MemberUpdateSerializer,
@@ -116,7 +116,7 @@ class OrganizationLeaveView(APIView):
 
 
 class InvitationListView(APIView):
-    required_scope = "admin"
+    required_scope = services.ADMIN
 
     @extend_schema(responses=s.InvitationSerializer(many=True), operation_id="invitations_list")
     def get(self, request, organization_id):
@@ -150,7 +150,7 @@ class InvitationListView(APIView):
 
 
 class InvitationRevokeView(APIView):
-    required_scope = "admin"
+    required_scope = services.ADMIN
 
     @extend_schema(
         request=None, responses=s.InvitationSerializer, operation_id="invitations_revoke"
@@ -187,7 +187,7 @@ class InvitationAcceptView(APIView):
 
 
 class APIKeyListView(APIView):
-    required_scope = "admin"
+    required_scope = services.ADMIN
 
     @extend_schema(responses=s.APIKeySerializer(many=True), operation_id="api_keys_list")
     def get(self, request, organization_id):
@@ -216,7 +216,7 @@ class APIKeyListView(APIView):
 
 
 class APIKeyRevokeView(APIView):
-    required_scope = "admin"
+    required_scope = services.ADMIN
 
     @extend_schema(request=None, responses=s.APIKeySerializer, operation_id="api_keys_revoke")
     def post(self, request, organization_id, api_key_id):

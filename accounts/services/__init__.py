@@ -1,14 +1,39 @@
-"""The accounts app's public API: users, organizations, members, invitations, API keys and
-rate limits.
+"""The accounts app's public API: who acts and what they may do, users, organizations,
+members, invitations, API keys and rate limits.
 
 Other apps import only this module (and `accounts.errors`).
 """
 
-from accounts.services.api_keys import (
+from accounts.services.access import (
+    ADMIN,
+    ADS,
+    ADVERTISER,
+    AGENT,
+    BILLING,
+    CATALOG,
+    LICENSING,
+    PROVIDER,
+    QUERY,
+    ROLES,
     SCOPES,
+    SCOPES_BY_ROLE,
+    Actor,
+    OrganizationInfo,
+    acting_organization,
+    acting_organization_ids,
+    actor_for_api_key,
+    actor_for_user,
+    get_organization,
+    has_scope,
+    list_organizations,
+    require_role,
+    require_scope,
+)
+from accounts.services.api_keys import (
     APIKeyInfo,
     AuthenticatedKey,
     CreatedAPIKey,
+    actor_for_key,
     authenticate_api_key,
     create_api_key,
     list_api_keys,
@@ -25,18 +50,11 @@ from accounts.services.invitations import (
     sign_up_invited,
 )
 from accounts.services.organizations import (
-    Actor,
     MemberInfo,
-    OrganizationInfo,
-    acting_organization_ids,
-    actor_for_api_key,
-    actor_for_user,
     change_member_role,
     create_organization,
-    get_organization,
     leave_organization,
     list_members,
-    list_organizations,
     organization_id_for_slug,
     organization_names,
     organization_slugs,
@@ -52,7 +70,18 @@ from accounts.services.rate_limits import (
 )
 
 __all__ = [
+    "ADMIN",
+    "ADS",
+    "ADVERTISER",
+    "AGENT",
+    "BILLING",
+    "CATALOG",
+    "LICENSING",
+    "PROVIDER",
+    "QUERY",
+    "ROLES",
     "SCOPES",
+    "SCOPES_BY_ROLE",
     "APIKeyInfo",
     "Actor",
     "AuthenticatedKey",
@@ -63,8 +92,10 @@ __all__ = [
     "OrganizationInfo",
     "RateDecision",
     "accept_invitation",
+    "acting_organization",
     "acting_organization_ids",
     "actor_for_api_key",
+    "actor_for_key",
     "actor_for_user",
     "authenticate_api_key",
     "change_member_role",
@@ -74,6 +105,7 @@ __all__ = [
     "create_api_key",
     "create_organization",
     "get_organization",
+    "has_scope",
     "hit_rate_limit",
     "invite_member",
     "leave_organization",
@@ -86,6 +118,8 @@ __all__ = [
     "organization_slugs",
     "preview_invitation",
     "remove_member",
+    "require_role",
+    "require_scope",
     "revoke_api_key",
     "revoke_invitation",
     "sign_up",

@@ -16,29 +16,20 @@ from django.utils import timezone
 
 from accounts import errors
 from accounts.models import APIKey, Organization
-from accounts.services.organizations import (
+from accounts.services.access import (
+    ADMIN,
+    SCOPES,
+    SCOPES_BY_ROLE,
     Actor,
     OrganizationInfo,
+    actor_for_api_key,
     organization_info,
-    require_organization_manager,
     roles_of,
 )
+from accounts.services.organizations import require_organization_manager
 from core.fields import max_length
 
 KEY_PREFIX = "pvn_"
-SCOPES = {
-    "query": "ask questions and search licensed content (agents)",
-    "catalog": "manage collections and documents (providers)",
-    "licensing": "manage license offers and agreements",
-    "ads": "manage campaigns and ad units (advertisers)",
-    "billing": "see balances, invoices and payouts",
-    "admin": "manage the organization, its members and API keys",
-}
-_SCOPES_BY_ROLE = {
-    "agent": ("query", "licensing", "billing"),
-    "provider": ("catalog", "licensing", "billing"),
-    "advertiser": ("ads", "billing"),
-}
 NAME_MAX_LENGTH = max_length(APIKey, "name")
 
 
@@ -79,6 +70,16 @@ class AuthenticatedKey:
     organization: OrganizationInfo  # loaded with the key, so requests need not load it again
 
 
+def actor_for_key(key: AuthenticatedKey) -> Actor:
+    """Return the actor an authenticated key is, its organization already loaded."""
+    return actor_for_api_key(
+        api_key_id=key.id,
+        organization_id=key.organization_id,
+        scopes=key.scopes,
+        organization=key.organization,
+    )
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -100,16 +101,16 @@ def _info(key: APIKey) -> APIKeyInfo:
 
 def allowed_scopes(org: Organization) -> tuple[str, ...]:
     """Return the scopes a key of this organization may hold, given its roles."""
-    scopes = {"admin"}
+    scopes = {ADMIN}
     for role in roles_of(org):
-        scopes.update(_SCOPES_BY_ROLE[role])
+        scopes.update(SCOPES_BY_ROLE[role])
     return tuple(scope for scope in SCOPES if scope in scopes)
 
 
 def _clean_scopes(org: Organization, requested: Iterable[str] | None) -> tuple[str, ...]:
     allowed = allowed_scopes(org)
     if requested is None:
-        return tuple(scope for scope in allowed if scope != "admin")
+        return tuple(scope for scope in allowed if scope != ADMIN)
     scopes = tuple(dict.fromkeys(requested))
     unknown = [scope for scope in scopes if scope not in SCOPES]
     if unknown:

@@ -22,14 +22,16 @@ from django.utils import timezone
 
 from accounts import errors
 from accounts.models import Invitation, Membership, Organization, User
-from accounts.services.organizations import (
+from accounts.services.access import (
     Actor,
     OrganizationInfo,
+    load_organization,
+    organization_info,
+)
+from accounts.services.organizations import (
     _clean_member_role,
-    _load_organization,
     _require_manager,
     check_password_for,
-    organization_info,
 )
 from accounts.services.rate_limits import check_sign_up_allowed, hit_rate_limit
 
@@ -139,7 +141,7 @@ def invite_member(
     role = _clean_member_role(role)
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
-        org = _load_organization(actor, organization_id)
+        org = load_organization(actor, organization_id)
         my_role = _require_manager(actor, org.id)
         if role == Membership.Role.OWNER and my_role != Membership.Role.OWNER:
             raise errors.PermissionDenied(
@@ -188,7 +190,7 @@ def invite_member(
 
 def list_invitations(*, actor: Actor, organization_id: uuid.UUID | str) -> list[InvitationInfo]:
     """Return the organization's invitations, newest first (owners and admins)."""
-    org = _load_organization(actor, organization_id)
+    org = load_organization(actor, organization_id)
     _require_manager(actor, org.id)
     return [
         _info(invitation)
@@ -201,7 +203,7 @@ def revoke_invitation(
 ) -> InvitationInfo:
     """Revoke an invitation so its link no longer works; an answered one stays as it is."""
     with transaction.atomic():
-        org = _load_organization(actor, organization_id)
+        org = load_organization(actor, organization_id)
         _require_manager(actor, org.id)
         try:
             invitation = (

@@ -9,37 +9,28 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils.text import slugify
 
 from accounts import errors
 from accounts.models import Membership, Organization, User
+from accounts.services.access import (
+    ADMIN,
+    ADVERTISER,
+    AGENT,
+    PROVIDER,
+    ROLES,
+    Actor,
+    OrganizationInfo,
+    load_organization,
+    membership_role,
+    organization_info,
+    require_scope,
+)
 from accounts.services.rate_limits import check_sign_up_allowed
 from core.fields import max_length
 
-ROLES = ("provider", "agent", "advertiser")
 MEMBER_ROLES = tuple(Membership.Role.values)
 MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting: a signed-in user, or an organization's API key with its scopes."""
-
-    user_id: int | None = None
-    api_key_id: uuid.UUID | None = None
-    organization_id: uuid.UUID | None = None
-    scopes: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class OrganizationInfo:
-    id: uuid.UUID
-    name: str
-    slug: str
-    roles: tuple[str, ...]
-    created_at: datetime
-    my_role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,32 +40,6 @@ class MemberInfo:
     email: str
     role: str
     created_at: datetime
-
-
-def actor_for_user(*, user_id: int) -> Actor:
-    return Actor(user_id=user_id)
-
-
-def actor_for_api_key(
-    *, api_key_id: uuid.UUID, organization_id: uuid.UUID, scopes: Iterable[str]
-) -> Actor:
-    return Actor(api_key_id=api_key_id, organization_id=organization_id, scopes=frozenset(scopes))
-
-
-def roles_of(org: Organization) -> tuple[str, ...]:
-    flags = (org.is_provider, org.is_agent, org.is_advertiser)
-    return tuple(role for role, on in zip(ROLES, flags, strict=True) if on)
-
-
-def organization_info(org: Organization, my_role: str | None = None) -> OrganizationInfo:
-    return OrganizationInfo(
-        id=org.id,
-        name=org.name,
-        slug=org.slug,
-        roles=roles_of(org),
-        created_at=org.created_at,
-        my_role=my_role,
-    )
 
 
 def _member_info(membership: Membership) -> MemberInfo:
@@ -130,9 +95,9 @@ def _new_organization(*, name: str, roles: tuple[str, ...]) -> Organization:
     return Organization.objects.create(
         name=name,
         slug=_unique_slug(name),
-        is_provider="provider" in roles,
-        is_agent="agent" in roles,
-        is_advertiser="advertiser" in roles,
+        is_provider=PROVIDER in roles,
+        is_agent=AGENT in roles,
+        is_advertiser=ADVERTISER in roles,
     )
 
 
@@ -197,55 +162,12 @@ def create_organization(
     return organization_info(org, Membership.Role.OWNER)
 
 
-def _visible_organizations(actor: Actor) -> QuerySet[Organization]:
-    if actor.api_key_id is not None and actor.organization_id is not None:
-        return Organization.objects.filter(id=actor.organization_id)
-    if actor.user_id is not None:
-        return Organization.objects.filter(memberships__user_id=actor.user_id)
-    return Organization.objects.none()
-
-
-def acting_organization_ids(*, actor: Actor) -> list[uuid.UUID]:
-    """Return the ids of the organizations the actor acts for: its API key's, or its user's."""
-    if actor.api_key_id is not None and actor.organization_id is not None:
-        return [actor.organization_id]
-    if actor.user_id is not None:
-        return list(
-            Membership.objects.filter(user_id=actor.user_id).values_list(
-                "organization_id", flat=True
-            )
-        )
-    return []
-
-
-def _my_role(actor: Actor, organization_id: uuid.UUID) -> str | None:
-    if actor.user_id is None:
-        return None
-    role: str | None = (
-        Membership.objects.filter(organization_id=organization_id, user_id=actor.user_id)
-        .values_list("role", flat=True)
-        .first()
-    )
-    return role
-
-
-def _load_organization(actor: Actor, organization_id: uuid.UUID | str) -> Organization:
-    """Return the organization if the actor belongs to it; 404 otherwise, so ids don't leak."""
-    try:
-        return _visible_organizations(actor).get(id=organization_id)
-    except (Organization.DoesNotExist, DjangoValidationError, ValueError) as exc:
-        raise errors.NotFound("Organization not found.") from exc
-
-
 def _require_manager(actor: Actor, organization_id: uuid.UUID) -> str | None:
     """Check the actor may manage members and keys; return the user's membership role."""
     if actor.api_key_id is not None:
-        if "admin" not in actor.scopes:
-            raise errors.PermissionDenied(
-                "This API key lacks the 'admin' scope.", code="insufficient_scope"
-            )
+        require_scope(actor, ADMIN)
         return None
-    role = _my_role(actor, organization_id)
+    role = membership_role(actor, organization_id)
     if role not in MANAGER_ROLES:
         raise errors.PermissionDenied(
             "Only the organization's owners and admins can do this.", code="not_an_admin"
@@ -253,32 +175,16 @@ def _require_manager(actor: Actor, organization_id: uuid.UUID) -> str | None:
     return role
 
 
-def list_organizations(*, actor: Actor) -> list[OrganizationInfo]:
-    """Return the organizations the actor belongs to."""
-    orgs = list(_visible_organizations(actor).order_by("name", "id"))
-    if actor.user_id is None:
-        return [organization_info(org) for org in orgs]
-    roles = dict(
-        Membership.objects.filter(user_id=actor.user_id).values_list("organization_id", "role")
-    )
-    return [organization_info(org, roles.get(org.id)) for org in orgs]
-
-
-def get_organization(*, actor: Actor, organization_id: uuid.UUID | str) -> OrganizationInfo:
-    org = _load_organization(actor, organization_id)
-    return organization_info(org, _my_role(actor, org.id))
-
-
 def require_organization_manager(*, actor: Actor, organization_id: uuid.UUID | str) -> Organization:
     """Return the organization if the actor may manage it (404 if not visible, 403 if not admin)."""
-    org = _load_organization(actor, organization_id)
+    org = load_organization(actor, organization_id)
     _require_manager(actor, org.id)
     return org
 
 
 def list_members(*, actor: Actor, organization_id: uuid.UUID | str) -> list[MemberInfo]:
     """Return the members (with their emails): any member sees them, a key needs `admin`."""
-    org = _load_organization(actor, organization_id)
+    org = load_organization(actor, organization_id)
     if actor.api_key_id is not None:
         _require_manager(actor, org.id)
     memberships = Membership.objects.filter(organization=org).select_related("user")
@@ -324,7 +230,7 @@ def change_member_role(
     """Change a member's role; only owners grant or take away ownership."""
     role = _clean_member_role(role)
     with transaction.atomic():
-        org = _load_organization(actor, organization_id)
+        org = load_organization(actor, organization_id)
         my_role = _require_manager(actor, org.id)
         membership = _load_membership(org, membership_id)
         touches_owner = Membership.Role.OWNER in (role, membership.role)
@@ -344,7 +250,7 @@ def remove_member(
 ) -> None:
     """Remove a member, or leave when it is the actor's own membership; the last owner stays."""
     with transaction.atomic():
-        org = _load_organization(actor, organization_id)
+        org = load_organization(actor, organization_id)
         membership = _load_membership(org, membership_id)
         if actor.user_id is None or membership.user_id != actor.user_id:
             my_role = _require_manager(actor, org.id)
@@ -363,7 +269,7 @@ def leave_organization(*, actor: Actor, organization_id: uuid.UUID | str) -> Non
             "Only a signed-in user can leave an organization.", code="user_required"
         )
     with transaction.atomic():
-        org = _load_organization(actor, organization_id)
+        org = load_organization(actor, organization_id)
         try:
             membership = Membership.objects.select_for_update().get(
                 organization=org, user_id=actor.user_id

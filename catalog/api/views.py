@@ -16,16 +16,12 @@ from rest_framework.parsers import DataAndFiles, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.auth import actor_from_request, require_scope
+from accounts import services as accounts
+from accounts.api.auth import actor_from_request
 from catalog import errors, services
 from catalog.api import serializers as s
 
-SCOPE = "catalog"
-
-
-def _actor(request):
-    require_scope(request, SCOPE)
-    return actor_from_request(request)
+SCOPE = accounts.CATALOG
 
 
 class CollectionListView(APIView):
@@ -39,7 +35,8 @@ class CollectionListView(APIView):
     def get(self, request):
         """List your organizations' collections."""
         collections = services.list_collections(
-            actor=_actor(request), organization_id=request.query_params.get("organization_id")
+            actor=actor_from_request(request),
+            organization_id=request.query_params.get("organization_id"),
         )
         return Response(s.CollectionSerializer([asdict(c) for c in collections], many=True).data)
 
@@ -50,7 +47,7 @@ class CollectionListView(APIView):
     )
     def post(self, request):
         """Create a collection in one of your provider organizations."""
-        actor = _actor(request)
+        actor = actor_from_request(request)
         data = s.CollectionCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         collection = services.create_collection(actor=actor, **data.validated_data)
@@ -62,7 +59,9 @@ class CollectionDetailView(APIView):
 
     @extend_schema(responses=s.CollectionSerializer, operation_id="collections_retrieve")
     def get(self, request, collection_id):
-        collection = services.get_collection(actor=_actor(request), collection_id=collection_id)
+        collection = services.get_collection(
+            actor=actor_from_request(request), collection_id=collection_id
+        )
         return Response(s.CollectionSerializer(asdict(collection)).data)
 
     @extend_schema(
@@ -71,7 +70,7 @@ class CollectionDetailView(APIView):
         operation_id="collections_update",
     )
     def patch(self, request, collection_id):
-        actor = _actor(request)
+        actor = actor_from_request(request)
         data = s.CollectionUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         collection = services.update_collection(
@@ -82,7 +81,7 @@ class CollectionDetailView(APIView):
     @extend_schema(responses={204: None}, operation_id="collections_destroy")
     def delete(self, request, collection_id):
         """Delete a collection, its documents and their chunks."""
-        services.delete_collection(actor=_actor(request), collection_id=collection_id)
+        services.delete_collection(actor=actor_from_request(request), collection_id=collection_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -96,7 +95,7 @@ class DocumentListView(APIView):
     )
     def get(self, request, collection_id):
         """List a collection's documents, newest first."""
-        actor = _actor(request)
+        actor = actor_from_request(request)
         query = s.PageQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         page = services.list_documents(
@@ -111,13 +110,13 @@ class DocumentDetailView(APIView):
     @extend_schema(responses=s.DocumentDetailSerializer, operation_id="documents_retrieve")
     def get(self, request, document_id):
         """Return a document with its clean text."""
-        document = services.get_document(actor=_actor(request), document_id=document_id)
+        document = services.get_document(actor=actor_from_request(request), document_id=document_id)
         return Response(s.DocumentDetailSerializer(asdict(document)).data)
 
     @extend_schema(responses={204: None}, operation_id="documents_destroy")
     def delete(self, request, document_id):
         """Delete a document; it leaves search at once."""
-        services.delete_document(actor=_actor(request), document_id=document_id)
+        services.delete_document(actor=actor_from_request(request), document_id=document_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -175,7 +174,7 @@ class UploadView(APIView):
     )
     def post(self, request, collection_id):
         """Upload files (txt, md, html, pdf, jsonl/csv records) to ingest as one job."""
-        actor = _actor(request)
+        actor = actor_from_request(request)
         unknown = sorted((set(request.data) | set(request.FILES)) - {"files"})
         if unknown:
             raise errors.ValidationFailed(
@@ -202,7 +201,9 @@ class IngestionListView(APIView):
     @extend_schema(responses=s.IngestionJobSerializer(many=True), operation_id="ingestions_list")
     def get(self, request, collection_id):
         """List a collection's recent ingestion jobs."""
-        jobs = services.list_ingestion_jobs(actor=_actor(request), collection_id=collection_id)
+        jobs = services.list_ingestion_jobs(
+            actor=actor_from_request(request), collection_id=collection_id
+        )
         return Response(s.IngestionJobSerializer([asdict(j) for j in jobs], many=True).data)
 
     @extend_schema(
@@ -212,7 +213,7 @@ class IngestionListView(APIView):
     )
     def post(self, request, collection_id):
         """Ingest a web page, a sitemap's pages or a feed's entries (fetched SSRF-safely)."""
-        actor = _actor(request)
+        actor = actor_from_request(request)
         data = s.UrlIngestionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         job = services.start_url_ingestion(
@@ -227,7 +228,7 @@ class IngestionJobView(APIView):
     @extend_schema(responses=s.IngestionJobSerializer, operation_id="ingestion_jobs_retrieve")
     def get(self, request, job_id):
         """Return a job's status, progress (done/total) and per-item errors."""
-        job = services.get_ingestion_job(actor=_actor(request), job_id=job_id)
+        job = services.get_ingestion_job(actor=actor_from_request(request), job_id=job_id)
         return Response(s.IngestionJobSerializer(asdict(job)).data)
 
 
@@ -239,7 +240,7 @@ class IngestionJobRetryView(APIView):
     )
     def post(self, request, job_id):
         """Run a job's failed items again."""
-        job = services.retry_ingestion_job(actor=_actor(request), job_id=job_id)
+        job = services.retry_ingestion_job(actor=actor_from_request(request), job_id=job_id)
         return Response(s.IngestionJobSerializer(asdict(job)).data, status=202)
 
 
@@ -253,7 +254,7 @@ class SearchView(APIView):
     )
     def post(self, request):
         """Search your own collections: the passages agents would be given."""
-        actor = _actor(request)
+        actor = actor_from_request(request)
         data = s.SearchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         hits = services.search_my_collections(actor=actor, **data.validated_data)

@@ -19,9 +19,6 @@ from catalog.models import Chunk, Collection, Document
 if TYPE_CHECKING:
     from catalog.services.retrieval import ChunkHit
 
-CATALOG_SCOPE = "catalog"
-PROVIDER_ROLE = "provider"
-
 
 @dataclass(frozen=True)
 class CollectionInfo:
@@ -87,13 +84,6 @@ class ChunkInfo:
 # -- scoping ----------------------------------------------------------------------------------
 
 
-def require_catalog_scope(actor: Actor) -> None:
-    if actor.api_key_id is not None and CATALOG_SCOPE not in actor.scopes:
-        raise errors.PermissionDenied(
-            "This API key lacks the 'catalog' scope.", code="insufficient_scope"
-        )
-
-
 def _member_org_ids(actor: Actor) -> list[uuid.UUID]:
     return accounts.acting_organization_ids(actor=actor)
 
@@ -109,7 +99,7 @@ def _parse_uuid(value: object, field: str) -> uuid.UUID:
 
 def visible_collections(actor: Actor) -> QuerySet[Collection]:
     """Return the collections of every organization the actor acts for."""
-    require_catalog_scope(actor)
+    accounts.require_scope(actor, accounts.CATALOG)
     return Collection.objects.filter(organization_id__in=_member_org_ids(actor))
 
 
@@ -127,26 +117,9 @@ def load_collection(
 
 
 def _provider_org_id(actor: Actor, organization_id: uuid.UUID | str | None) -> uuid.UUID:
-    require_catalog_scope(actor)
-    if organization_id is None:
-        orgs = accounts.list_organizations(actor=actor)
-        providers = [org for org in orgs if PROVIDER_ROLE in org.roles][:2]
-        if len(providers) == 1:
-            return providers[0].id
-        if not providers:
-            raise errors.PermissionDenied(
-                "Only provider organizations have collections.", code="not_a_provider"
-            )
-        raise errors.ValidationFailed(
-            "You belong to several provider organizations; say which one.",
-            details={"organization_id": ["This field is required."]},
-        )
-    org = accounts.get_organization(actor=actor, organization_id=organization_id)  # or 404
-    if PROVIDER_ROLE not in org.roles:
-        raise errors.PermissionDenied(
-            "Only provider organizations have collections.", code="not_a_provider"
-        )
-    return org.id
+    return accounts.acting_organization(
+        actor=actor, role=accounts.PROVIDER, scope=accounts.CATALOG, organization_id=organization_id
+    ).id
 
 
 # -- collections ------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.auth import acting_organization
+from accounts import services as accounts
+from accounts.api.auth import actor_from_request, requested_organization_id
 from core.api.scopes import NO_AUTH
 from licensing import errors, services
 from licensing.api import serializers as s
@@ -26,12 +27,12 @@ def _market_offer(info) -> dict:
     return s.MarketOfferSerializer(asdict(info)).data
 
 
-def _provider(request):
-    return acting_organization(request, role="provider", scope="licensing")
-
-
-def _agent(request):
-    return acting_organization(request, role="agent", scope="licensing")
+def _acting(request) -> dict:
+    """Return who acts and for which organization; the services check both."""
+    return {
+        "actor": actor_from_request(request),
+        "organization_id": requested_organization_id(request),
+    }
 
 
 def _terms_from(data: dict) -> dict:
@@ -49,12 +50,12 @@ def _terms_from(data: dict) -> dict:
 
 
 class OfferListView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(responses=s.OfferSerializer(many=True), operation_id="offers_list")
     def get(self, request):
         """List your organization's offers (providers)."""
-        offers = services.list_offers(provider_id=_provider(request).id)
+        offers = services.list_offers(**_acting(request))
         return Response([_offer(o) for o in offers])
 
     @extend_schema(
@@ -64,11 +65,10 @@ class OfferListView(APIView):
     )
     def post(self, request):
         """Create a draft offer over some of your collections."""
-        provider = _provider(request)
         data = s.OfferCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         offer = services.create_offer(
-            provider_id=provider.id,
+            **_acting(request),
             name=data.validated_data["name"],
             auto_accept=data.validated_data["auto_accept"],
             terms=OfferTerms(**_terms_from(data.validated_data)),
@@ -77,11 +77,11 @@ class OfferListView(APIView):
 
 
 class OfferDetailView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(responses=s.OfferSerializer, operation_id="offers_retrieve")
     def get(self, request, offer_id):
-        offer = services.get_offer(provider_id=_provider(request).id, offer_id=offer_id)
+        offer = services.get_offer(**_acting(request), offer_id=offer_id)
         return Response(_offer(offer))
 
     @extend_schema(
@@ -89,11 +89,10 @@ class OfferDetailView(APIView):
     )
     def patch(self, request, offer_id):
         """Change an offer: a draft in place, a published offer as a new version."""
-        provider = _provider(request)
         data = s.OfferUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         offer = services.update_offer(
-            provider_id=provider.id,
+            **_acting(request),
             offer_id=offer_id,
             name=data.validated_data.get("name"),
             auto_accept=data.validated_data.get("auto_accept"),
@@ -103,25 +102,25 @@ class OfferDetailView(APIView):
 
 
 class OfferPublishView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(request=None, responses=s.OfferSerializer, operation_id="offers_publish")
     def post(self, request, offer_id):
-        offer = services.publish_offer(provider_id=_provider(request).id, offer_id=offer_id)
+        offer = services.publish_offer(**_acting(request), offer_id=offer_id)
         return Response(_offer(offer))
 
 
 class OfferRetireView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(request=None, responses=s.OfferSerializer, operation_id="offers_retire")
     def post(self, request, offer_id):
-        offer = services.retire_offer(provider_id=_provider(request).id, offer_id=offer_id)
+        offer = services.retire_offer(**_acting(request), offer_id=offer_id)
         return Response(_offer(offer))
 
 
 class MarketOfferListView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(
         parameters=[s.MarketFilterSerializer],
@@ -130,11 +129,10 @@ class MarketOfferListView(APIView):
     )
     def get(self, request):
         """Browse the published offers you may accept."""
-        agent = _agent(request)
         query = s.MarketFilterSerializer(data=request.query_params.dict())  # "" is not absent
         query.is_valid(raise_exception=True)
-        offers = services.list_published_offers(
-            agent_id=agent.id,
+        offers = services.list_market_offers(
+            **_acting(request),
             usage_type=query.validated_data.get("usage_type"),
             provider_id=query.validated_data.get("provider"),
             collection_id=query.validated_data.get("collection"),
@@ -143,33 +141,31 @@ class MarketOfferListView(APIView):
 
 
 class MarketOfferDetailView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(responses=s.MarketOfferSerializer, operation_id="market_offers_retrieve")
     def get(self, request, offer_id):
         """Return a published offer you may accept; 404 for one offered only to others."""
-        agent = _agent(request)
-        offer = services.get_published_offer(agent_id=agent.id, offer_id=offer_id)
+        offer = services.get_market_offer(**_acting(request), offer_id=offer_id)
         return Response(_market_offer(offer))
 
 
 class QuoteView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(
         request=s.QuoteRequestSerializer, responses=s.QuoteSerializer, operation_id="offers_quote"
     )
     def post(self, request, offer_id):
         """Price a use of this offer before it happens."""
-        agent = _agent(request)
         data = s.QuoteRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        quote = services.quote(agent_id=agent.id, offer_id=offer_id, **data.validated_data)
+        quote = services.quote(**_acting(request), offer_id=offer_id, **data.validated_data)
         return Response(s.QuoteSerializer(asdict(quote)).data)
 
 
 class AcceptView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(
         request=s.AcceptSerializer,
@@ -178,12 +174,12 @@ class AcceptView(APIView):
     )
     def post(self, request, offer_id):
         """Accept the offer; accepting again returns the same agreement (200)."""
-        agent = _agent(request)
+        acting = _acting(request)
         data = s.AcceptSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        before = {a.id for a in services.list_agreements(agent_id=agent.id, status="active")}
+        before = {a.id for a in services.list_agreements(**acting, status="active")}
         agreement = services.accept_offer(
-            agent_id=agent.id,
+            **acting,
             offer_id=offer_id,
             spend_cap_micros=data.validated_data.get("spend_cap_micros"),
         )
@@ -192,7 +188,7 @@ class AcceptView(APIView):
 
 
 class AgreementListView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(
         parameters=[s.AgreementQuerySerializer],
@@ -200,37 +196,34 @@ class AgreementListView(APIView):
         operation_id="agreements_list",
     )
     def get(self, request):
-        agent = _agent(request)
         query = s.AgreementQuerySerializer(data=request.query_params.dict())  # "" is not absent
         query.is_valid(raise_exception=True)
         agreements = services.list_agreements(
-            agent_id=agent.id, status=query.validated_data.get("status")
+            **_acting(request), status=query.validated_data.get("status")
         )
         return Response([s.AgreementSerializer(asdict(a)).data for a in agreements])
 
 
 class AgreementDetailView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(responses=s.AgreementSerializer, operation_id="agreements_retrieve")
     def get(self, request, agreement_id):
-        agreement = services.get_agreement(agent_id=_agent(request).id, agreement_id=agreement_id)
+        agreement = services.get_agreement(**_acting(request), agreement_id=agreement_id)
         return Response(s.AgreementSerializer(asdict(agreement)).data)
 
 
 class AgreementCancelView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(request=None, responses=s.AgreementSerializer, operation_id="agreements_cancel")
     def post(self, request, agreement_id):
-        agreement = services.cancel_agreement(
-            agent_id=_agent(request).id, agreement_id=agreement_id
-        )
+        agreement = services.cancel_agreement(**_acting(request), agreement_id=agreement_id)
         return Response(s.AgreementSerializer(asdict(agreement)).data)
 
 
 class EntitlementsView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(
         parameters=[s.UsageTypeQuerySerializer],
@@ -239,17 +232,16 @@ class EntitlementsView(APIView):
     )
     def get(self, request):
         """List the collections you may use for a usage type, and on which terms."""
-        entitlements = services.get_entitlements(
-            agent_id=_agent(request).id,
-            usage_type=request.query_params.get("usage_type", "ai-input"),
+        entitlements = services.list_entitlements(
+            **_acting(request), usage_type=request.query_params.get("usage_type", "ai-input")
         )
         return Response([s.EntitlementSerializer(asdict(t)).data for t in entitlements.terms])
 
 
-def _usage_page(request, **owner):
+def _usage_page(request, role: str):
     query = s.UsageQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    page = services.usage_events_page(**owner, **query.validated_data)
+    page = services.list_usage(**_acting(request), role=role, **query.validated_data)
     return Response(
         {
             "results": [s.UsageEventSerializer(asdict(e)).data for e in page.results],
@@ -259,7 +251,7 @@ def _usage_page(request, **owner):
 
 
 class AgentUsageEventsView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(
         parameters=[s.UsageQuerySerializer],
@@ -268,11 +260,11 @@ class AgentUsageEventsView(APIView):
     )
     def get(self, request):
         """List your organization's usage events, newest first."""
-        return _usage_page(request, agent_id=_agent(request).id)
+        return _usage_page(request, accounts.AGENT)
 
 
 class ProviderUsageEventsView(APIView):
-    required_scope = "licensing"
+    required_scope = accounts.LICENSING
 
     @extend_schema(
         parameters=[s.UsageQuerySerializer],
@@ -281,7 +273,7 @@ class ProviderUsageEventsView(APIView):
     )
     def get(self, request):
         """List every use of your content, newest first (providers)."""
-        return _usage_page(request, provider_id=_provider(request).id)
+        return _usage_page(request, accounts.PROVIDER)
 
 
 class RSLDocumentView(APIView):

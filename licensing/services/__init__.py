@@ -1,4 +1,9 @@
-"""Licensing's public API: offers, agreements, entitlements, quotes, metering and RSL."""
+"""Licensing's public API: offers, agreements, entitlements, quotes, metering and RSL.
+
+What an interface (REST, portal, MCP) calls takes an `accounts.Actor` and checks its scope,
+membership and role itself. What takes an `agent_id` is for use cases that have already
+authorized the agent (the answer path, metering, public RSL).
+"""
 
 from licensing.services.access import (
     RSL_CONTENT_TYPE,
@@ -18,6 +23,7 @@ from licensing.services.agreements import (
     get_agreement,
     get_entitlements,
     list_agreements,
+    list_entitlements,
     quote,
 )
 from licensing.services.metering import (
@@ -29,26 +35,25 @@ from licensing.services.metering import (
     UsageEventPage,
     UseRecord,
     is_metered,
-    list_usage_events,
     record_use,
     record_uses,
     settle_use,
-    usage_events_page,
     void_use,
 )
 from licensing.services.offers import (
     OfferInfo,
     OfferTerms,
     create_offer,
+    get_market_offer,
     get_offer,
-    get_published_offer,
+    list_market_offers,
     list_offers,
     list_published_offers,
     publish_offer,
     retire_offer,
     update_offer,
 )
-from licensing.services.reports import UsageGroup, UsageSummary, summarize_usage
+from licensing.services.reports import UsageGroup, UsageSummary, list_usage, summarize_usage
 from licensing.services.terms import (
     USAGE_TYPE_CHOICES,
     USAGE_TYPES,
@@ -84,13 +89,15 @@ __all__ = [
     "format_price",
     "get_agreement",
     "get_entitlements",
+    "get_market_offer",
     "get_offer",
-    "get_published_offer",
     "is_metered",
     "list_agreements",
+    "list_entitlements",
+    "list_market_offers",
     "list_offers",
     "list_published_offers",
-    "list_usage_events",
+    "list_usage",
     "parse_price",
     "price_use",
     "publish_offer",
@@ -104,6 +111,5 @@ __all__ = [
     "summarize_usage",
     "update_offer",
     "usage_covers",
-    "usage_events_page",
     "void_use",
 ]

@@ -9,7 +9,7 @@ from accounts import services as accounts
 from catalog import services as catalog
 from licensing import errors
 from licensing.models import PaymentType
-from licensing.services.agreements import accept_offer, get_entitlements
+from licensing.services.agreements import accept_for_agent, get_entitlements
 from licensing.services.metering import SourceUse, UseRecord, record_use
 from licensing.services.offers import MAX_PRICE_MICROS, OfferInfo, list_published_offers
 from licensing.services.terms import price_use, usage_covers
@@ -84,22 +84,25 @@ def _per_use_price(offer: OfferInfo, tokens: int) -> int:
 
 def fetch_licensed_content(
     *,
-    agent_id: uuid.UUID,
+    actor: accounts.Actor,
     document_id: int,
-    collection_id: uuid.UUID | None = None,
+    collection_id: uuid.UUID | str | None = None,
     usage_type: str = "ai-input",
     max_price_micros: int | None = None,
-    api_key_id: uuid.UUID | None = None,
     request_id: str | None = None,
-    may_accept_offers: bool = False,
+    organization_id: uuid.UUID | str | None = None,
 ) -> ContentGrant:
-    """Return a document's full text under a licence, metered; else raise PaymentRequired.
+    """Return a document's full text to the acting agent under a licence, metered; else raise
+    PaymentRequired.
 
     With `max_price_micros` (a crawler's `crawler-max-price`), the cheapest published pay-per-use
     offer at or under that price is accepted on the agent's behalf and the fetch is charged,
-    if the caller `may_accept_offers` (an API key with the `licensing` scope, or a member);
+    if the actor may accept offers (an API key with the `licensing` scope, or a member);
     otherwise only an existing agreement serves, and accepting is refused (403).
     """
+    agent_id = accounts.acting_organization(
+        actor=actor, role=accounts.AGENT, scope=accounts.QUERY, organization_id=organization_id
+    ).id
     content = catalog.get_document_content(document_id=document_id)
     if content is None or (
         collection_id is not None and str(collection_id) != str(content.collection_id)
@@ -138,14 +141,14 @@ def fetch_licensed_content(
                     "provider": content.provider_slug,
                 },
             )
-        if not may_accept_offers:
+        if not accounts.has_scope(actor, accounts.LICENSING):
             raise errors.PermissionDenied(
                 "Accepting an offer needs an API key with the 'licensing' scope; accept it "
                 "with one (POST the offer's accept URL) and fetch again with this key.",
                 code="insufficient_scope",
                 details={"offer_id": str(cheapest.id), "price_micros": price},
             )
-        accept_offer(agent_id=agent_id, offer_id=cheapest.id)
+        accept_for_agent(agent_id=agent_id, offer_id=cheapest.id)
         terms = get_entitlements(agent_id=agent_id, usage_type=usage_type).for_collection(
             content.collection_id
         )
@@ -156,7 +159,7 @@ def fetch_licensed_content(
         UseRecord(
             request_id=request_id,
             agent_id=agent_id,
-            api_key_id=api_key_id,
+            api_key_id=actor.api_key_id,
             usage_type=usage_type,
             kind="content",
             sources=(

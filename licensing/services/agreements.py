@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.services import Actor
 from licensing import errors
 from licensing.models import LicenseAgreement, LicenseOffer, OfferVersion, PaymentType, Period
+from licensing.services.acting import agent_id_for
 from licensing.services.cache import cached, invalidate
 from licensing.services.offers import (
     OfferInfo,
@@ -159,16 +162,32 @@ def _active_agreement(agent_id: uuid.UUID, offer_id: uuid.UUID) -> LicenseAgreem
 
 
 def accept_offer(
+    *,
+    actor: Actor,
+    offer_id: uuid.UUID | str,
+    spend_cap_micros: int | None = None,
+    organization_id: uuid.UUID | str | None = None,
+) -> AgreementInfo:
+    """Accept the offer's current version for the acting agent; accepting again returns the
+    same agreement."""
+    return accept_for_agent(
+        agent_id=agent_id_for(actor, organization_id),
+        offer_id=offer_id,
+        spend_cap_micros=spend_cap_micros,
+    )
+
+
+def accept_for_agent(
     *, agent_id: uuid.UUID, offer_id: uuid.UUID | str, spend_cap_micros: int | None = None
 ) -> AgreementInfo:
-    """Accept the offer's current version; accepting again returns the same agreement."""
+    """Accept the offer for an agent a use case has already authorized (auto-accept, 402)."""
     if spend_cap_micros is not None and spend_cap_micros < 0:
         raise errors.ValidationFailed(
             "A spend cap is zero or more.", details={"spend_cap_micros": ["Zero or more."]}
         )
     try:
         offer = LicenseOffer.objects.select_related("provider", "current_version").get(id=offer_id)
-    except (LicenseOffer.DoesNotExist, ValueError) as exc:
+    except (LicenseOffer.DoesNotExist, ValueError, DjangoValidationError) as exc:
         raise errors.NotFound("Offer not found.") from exc
     if offer.status == LicenseOffer.Status.DRAFT:
         raise errors.NotFound("Offer not found.")  # drafts are the provider's own business
@@ -212,10 +231,14 @@ def ensure_agreement(*, agent_id: uuid.UUID, offer_version_id: int) -> uuid.UUID
     offer = version.offer
     if not offer.auto_accept:
         raise errors.PaymentRequired("Accept this offer before using it.", code="not_accepted")
-    return accept_offer(agent_id=agent_id, offer_id=offer.id).id
+    return accept_for_agent(agent_id=agent_id, offer_id=offer.id).id
 
 
-def list_agreements(*, agent_id: uuid.UUID, status: str | None = None) -> list[AgreementInfo]:
+def list_agreements(
+    *, actor: Actor, status: str | None = None, organization_id: uuid.UUID | str | None = None
+) -> list[AgreementInfo]:
+    """Return the acting agent's agreements, optionally only those with `status`."""
+    agent_id = agent_id_for(actor, organization_id, reading=True)
     rows = LicenseAgreement.objects.filter(agent_id=agent_id).select_related(
         "offer__provider", "offer_version"
     )
@@ -223,31 +246,41 @@ def list_agreements(*, agent_id: uuid.UUID, status: str | None = None) -> list[A
     return [a for a in infos if status is None or a.status == status]
 
 
-def get_agreement(*, agent_id: uuid.UUID, agreement_id: uuid.UUID | str) -> AgreementInfo:
+def _agent_agreement(agent_id: uuid.UUID, agreement_id: uuid.UUID | str) -> AgreementInfo:
     try:
         agreement = LicenseAgreement.objects.select_related("offer__provider", "offer_version").get(
             id=agreement_id, agent_id=agent_id
         )
-    except (LicenseAgreement.DoesNotExist, ValueError) as exc:
+    except (LicenseAgreement.DoesNotExist, ValueError, DjangoValidationError) as exc:
         raise errors.NotFound("Agreement not found.") from exc
     return _agreement_info(agreement)
 
 
-def cancel_agreement(*, agent_id: uuid.UUID, agreement_id: uuid.UUID | str) -> AgreementInfo:
+def get_agreement(
+    *, actor: Actor, agreement_id: uuid.UUID | str, organization_id: uuid.UUID | str | None = None
+) -> AgreementInfo:
+    """Return one of the acting agent's agreements; 404 for another's."""
+    return _agent_agreement(agent_id_for(actor, organization_id, reading=True), agreement_id)
+
+
+def cancel_agreement(
+    *, actor: Actor, agreement_id: uuid.UUID | str, organization_id: uuid.UUID | str | None = None
+) -> AgreementInfo:
     """Cancel an agreement at once; cancelling a cancelled one changes nothing."""
+    agent_id = agent_id_for(actor, organization_id)
     with transaction.atomic():
         try:
             agreement = LicenseAgreement.objects.select_for_update().get(
                 id=agreement_id, agent_id=agent_id
             )
-        except (LicenseAgreement.DoesNotExist, ValueError) as exc:
+        except (LicenseAgreement.DoesNotExist, ValueError, DjangoValidationError) as exc:
             raise errors.NotFound("Agreement not found.") from exc
         if agreement.status == LicenseAgreement.Status.ACTIVE:
             agreement.status = LicenseAgreement.Status.CANCELLED
             agreement.cancelled_at = timezone.now()
             agreement.save(update_fields=["status", "cancelled_at"])
             invalidate()
-    return get_agreement(agent_id=agent_id, agreement_id=agreement_id)
+    return _agent_agreement(agent_id, agreement_id)
 
 
 def _terms(
@@ -324,8 +357,21 @@ def _compute_entitlements(agent_id: uuid.UUID, usage_type: str) -> Entitlements:
     return Entitlements(agent_id=agent_id, usage_type=usage_type, terms=ordered)
 
 
+def list_entitlements(
+    *, actor: Actor, usage_type: str, organization_id: uuid.UUID | str | None = None
+) -> Entitlements:
+    """Return the collections the acting agent may use for `usage_type`, with their terms."""
+    return get_entitlements(
+        agent_id=agent_id_for(actor, organization_id, reading=True), usage_type=usage_type
+    )
+
+
 def get_entitlements(*, agent_id: uuid.UUID, usage_type: str) -> Entitlements:
-    """Return the collections the agent may use for `usage_type`, with the terms of each."""
+    """Return the collections the agent may use for `usage_type`, with the terms of each.
+
+    For use cases that have already authorized the agent (the answer path); interfaces call
+    `list_entitlements`.
+    """
     if usage_type not in USAGE_TYPES:
         raise errors.ValidationFailed(
             f"Unknown usage type {usage_type!r}.",
@@ -339,14 +385,16 @@ def get_entitlements(*, agent_id: uuid.UUID, usage_type: str) -> Entitlements:
 
 def quote(
     *,
-    agent_id: uuid.UUID,
+    actor: Actor,
     offer_id: uuid.UUID,
     usage_type: str = "ai-input",
     sources: int = 1,
     tokens: int = 0,
     cited: bool = True,
+    organization_id: uuid.UUID | str | None = None,
 ) -> Quote:
-    """Price a use before it happens, at the agent's agreed version or the current one."""
+    """Price a use before it happens, at the acting agent's agreed version or the current one."""
+    agent_id = agent_id_for(actor, organization_id, reading=True)
     if sources < 0 or tokens < 0:
         raise errors.ValidationFailed("Counts are zero or more.")
     agreement = _active_agreement(agent_id, offer_id)
@@ -357,7 +405,7 @@ def quote(
             offer = LicenseOffer.objects.select_related("current_version").get(
                 id=offer_id, status=LicenseOffer.Status.PUBLISHED
             )
-        except (LicenseOffer.DoesNotExist, ValueError) as exc:
+        except (LicenseOffer.DoesNotExist, ValueError, DjangoValidationError) as exc:
             raise errors.NotFound("Offer not found.") from exc
         version = current_version(offer)
         if not _visible(version, offer, agent_id):

@@ -7,12 +7,15 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.services import Actor
 from catalog import services as catalog
 from licensing import errors
 from licensing.models import LicenseOffer, OfferVersion, PaymentType, Period, PriceUnit
+from licensing.services.acting import agent_id_for, provider_id_for
 from licensing.services.cache import invalidate
 from licensing.services.terms import PAYMENT_TYPES, USAGE_TYPES, usage_covers
 
@@ -223,9 +226,15 @@ def _clean_name(name: str) -> str:
 
 
 def create_offer(
-    *, provider_id: uuid.UUID, name: str, terms: OfferTerms, auto_accept: bool = False
+    *,
+    actor: Actor,
+    name: str,
+    terms: OfferTerms,
+    auto_accept: bool = False,
+    organization_id: uuid.UUID | str | None = None,
 ) -> OfferInfo:
-    """Create a draft offer (version 1) over the provider's collections."""
+    """Create a draft offer (version 1) over the acting provider's collections."""
+    provider_id = provider_id_for(actor, organization_id)
     name = _clean_name(name)
     terms = validate_terms(terms, provider_id=provider_id)
     with transaction.atomic():
@@ -234,7 +243,7 @@ def create_offer(
         )
         offer.current_version = _write_version(offer, 1, terms)
         offer.save(update_fields=["current_version"])
-    return get_offer(provider_id=provider_id, offer_id=offer.id)
+    return _offer_detail(provider_id, offer.id)
 
 
 def _provider_offer(
@@ -245,19 +254,27 @@ def _provider_offer(
         rows = rows.select_for_update(of=("self",))
     try:
         return rows.get(id=offer_id, provider_id=provider_id)
-    except (LicenseOffer.DoesNotExist, ValueError) as exc:
+    except (LicenseOffer.DoesNotExist, ValueError, DjangoValidationError) as exc:
         raise errors.NotFound("Offer not found.") from exc
 
 
-def get_offer(*, provider_id: uuid.UUID, offer_id: uuid.UUID | str) -> OfferInfo:
+def _offer_detail(provider_id: uuid.UUID, offer_id: uuid.UUID | str) -> OfferInfo:
     offer = _provider_offer(provider_id, offer_id)
     info = offer_info(offer)
     return replace(info, versions=tuple(offer.versions.values_list("version", flat=True)))
 
 
-def list_offers(*, provider_id: uuid.UUID) -> list[OfferInfo]:
+def get_offer(
+    *, actor: Actor, offer_id: uuid.UUID | str, organization_id: uuid.UUID | str | None = None
+) -> OfferInfo:
+    """Return one of the acting provider's offers with its version numbers; 404 for others'."""
+    return _offer_detail(provider_id_for(actor, organization_id), offer_id)
+
+
+def list_offers(*, actor: Actor, organization_id: uuid.UUID | str | None = None) -> list[OfferInfo]:
+    """Return the acting provider's offers."""
     offers = (
-        LicenseOffer.objects.filter(provider_id=provider_id)
+        LicenseOffer.objects.filter(provider_id=provider_id_for(actor, organization_id))
         .select_related("provider", "current_version")
         .prefetch_related("current_version__collections")
     )
@@ -266,13 +283,15 @@ def list_offers(*, provider_id: uuid.UUID) -> list[OfferInfo]:
 
 def update_offer(
     *,
-    provider_id: uuid.UUID,
+    actor: Actor,
     offer_id: uuid.UUID | str,
     name: str | None = None,
     auto_accept: bool | None = None,
     changes: Mapping[str, Any] | None = None,
+    organization_id: uuid.UUID | str | None = None,
 ) -> OfferInfo:
     """Change an offer. A draft changes in place; a published offer gets a new version."""
+    provider_id = provider_id_for(actor, organization_id)
     changes = changes or {}
     unknown = set(changes) - set(TERM_FIELDS)
     if unknown:
@@ -295,11 +314,14 @@ def update_offer(
                 offer.current_version = _write_version(offer, current.version + 1, terms)
         offer.save()
         invalidate()
-    return get_offer(provider_id=provider_id, offer_id=offer_id)
+    return _offer_detail(provider_id, offer_id)
 
 
-def publish_offer(*, provider_id: uuid.UUID, offer_id: uuid.UUID | str) -> OfferInfo:
+def publish_offer(
+    *, actor: Actor, offer_id: uuid.UUID | str, organization_id: uuid.UUID | str | None = None
+) -> OfferInfo:
     """Publish a draft; publishing a published offer changes nothing."""
+    provider_id = provider_id_for(actor, organization_id)
     with transaction.atomic():
         offer = _provider_offer(provider_id, offer_id, lock=True)
         if offer.status == LicenseOffer.Status.RETIRED:
@@ -311,11 +333,14 @@ def publish_offer(*, provider_id: uuid.UUID, offer_id: uuid.UUID | str) -> Offer
             offer.published_at = timezone.now()
             offer.save(update_fields=["status", "published_at"])
             invalidate()
-    return get_offer(provider_id=provider_id, offer_id=offer_id)
+    return _offer_detail(provider_id, offer_id)
 
 
-def retire_offer(*, provider_id: uuid.UUID, offer_id: uuid.UUID | str) -> OfferInfo:
+def retire_offer(
+    *, actor: Actor, offer_id: uuid.UUID | str, organization_id: uuid.UUID | str | None = None
+) -> OfferInfo:
     """Retire an offer: no new agreements; existing ones run until they end."""
+    provider_id = provider_id_for(actor, organization_id)
     with transaction.atomic():
         offer = _provider_offer(provider_id, offer_id, lock=True)
         if offer.status != LicenseOffer.Status.RETIRED:
@@ -323,7 +348,7 @@ def retire_offer(*, provider_id: uuid.UUID, offer_id: uuid.UUID | str) -> OfferI
             offer.retired_at = timezone.now()
             offer.save(update_fields=["status", "retired_at"])
             invalidate()
-    return get_offer(provider_id=provider_id, offer_id=offer_id)
+    return _offer_detail(provider_id, offer_id)
 
 
 def offer_visible_to(
@@ -373,7 +398,9 @@ def list_published_offers(
 ) -> list[OfferInfo]:
     """Return the published offers `agent_id` may see (None: the public), optionally filtered.
 
-    Allow and deny lists are left out: only the provider's own offer endpoints show them.
+    For use cases that have already authorized the agent (an answer's 402, RSL documents);
+    interfaces call `list_market_offers`. Allow and deny lists are left out: only the
+    provider's own offer endpoints show them.
     """
     offers = (
         LicenseOffer.objects.filter(status=LicenseOffer.Status.PUBLISHED)
@@ -399,13 +426,33 @@ def list_published_offers(
     return result
 
 
-def get_published_offer(*, agent_id: uuid.UUID | None, offer_id: uuid.UUID | str) -> OfferInfo:
-    """Return a published offer `agent_id` may see, without its allow and deny lists."""
+def list_market_offers(
+    *,
+    actor: Actor,
+    usage_type: str | None = None,
+    provider_id: uuid.UUID | None = None,
+    collection_id: uuid.UUID | None = None,
+    organization_id: uuid.UUID | str | None = None,
+) -> list[OfferInfo]:
+    """Return the published offers the acting agent may see and accept, optionally filtered."""
+    return list_published_offers(
+        agent_id=agent_id_for(actor, organization_id, reading=True),
+        usage_type=usage_type,
+        provider_id=provider_id,
+        collection_id=collection_id,
+    )
+
+
+def get_market_offer(
+    *, actor: Actor, offer_id: uuid.UUID | str, organization_id: uuid.UUID | str | None = None
+) -> OfferInfo:
+    """Return a published offer the acting agent may see, without its allow and deny lists."""
+    agent_id = agent_id_for(actor, organization_id, reading=True)
     try:
         offer = LicenseOffer.objects.select_related("provider", "current_version").get(
             id=offer_id, status=LicenseOffer.Status.PUBLISHED
         )
-    except (LicenseOffer.DoesNotExist, ValueError) as exc:
+    except (LicenseOffer.DoesNotExist, ValueError, DjangoValidationError) as exc:
         raise errors.NotFound("Offer not found.") from exc
     info = offer_info(offer)
     if not _visible(info, agent_id):

@@ -1,4 +1,5 @@
-"""Usage summaries: what an agent used (or a provider's content earned), grouped for reports."""
+"""Usage reports: what an agent used (or a provider's content earned), summed up or event by
+event, for the organization the actor acts for."""
 
 import uuid
 from collections.abc import Iterable, Mapping
@@ -11,8 +12,12 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from accounts import services as accounts
+from accounts.services import Actor
 from licensing import errors
 from licensing.models import AnswerRecord, UsageEvent
+from licensing.services.acting import agent_id_for, provider_id_for
+from licensing.services.metering import UsageEventPage, usage_events_page
 
 GROUPS = ("day", "collection", "provider", "agent", "usage_type")
 MAX_DAYS = 366
@@ -71,17 +76,47 @@ def _start_of(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
+def _usage_owner(
+    actor: Actor, role: str, organization_id: uuid.UUID | str | None
+) -> dict[str, uuid.UUID]:
+    """Return whose usage the actor may read: its agent's uses, or its provider's content's."""
+    if role == accounts.AGENT:
+        return {"agent_id": agent_id_for(actor, organization_id, reading=True)}
+    if role == accounts.PROVIDER:
+        return {"provider_id": provider_id_for(actor, organization_id)}
+    raise ValueError(f"usage is read as {accounts.AGENT} or {accounts.PROVIDER}, not {role!r}")
+
+
+def list_usage(
+    *,
+    actor: Actor,
+    role: str = accounts.AGENT,
+    limit: int = 100,
+    before_id: int | None = None,
+    organization_id: uuid.UUID | str | None = None,
+) -> UsageEventPage:
+    """Return one page of the acting organization's usage events, newest first.
+
+    As an agent (`role`), the uses it made; as a provider, every use of its content.
+    """
+    owner = _usage_owner(actor, role, organization_id)
+    return usage_events_page(**owner, limit=limit, before_id=before_id)
+
+
 def summarize_usage(
     *,
-    agent_id: uuid.UUID | None = None,
-    provider_id: uuid.UUID | None = None,
+    actor: Actor,
+    role: str = accounts.AGENT,
     since: date | None = None,
     until: date | None = None,
     group_by: tuple[str, ...] = ("day", "collection", "provider"),
+    organization_id: uuid.UUID | str | None = None,
 ) -> UsageSummary:
-    """Return usage between two UTC dates (inclusive) for one agent or one provider."""
-    if (agent_id is None) == (provider_id is None):
-        raise ValueError("name exactly one of agent_id and provider_id")
+    """Return the acting organization's usage between two UTC dates (inclusive).
+
+    As an agent (`role`), what it used; as a provider, what its content was used for.
+    """
+    owner = _usage_owner(actor, role, organization_id)
     unknown = [g for g in group_by if g not in GROUPS]
     if unknown:
         raise errors.ValidationFailed(
@@ -92,9 +127,7 @@ def summarize_usage(
     events = UsageEvent.objects.filter(
         created_at__gte=_start_of(since), created_at__lt=_start_of(until + timedelta(days=1))
     )
-    events = (
-        events.filter(agent_id=agent_id) if agent_id else events.filter(provider_id=provider_id)
-    )
+    events = events.filter(**owner)
     measures = {  # each metered request counts once, as the kind it was
         "answers": _requests_of(AnswerRecord.Kind.ANSWER),
         "searches": _requests_of(AnswerRecord.Kind.SEARCH),

@@ -10,7 +10,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.auth import acting_organization
+from accounts import services as accounts
+from accounts.api.auth import acting_organization, actor_from_request, requested_organization_id
 from core.api.scopes import NO_AUTH
 from core.api.serializers import StrictCharField, StrictSerializer
 from licensing import services as licensing
@@ -37,7 +38,8 @@ class AnswerRequestSerializer(StrictSerializer):
 
 
 def agent_organization(request):
-    return acting_organization(request, role="agent", scope="query")
+    """Return the agent organization the request asks for (403 without `query` or the role)."""
+    return acting_organization(request, role=accounts.AGENT, scope=accounts.QUERY)
 
 
 def _answer_events(plan, max_tokens) -> Iterator[tuple[str, dict]]:
@@ -56,7 +58,7 @@ def _replay_answer(body: dict) -> Iterator[bytes]:
 
 
 class AnswerView(APIView):
-    required_scope = "query"
+    required_scope = accounts.QUERY
 
     @extend_schema(
         request=AnswerRequestSerializer,
@@ -110,7 +112,7 @@ class AnswerView(APIView):
 
 
 class SearchView(APIView):
-    required_scope = "query"
+    required_scope = accounts.QUERY
 
     @extend_schema(
         parameters=[
@@ -204,7 +206,7 @@ def _date_param(params, name: str):
 
 
 class UsageView(APIView):
-    required_scope = "query"
+    required_scope = accounts.QUERY
 
     @extend_schema(
         parameters=[
@@ -216,9 +218,9 @@ class UsageView(APIView):
     )
     def get(self, request):
         """Your usage and cost by day, collection and provider (30 days by default)."""
-        organization = acting_organization(request, role="agent", scope="query")
         summary = licensing.summarize_usage(
-            agent_id=organization.id,
+            actor=actor_from_request(request),
+            organization_id=requested_organization_id(request),
             since=_date_param(request.query_params, "since"),
             until=_date_param(request.query_params, "until"),
             group_by=("day", "collection", "provider", "usage_type"),

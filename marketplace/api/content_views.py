@@ -8,7 +8,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.auth import acting_organization, may_use_scope
+from accounts import services as accounts
+from accounts.api.auth import acting_organization, actor_from_request
 from licensing import errors as licensing_errors
 from licensing import services as licensing
 from marketplace.services import idempotency
@@ -21,7 +22,7 @@ class UsageTypeQuerySerializer(serializers.Serializer):
 
 
 class DocumentContentView(APIView):
-    required_scope = "query"
+    required_scope = accounts.QUERY
 
     @extend_schema(
         parameters=[
@@ -38,7 +39,7 @@ class DocumentContentView(APIView):
     )
     def get(self, request, document_id, collection_id=None):
         """Return a document's full text under a licence; 402 with the price otherwise."""
-        agent = acting_organization(request, role="agent", scope="query")
+        agent = acting_organization(request, role=accounts.AGENT, scope=accounts.QUERY)
         usage_type = request.query_params.get("usage_type", "ai-input")
         if usage_type not in licensing.USAGE_TYPES:
             raise licensing_errors.ValidationFailed(
@@ -49,14 +50,13 @@ class DocumentContentView(APIView):
         keyed = _claim_key(request, agent.id)
         try:
             grant = licensing.fetch_licensed_content(
-                agent_id=agent.id,
+                actor=actor_from_request(request),
+                organization_id=agent.id,
                 document_id=document_id,
                 collection_id=collection_id,
                 usage_type=usage_type,
                 max_price_micros=max_price,
-                api_key_id=getattr(request.auth, "id", None),
                 request_id=keyed.request_id if keyed else None,
-                may_accept_offers=may_use_scope(request, "licensing"),
             )
         except licensing_errors.PaymentRequired as exc:
             if keyed:

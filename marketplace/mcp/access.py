@@ -3,9 +3,6 @@
 from accounts import services as accounts
 from marketplace import errors
 
-REQUIRED_ROLE = "agent"
-REQUIRED_SCOPE = "query"
-
 
 class NotAuthenticated(errors.DomainError):
     status = 401
@@ -13,7 +10,10 @@ class NotAuthenticated(errors.DomainError):
 
 
 def authorize(*, raw_key: str | None) -> accounts.AuthenticatedKey:
-    """Return the API key if it is valid and may query as an agent; raise otherwise."""
+    """Return the API key if it is valid and may query as an agent; raise otherwise.
+
+    The scope and role are checked by the same service the REST and OpenAI-compatible APIs use.
+    """
     if not raw_key:
         raise NotAuthenticated(
             "An API key is required: Authorization: Bearer <api key>.", code="missing_api_key"
@@ -21,14 +21,9 @@ def authorize(*, raw_key: str | None) -> accounts.AuthenticatedKey:
     key = accounts.authenticate_api_key(raw_key=raw_key)
     if key is None:
         raise NotAuthenticated("Invalid API key.")
-    if REQUIRED_SCOPE not in key.scopes:
-        raise errors.PermissionDenied(
-            f"This API key lacks the '{REQUIRED_SCOPE}' scope.", code="insufficient_scope"
-        )
-    if REQUIRED_ROLE not in key.organization.roles:
-        raise errors.PermissionDenied(
-            f"This needs an organization with the {REQUIRED_ROLE} role.", code="wrong_role"
-        )
+    accounts.acting_organization(
+        actor=accounts.actor_for_key(key), role=accounts.AGENT, scope=accounts.QUERY
+    )
     return key
 
 

@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from catalog.models import Document
 from core.api.errors import csrf_failure
 from licensing.models import AnswerRecord, UsageEvent
+from tests.acting import acting_for
 
 pytestmark = pytest.mark.django_db
 
@@ -246,15 +247,15 @@ def test_last_usage_page_has_no_next_before_id(
             token_count=5,
         )
     offer = licensing.create_offer(
-        provider_id=provider.id,
+        **acting_for(provider),
         name="Free",
         auto_accept=True,
         terms=licensing.OfferTerms(
             collection_ids=(collection.id,), usage_types=("ai-input",), payment_type="attribution"
         ),
     )
-    licensing.publish_offer(provider_id=provider.id, offer_id=offer.id)
-    licensing.accept_offer(agent_id=agent.id, offer_id=offer.id)
+    licensing.publish_offer(**acting_for(provider), offer_id=offer.id)
+    licensing.accept_offer(**acting_for(agent), offer_id=offer.id)
     for document in Document.objects.all():
         assert client.get(f"/api/v1/documents/{document.id}/content").status_code == 200
     ids = list(UsageEvent.objects.order_by("-id").values_list("id", flat=True))

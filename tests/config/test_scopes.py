@@ -14,6 +14,7 @@ from core.api.scopes import ANY_SCOPE, NO_AUTH
 from licensing import services as licensing
 from licensing.models import AnswerRecord, LicenseAgreement
 from marketplace import errors
+from tests.acting import acting_for
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +97,7 @@ def priced_document(make_org):
         token_count=5,
     )
     offer = licensing.create_offer(
-        provider_id=provider.id,
+        **acting_for(provider),
         name="Per fetch",
         auto_accept=False,
         terms=licensing.OfferTerms(
@@ -107,7 +108,7 @@ def priced_document(make_org):
             price_unit="retrieved_source",
         ),
     )
-    licensing.publish_offer(provider_id=provider.id, offer_id=offer.id)
+    licensing.publish_offer(**acting_for(provider), offer_id=offer.id)
     return document, offer
 
 
@@ -163,3 +164,60 @@ def test_member_listing_service_refuses_a_key_without_admin(make_org):
         accounts_services.list_members(actor=actor, organization_id=org.id)
 
     assert error.value.code == "insufficient_scope"
+
+
+def test_the_one_scope_check_refuses_keys_not_members():
+    key = accounts_services.actor_for_api_key(
+        api_key_id=uuid.uuid4(), organization_id=uuid.uuid4(), scopes=["billing"]
+    )
+    member = accounts_services.actor_for_user(user_id=1)
+
+    accounts_services.require_scope(member, "licensing")
+    accounts_services.require_scope(key, "licensing", "billing")
+    with pytest.raises(errors.PermissionDenied) as refused:
+        accounts_services.require_scope(key, "licensing", "query")
+
+    assert (refused.value.status, refused.value.code) == (403, "insufficient_scope")
+    assert refused.value.message == "This API key lacks the 'licensing' or 'query' scope."
+
+
+def test_a_key_acts_for_its_own_organization_only(make_org, key_client):
+    agent, _ = make_org(roles=("agent",))
+    other, _ = make_org(roles=("agent",))
+    client = key_client(agent, scopes=["licensing"])
+
+    own = client.get("/api/v1/agreements", HTTP_X_ORGANIZATION=str(agent.id))
+    another = client.get("/api/v1/agreements", HTTP_X_ORGANIZATION=str(other.id))
+
+    assert own.status_code == 200
+    assert (another.status_code, another.json()["code"]) == (404, "not_found")
+
+
+def test_a_member_acts_for_their_one_organization_with_the_role(make_org, api_client):
+    provider, owner = make_org(roles=("provider",))
+    agent, _ = make_org(roles=("agent",), owner=owner)
+    api_client.force_login(owner)
+    actor = accounts_services.actor_for_user(user_id=owner.pk)
+
+    paths = ("/api/v1/offers", "/api/v1/provider/usage/events", "/api/v1/market/offers")
+    statuses = [api_client.get(path).status_code for path in paths]
+    acting = {
+        role: accounts_services.acting_organization(actor=actor, role=role, scope="licensing").id
+        for role in ("provider", "agent")
+    }
+
+    assert statuses == [200, 200, 200]
+    assert acting == {"provider": provider.id, "agent": agent.id}
+
+
+def test_a_member_of_two_agent_organizations_names_one(make_org, api_client):
+    first, owner = make_org(roles=("agent",))
+    second, _ = make_org(roles=("agent",), owner=owner)
+    api_client.force_login(owner)
+
+    unnamed = api_client.get("/api/v1/agreements")
+    named = api_client.get("/api/v1/agreements", HTTP_X_ORGANIZATION=str(second.id))
+    by_query = api_client.get("/api/v1/agreements", {"organization": str(first.id)})
+
+    assert (unnamed.status_code, unnamed.json()["code"]) == (400, "organization_required")
+    assert (named.status_code, by_query.status_code) == (200, 200)

@@ -4,6 +4,7 @@ import pytest
 
 from catalog.models import Chunk, Collection, Document
 from licensing import services
+from tests.acting import acting_for
 
 
 @pytest.fixture
@@ -60,13 +61,13 @@ def make_offer(db):
         }
         defaults.update(terms)
         offer = services.create_offer(
-            provider_id=provider.id,
+            **acting_for(provider),
             name=name,
             auto_accept=auto_accept,
             terms=services.OfferTerms(collection_ids=tuple(c.id for c in collections), **defaults),
         )
         if publish:
-            offer = services.publish_offer(provider_id=provider.id, offer_id=offer.id)
+            offer = services.publish_offer(**acting_for(provider), offer_id=offer.id)
         return offer
 
     return make

@@ -6,6 +6,7 @@ from django.db import connection
 from catalog.models import Chunk
 from licensing import errors, services
 from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
+from tests.acting import acting_for
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def test_recording_the_same_answer_twice_creates_nothing_new(
 ):
     collection = make_collection(provider, documents=2)
     offer = make_offer(provider, [collection], price_micros=2000)
-    services.accept_offer(agent_id=agent.id, offer_id=offer.id)
+    services.accept_offer(**acting_for(agent), offer_id=offer.id)
     ent = services.get_entitlements(agent_id=agent.id, usage_type="ai-input")
     chunks = list(Chunk.objects.filter(collection=collection))
 
@@ -111,7 +112,7 @@ def test_spend_cap_refuses_the_use_that_would_pass_it_and_records_nothing(
 ):
     collection = make_collection(provider)
     offer = make_offer(provider, [collection], price_micros=4000)
-    services.accept_offer(agent_id=agent.id, offer_id=offer.id, spend_cap_micros=10_000)
+    services.accept_offer(**acting_for(agent), offer_id=offer.id, spend_cap_micros=10_000)
     ent = services.get_entitlements(agent_id=agent.id, usage_type="ai-input")
     chunk = list(Chunk.objects.all())
 
@@ -149,7 +150,7 @@ def test_concurrent_recordings_of_one_answer_create_one(
         pytest.skip("concurrent writers need PostgreSQL (SQLite serializes them)")
     collection = make_collection(provider, documents=2)
     offer = make_offer(provider, [collection], price_micros=1000)
-    services.accept_offer(agent_id=agent.id, offer_id=offer.id, spend_cap_micros=50_000)
+    services.accept_offer(**acting_for(agent), offer_id=offer.id, spend_cap_micros=50_000)
     ent = services.get_entitlements(agent_id=agent.id, usage_type="ai-input")
     chunks = list(Chunk.objects.all())
     barrier = threading.Barrier(8)

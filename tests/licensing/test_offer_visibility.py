@@ -7,6 +7,7 @@ from lxml import etree
 from catalog.models import Document
 from licensing import errors, services
 from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
+from tests.acting import acting_for
 
 pytestmark = pytest.mark.django_db
 
@@ -119,9 +120,9 @@ def test_an_offer_an_agent_may_not_see_is_404_to_detail_quote_and_accept(
             }
     assert LicenseAgreement.objects.count() == 0
     with pytest.raises(errors.NotFound):
-        services.quote(agent_id=stranger.id, offer_id=private.id)
+        services.quote(**acting_for(stranger), offer_id=private.id)
     with pytest.raises(errors.NotFound):
-        services.get_published_offer(agent_id=stranger.id, offer_id=denying.id)
+        services.get_market_offer(**acting_for(stranger), offer_id=denying.id)
 
 
 def test_an_agent_on_the_allow_list_quotes_and_accepts_the_private_offer(
@@ -141,7 +142,7 @@ def test_an_agent_on_the_allow_list_quotes_and_accepts_the_private_offer(
     terms = agreements[0]["offer"]["terms"]
     assert "allowed_agent_org_ids" not in terms
     assert str(stranger.id) not in str(agreements) + str(accepted.json())
-    (agreement,) = services.list_agreements(agent_id=agent.id)
+    (agreement,) = services.list_agreements(**acting_for(agent))
     assert agreement.offer.terms.allowed_agent_org_ids == ()
 
 
@@ -235,8 +236,8 @@ def test_a_document_the_agent_is_licensed_for_stays_readable_after_the_offer_is_
 ):
     collection = make_collection(provider)
     offer = make_offer(provider, [collection])
-    services.accept_offer(agent_id=agent.id, offer_id=offer.id)
-    services.retire_offer(provider_id=provider.id, offer_id=offer.id)
+    services.accept_offer(**acting_for(agent), offer_id=offer.id)
+    services.retire_offer(**acting_for(provider), offer_id=offer.id)
     document = Document.objects.get(collection=collection)
 
     assert _content(client_of(agent), document.id).status_code == 200

@@ -2,6 +2,7 @@ import pytest
 
 from licensing import errors, services
 from licensing.models import LicenseAgreement, LicenseOffer, OfferVersion
+from tests.acting import acting_for
 
 pytestmark = pytest.mark.django_db
 
@@ -11,15 +12,15 @@ def test_editing_a_published_offer_makes_a_new_version_and_agreements_keep_their
 ):
     collection = make_collection(provider)
     offer = make_offer(provider, [collection], price_micros=2000)
-    agreement = services.accept_offer(agent_id=agent.id, offer_id=offer.id)
+    agreement = services.accept_offer(**acting_for(agent), offer_id=offer.id)
 
     edited = services.update_offer(
-        provider_id=provider.id, offer_id=offer.id, changes={"price_micros": 5000}
+        **acting_for(provider), offer_id=offer.id, changes={"price_micros": 5000}
     )
 
     assert (edited.version, edited.terms.price_micros) == (2, 5000)
     assert edited.versions == (1, 2)
-    kept = services.get_agreement(agent_id=agent.id, agreement_id=agreement.id)
+    kept = services.get_agreement(**acting_for(agent), agreement_id=agreement.id)
     assert (kept.offer.version, kept.offer.terms.price_micros) == (1, 2000)
     terms = services.get_entitlements(agent_id=agent.id, usage_type="ai-input").terms
     assert [(t.version, t.price_micros) for t in terms] == [(1, 2000)]
@@ -28,7 +29,7 @@ def test_editing_a_published_offer_makes_a_new_version_and_agreements_keep_their
 def test_editing_a_draft_changes_it_in_place(provider, make_collection, make_offer):
     offer = make_offer(provider, [make_collection(provider)], publish=False)
     edited = services.update_offer(
-        provider_id=provider.id, offer_id=offer.id, changes={"price_micros": 7}
+        **acting_for(provider), offer_id=offer.id, changes={"price_micros": 7}
     )
     assert (edited.version, edited.terms.price_micros) == (1, 7)
     assert OfferVersion.objects.filter(offer_id=offer.id).count() == 1
@@ -36,8 +37,8 @@ def test_editing_a_draft_changes_it_in_place(provider, make_collection, make_off
 
 def test_accepting_twice_returns_the_same_agreement(provider, agent, make_collection, make_offer):
     offer = make_offer(provider, [make_collection(provider)])
-    first = services.accept_offer(agent_id=agent.id, offer_id=offer.id)
-    second = services.accept_offer(agent_id=agent.id, offer_id=offer.id)
+    first = services.accept_offer(**acting_for(agent), offer_id=offer.id)
+    second = services.accept_offer(**acting_for(agent), offer_id=offer.id)
     assert first.id == second.id
     assert LicenseAgreement.objects.count() == 1
 
@@ -87,13 +88,13 @@ def test_retired_offers_cannot_be_accepted_and_denying_ones_are_not_found(
 ):
     collection = make_collection(provider)
     retired = make_offer(provider, [collection], name="Old")
-    services.retire_offer(provider_id=provider.id, offer_id=retired.id)
+    services.retire_offer(**acting_for(provider), offer_id=retired.id)
     denying = make_offer(provider, [collection], name="Not you", denied_agent_org_ids=(agent.id,))
 
     with pytest.raises(errors.OfferNotAcceptable, match="retired"):
-        services.accept_offer(agent_id=agent.id, offer_id=retired.id)
+        services.accept_offer(**acting_for(agent), offer_id=retired.id)
     with pytest.raises(errors.NotFound):
-        services.accept_offer(agent_id=agent.id, offer_id=denying.id)
+        services.accept_offer(**acting_for(agent), offer_id=denying.id)
     assert LicenseAgreement.objects.count() == 0
 
 
@@ -112,7 +113,7 @@ def test_entitlements_follow_agreements_auto_accept_and_usage_types(
         name="Open",
     )
     make_offer(provider, [training_only], auto_accept=True, usage_types=("ai-train",), name="Train")
-    services.accept_offer(agent_id=agent.id, offer_id=offer.id)
+    services.accept_offer(**acting_for(agent), offer_id=offer.id)
 
     ent = services.get_entitlements(agent_id=agent.id, usage_type="ai-input")
 
@@ -129,10 +130,10 @@ def test_entitlements_change_at_once_when_an_agreement_is_cancelled(
 ):
     collection = make_collection(provider)
     offer = make_offer(provider, [collection])
-    agreement = services.accept_offer(agent_id=agent.id, offer_id=offer.id)
+    agreement = services.accept_offer(**acting_for(agent), offer_id=offer.id)
     assert services.get_entitlements(agent_id=agent.id, usage_type="ai-input").collection_ids
 
-    services.cancel_agreement(agent_id=agent.id, agreement_id=agreement.id)
+    services.cancel_agreement(**acting_for(agent), agreement_id=agreement.id)
 
     assert services.get_entitlements(agent_id=agent.id, usage_type="ai-input").terms == ()
 
@@ -151,7 +152,7 @@ def test_quote_prices_each_unit(provider, agent, make_collection, make_offer):
     per_tokens = make_offer(
         provider, [collection], price_micros=1000, price_unit="1k_tokens", name="B"
     )
-    q1 = services.quote(agent_id=agent.id, offer_id=per_source.id, sources=3)
-    q2 = services.quote(agent_id=agent.id, offer_id=per_tokens.id, sources=2, tokens=1500)
+    q1 = services.quote(**acting_for(agent), offer_id=per_source.id, sources=3)
+    q2 = services.quote(**acting_for(agent), offer_id=per_tokens.id, sources=2, tokens=1500)
     assert (q1.units, q1.amount_micros) == (3, 7500)
     assert (q2.units, q2.amount_micros) == (3000, 3000)

@@ -11,6 +11,7 @@ from catalog import services as catalog_services
 from catalog.ingestion.chunking import split_into_chunks
 from catalog.models import Chunk, Collection, Document
 from licensing import services as licensing
+from tests.acting import acting_for
 
 HEAT_PUMPS = [
     (
@@ -93,12 +94,12 @@ def add_document(collection: Collection, title: str, text: str) -> Document:
 
 def _offer(provider, collections, name, *, auto_accept=False, **terms):
     offer = licensing.create_offer(
-        provider_id=provider.id,
+        **acting_for(provider),
         name=name,
         auto_accept=auto_accept,
         terms=licensing.OfferTerms(collection_ids=tuple(c.id for c in collections), **terms),
     )
-    return licensing.publish_offer(provider_id=provider.id, offer_id=offer.id)
+    return licensing.publish_offer(**acting_for(provider), offer_id=offer.id)
 
 
 @pytest.fixture
@@ -148,8 +149,8 @@ def market(make_org, search_index) -> Market:
         price_micros=5000,
         price_unit="cited_source",
     )
-    licensing.accept_offer(agent_id=agent.id, offer_id=energy_offer.id)
-    licensing.accept_offer(agent_id=agent.id, offer_id=sleep_offer.id)
+    licensing.accept_offer(**acting_for(agent), offer_id=energy_offer.id)
+    licensing.accept_offer(**acting_for(agent), offer_id=sleep_offer.id)
     return Market(
         agent=agent,
         northwind=northwind,

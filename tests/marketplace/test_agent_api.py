@@ -11,6 +11,7 @@ from django.utils import timezone
 from licensing.models import AnswerRecord, UsageEvent
 from marketplace.models import IdempotencyRecord
 from marketplace.services import idempotency
+from tests.acting import acting_for
 from tests.marketplace.conftest import reset_by_client
 
 pytestmark = pytest.mark.django_db
@@ -178,7 +179,7 @@ def test_keys_are_per_organization(market, agent_client, make_org, key_client):
     from licensing import services as licensing
 
     other, _ = make_org(roles=("agent",), name="Other Agents")
-    licensing.accept_offer(agent_id=other.id, offer_id=market.energy_offer.id)
+    licensing.accept_offer(**acting_for(other), offer_id=market.energy_offer.id)
     headers = {"Idempotency-Key": "shared-key"}
 
     mine = _ask(agent_client, headers, question=HEAT_QUESTION).json()

@@ -24,11 +24,14 @@ from django.db import connection
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
+from rest_framework.test import APIClient
 
+from catalog.models import Document
 from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
 from marketplace.mcp import server as mcp_server
 from marketplace.mcp import tools
 from marketplace.services import receipts
+from tests.acting import acting_for
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAT_QUESTION = "How does a heat pump keep working in freezing weather?"
@@ -256,6 +259,67 @@ def test_http_without_a_valid_agent_key_is_refused(market, make_key, mcp_url):
     assert good[0] == 200
 
 
+# -- one access check for every interface -------------------------------------------------------
+
+QUERY_REFUSAL = (403, "insufficient_scope", "This API key lacks the 'query' scope.")
+ROLE_REFUSAL = (403, "wrong_role", "This needs an organization with the agent role.")
+
+
+def _refusal(response) -> tuple[int, str, str]:
+    body = response.json()
+    return response.status_code, body["code"], body["message"]
+
+
+def _rest_and_openai_refusals(client, document_id) -> dict:
+    question = {"role": "user", "content": HEAT_QUESTION}
+    return {
+        "REST answers": _refusal(
+            client.post("/api/v1/answers", {"question": HEAT_QUESTION}, format="json")
+        ),
+        "REST usage": _refusal(client.get("/api/v1/usage")),
+        "REST content": _refusal(client.get(f"/api/v1/documents/{document_id}/content")),
+        "OpenAI chat": _refusal(
+            client.post(
+                "/v1/chat/completions",
+                {"model": "provenant", "messages": [question]},
+                format="json",
+            )
+        ),
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_interface_refuses_a_key_without_the_query_scope_alike(market, make_key, mcp_url):
+    key = make_key(market.agent, scopes=["licensing"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    document = Document.objects.filter(collection=market.energy).first()
+
+    refusals = _rest_and_openai_refusals(client, document.id)
+    tool = tools.call_tool("ask", {"question": HEAT_QUESTION}, raw_key=key).structured_content
+    refusals["MCP tool"] = (tool["status"], tool["code"], tool["message"])
+    refusals["MCP HTTP"] = _refusal(
+        httpx2.post(
+            mcp_url, json=INITIALIZE, headers={**MCP_HEADERS, "Authorization": f"Bearer {key}"}
+        )
+    )
+
+    assert refusals == dict.fromkeys(refusals, QUERY_REFUSAL)
+    assert len(refusals) == 6
+    assert _nothing_metered()
+
+
+def test_rest_and_openai_refuse_a_member_of_no_agent_organization_alike(market):
+    client = APIClient()
+    client.force_login(market.northwind.memberships.get(role="owner").user)
+    document = Document.objects.filter(collection=market.energy).first()
+
+    refusals = _rest_and_openai_refusals(client, document.id)
+
+    assert refusals == dict.fromkeys(refusals, ROLE_REFUSAL)
+    assert _nothing_metered()
+
+
 # -- tool calls: arguments, errors, limits -------------------------------------------------------
 
 
@@ -412,7 +476,7 @@ def test_offers_an_agent_may_not_accept_are_not_listed(market, make_key):
     from licensing import services as licensing
 
     licensing.update_offer(
-        provider_id=market.harbor.id,
+        **acting_for(market.harbor),
         offer_id=market.canals_offer.id,
         changes={"denied_agent_org_ids": (market.agent.id,)},
     )
@@ -423,6 +487,18 @@ def test_offers_an_agent_may_not_accept_are_not_listed(market, make_key):
 
     names = [o["name"] for o in result.structured_content["offers"]]
     assert names == ["Attribution", "Per source"]
+
+
+def test_a_query_only_key_lists_offers_and_sees_which_it_holds(market, make_key):
+    result = tools.call_tool("list_offers", {}, raw_key=make_key(market.agent, scopes=["query"]))
+
+    assert result.is_error is False, _text(result)
+    offers = result.structured_content["offers"]
+    assert [(o["name"], o["accepted"]) for o in offers] == [
+        ("Per cited source", False),
+        ("Attribution", True),
+        ("Per source", True),
+    ]
 
 
 # -- stdio --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from openai import OpenAI
 
 from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
 from marketplace.models import IdempotencyRecord
+from tests.acting import acting_for
 
 HEAT_QUESTION = "How does a heat pump keep working in freezing weather?"
 CANAL_QUESTION = "When did the Panama Canal open?"
@@ -495,7 +496,7 @@ def test_another_agent_cannot_replay_this_agents_answer(market, agent_client, ma
     from licensing import services as licensing
 
     other, _ = make_org(roles=("agent",), name="Other Agents")
-    licensing.accept_offer(agent_id=other.id, offer_id=market.energy_offer.id)
+    licensing.accept_offer(**acting_for(other), offer_id=market.energy_offer.id)
 
     mine = _post(agent_client, _body(), **{"Idempotency-Key": "shared"}).json()
     theirs = _post(key_client(other), _body(), **{"Idempotency-Key": "shared"}).json()

@@ -5,6 +5,7 @@ import pytest
 from licensing import services as licensing
 from licensing.models import AnswerRecord, UsageEvent
 from marketplace.mcp import tools
+from tests.acting import acting_for
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +14,7 @@ CANAL_QUESTION = "When did the Panama Canal open?"
 
 def _limit_canals_to(market, *org_ids):
     licensing.update_offer(
-        provider_id=market.harbor.id,
+        **acting_for(market.harbor),
         offer_id=market.canals_offer.id,
         changes={"allowed_agent_org_ids": org_ids},
     )

@@ -15,6 +15,7 @@ from catalog.models import Chunk, Collection, Document, IngestionJob
 from licensing import services as licensing
 from licensing.models import AnswerRecord, LicenseAgreement, LicenseOffer, OfferVersion
 from marketplace.demo import CONTENT_DIR
+from tests.acting import acting_for
 
 pytestmark = pytest.mark.django_db
 
@@ -262,7 +263,8 @@ def test_agent_is_licensed_for_every_collection_but_research_roundups():
     _seed()
     agent_id = _agent_id()
 
-    agreements = licensing.list_agreements(agent_id=agent_id, status="active")
+    agent = Organization.objects.get(id=agent_id)
+    agreements = licensing.list_agreements(**acting_for(agent), status="active")
     assert {a.offer.name: a.spend_cap_micros for a in agreements} == ACCEPTED
     research = Collection.objects.get(name="Research Roundups")
     expected = set(Collection.objects.exclude(id=research.id).values_list("id", flat=True))

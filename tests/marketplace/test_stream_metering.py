@@ -11,6 +11,7 @@ import pytest
 from licensing import services as licensing
 from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
 from marketplace.models import IdempotencyRecord
+from tests.acting import acting_for
 from tests.inference_client.conftest import FakeOpenAIServer, Reply
 from tests.marketplace.conftest import reset_by_client
 
@@ -104,7 +105,7 @@ def test_a_client_that_leaves_mid_stream_keeps_paying_for_what_it_read(
 
 
 def test_a_completed_stream_is_settled_on_what_the_answer_cited(market, agent_client, slow_model):
-    licensing.accept_offer(agent_id=market.agent.id, offer_id=market.canals_offer.id)
+    licensing.accept_offer(**acting_for(market.agent), offer_id=market.canals_offer.id)
     slow_model.default = Reply(content="The canal opened in 1914.", chunk_delay_s=PACE_S)
 
     events = _events(b"".join(_ask(agent_client, question=CANAL_QUESTION).streaming_content))
@@ -122,7 +123,7 @@ def test_a_completed_stream_is_settled_on_what_the_answer_cited(market, agent_cl
 
 
 def test_a_cited_source_is_charged_when_the_stream_settles(market, agent_client, slow_model):
-    licensing.accept_offer(agent_id=market.agent.id, offer_id=market.canals_offer.id)
+    licensing.accept_offer(**acting_for(market.agent), offer_id=market.canals_offer.id)
     slow_model.default = Reply(content="The canal opened in 1914 [1].", chunk_delay_s=PACE_S)
 
     events = _events(b"".join(_ask(agent_client, question=CANAL_QUESTION).streaming_content))

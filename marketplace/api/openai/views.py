@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
+from accounts import services as accounts
 from marketplace import errors
 from marketplace.api.answer_views import agent_organization
 from marketplace.api.idempotent_runs import IDEMPOTENCY_KEY_HEADER, IdempotentRun, sse_response
@@ -32,7 +33,7 @@ def model_body() -> dict:
 
 
 class ModelListView(OpenAIView):
-    required_scope = "query"
+    required_scope = accounts.QUERY
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="openai_models_list")
     def get(self, request):
@@ -41,7 +42,7 @@ class ModelListView(OpenAIView):
 
 
 class ModelView(OpenAIView):
-    required_scope = "query"
+    required_scope = accounts.QUERY
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT}, operation_id="openai_models_retrieve")
     def get(self, request, model_id: str):
@@ -60,7 +61,7 @@ def _model_not_found(model_id: str) -> errors.NotFound:
 
 
 class ChatCompletionView(OpenAIView):
-    required_scope = "query"
+    required_scope = accounts.QUERY
 
     @extend_schema(
         request=ChatCompletionRequestSerializer,

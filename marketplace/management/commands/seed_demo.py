@@ -6,6 +6,7 @@ from urllib.parse import quote_plus
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts import services as accounts
 from marketplace import demo
 
 ANSWER_QUESTION = "How does a heat pump keep working in freezing weather?"
@@ -77,7 +78,7 @@ class Command(BaseCommand):
         out.write("")
         out.write("What those answers cost, and earned:")
         out.write(f"  curl -s {host}/api/v1/usage {auth}   # the agent's spend by day, provider")
-        provider = next((a for a in summary.accounts if "provider" in a.roles), None)
+        provider = next((a for a in summary.accounts if accounts.PROVIDER in a.roles), None)
         if provider is not None:
             out.write(
                 f"  log in at {host}/login/ as {provider.email} and open "

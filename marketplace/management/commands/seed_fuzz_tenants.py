@@ -7,11 +7,6 @@ from accounts.models import Membership, Organization
 from marketplace import demo
 
 FUZZ_KEY_NAME = "Fuzzing key"
-# No `admin`: a fuzzer holding it would revoke its own key half-way through.
-TENANT_SCOPES = {
-    "provider": ["catalog", "licensing", "billing"],
-    "agent": ["query", "licensing", "billing"],
-}
 
 
 class Command(BaseCommand):
@@ -20,7 +15,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         catalog = demo.load_catalog()
         demo.seed_demo(catalog)
-        emails = {"provider": catalog.providers[0].account.email, "agent": catalog.agent.email}
+        emails = {
+            accounts.PROVIDER: catalog.providers[0].account.email,
+            accounts.AGENT: catalog.agent.email,
+        }
         for tenant, email in emails.items():
             membership = Membership.objects.select_related("user", "organization").get(
                 user__email=email, role=Membership.Role.OWNER
@@ -30,6 +28,7 @@ class Command(BaseCommand):
                 actor=accounts.actor_for_user(user_id=membership.user.pk),
                 organization_id=org.id,
                 name=FUZZ_KEY_NAME,
-                scopes=TENANT_SCOPES[tenant],
+                # No `admin`: a fuzzer holding it would revoke its own key half-way through.
+                scopes=list(accounts.SCOPES_BY_ROLE[tenant]),
             )
             self.stdout.write(f"{tenant.upper()}_KEY={created.secret}")

@@ -56,9 +56,9 @@ def list_offers(key: accounts.AuthenticatedKey, args: dict) -> tuple[str, dict]:
             f"Unknown usage type {usage_type!r}.",
             details={"usage_type": [f"Choose from {', '.join(licensing.USAGE_TYPES)}."]},
         )
-    agent_id = key.organization_id
-    offers = licensing.list_published_offers(agent_id=agent_id, usage_type=usage_type)
-    accepted = {a.offer.id for a in licensing.list_agreements(agent_id=agent_id, status=ACTIVE)}
+    actor = accounts.actor_for_key(key)
+    offers = licensing.list_market_offers(actor=actor, usage_type=usage_type)
+    accepted = {a.offer.id for a in licensing.list_agreements(actor=actor, status=ACTIVE)}
     names = answers.names_for(collection_ids={c for o in offers for c in o.terms.collection_ids})
     body = {
         "object": "list",
