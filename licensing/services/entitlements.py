@@ -192,8 +192,13 @@ def _compute_entitlements(agent_id: uuid.UUID, usage_type: str) -> Entitlements:
         options=tuple(held + unbound),
         ceilings=ceilings,
     )
+    # One choice per collection, for a passage of typical length; where that passage would
+    # cost more than the ceilings allow, for the smallest one (shorter passages may be used).
     typical = settings.CATALOG_CHUNK_TOKENS
-    chosen = (entitlements.choose(c, tokens=typical) for c in entitlements.options_collection_ids)
+    chosen = (
+        entitlements.choose(c, tokens=typical) or entitlements.choose(c, tokens=1)
+        for c in entitlements.options_collection_ids
+    )
     terms = tuple(sorted((t for t in chosen if t is not None), key=lambda t: str(t.collection_id)))
     return replace(entitlements, terms=terms)
 
