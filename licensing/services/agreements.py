@@ -165,9 +165,10 @@ def _acceptable_offer(agent_id: uuid.UUID, offer_id: uuid.UUID | str) -> License
 
 
 def _refuse_unless_acceptable(agent_id: uuid.UUID, offer: LicenseOffer) -> None:
-    if not _visible(offer.current_version, offer, agent_id):
+    version = offer.current_version
+    if version is None or not _visible(version, offer, agent_id):
         raise errors.NotFound("Offer not found.")  # a private offer is not shown to others
-    reason = refusal_reason(offer.current_version, offer, agent_id)
+    reason = refusal_reason(version, offer, agent_id)
     if reason:
         raise errors.OfferNotAcceptable(f"This offer cannot be accepted: {reason}.")
 
@@ -237,11 +238,14 @@ def buy_single_fetch(
     at that price and ended at once, so it entitles nothing after the fetch it pays for."""
     offer = _acceptable_offer(agent_id, offer_id)
     _refuse_unless_acceptable(agent_id, offer)
+    version = offer.current_version
+    if version is None:
+        raise errors.NotFound("Offer not found.")
     now = timezone.now()
     agreement = LicenseAgreement.objects.create(
         agent_id=agent_id,
         offer=offer,
-        offer_version=offer.current_version,
+        offer_version=version,
         origin=LicenseAgreement.Origin.SINGLE_FETCH,
         status=LicenseAgreement.Status.EXPIRED,
         starts_at=now,

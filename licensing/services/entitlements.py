@@ -126,7 +126,7 @@ def _terms(
     )
 
 
-def _usable_agreements(agent_id: uuid.UUID, usage_type: str) -> tuple[list[Terms], set]:
+def _usable_agreements(agent_id: uuid.UUID, usage_type: str) -> tuple[list[Terms], set[uuid.UUID]]:
     """Return the terms of the agent's running agreements for `usage_type`, and the offers
     it holds a running agreement on (for any usage)."""
     now = timezone.now()
@@ -137,7 +137,8 @@ def _usable_agreements(agent_id: uuid.UUID, usage_type: str) -> tuple[list[Terms
         .prefetch_related("offer_version__collections")
         .order_by("created_at", "id")
     )
-    options, held_offers = [], set()
+    options: list[Terms] = []
+    held_offers: set[uuid.UUID] = set()
     for agreement in agreements:
         version, offer = agreement.offer_version, agreement.offer
         held_offers.add(offer.id)
@@ -149,7 +150,9 @@ def _usable_agreements(agent_id: uuid.UUID, usage_type: str) -> tuple[list[Terms
     return options, held_offers
 
 
-def _usable_auto_offers(agent_id: uuid.UUID, usage_type: str, held_offers: set) -> list[Terms]:
+def _usable_auto_offers(
+    agent_id: uuid.UUID, usage_type: str, held_offers: set[uuid.UUID]
+) -> list[Terms]:
     offers = (
         LicenseOffer.objects.filter(status=LicenseOffer.Status.PUBLISHED, auto_accept=True)
         .exclude(id__in=held_offers)
@@ -157,10 +160,10 @@ def _usable_auto_offers(agent_id: uuid.UUID, usage_type: str, held_offers: set) 
         .select_related("current_version")
         .prefetch_related("current_version__collections")
     )
-    options = []
+    options: list[Terms] = []
     for offer in offers:
         version = offer.current_version
-        if not usage_covers(version.usage_types, usage_type):
+        if version is None or not usage_covers(version.usage_types, usage_type):
             continue
         if refusal_reason(version, offer, agent_id):
             continue
@@ -223,7 +226,8 @@ def get_entitlements(*, agent_id: uuid.UUID, usage_type: str) -> Entitlements:
             f"Unknown usage type {usage_type!r}.",
             details={"usage_type": [f"Choose from {', '.join(USAGE_TYPES)}."]},
         )
-    return cached(
+    entitlements: Entitlements = cached(
         ("entitlements", str(agent_id), usage_type),
         lambda: _compute_entitlements(agent_id, usage_type),
     )
+    return entitlements

@@ -73,7 +73,8 @@ def revenue_share_equivalent(revenue_share_bps: int) -> int:
     It is what one source may take at most (a share is split by attribution weight, and a
     source's weight is at most the whole answer). It compares offers; nothing charges it.
     """
-    return (revenue_share_bps * settings.LICENSING_REVENUE_SHARE_BASIS_MICROS + 5_000) // 10_000
+    basis: int = settings.LICENSING_REVENUE_SHARE_BASIS_MICROS
+    return (revenue_share_bps * basis + 5_000) // 10_000
 
 
 def marginal_cost(terms: Terms, *, tokens: int, cited: bool = True) -> int:
@@ -87,13 +88,14 @@ def marginal_cost(terms: Terms, *, tokens: int, cited: bool = True) -> int:
     """
     payment = terms.payment_type
     if payment == PaymentType.USE:
-        return price_use(
+        charge: int = price_use(
             payment_type=payment,
             price_unit=terms.price_unit,
             price_micros=terms.price_micros,
             tokens=tokens,
             cited=cited,
         )[1]
+        return charge
     if payment in (PaymentType.SUBSCRIPTION, PaymentType.PURCHASE):
         return 0 if terms.agreement_id is not None else terms.price_micros
     if payment == PaymentType.REVENUE_SHARE:
