@@ -181,7 +181,8 @@ def fetch_licensed_content(
         # The crawler's price is the most this fetch may cost; and a subscription or a purchase
         # the agent does not hold is never bought for one fetch.
         buys_a_term = terms.agreement_id is None and terms.payment_type in BOUGHT_FOR_A_TERM
-        if _charge(terms, tokens) > max_price_micros or (buys_a_term and not standing):
+        cost = terms.price_micros if buys_a_term else _charge(terms, tokens)
+        if cost > max_price_micros or (buys_a_term and not standing):
             terms = None
     if terms is None:
         visible = list_published_offers(agent_id=agent_id, collection_id=content.collection_id)

@@ -271,6 +271,35 @@ def test_an_auto_accept_offer_fetched_at_a_crawler_price_makes_no_standing_agree
     assert [t.agreement_id for t in terms] == [None]  # still only offered
 
 
+def test_an_auto_accept_subscription_is_bought_by_a_fetch_only_standing_and_at_its_price(
+    provider, agent, make_collection, make_offer, agent_client
+):
+    make_offer(
+        provider,
+        [make_collection(provider)],
+        auto_accept=True,
+        payment_type="subscription",
+        price_unit="period",
+        period="month",
+        price_micros=20_000,
+    )
+    services.set_price_ceilings(**acting_for(agent), per_source_micros=20_000)
+    document = Document.objects.get()
+    standing = {"HTTP_CRAWLER_ACCEPT": "standing"}
+
+    one_fetch = _content(agent_client, document, HTTP_CRAWLER_MAX_PRICE="USD 1")
+    too_cheap = _content(agent_client, document, HTTP_CRAWLER_MAX_PRICE="USD 0.019", **standing)
+    assert (one_fetch.status_code, too_cheap.status_code) == (402, 402)
+    assert LicenseAgreement.objects.count() == 0
+
+    bought = _content(agent_client, document, HTTP_CRAWLER_MAX_PRICE="USD 0.02", **standing)
+
+    assert bought.status_code == 200
+    agreement = LicenseAgreement.objects.get()
+    assert (agreement.origin, agreement.status) == ("accepted", "active")
+    assert agreement.ends_at is not None  # a month's subscription
+
+
 def test_a_crawler_price_below_the_agents_agreement_is_402_and_charges_nothing(
     provider, agent, make_collection, make_offer, agent_client
 ):
