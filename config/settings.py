@@ -301,6 +301,17 @@ LOGGING = {
 
 # Licensing: every offer is priced in the platform's currency.
 LICENSING_CURRENCY = env_str("LICENSING_CURRENCY", "USD")
+# What an agent consents to without accepting an offer itself (auto-accept offers), until its
+# organization sets its own ceilings (PATCH /api/v1/organizations/{id}/price-ceilings).
+AGENT_DEFAULT_MAX_PRICE_PER_SOURCE_MICROS = env_int(
+    "AGENT_DEFAULT_MAX_PRICE_PER_SOURCE_MICROS", 10_000
+)
+AGENT_DEFAULT_MAX_PRICE_PER_ANSWER_MICROS = env_int(
+    "AGENT_DEFAULT_MAX_PRICE_PER_ANSWER_MICROS", 50_000
+)
+# The revenue an answer is taken to earn when a revenue-share offer is compared with per-use
+# prices (its per-use equivalent is its share of this; see docs/attribution.md).
+LICENSING_REVENUE_SHARE_BASIS_MICROS = env_int("LICENSING_REVENUE_SHARE_BASIS_MICROS", 10_000)
 
 # Catalog: ingestion limits, SSRF policy and retrieval (see docs/catalog.md).
 CATALOG_CHUNK_TOKENS = env_int("CATALOG_CHUNK_TOKENS", 200)

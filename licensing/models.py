@@ -113,10 +113,20 @@ class LicenseAgreement(models.Model):
         EXPIRED = "expired", "Expired"
         SUSPENDED = "suspended", "Suspended"
 
+    class Origin(models.TextChoices):
+        """How the agent came to hold it, which decides what its consent covers."""
+
+        ACCEPTED = "accepted", "Accepted by the agent"
+        # Made by an auto-accept offer on first use: the agent's price ceilings still bound it.
+        AUTO_ACCEPT = "auto_accept", "Made by an auto-accept offer"
+        # One content fetch paid at its crawler-max-price: ended as soon as it is made.
+        SINGLE_FETCH = "single_fetch", "One content fetch"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     agent = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="license_agreements"
     )
+    origin = models.CharField(max_length=12, choices=Origin.choices, default=Origin.ACCEPTED)
     offer = models.ForeignKey(LicenseOffer, on_delete=models.PROTECT, related_name="agreements")
     offer_version = models.ForeignKey(
         OfferVersion, on_delete=models.PROTECT, related_name="agreements"
@@ -148,6 +158,35 @@ class LicenseAgreement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id} on {self.offer_id} ({self.status})"
+
+
+class PriceCeiling(models.Model):
+    """An agent organization's consent to prices it did not accept itself (auto-accept offers).
+
+    No row means the defaults in settings (AGENT_DEFAULT_MAX_PRICE_PER_SOURCE_MICROS and
+    AGENT_DEFAULT_MAX_PRICE_PER_ANSWER_MICROS).
+    """
+
+    agent = models.OneToOneField(
+        "accounts.Organization",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="price_ceiling",
+    )
+    per_source_micros = models.BigIntegerField()
+    per_answer_micros = models.BigIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(per_source_micros__gte=0) & Q(per_answer_micros__gte=0),
+                name="price_ceiling_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent_id}: {self.per_source_micros}/source, {self.per_answer_micros}/answer"
 
 
 class AnswerRecord(models.Model):

@@ -135,6 +135,38 @@ class AgreementSerializer(serializers.Serializer):
     spent_micros = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     cancelled_at = serializers.DateTimeField(allow_null=True)
+    origin = serializers.ChoiceField(
+        choices=LicenseAgreement.Origin.choices,
+        help_text="accepted: by you; auto_accept: made by an auto-accept offer on first use, "
+        "bound by your price ceilings; single_fetch: one content fetch at its crawler-max-price.",
+    )
+
+
+class AgreementUpdateSerializer(StrictSerializer):
+    spend_cap_micros = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_PRICE,
+        allow_null=True,
+        help_text="The new cap (null: none). What was spent stays; a cap below it stops charges.",
+    )
+
+
+class PriceCeilingsSerializer(serializers.Serializer):
+    per_source_micros = serializers.IntegerField()
+    per_answer_micros = serializers.IntegerField()
+    currency = serializers.CharField()
+    is_default = serializers.BooleanField(help_text="True until the organization sets its own.")
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class PriceCeilingsUpdateSerializer(StrictSerializer):
+    per_source_micros = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, required=False)
+    per_answer_micros = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs:
+            raise serializers.ValidationError("Send per_source_micros, per_answer_micros or both.")
+        return attrs
 
 
 class EntitlementSerializer(serializers.Serializer):
@@ -150,6 +182,9 @@ class EntitlementSerializer(serializers.Serializer):
     currency = serializers.CharField()
     max_snippet_chars = serializers.IntegerField(allow_null=True)
     citation_required = serializers.BooleanField()
+    auto_accepted = serializers.BooleanField(
+        help_text="Usable without your acceptance, within your price ceilings."
+    )
 
 
 class UsageEventSerializer(serializers.Serializer):

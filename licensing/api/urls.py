@@ -15,6 +15,11 @@ urlpatterns = [
     path("agreements/<uuid:agreement_id>", views.AgreementDetailView.as_view()),
     path("agreements/<uuid:agreement_id>/cancel", views.AgreementCancelView.as_view()),
     path("entitlements", views.EntitlementsView.as_view(), name="entitlements"),
+    path(
+        "organizations/<uuid:organization_id>/price-ceilings",
+        views.PriceCeilingsView.as_view(),
+        name="price-ceilings",
+    ),
     path("usage/events", views.AgentUsageEventsView.as_view(), name="usage-events"),
     path("provider/usage/events", views.ProviderUsageEventsView.as_view()),
 ]

@@ -212,6 +212,22 @@ class AgreementDetailView(APIView):
         agreement = services.get_agreement(**_acting(request), agreement_id=agreement_id)
         return Response(s.AgreementSerializer(asdict(agreement)).data)
 
+    @extend_schema(
+        request=s.AgreementUpdateSerializer,
+        responses=s.AgreementSerializer,
+        operation_id="agreements_update",
+    )
+    def patch(self, request, agreement_id):
+        """Raise, lower or remove a running agreement's spend cap; what it spent stays."""
+        data = s.AgreementUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        agreement = services.update_agreement(
+            **_acting(request),
+            agreement_id=agreement_id,
+            spend_cap_micros=data.validated_data["spend_cap_micros"],
+        )
+        return Response(s.AgreementSerializer(asdict(agreement)).data)
+
 
 class AgreementCancelView(APIView):
     required_scope = accounts.LICENSING
@@ -236,6 +252,34 @@ class EntitlementsView(APIView):
             **_acting(request), usage_type=request.query_params.get("usage_type", "ai-input")
         )
         return Response([s.EntitlementSerializer(asdict(t)).data for t in entitlements.terms])
+
+
+class PriceCeilingsView(APIView):
+    required_scope = accounts.LICENSING
+
+    @extend_schema(responses=s.PriceCeilingsSerializer, operation_id="price_ceilings_retrieve")
+    def get(self, request, organization_id):
+        """Return the most auto-accept offers may cost your agent organization."""
+        ceilings = services.get_price_ceilings(
+            actor=actor_from_request(request), organization_id=organization_id
+        )
+        return Response(s.PriceCeilingsSerializer(asdict(ceilings)).data)
+
+    @extend_schema(
+        request=s.PriceCeilingsUpdateSerializer,
+        responses=s.PriceCeilingsSerializer,
+        operation_id="price_ceilings_update",
+    )
+    def patch(self, request, organization_id):
+        """Change the ceilings (owners and admins, or a key with the licensing scope)."""
+        data = s.PriceCeilingsUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ceilings = services.set_price_ceilings(
+            actor=actor_from_request(request),
+            organization_id=organization_id,
+            **data.validated_data,
+        )
+        return Response(s.PriceCeilingsSerializer(asdict(ceilings)).data)
 
 
 def _usage_page(request, role: str):

@@ -16,16 +16,16 @@ from licensing.services.access import (
 )
 from licensing.services.agreements import (
     AgreementInfo,
-    Entitlements,
     Quote,
     accept_offer,
     cancel_agreement,
     get_agreement,
-    get_entitlements,
     list_agreements,
-    list_entitlements,
     quote,
+    update_agreement,
 )
+from licensing.services.ceilings import PriceCeilings, get_price_ceilings, set_price_ceilings
+from licensing.services.entitlements import Entitlements, get_entitlements, list_entitlements
 from licensing.services.metering import (
     BatchResult,
     MeteredAnswer,
@@ -58,7 +58,10 @@ from licensing.services.terms import (
     USAGE_TYPE_CHOICES,
     USAGE_TYPES,
     Terms,
+    choice_key,
+    marginal_cost,
     price_use,
+    revenue_share_equivalent,
     usage_covers,
 )
 
@@ -74,6 +77,7 @@ __all__ = [
     "MeteredEvent",
     "OfferInfo",
     "OfferTerms",
+    "PriceCeilings",
     "Quote",
     "SourceUse",
     "Terms",
@@ -84,6 +88,7 @@ __all__ = [
     "UseRecord",
     "accept_offer",
     "cancel_agreement",
+    "choice_key",
     "create_offer",
     "fetch_licensed_content",
     "format_price",
@@ -91,6 +96,7 @@ __all__ = [
     "get_entitlements",
     "get_market_offer",
     "get_offer",
+    "get_price_ceilings",
     "is_metered",
     "list_agreements",
     "list_entitlements",
@@ -98,6 +104,7 @@ __all__ = [
     "list_offers",
     "list_published_offers",
     "list_usage",
+    "marginal_cost",
     "parse_price",
     "price_use",
     "publish_offer",
@@ -105,10 +112,13 @@ __all__ = [
     "record_use",
     "record_uses",
     "retire_offer",
+    "revenue_share_equivalent",
     "rsl_document",
     "rsl_providers",
+    "set_price_ceilings",
     "settle_use",
     "summarize_usage",
+    "update_agreement",
     "update_offer",
     "usage_covers",
     "void_use",

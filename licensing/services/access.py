@@ -1,19 +1,25 @@
 """Paid access to full content (HTTP 402 and pay-per-crawl prices) and RSL documents."""
 
+import functools
 import uuid
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from xml.etree import ElementTree as ET
 
+from django.db import transaction
+
 from accounts import services as accounts
 from catalog import services as catalog
 from licensing import errors
 from licensing.models import PaymentType
-from licensing.services.agreements import accept_for_agent, get_entitlements
-from licensing.services.metering import SourceUse, UseRecord, record_use
+from licensing.services.agreements import accept_for_agent, buy_single_fetch
+from licensing.services.entitlements import get_entitlements
+from licensing.services.metering import MeteredAnswer, SourceUse, UseRecord, record_use
 from licensing.services.offers import MAX_PRICE_MICROS, OfferInfo, list_published_offers
-from licensing.services.terms import price_use, usage_covers
+from licensing.services.terms import Terms, price_use, usage_covers
 
+# Terms that buy a period or a licence, not a use: a fetch buys them only as a standing agreement.
+BOUGHT_FOR_A_TERM = (PaymentType.SUBSCRIPTION, PaymentType.PURCHASE)
 RSL_NAMESPACE = "https://rslstandard.org/rsl"
 RSL_CONTENT_TYPE = "application/rsl+xml"
 RSL_PAYMENT_TYPES: dict[str, str] = {
@@ -72,6 +78,17 @@ class ContentGrant:
     provider_slug: str
 
 
+def _charge(terms: Terms, tokens: int) -> int:
+    """Return what one fetch of `tokens` tokens is charged under `terms`."""
+    return price_use(
+        payment_type=terms.payment_type,
+        price_unit=terms.price_unit,
+        price_micros=terms.price_micros,
+        tokens=tokens,
+        cited=True,
+    )[1]
+
+
 def _per_use_price(offer: OfferInfo, tokens: int) -> int:
     return price_use(
         payment_type=offer.terms.payment_type,
@@ -82,6 +99,39 @@ def _per_use_price(offer: OfferInfo, tokens: int) -> int:
     )[1]
 
 
+def _meter_fetch(
+    offer_version_id: int,
+    agreement_id: uuid.UUID | None,
+    *,
+    actor: accounts.Actor,
+    agent_id: uuid.UUID,
+    content: catalog.DocumentContent,
+    usage_type: str,
+    request_id: str,
+) -> MeteredAnswer:
+    return record_use(
+        UseRecord(
+            request_id=request_id,
+            agent_id=agent_id,
+            api_key_id=actor.api_key_id,
+            usage_type=usage_type,
+            kind="content",
+            sources=(
+                SourceUse(
+                    collection_id=content.collection_id,
+                    provider_id=content.provider_id,
+                    offer_version_id=offer_version_id,
+                    agreement_id=agreement_id,
+                    document_id=content.id,
+                    tokens=content.token_count,
+                    cited=True,
+                    attribution_weight_ppm=1_000_000,
+                ),
+            ),
+        )
+    )
+
+
 def fetch_licensed_content(
     *,
     actor: accounts.Actor,
@@ -89,27 +139,51 @@ def fetch_licensed_content(
     collection_id: uuid.UUID | str | None = None,
     usage_type: str = "ai-input",
     max_price_micros: int | None = None,
+    standing: bool = False,
     request_id: str | None = None,
     organization_id: uuid.UUID | str | None = None,
 ) -> ContentGrant:
     """Return a document's full text to the acting agent under a licence, metered; else raise
     PaymentRequired.
 
-    With `max_price_micros` (a crawler's `crawler-max-price`), the cheapest published pay-per-use
-    offer at or under that price is accepted on the agent's behalf and the fetch is charged,
-    if the actor may accept offers (an API key with the `licensing` scope, or a member);
-    otherwise only an existing agreement serves, and accepting is refused (403).
+    The fetch is made under the agent's terms that cost least for this document, within its
+    price ceilings. With `max_price_micros` (a crawler's `crawler-max-price`), it never costs
+    more than that, and without usable terms the cheapest published pay-per-use offer at or
+    under that price pays for this fetch only: an agreement capped at the fetch's price that
+    ends at once. With `standing` (`crawler-accept: standing`) the offer is accepted instead and
+    serves later fetches too. Buying or accepting an offer that is not auto-accept needs an
+    actor that may accept offers (an API key with the `licensing` scope, or a member); without
+    one it is refused (403).
     """
     agent_id = accounts.acting_organization(
         actor=actor, role=accounts.AGENT, scope=accounts.QUERY, organization_id=organization_id
     ).id
+    if standing and max_price_micros is None:
+        raise errors.ValidationFailed(
+            "crawler-accept: standing accepts an offer at a price: send crawler-max-price too.",
+            details={"crawler-max-price": ["Required with crawler-accept."]},
+        )
+    if standing and not accounts.has_scope(actor, accounts.LICENSING):
+        raise errors.PermissionDenied(
+            "Accepting an offer needs an API key with the 'licensing' scope.",
+            code="insufficient_scope",
+        )
     content = catalog.get_document_content(document_id=document_id)
     if content is None or (
         collection_id is not None and str(collection_id) != str(content.collection_id)
     ):
         raise errors.NotFound("Document not found.")
-    entitlements = get_entitlements(agent_id=agent_id, usage_type=usage_type)
-    terms = entitlements.for_collection(content.collection_id)
+    tokens = content.token_count
+    terms = get_entitlements(agent_id=agent_id, usage_type=usage_type).choose(
+        content.collection_id, tokens=tokens
+    )
+    if terms is not None and max_price_micros is not None:
+        # The crawler's price is the most this fetch may cost; and a subscription or a purchase
+        # the agent does not hold is never bought for one fetch.
+        buys_a_term = terms.agreement_id is None and terms.payment_type in BOUGHT_FOR_A_TERM
+        cost = terms.price_micros if buys_a_term else _charge(terms, tokens)
+        if cost > max_price_micros or (buys_a_term and not standing):
+            terms = None
     if terms is None:
         visible = list_published_offers(agent_id=agent_id, collection_id=content.collection_id)
         if not visible:
@@ -148,40 +222,43 @@ def fetch_licensed_content(
                 code="insufficient_scope",
                 details={"offer_id": str(cheapest.id), "price_micros": price},
             )
-        accept_for_agent(agent_id=agent_id, offer_id=cheapest.id)
-        terms = get_entitlements(agent_id=agent_id, usage_type=usage_type).for_collection(
-            content.collection_id
-        )
-        if terms is None:  # the offer just accepted covers this collection for this usage
-            raise RuntimeError(f"Accepting offer {cheapest.id} granted no terms.")
-    request_id = request_id or f"content-{uuid.uuid4()}"
-    metered = record_use(
-        UseRecord(
-            request_id=request_id,
-            agent_id=agent_id,
-            api_key_id=actor.api_key_id,
-            usage_type=usage_type,
-            kind="content",
-            sources=(
-                SourceUse(
-                    collection_id=content.collection_id,
-                    provider_id=content.provider_id,
-                    offer_version_id=terms.offer_version_id,
-                    agreement_id=terms.agreement_id,
-                    document_id=content.id,
-                    tokens=content.token_count,
-                    cited=True,
-                    attribution_weight_ppm=1_000_000,
-                ),
-            ),
-        )
+        offer_id = cheapest.id
+    else:
+        offer_id, price = terms.offer_id, _charge(terms, tokens)
+    meter = functools.partial(
+        _meter_fetch,
+        actor=actor,
+        agent_id=agent_id,
+        content=content,
+        usage_type=usage_type,
+        request_id=request_id or f"content-{uuid.uuid4()}",
     )
+    if terms is not None and (terms.agreement_id is not None or max_price_micros is None):
+        # Under an agreement the agent holds, or an auto-accept offer within its ceilings.
+        return _grant(content, offer_id, meter(terms.offer_version_id, terms.agreement_id))
+    if standing:
+        agreement = accept_for_agent(agent_id=agent_id, offer_id=offer_id)
+        # One the agent held already, on an older version, may cost more than the crawler pays.
+        held_price = _per_use_price(agreement.offer, tokens)
+        if max_price_micros is not None and held_price <= max_price_micros:
+            return _grant(content, offer_id, meter(agreement.offer.version_id, agreement.id))
+    with transaction.atomic():
+        bought = buy_single_fetch(agent_id=agent_id, offer_id=offer_id, price_micros=price)
+        metered = meter(bought.offer.version_id, bought.id)
+        if not metered.created:  # a retry: the first fetch paid, under its own licence
+            transaction.set_rollback(True)
+    return _grant(content, offer_id, metered)
+
+
+def _grant(
+    content: catalog.DocumentContent, offer_id: uuid.UUID, metered: MeteredAnswer
+) -> ContentGrant:
     return ContentGrant(
         document_id=content.id,
         title=content.title,
         text=content.text,
-        request_id=request_id,
-        offer_id=terms.offer_id,
+        request_id=metered.request_id,
+        offer_id=offer_id,
         charged_micros=metered.total_micros,
         currency=metered.currency,
         provider_slug=content.provider_slug,

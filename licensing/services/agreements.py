@@ -1,10 +1,8 @@
-"""Agents' agreements: accept an offer (once), list, cancel; entitlements and quotes."""
+"""Agents' agreements: accept an offer (once), list, change a spend cap, cancel; quotes."""
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
@@ -15,7 +13,7 @@ from accounts.services import Actor
 from licensing import errors
 from licensing.models import LicenseAgreement, LicenseOffer, OfferVersion, PaymentType, Period
 from licensing.services.acting import agent_id_for
-from licensing.services.cache import cached, invalidate
+from licensing.services.cache import invalidate
 from licensing.services.offers import (
     OfferInfo,
     current_version,
@@ -23,7 +21,7 @@ from licensing.services.offers import (
     offer_visible_to,
     redacted,
 )
-from licensing.services.terms import USAGE_TYPES, Terms, price_use, usage_covers
+from licensing.services.terms import price_use, usage_covers
 
 PERIOD_LENGTH: dict[str, timedelta] = {
     Period.DAY: timedelta(days=1),
@@ -44,28 +42,7 @@ class AgreementInfo:
     spent_micros: int
     created_at: datetime
     cancelled_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Entitlements:
-    """Which collections an agent may use for one usage type, and on which terms."""
-
-    agent_id: uuid.UUID
-    usage_type: str
-    terms: tuple[Terms, ...]
-
-    # Entitlements are cached per process and asked on every answer: the lookups an answer
-    # needs are built once per object, not per request (an agent may hold 1,000 collections).
-    @cached_property
-    def collection_ids(self) -> frozenset[uuid.UUID]:
-        return frozenset(t.collection_id for t in self.terms)
-
-    @cached_property
-    def by_collection(self) -> Mapping[uuid.UUID, Terms]:
-        return {t.collection_id: t for t in self.terms}
-
-    def for_collection(self, collection_id: uuid.UUID) -> Terms | None:
-        return self.by_collection.get(collection_id)
+    origin: str  # accepted, auto_accept or single_fetch (LicenseAgreement.Origin)
 
 
 @dataclass(frozen=True)
@@ -94,6 +71,7 @@ def _agreement_info(agreement: LicenseAgreement) -> AgreementInfo:
         spent_micros=agreement.spent_micros,
         created_at=agreement.created_at,
         cancelled_at=agreement.cancelled_at,
+        origin=agreement.origin,
     )
 
 
@@ -133,7 +111,7 @@ def refusal_reason(version: OfferVersion, offer: LicenseOffer, agent_id: uuid.UU
 
 
 def _create_agreement(
-    agent_id: uuid.UUID, offer: LicenseOffer, spend_cap_micros: int | None
+    agent_id: uuid.UUID, offer: LicenseOffer, spend_cap_micros: int | None, origin: str
 ) -> LicenseAgreement:
     version = current_version(offer)
     now = timezone.now()
@@ -149,6 +127,7 @@ def _create_agreement(
         starts_at=now,
         ends_at=ends_at,
         spend_cap_micros=spend_cap_micros,
+        origin=origin,
     )
 
 
@@ -177,29 +156,55 @@ def accept_offer(
     )
 
 
-def accept_for_agent(
-    *, agent_id: uuid.UUID, offer_id: uuid.UUID | str, spend_cap_micros: int | None = None
-) -> AgreementInfo:
-    """Accept the offer for an agent a use case has already authorized (auto-accept, 402)."""
+def _check_cap(spend_cap_micros: int | None) -> None:
     if spend_cap_micros is not None and spend_cap_micros < 0:
         raise errors.ValidationFailed(
             "A spend cap is zero or more.", details={"spend_cap_micros": ["Zero or more."]}
         )
+
+
+def _acceptable_offer(agent_id: uuid.UUID, offer_id: uuid.UUID | str) -> LicenseOffer:
+    """Return the offer if the agent may see it; 404 for drafts and others' private offers."""
     try:
         offer = LicenseOffer.objects.select_related("provider", "current_version").get(id=offer_id)
     except (LicenseOffer.DoesNotExist, ValueError, DjangoValidationError) as exc:
         raise errors.NotFound("Offer not found.") from exc
     if offer.status == LicenseOffer.Status.DRAFT:
         raise errors.NotFound("Offer not found.")  # drafts are the provider's own business
-    existing = _active_agreement(agent_id, offer.id)
-    if existing is not None:
-        return _agreement_info(existing)
-    if not _visible(current_version(offer), offer, agent_id):
+    return offer
+
+
+def _refuse_unless_acceptable(agent_id: uuid.UUID, offer: LicenseOffer) -> None:
+    version = offer.current_version
+    if version is None or not _visible(version, offer, agent_id):
         raise errors.NotFound("Offer not found.")  # a private offer is not shown to others
-    reason = refusal_reason(current_version(offer), offer, agent_id)
+    reason = refusal_reason(version, offer, agent_id)
     if reason:
         raise errors.OfferNotAcceptable(f"This offer cannot be accepted: {reason}.")
-    agreement: LicenseAgreement | None
+
+
+def accept_for_agent(
+    *,
+    agent_id: uuid.UUID,
+    offer_id: uuid.UUID | str,
+    spend_cap_micros: int | None = None,
+    origin: str = LicenseAgreement.Origin.ACCEPTED,
+) -> AgreementInfo:
+    """Accept the offer for an agent a use case has already authorized.
+
+    `origin` says whose consent it is: the agent's own (accepting an agreement that
+    auto-accept made turns it into the agent's), or an auto-accept offer's on first use.
+    """
+    _check_cap(spend_cap_micros)
+    offer = _acceptable_offer(agent_id, offer_id)
+    existing = _active_agreement(agent_id, offer.id)
+    if existing is not None:
+        if origin == LicenseAgreement.Origin.ACCEPTED and existing.origin != origin:
+            existing.origin = origin
+            existing.save(update_fields=["origin"])
+            invalidate()
+        return _agreement_info(existing)
+    _refuse_unless_acceptable(agent_id, offer)
     try:
         with transaction.atomic():
             # An ended agreement no longer counts as active; mark it so the new one can be.
@@ -209,15 +214,16 @@ def accept_for_agent(
                 status=LicenseAgreement.Status.ACTIVE,
                 ends_at__lte=timezone.now(),
             ).update(status=LicenseAgreement.Status.EXPIRED)
-            agreement = _create_agreement(agent_id, offer, spend_cap_micros)
+            agreement_id = _create_agreement(agent_id, offer, spend_cap_micros, origin).id
             invalidate()
     except IntegrityError:
-        agreement = _active_agreement(agent_id, offer.id)  # a concurrent accept won
-        if agreement is None:
+        won = _active_agreement(agent_id, offer.id)  # a concurrent accept won
+        if won is None:
             raise
+        agreement_id = won.id
     return _agreement_info(
         LicenseAgreement.objects.select_related("offer__provider", "offer_version").get(
-            id=agreement.id
+            id=agreement_id
         )
     )
 
@@ -231,7 +237,33 @@ def ensure_agreement(*, agent_id: uuid.UUID, offer_version_id: int) -> uuid.UUID
     offer = version.offer
     if not offer.auto_accept:
         raise errors.PaymentRequired("Accept this offer before using it.", code="not_accepted")
-    return accept_for_agent(agent_id=agent_id, offer_id=offer.id).id
+    return accept_for_agent(
+        agent_id=agent_id, offer_id=offer.id, origin=LicenseAgreement.Origin.AUTO_ACCEPT
+    ).id
+
+
+def buy_single_fetch(
+    *, agent_id: uuid.UUID, offer_id: uuid.UUID | str, price_micros: int
+) -> AgreementInfo:
+    """Make a licence for one content fetch at `price_micros` (a crawler's max price): capped
+    at that price and ended at once, so it entitles nothing after the fetch it pays for."""
+    offer = _acceptable_offer(agent_id, offer_id)
+    _refuse_unless_acceptable(agent_id, offer)
+    version = offer.current_version
+    if version is None:
+        raise errors.NotFound("Offer not found.")
+    now = timezone.now()
+    agreement = LicenseAgreement.objects.create(
+        agent_id=agent_id,
+        offer=offer,
+        offer_version=version,
+        origin=LicenseAgreement.Origin.SINGLE_FETCH,
+        status=LicenseAgreement.Status.EXPIRED,
+        starts_at=now,
+        ends_at=now,
+        spend_cap_micros=price_micros,
+    )
+    return _agreement_info(agreement)
 
 
 def list_agreements(
@@ -283,104 +315,37 @@ def cancel_agreement(
     return _agent_agreement(agent_id, agreement_id)
 
 
-def _terms(
-    version: OfferVersion,
-    offer: LicenseOffer,
-    collection_id: uuid.UUID,
-    agreement_id: uuid.UUID | None,
-) -> Terms:
-    return Terms(
-        collection_id=collection_id,
-        provider_id=offer.provider_id,
-        offer_id=offer.id,
-        offer_name=offer.name,
-        offer_version_id=version.id,
-        version=version.version,
-        agreement_id=agreement_id,
-        usage_types=tuple(version.usage_types),
-        payment_type=version.payment_type,
-        price_micros=version.price_micros,
-        price_unit=version.price_unit,
-        currency=version.currency,
-        revenue_share_bps=version.revenue_share_bps,
-        max_snippet_chars=version.max_snippet_chars,
-        citation_required=version.citation_required,
-        expires_at=version.expires_at,
-    )
+def update_agreement(
+    *,
+    actor: Actor,
+    agreement_id: uuid.UUID | str,
+    spend_cap_micros: int | None,
+    organization_id: uuid.UUID | str | None = None,
+) -> AgreementInfo:
+    """Raise, lower or remove (None) a running agreement's spend cap; what it spent stays.
 
-
-def _compute_entitlements(agent_id: uuid.UUID, usage_type: str) -> Entitlements:
-    now = timezone.now()
-    chosen: dict[uuid.UUID, Terms] = {}
-    agreements = (
-        LicenseAgreement.objects.filter(agent_id=agent_id, status=LicenseAgreement.Status.ACTIVE)
-        .filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now))
-        .select_related("offer", "offer_version")
-        .prefetch_related("offer_version__collections")
-        .order_by("created_at", "id")
-    )
-    agreed_offers: set[uuid.UUID] = set()
-    for agreement in agreements:
-        version, offer = agreement.offer_version, agreement.offer
-        agreed_offers.add(offer.id)
-        if not usage_covers(version.usage_types, usage_type):
-            continue
-        if version.expires_at is not None and version.expires_at <= now:
-            continue
-        for collection in version.collections.all():
-            terms = _terms(version, offer, collection.id, agreement.id)
-            best = chosen.get(collection.id)
-            if best is None or terms.price_micros < best.price_micros:
-                chosen[collection.id] = terms
-
-    auto_offers = (
-        LicenseOffer.objects.filter(status=LicenseOffer.Status.PUBLISHED, auto_accept=True)
-        .exclude(id__in=agreed_offers)
-        .exclude(provider_id=agent_id)
-        .select_related("current_version")
-        .prefetch_related("current_version__collections")
-    )
-    for offer in auto_offers:
-        version = current_version(offer)
-        if not usage_covers(version.usage_types, usage_type):
-            continue
-        if refusal_reason(version, offer, agent_id):
-            continue
-        for collection in version.collections.all():
-            if collection.id in chosen and chosen[collection.id].agreement_id is not None:
-                continue  # the agent's own agreement wins over list price
-            terms = _terms(version, offer, collection.id, None)
-            best = chosen.get(collection.id)
-            if best is None or terms.price_micros < best.price_micros:
-                chosen[collection.id] = terms
-    ordered = tuple(chosen[c] for c in sorted(chosen, key=str))
-    return Entitlements(agent_id=agent_id, usage_type=usage_type, terms=ordered)
-
-
-def list_entitlements(
-    *, actor: Actor, usage_type: str, organization_id: uuid.UUID | str | None = None
-) -> Entitlements:
-    """Return the collections the acting agent may use for `usage_type`, with their terms."""
-    return get_entitlements(
-        agent_id=agent_id_for(actor, organization_id, reading=True), usage_type=usage_type
-    )
-
-
-def get_entitlements(*, agent_id: uuid.UUID, usage_type: str) -> Entitlements:
-    """Return the collections the agent may use for `usage_type`, with the terms of each.
-
-    For use cases that have already authorized the agent (the answer path); interfaces call
-    `list_entitlements`.
+    A cap below what was spent is set to what was spent: nothing more is charged under it.
     """
-    if usage_type not in USAGE_TYPES:
-        raise errors.ValidationFailed(
-            f"Unknown usage type {usage_type!r}.",
-            details={"usage_type": [f"Choose from {', '.join(USAGE_TYPES)}."]},
-        )
-    return cached(
-        ("entitlements", str(agent_id), usage_type),
-        lambda: _compute_entitlements(agent_id, usage_type),
-    )
+    _check_cap(spend_cap_micros)
+    agent_id = agent_id_for(actor, organization_id)
+    with transaction.atomic():
+        try:
+            agreement = LicenseAgreement.objects.select_for_update().get(
+                id=agreement_id, agent_id=agent_id
+            )
+        except (LicenseAgreement.DoesNotExist, ValueError, DjangoValidationError) as exc:
+            raise errors.NotFound("Agreement not found.") from exc
+        status = _effective_status(agreement)
+        if status != LicenseAgreement.Status.ACTIVE:
+            raise errors.Conflict(
+                f"This agreement is {status}: its spend cap no longer changes anything.",
+                code="agreement_not_active",
+            )
+        if spend_cap_micros is not None:
+            spend_cap_micros = max(spend_cap_micros, agreement.spent_micros)
+        agreement.spend_cap_micros = spend_cap_micros
+        agreement.save(update_fields=["spend_cap_micros"])
+    return _agent_agreement(agent_id, agreement_id)
 
 
 def quote(

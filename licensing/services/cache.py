@@ -14,7 +14,7 @@ from django.db import transaction
 from core.cache import LocalCache
 
 if TYPE_CHECKING:
-    from licensing.services.agreements import Entitlements
+    from licensing.services.entitlements import Entitlements
 
 GENERATION_KEY = "licensing:generation"
 _local: "LocalCache[tuple[object, ...], Entitlements]" = LocalCache(

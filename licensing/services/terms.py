@@ -1,8 +1,11 @@
-"""The vocabulary of terms and the one pricing rule every quote and meter uses."""
+"""The vocabulary of terms, the one pricing rule every quote and meter uses, and the one
+rule an agent's offers are compared by (the marginal cost of the use at hand)."""
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+
+from django.conf import settings
 
 from licensing.models import PaymentType, PriceUnit, UsageType
 
@@ -40,6 +43,9 @@ class Terms:
     max_snippet_chars: int | None
     citation_required: bool
     expires_at: datetime | None
+    # True while the agent has not accepted these terms itself: an auto-accept offer, or the
+    # agreement one made. Its price ceilings bound what such terms may cost.
+    auto_accepted: bool = False
 
 
 def price_use(
@@ -60,3 +66,46 @@ def price_use(
     if price_unit == PriceUnit.THOUSAND_TOKENS:
         return tokens, (price_micros * tokens + 500) // 1000
     return 1, 0
+
+
+def revenue_share_equivalent(revenue_share_bps: int) -> int:
+    """Return the per-use equivalent of a revenue share, in micros: its basis points of the
+    revenue an answer is taken to earn (LICENSING_REVENUE_SHARE_BASIS_MICROS), half up.
+
+    It is what one source may take at most (a share is split by attribution weight, and a
+    source's weight is at most the whole answer). It compares offers; nothing charges it.
+    """
+    basis: int = settings.LICENSING_REVENUE_SHARE_BASIS_MICROS
+    return (revenue_share_bps * basis + 5_000) // 10_000
+
+
+def marginal_cost(terms: Terms, *, tokens: int, cited: bool = True) -> int:
+    """Return what one more use of one source of `tokens` tokens costs the agent, in micros.
+
+    Pay-per-use terms cost what this use is charged (per source, per cited source, or by the
+    tokens of the passage at hand). A subscription or purchase the agent holds costs nothing
+    more per use; one it does not hold yet (an auto-accept offer) costs its price, since using
+    it buys it. Free and attribution-only cost nothing; a revenue share costs its per-use
+    equivalent (`revenue_share_equivalent`).
+    """
+    payment = terms.payment_type
+    if payment == PaymentType.USE:
+        charge: int = price_use(
+            payment_type=payment,
+            price_unit=terms.price_unit,
+            price_micros=terms.price_micros,
+            tokens=tokens,
+            cited=cited,
+        )[1]
+        return charge
+    if payment in (PaymentType.SUBSCRIPTION, PaymentType.PURCHASE):
+        return 0 if terms.agreement_id is not None else terms.price_micros
+    if payment == PaymentType.REVENUE_SHARE:
+        return revenue_share_equivalent(terms.revenue_share_bps)
+    return 0
+
+
+def choice_key(terms: Terms, cost_micros: int) -> tuple[int, bool, bool, str]:
+    """Return how an agent's terms for one use are ranked, least first: by marginal cost,
+    then terms it holds an agreement on, then terms it accepted itself, then by offer id."""
+    return (cost_micros, terms.agreement_id is None, terms.auto_accepted, str(terms.offer_id))

@@ -31,7 +31,16 @@ class DocumentContentView(APIView):
                 "crawler-max-price",
                 str,
                 location="header",
-                description="The most you pay to fetch: 'USD 0.01' (needs the licensing scope).",
+                description="The most you pay to fetch: 'USD 0.01' (needs the licensing scope). "
+                "It pays for this fetch only.",
+            ),
+            OpenApiParameter(
+                "crawler-accept",
+                str,
+                location="header",
+                enum=["standing"],
+                description="'standing': accept the offer crawler-max-price buys, so it serves "
+                "later fetches too (needs the licensing scope).",
             ),
         ],
         responses={(200, "text/plain"): OpenApiTypes.STR},
@@ -47,6 +56,7 @@ class DocumentContentView(APIView):
             )
         currency = settings.LICENSING_CURRENCY
         max_price = licensing.parse_price(request.headers.get("crawler-max-price"), currency)
+        standing = _standing(request.headers.get("crawler-accept"))
         keyed = _claim_key(request, agent.id)
         try:
             grant = licensing.fetch_licensed_content(
@@ -56,6 +66,7 @@ class DocumentContentView(APIView):
                 collection_id=collection_id,
                 usage_type=usage_type,
                 max_price_micros=max_price,
+                standing=standing,
                 request_id=keyed.request_id if keyed else None,
             )
         except licensing_errors.PaymentRequired as exc:
@@ -125,6 +136,18 @@ class _KeyedFetch:
             key=self.key,
             request_id=self.request_id,
         )
+
+
+def _standing(value: str | None) -> bool:
+    """Read `crawler-accept`: absent pays for one fetch, `standing` accepts the offer."""
+    if value is None:
+        return False
+    if value.strip().lower() != "standing":
+        raise licensing_errors.ValidationFailed(
+            "crawler-accept is 'standing' or absent.",
+            details={"crawler-accept": ["'standing' accepts the offer for later fetches."]},
+        )
+    return True
 
 
 def _claim_key(request, agent_id) -> _KeyedFetch | None:

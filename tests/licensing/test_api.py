@@ -209,9 +209,11 @@ def test_content_is_402_without_a_licence_and_served_and_metered_with_one(
     event = UsageEvent.objects.get()
     assert (event.amount_micros, event.document_id) == (3000, document.id)
 
-    again = agent_client.get(url)  # now under the agreement the crawler price accepted
-    assert again.status_code == 200
-    assert UsageEvent.objects.count() == 2
+    # The crawler price paid for that fetch only: no standing agreement was made.
+    again = agent_client.get(url)
+    assert again.status_code == 402
+    assert UsageEvent.objects.count() == 1
+    assert LicenseAgreement.objects.get().origin == "single_fetch"
 
 
 def test_content_fetch_with_an_idempotency_key_is_metered_once(

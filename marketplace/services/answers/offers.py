@@ -87,6 +87,8 @@ def _no_entitled_content(
     wanted: set[uuid.UUID] | None,
     k: int,
     agent_id: uuid.UUID,
+    *,
+    ceilings: licensing.PriceCeilings | None = None,
 ) -> errors.DomainError:
     offers = _market_offers(question, usage_type, entitled, wanted, k, agent_id)
     if not offers:
@@ -94,8 +96,19 @@ def _no_entitled_content(
             "No licensed content in the marketplace matches this question.",
             code="no_matching_content",
         )
-    return licensing_errors.PaymentRequired(
-        "No content you are licensed to use matches this question; these offers would cover it.",
-        code="license_required",
-        details={"usage_type": usage_type, "offers": [offer_summary(o) for o in offers]},
+    details: dict[str, object] = {
+        "usage_type": usage_type,
+        "offers": [offer_summary(o) for o in offers],
+    }
+    message = (
+        "No content you are licensed to use matches this question; these offers would cover it."
     )
+    if ceilings is not None and any(o.auto_accept for o in offers):
+        # An auto-accept offer listed here costs more than the agent consented to.
+        message += " Auto-accept offers apply only within your price ceilings."
+        details["price_ceilings"] = {
+            "per_source_micros": ceilings.per_source_micros,
+            "per_answer_micros": ceilings.per_answer_micros,
+            "currency": ceilings.currency,
+        }
+    return licensing_errors.PaymentRequired(message, code="license_required", details=details)

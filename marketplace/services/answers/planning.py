@@ -38,11 +38,17 @@ class Candidate:
     terms: licensing.Terms
     snippet: str
     tokens: int
-    price_micros: int
+    price_micros: int  # what it is charged, if cited
+    cost_micros: int = 0  # its marginal cost to the agent, which its terms were chosen by
 
     @property
     def source_id(self) -> str:
         return f"chunk_{self.hit.chunk_id}"
+
+    @property
+    def unconsented_micros(self) -> int:
+        """What it costs under terms the agent did not accept itself (auto-accept)."""
+        return self.cost_micros if self.terms.auto_accepted else 0
 
 
 @dataclass(frozen=True)
@@ -127,10 +133,27 @@ def _candidate(hit: ChunkHit, terms: licensing.Terms, max_chars: int | None) -> 
         tokens=tokens,
         cited=True,
     )
-    return Candidate(hit=hit, terms=terms, snippet=snippet, tokens=tokens, price_micros=amount)
+    return Candidate(
+        hit=hit,
+        terms=terms,
+        snippet=snippet,
+        tokens=tokens,
+        price_micros=amount,
+        cost_micros=licensing.marginal_cost(terms, tokens=tokens, cited=True),
+    )
 
 
-def _left_out(candidate: Candidate) -> LeftOut:
+def _cheapest_candidate(
+    hit: ChunkHit, entitlements: licensing.Entitlements, max_chars: int | None
+) -> Candidate | None:
+    """Return the passage under the agent's terms that make this use cost it least, within
+    its price ceilings; None if every option passes them."""
+    options = [_candidate(hit, t, max_chars) for t in entitlements.options_for(hit.collection_id)]
+    usable = [c for c in options if entitlements.allows(c.terms, c.cost_micros)]
+    return min(usable, key=lambda c: licensing.choice_key(c.terms, c.cost_micros), default=None)
+
+
+def _left_out(candidate: Candidate, reason: str = "price") -> LeftOut:
     return LeftOut(
         source_id=candidate.source_id,
         document_id=candidate.hit.document_id,
@@ -138,6 +161,7 @@ def _left_out(candidate: Candidate) -> LeftOut:
         provider_id=candidate.hit.provider_org_id,
         offer_id=candidate.terms.offer_id,
         price_micros=candidate.price_micros,
+        reason=reason,
     )
 
 
@@ -154,16 +178,42 @@ def _distinct_passages(candidates: list[Candidate], per_document: int = 2) -> li
 
 
 def choose_sources(
-    candidates: list[Candidate], *, max_sources: int, max_price_micros: int | None
+    candidates: list[Candidate],
+    *,
+    max_sources: int,
+    max_price_micros: int | None,
+    ceiling_micros: int | None = None,
 ) -> tuple[list[Candidate], list[LeftOut]]:
     """Pick up to `max_sources` candidates (relevance order in, relevance order out).
 
     Without a price limit the most relevant are taken. With one, candidates scoring at least
     RELEVANCE_FLOOR of the best are taken by value (score per micro; free sources first) while
     they fit; the most relevant sources that did not fit are reported as left out for price.
+    With `ceiling_micros` (the agent's per-answer ceiling), sources under auto-accept terms
+    together cost at most that; those past it are left out (reason `price_ceiling`).
     """
+    over_ceiling: set[int] = set()
+    unconsented = 0
+
+    def within_ceiling(candidate: Candidate) -> bool:
+        nonlocal unconsented
+        extra = candidate.unconsented_micros
+        if ceiling_micros is not None and extra and unconsented + extra > ceiling_micros:
+            over_ceiling.add(candidate.hit.chunk_id)
+            return False
+        unconsented += extra
+        return True
+
     if max_price_micros is None:
-        return candidates[:max_sources], []
+        taken: list[Candidate] = []
+        for candidate in candidates:
+            if len(taken) == max_sources:
+                break
+            if within_ceiling(candidate):
+                taken.append(candidate)
+        return taken, [
+            _left_out(c, "price_ceiling") for c in candidates if c.hit.chunk_id in over_ceiling
+        ]
     if not candidates:
         return [], []
     floor = candidates[0].hit.score * RELEVANCE_FLOOR
@@ -176,12 +226,16 @@ def choose_sources(
     for candidate in by_value:
         if len(chosen) == max_sources:
             break
-        if spent + candidate.price_micros <= max_price_micros:
+        if spent + candidate.price_micros <= max_price_micros and within_ceiling(candidate):
             chosen.add(candidate.hit.chunk_id)
             spent += candidate.price_micros
     picked = [c for c in candidates if c.hit.chunk_id in chosen]
     wanted = candidates[:max_sources]
-    left_out = [_left_out(c) for c in wanted if c.hit.chunk_id not in chosen]
+    left_out = [
+        _left_out(c, "price_ceiling" if c.hit.chunk_id in over_ceiling else "price")
+        for c in wanted
+        if c.hit.chunk_id not in chosen
+    ]
     return picked, left_out
 
 
@@ -229,14 +283,22 @@ def plan(
     k = min(max_sources * CANDIDATES_PER_SOURCE, 100)
     hits = search_chunks(query=question, collection_ids=usable, k=k) if usable else []
     hits = relevant_hits(question, hits)
-    if not hits:
-        entitled = set(terms_by_collection)
-        raise _no_entitled_content(question, usage_type, entitled, wanted, k, agent_id)
-    candidates = _distinct_passages(
-        [_candidate(h, terms_by_collection[h.collection_id], max_snippet_chars) for h in hits]
-    )
+    options = [(h, _cheapest_candidate(h, entitlements, max_snippet_chars)) for h in hits]
+    candidates = _distinct_passages([c for _, c in options if c is not None])
+    if not candidates:
+        # Nothing licensed matches, or only passages under auto-accept offers priced above
+        # the agent's ceilings: their offers are listed as ones it could accept.
+        over_ceiling = {h.collection_id for h, c in options if c is None}
+        entitled = set(terms_by_collection) - over_ceiling
+        raise _no_entitled_content(
+            question, usage_type, entitled, wanted, k, agent_id, ceilings=entitlements.ceilings
+        )
+    ceilings = entitlements.ceilings
     chosen, left_out = choose_sources(
-        candidates, max_sources=max_sources, max_price_micros=max_price_micros
+        candidates,
+        max_sources=max_sources,
+        max_price_micros=max_price_micros,
+        ceiling_micros=ceilings.per_answer_micros if ceilings else None,
     )
     if not chosen:
         cheapest = min(c.price_micros for c in candidates)
