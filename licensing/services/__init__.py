@@ -6,13 +6,10 @@ authorized the agent (the answer path, metering, public RSL).
 """
 
 from licensing.services.access import (
-    RSL_CONTENT_TYPE,
     ContentGrant,
     fetch_licensed_content,
     format_price,
     parse_price,
-    rsl_document,
-    rsl_providers,
 )
 from licensing.services.agreements import (
     AgreementInfo,
@@ -54,6 +51,7 @@ from licensing.services.offers import (
     update_offer,
 )
 from licensing.services.reports import UsageGroup, UsageSummary, list_usage, summarize_usage
+from licensing.services.rsl import RSL_CONTENT_TYPE, rsl_document, rsl_providers
 from licensing.services.terms import (
     USAGE_TYPE_CHOICES,
     USAGE_TYPES,

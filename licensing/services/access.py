@@ -1,9 +1,8 @@
-"""Paid access to full content (HTTP 402 and pay-per-crawl prices) and RSL documents."""
+"""Paid access to full content: HTTP 402 with the terms, and pay-per-crawl prices."""
 
 import uuid
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
-from xml.etree import ElementTree as ET
 
 from accounts import services as accounts
 from catalog import services as catalog
@@ -13,18 +12,6 @@ from licensing.services.agreements import accept_for_agent, get_entitlements
 from licensing.services.metering import SourceUse, UseRecord, record_use
 from licensing.services.offers import MAX_PRICE_MICROS, OfferInfo, list_published_offers
 from licensing.services.terms import price_use, usage_covers
-
-RSL_NAMESPACE = "https://rslstandard.org/rsl"
-RSL_CONTENT_TYPE = "application/rsl+xml"
-RSL_PAYMENT_TYPES = {
-    PaymentType.FREE: "free",
-    PaymentType.ATTRIBUTION: "attribution",
-    PaymentType.USE: "use",
-    PaymentType.SUBSCRIPTION: "subscription",
-    PaymentType.PURCHASE: "purchase",
-    # RSL has no revenue share; it is a use licence whose terms the offer URL gives.
-    PaymentType.REVENUE_SHARE: "use",
-}
 
 
 def format_price(micros: int, currency: str) -> str:
@@ -179,59 +166,3 @@ def fetch_licensed_content(
         currency=metered.currency,
         provider_slug=content.provider_slug,
     )
-
-
-def _amount(micros: int) -> str:
-    text = f"{micros // 1_000_000}.{micros % 1_000_000:06d}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
-
-
-def rsl_document(*, provider_slug: str, base_url: str) -> str | None:
-    """Return the provider's public offers as an RSL 1.0 document, or None if unknown.
-
-    The document is public, so it lists only offers open to every agent: a private offer (one
-    with an allow list) is left out, and no allow or deny list is ever written.
-    """
-    provider_id = accounts.organization_id_for_slug(slug=provider_slug)
-    if provider_id is None:
-        return None
-    ET.register_namespace("", RSL_NAMESPACE)
-    root = ET.Element(f"{{{RSL_NAMESPACE}}}rsl")
-    for offer in list_published_offers(agent_id=None, provider_id=provider_id):
-        for collection_id in offer.terms.collection_ids:
-            content = ET.SubElement(
-                root,
-                f"{{{RSL_NAMESPACE}}}content",
-                {
-                    "url": f"{base_url}/api/v1/collections/{collection_id}/documents/*/content",
-                    "server": f"{base_url}/api/v1/market/offers/{offer.id}",
-                },
-            )
-            licence = ET.SubElement(content, f"{{{RSL_NAMESPACE}}}license")
-            permits = ET.SubElement(licence, f"{{{RSL_NAMESPACE}}}permits", {"type": "usage"})
-            permits.text = " ".join(offer.terms.usage_types)
-            if offer.terms.territories:
-                geo = ET.SubElement(licence, f"{{{RSL_NAMESPACE}}}permits", {"type": "geo"})
-                geo.text = " ".join(offer.terms.territories)
-            payment = ET.SubElement(
-                licence,
-                f"{{{RSL_NAMESPACE}}}payment",
-                {"type": RSL_PAYMENT_TYPES[offer.terms.payment_type]},
-            )
-            if offer.terms.price_micros:
-                amount = ET.SubElement(
-                    payment, f"{{{RSL_NAMESPACE}}}amount", {"currency": offer.terms.currency}
-                )
-                amount.text = _amount(offer.terms.price_micros)
-            custom = ET.SubElement(payment, f"{{{RSL_NAMESPACE}}}custom")
-            custom.text = f"{base_url}/api/v1/market/offers/{offer.id}"
-            if offer.terms.citation_required:
-                legal = ET.SubElement(licence, f"{{{RSL_NAMESPACE}}}legal", {"type": "attribution"})
-                legal.text = "Cite the source in every answer that uses it."
-    return ET.tostring(root, encoding="unicode", xml_declaration=True)
-
-
-def rsl_providers() -> list[str]:
-    """Return the slugs of providers with at least one public offer."""
-    provider_ids = {o.provider_id for o in list_published_offers(agent_id=None)}
-    return sorted(accounts.organization_slugs(organization_ids=provider_ids).values())
