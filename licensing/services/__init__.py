@@ -50,6 +50,7 @@ from licensing.services.offers import (
     retire_offer,
     update_offer,
 )
+from licensing.services.paywall import crawler_price, public_content_terms
 from licensing.services.reports import UsageGroup, UsageSummary, list_usage, summarize_usage
 from licensing.services.rsl import RSL_CONTENT_TYPE, rsl_document, rsl_providers
 from licensing.services.terms import (
@@ -82,6 +83,7 @@ __all__ = [
     "UseRecord",
     "accept_offer",
     "cancel_agreement",
+    "crawler_price",
     "create_offer",
     "fetch_licensed_content",
     "format_price",
@@ -98,6 +100,7 @@ __all__ = [
     "list_usage",
     "parse_price",
     "price_use",
+    "public_content_terms",
     "publish_offer",
     "quote",
     "record_use",

@@ -5,13 +5,17 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from accounts import services as accounts
-from catalog import services as catalog
 from licensing import errors
-from licensing.models import PaymentType
 from licensing.services.agreements import accept_for_agent, get_entitlements
 from licensing.services.metering import SourceUse, UseRecord, record_use
-from licensing.services.offers import MAX_PRICE_MICROS, OfferInfo, list_published_offers
-from licensing.services.terms import price_use, usage_covers
+from licensing.services.offers import MAX_PRICE_MICROS
+from licensing.services.paywall import (
+    cheapest_per_use,
+    content_to_fetch,
+    fetch_units,
+    offers_for,
+    payment_required,
+)
 
 
 def format_price(micros: int, currency: str) -> str:
@@ -59,16 +63,6 @@ class ContentGrant:
     provider_slug: str
 
 
-def _per_use_price(offer: OfferInfo, tokens: int) -> int:
-    return price_use(
-        payment_type=offer.terms.payment_type,
-        price_unit=offer.terms.price_unit,
-        price_micros=offer.terms.price_micros,
-        tokens=tokens,
-        cited=True,
-    )[1]
-
-
 def fetch_licensed_content(
     *,
     actor: accounts.Actor,
@@ -90,39 +84,15 @@ def fetch_licensed_content(
     agent_id = accounts.acting_organization(
         actor=actor, role=accounts.AGENT, scope=accounts.QUERY, organization_id=organization_id
     ).id
-    content = catalog.get_document_content(document_id=document_id)
-    if content is None or (
-        collection_id is not None and str(collection_id) != str(content.collection_id)
-    ):
-        raise errors.NotFound("Document not found.")
+    content = content_to_fetch(document_id=document_id, collection_id=collection_id)
     entitlements = get_entitlements(agent_id=agent_id, usage_type=usage_type)
     terms = entitlements.for_collection(content.collection_id)
     if terms is None:
-        visible = list_published_offers(agent_id=agent_id, collection_id=content.collection_id)
-        if not visible:
-            # Unpublished to this agent: answer exactly as for a missing document, so the
-            # 402 never tells anyone that content they cannot license exists.
-            raise errors.NotFound("Document not found.")
-        offers = [o for o in visible if usage_covers(o.terms.usage_types, usage_type)]
-        payable = sorted(
-            (o for o in offers if o.terms.payment_type == PaymentType.USE),
-            key=lambda o: (_per_use_price(o, content.token_count), str(o.id)),
-        )
-        cheapest = payable[0] if payable else None
-        price = _per_use_price(cheapest, content.token_count) if cheapest else None
+        offers = offers_for(content, agent_id=agent_id, usage_type=usage_type)
+        cheapest = cheapest_per_use(offers, content.token_count)
+        price = fetch_units(cheapest, content.token_count)[1] if cheapest else 0
         if cheapest is None or max_price_micros is None or max_price_micros < price:
-            raise errors.PaymentRequired(
-                "A licence is required for this content.",
-                details={
-                    "document_id": content.id,
-                    "usage_type": usage_type,
-                    "price_micros": price,
-                    "currency": cheapest.terms.currency if cheapest else None,
-                    "offer_id": str(cheapest.id) if cheapest else None,
-                    "offers": [str(o.id) for o in offers],
-                    "provider": content.provider_slug,
-                },
-            )
+            raise payment_required(content, offers, usage_type)
         if not accounts.has_scope(actor, accounts.LICENSING):
             raise errors.PermissionDenied(
                 "Accepting an offer needs an API key with the 'licensing' scope; accept it "
