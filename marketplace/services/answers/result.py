@@ -4,6 +4,8 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from django.conf import settings
+
 import inference_client
 from accounts import services as accounts
 from catalog import services as catalog
@@ -40,6 +42,9 @@ class UsedSource:
     weight_ppm: int
     units: int
     amount_micros: int
+    unit_price_micros: int = 0
+    # False for a search result shown as a title and a link: its licence does not permit search.
+    snippet_licensed: bool = True
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class AnswerResult:
     dropped_citations: tuple[inference_client.DroppedCitation, ...]
     receipt: dict
     metered: bool
+    listed: tuple[UsedSource, ...] = ()  # a search's title-and-link results, not metered
 
 
 def names_for(*, collection_ids=(), organization_ids=()) -> dict[str, str]:
@@ -130,7 +136,8 @@ def finish(
         weights = {w.source_id: w.weight_ppm for w in attribution.sources}
         unattributed = attribution.unattributed_ppm
         method, version = attribution.method, attribution.version
-    else:  # a search: each snippet shown counts equally
+    else:  # a search: each snippet shown counts equally, and is shown with its source (cited)
+        cited = {c.source_id for c in answer_plan.chosen}
         share = 1_000_000 // len(answer_plan.chosen)
         weights = {c.source_id: share for c in answer_plan.chosen}
         unattributed = 1_000_000 - share * len(answer_plan.chosen)
@@ -169,6 +176,7 @@ def finish(
                 weight_ppm=weights.get(c.source_id, 0),
                 units=event.units if event else 0,
                 amount_micros=event.amount_micros if event else 0,
+                unit_price_micros=event.unit_price_micros if event else 0,
             )
         )
     shares: dict = {}
@@ -200,5 +208,32 @@ def finish(
         dropped_citations=tuple(dropped_citations),
         receipt={},
         metered=metered.created,
+    )
+    return replace(result, receipt=_receipt(result))
+
+
+def unmetered(answer_plan: AnswerPlan) -> AnswerResult:
+    """Return the result of a use with no planned source: nothing metered, nothing charged."""
+    result = AnswerResult(
+        id=answer_plan.request_id,
+        created_at=answer_plan.created_at,
+        usage_type=answer_plan.usage_type,
+        question=answer_plan.question,
+        text="",
+        citations=(),
+        sources=(),
+        providers=(),
+        unattributed_ppm=1_000_000,
+        attribution_method="equal-share",
+        attribution_version="1",
+        total_micros=0,
+        currency=settings.LICENSING_CURRENCY,
+        max_price_micros=answer_plan.max_price_micros,
+        left_out=answer_plan.left_out,
+        metadata=None,
+        usage=None,
+        dropped_citations=(),
+        receipt={},
+        metered=False,
     )
     return replace(result, receipt=_receipt(result))
