@@ -280,16 +280,23 @@ class ReceiptVerifyView(APIView):
         request=ReceiptVerifySerializer,
         responses=inline_serializer(
             "ReceiptVerification",
-            {"valid": serializers.BooleanField(), "reason": serializers.CharField()},
+            {
+                "valid": serializers.BooleanField(),
+                "reason": serializers.CharField(),
+                "metered": serializers.BooleanField(allow_null=True),
+            },
         ),
         operation_id="receipts_verify",
     )
     def post(self, request):
-        """Check that a receipt was signed by this deployment and not altered since."""
+        """Check that a receipt was signed by this deployment and not altered since.
+
+        For a valid receipt, `metered` says whether its answer is metered (null otherwise).
+        """
         serializer = ReceiptVerifySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = receipts.verify_receipt(serializer.validated_data["receipt"])
-        return Response({"valid": result.valid, "reason": result.reason})
+        result = receipts.check_receipt(serializer.validated_data["receipt"])
+        return Response({"valid": result.valid, "reason": result.reason, "metered": result.metered})
 
 
 class ReceiptKeyView(APIView):

@@ -1,5 +1,6 @@
 """The answer's result: its sources, the providers' shares, its cost and a signed receipt."""
 
+import hashlib
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -11,7 +12,7 @@ from accounts import services as accounts
 from catalog import services as catalog
 from marketplace.services.answers.metering import _meter
 from marketplace.services.answers.planning import AnswerPlan, LeftOut
-from marketplace.services.receipts import sign_receipt
+from marketplace.services.receipts import RECEIPT_VERSION, sign_receipt
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class ProviderShare:
 @dataclass(frozen=True)
 class AnswerResult:
     id: str
+    agent_id: uuid.UUID
     created_at: datetime
     usage_type: str
     question: str
@@ -90,12 +92,23 @@ def names_for(*, collection_ids=(), organization_ids=()) -> dict[str, str]:
     return names
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _receipt(result: AnswerResult) -> dict:
+    """Sign what a provider needs to check its pay: who asked what, what was answered, and for
+    each source the agreement, offer version, payment type, units, unit price and amount, its
+    weight and whether it was cited and grounded the answer (a weight above 0)."""
     return sign_receipt(
         {
+            "version": RECEIPT_VERSION,
             "id": result.id,
             "created_at": result.created_at.isoformat(),
+            "agent_id": str(result.agent_id),
             "usage_type": result.usage_type,
+            "question_sha256": _sha256(result.question),
+            "answer_sha256": _sha256(result.text),
             "currency": result.currency,
             "total_micros": result.total_micros,
             "unattributed_ppm": result.unattributed_ppm,
@@ -107,8 +120,15 @@ def _receipt(result: AnswerResult) -> dict:
                     "provider_id": str(s.provider_id),
                     "offer_id": str(s.offer_id),
                     "offer_version": s.offer_version,
-                    "weight_ppm": s.weight_ppm,
+                    "agreement_id": str(s.agreement_id) if s.agreement_id else None,
+                    "payment_type": s.payment_type,
+                    "price_unit": s.price_unit,
+                    "units": s.units,
+                    "unit_price_micros": s.unit_price_micros,
                     "amount_micros": s.amount_micros,
+                    "weight_ppm": s.weight_ppm,
+                    "cited": s.cited,
+                    "grounded": s.weight_ppm > 0,
                 }
                 for s in result.sources
             ],
@@ -189,6 +209,7 @@ def finish(
     )
     result = AnswerResult(
         id=answer_plan.request_id,
+        agent_id=answer_plan.agent_id,
         created_at=answer_plan.created_at,
         usage_type=answer_plan.usage_type,
         question=answer_plan.question,
@@ -216,6 +237,7 @@ def unmetered(answer_plan: AnswerPlan) -> AnswerResult:
     """Return the result of a use with no planned source: nothing metered, nothing charged."""
     result = AnswerResult(
         id=answer_plan.request_id,
+        agent_id=answer_plan.agent_id,
         created_at=answer_plan.created_at,
         usage_type=answer_plan.usage_type,
         question=answer_plan.question,
