@@ -36,13 +36,14 @@ def fetch_units(offer: OfferInfo, tokens: int) -> tuple[int, int]:
 
     Only pay-per-use offers charge a fetch; the others cost nothing per use.
     """
-    return price_use(
+    units_and_amount: tuple[int, int] = price_use(
         payment_type=offer.terms.payment_type,
         price_unit=offer.terms.price_unit,
         price_micros=offer.terms.price_micros,
         tokens=tokens,
         cited=True,
     )
+    return units_and_amount
 
 
 def cheapest_per_use(offers: list[OfferInfo], tokens: int) -> OfferInfo | None:

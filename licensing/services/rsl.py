@@ -9,8 +9,7 @@ a snippet limit and an expiry are `provenant:*` elements.
 
 import uuid
 from collections.abc import Iterable
-
-from lxml import etree
+from xml.etree import ElementTree as ET
 
 from accounts import services as accounts
 from licensing.models import PaymentType, PriceUnit
@@ -29,7 +28,10 @@ RSL_PAYMENT_TYPES: dict[str, str] = {
     PaymentType.PURCHASE: "purchase",
     PaymentType.REVENUE_SHARE: REVENUE_SHARE_PAYMENT,
 }
-_NSMAP = {None: RSL_NAMESPACE, EXTENSION_PREFIX: EXTENSION_NAMESPACE}
+# RSL is the default namespace; the extension prefix is declared on the root whenever an
+# extension element is written, and `provenant:revenue-share` always comes with one (its share).
+ET.register_namespace("", RSL_NAMESPACE)
+ET.register_namespace(EXTENSION_PREFIX, EXTENSION_NAMESPACE)
 
 
 def _rsl(name: str) -> str:
@@ -40,8 +42,8 @@ def _ext(name: str) -> str:
     return f"{{{EXTENSION_NAMESPACE}}}{name}"
 
 
-def _child(parent: etree._Element, tag: str, text: str, **attributes: str) -> etree._Element:
-    element = etree.SubElement(parent, tag, attributes)
+def _child(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attributes)
     element.text = text
     return element
 
@@ -52,9 +54,9 @@ def rsl_amount(micros: int) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-def _payment(licence: etree._Element, offer: OfferInfo, base_url: str) -> None:
+def _payment(licence: ET.Element, offer: OfferInfo, base_url: str) -> None:
     terms = offer.terms
-    payment = etree.SubElement(
+    payment = ET.SubElement(
         licence, _rsl("payment"), {"type": RSL_PAYMENT_TYPES[terms.payment_type]}
     )
     _child(payment, _rsl("custom"), f"{base_url}/api/v1/market/offers/{offer.id}")
@@ -68,9 +70,9 @@ def _payment(licence: etree._Element, offer: OfferInfo, base_url: str) -> None:
         _child(payment, _ext("revenue-share-bps"), str(terms.revenue_share_bps))
 
 
-def _license(content: etree._Element, offer: OfferInfo, base_url: str) -> None:
+def _license(content: ET.Element, offer: OfferInfo, base_url: str) -> None:
     terms = offer.terms
-    licence = etree.SubElement(content, _rsl("license"))
+    licence = ET.SubElement(content, _rsl("license"))
     _child(licence, _rsl("permits"), " ".join(terms.usage_types), type="usage")
     if terms.territories:
         _child(licence, _rsl("permits"), " ".join(terms.territories), type="geo")
@@ -107,9 +109,9 @@ def rsl_document(*, provider_slug: str, base_url: str) -> str | None:
     offers = list_published_offers(agent_id=None, provider_id=provider_id)
     if not offers:
         return None
-    root = etree.Element(_rsl("rsl"), nsmap=_NSMAP)
+    root = ET.Element(_rsl("rsl"))
     for collection_id, covering in _offers_by_collection(offers).items():
-        content = etree.SubElement(
+        content = ET.SubElement(
             root,
             _rsl("content"),
             {
@@ -119,7 +121,8 @@ def rsl_document(*, provider_slug: str, base_url: str) -> str | None:
         )
         for offer in covering:
             _license(content, offer, base_url)
-    return etree.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True).decode()
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True)
 
 
 def rsl_providers() -> list[str]:

@@ -18,6 +18,7 @@ import os
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -209,7 +210,7 @@ def verify_receipt(receipt: dict) -> Verification:
     return Verification(True, "valid")
 
 
-def check_receipt(receipt: dict) -> Verification:
+def check_receipt(receipt: Any) -> Verification:
     """Verify a receipt and, if it is valid, say whether the answer it signs is metered.
 
     Only a receipt this deployment signed is looked up, so a verifier learns `metered` of the
@@ -218,6 +219,6 @@ def check_receipt(receipt: dict) -> Verification:
     verification = verify_receipt(receipt)
     if not verification.valid:
         return verification
-    request_id = receipt["payload"].get("id")
+    request_id = receipt["payload"].get("id")  # a valid receipt has a payload object
     metered = isinstance(request_id, str) and licensing.is_metered(request_id=request_id)
     return replace(verification, metered=metered)

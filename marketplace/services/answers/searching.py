@@ -95,7 +95,7 @@ def plan_search(
     if wanted is not None:
         usable &= wanted
     k = min(limit * CANDIDATES_PER_SOURCE, 100)
-    hits = relevant_hits(query, search_chunks(query=query, collection_ids=usable, k=k))
+    hits = relevant_hits(query, search_chunks(query=query, collection_ids=list(usable), k=k))
     if not hits:
         raise _no_entitled_content(query, SEARCH, set(usable), wanted, k, agent_id)
     candidates = _distinct_passages(
