@@ -13,6 +13,9 @@ from rest_framework.request import Request
 from core.api.scopes import ANY_SCOPE, NO_AUTH, required_scope_for
 
 SCOPE_EXTENSION = "x-required-scope"
+# Set on an operation that answers a request without an API key with 402 and its terms (as
+# pay-per-crawl does), where others answer 401: a view declares `anonymous_payment_required`.
+ANONYMOUS_EXTENSION = "x-anonymous-payment-required"
 # Errors any operation may answer, in the one error format.
 ERROR_STATUSES = {
     400: "Invalid input: a field, a parameter or the JSON itself.",
@@ -66,6 +69,10 @@ class AutoSchema(SpectacularAutoSchema):
         if scope is not None:
             operation[SCOPE_EXTENSION] = scope
             operation["description"] = _with_scope_line(operation.get("description", ""), scope)
+        if getattr(self.view, "anonymous_payment_required", False):
+            operation[ANONYMOUS_EXTENSION] = True
+            line = "Without an API key: 402 with the public offers' terms and where to get a key."
+            operation["description"] = f"{operation.get('description', '')}\n\n{line}".strip()
         error = {
             "content": {
                 "application/json": {

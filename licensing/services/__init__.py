@@ -6,13 +6,10 @@ authorized the agent (the answer path, metering, public RSL).
 """
 
 from licensing.services.access import (
-    RSL_CONTENT_TYPE,
     ContentGrant,
     fetch_licensed_content,
     format_price,
     parse_price,
-    rsl_document,
-    rsl_providers,
 )
 from licensing.services.agreements import (
     AgreementInfo,
@@ -53,7 +50,9 @@ from licensing.services.offers import (
     retire_offer,
     update_offer,
 )
+from licensing.services.paywall import crawler_price, public_content_terms
 from licensing.services.reports import UsageGroup, UsageSummary, list_usage, summarize_usage
+from licensing.services.rsl import RSL_CONTENT_TYPE, rsl_document, rsl_providers
 from licensing.services.terms import (
     USAGE_TYPE_CHOICES,
     USAGE_TYPES,
@@ -89,6 +88,7 @@ __all__ = [
     "accept_offer",
     "cancel_agreement",
     "choice_key",
+    "crawler_price",
     "create_offer",
     "fetch_licensed_content",
     "format_price",
@@ -107,6 +107,7 @@ __all__ = [
     "marginal_cost",
     "parse_price",
     "price_use",
+    "public_content_terms",
     "publish_offer",
     "quote",
     "record_use",

@@ -1,10 +1,9 @@
-"""Paid access to full content (HTTP 402 and pay-per-crawl prices) and RSL documents."""
+"""Paid access to full content: HTTP 402 with the terms, and pay-per-crawl prices."""
 
 import functools
 import uuid
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
-from xml.etree import ElementTree as ET
 
 from django.db import transaction
 
@@ -15,22 +14,18 @@ from licensing.models import PaymentType
 from licensing.services.agreements import accept_for_agent, buy_single_fetch
 from licensing.services.entitlements import get_entitlements
 from licensing.services.metering import MeteredAnswer, SourceUse, UseRecord, record_use
-from licensing.services.offers import MAX_PRICE_MICROS, OfferInfo, list_published_offers
-from licensing.services.terms import Terms, price_use, usage_covers
+from licensing.services.offers import MAX_PRICE_MICROS
+from licensing.services.paywall import (
+    cheapest_per_use,
+    content_to_fetch,
+    fetch_units,
+    offers_for,
+    payment_required,
+)
+from licensing.services.terms import Terms, price_use
 
 # Terms that buy a period or a licence, not a use: a fetch buys them only as a standing agreement.
 BOUGHT_FOR_A_TERM = (PaymentType.SUBSCRIPTION, PaymentType.PURCHASE)
-RSL_NAMESPACE = "https://rslstandard.org/rsl"
-RSL_CONTENT_TYPE = "application/rsl+xml"
-RSL_PAYMENT_TYPES: dict[str, str] = {
-    PaymentType.FREE: "free",
-    PaymentType.ATTRIBUTION: "attribution",
-    PaymentType.USE: "use",
-    PaymentType.SUBSCRIPTION: "subscription",
-    PaymentType.PURCHASE: "purchase",
-    # RSL has no revenue share; it is a use licence whose terms the offer URL gives.
-    PaymentType.REVENUE_SHARE: "use",
-}
 
 
 def format_price(micros: int, currency: str) -> str:
@@ -84,16 +79,6 @@ def _charge(terms: Terms, tokens: int) -> int:
         payment_type=terms.payment_type,
         price_unit=terms.price_unit,
         price_micros=terms.price_micros,
-        tokens=tokens,
-        cited=True,
-    )[1]
-
-
-def _per_use_price(offer: OfferInfo, tokens: int) -> int:
-    return price_use(
-        payment_type=offer.terms.payment_type,
-        price_unit=offer.terms.price_unit,
-        price_micros=offer.terms.price_micros,
         tokens=tokens,
         cited=True,
     )[1]
@@ -168,11 +153,7 @@ def fetch_licensed_content(
             "Accepting an offer needs an API key with the 'licensing' scope.",
             code="insufficient_scope",
         )
-    content = catalog.get_document_content(document_id=document_id)
-    if content is None or (
-        collection_id is not None and str(collection_id) != str(content.collection_id)
-    ):
-        raise errors.NotFound("Document not found.")
+    content = content_to_fetch(document_id=document_id, collection_id=collection_id)
     tokens = content.token_count
     terms = get_entitlements(agent_id=agent_id, usage_type=usage_type).choose(
         content.collection_id, tokens=tokens
@@ -185,36 +166,11 @@ def fetch_licensed_content(
         if cost > max_price_micros or (buys_a_term and not standing):
             terms = None
     if terms is None:
-        visible = list_published_offers(agent_id=agent_id, collection_id=content.collection_id)
-        if not visible:
-            # Unpublished to this agent: answer exactly as for a missing document, so the
-            # 402 never tells anyone that content they cannot license exists.
-            raise errors.NotFound("Document not found.")
-        offers = [o for o in visible if usage_covers(o.terms.usage_types, usage_type)]
-        payable = sorted(
-            (o for o in offers if o.terms.payment_type == PaymentType.USE),
-            key=lambda o: (_per_use_price(o, content.token_count), str(o.id)),
-        )
-        cheapest = payable[0] if payable else None
-        price = _per_use_price(cheapest, content.token_count) if cheapest else None
-        if (
-            cheapest is None
-            or price is None
-            or max_price_micros is None
-            or max_price_micros < price
-        ):
-            raise errors.PaymentRequired(
-                "A licence is required for this content.",
-                details={
-                    "document_id": content.id,
-                    "usage_type": usage_type,
-                    "price_micros": price,
-                    "currency": cheapest.terms.currency if cheapest else None,
-                    "offer_id": str(cheapest.id) if cheapest else None,
-                    "offers": [str(o.id) for o in offers],
-                    "provider": content.provider_slug,
-                },
-            )
+        offers = offers_for(content, agent_id=agent_id, usage_type=usage_type)
+        cheapest = cheapest_per_use(offers, tokens)
+        price = fetch_units(cheapest, tokens)[1] if cheapest else 0
+        if cheapest is None or max_price_micros is None or max_price_micros < price:
+            raise payment_required(content, offers, usage_type)
         if not accounts.has_scope(actor, accounts.LICENSING):
             raise errors.PermissionDenied(
                 "Accepting an offer needs an API key with the 'licensing' scope; accept it "
@@ -239,7 +195,7 @@ def fetch_licensed_content(
     if standing:
         agreement = accept_for_agent(agent_id=agent_id, offer_id=offer_id)
         # One the agent held already, on an older version, may cost more than the crawler pays.
-        held_price = _per_use_price(agreement.offer, tokens)
+        held_price = fetch_units(agreement.offer, tokens)[1]
         if max_price_micros is not None and held_price <= max_price_micros:
             return _grant(content, offer_id, meter(agreement.offer.version_id, agreement.id))
     with transaction.atomic():
@@ -263,59 +219,3 @@ def _grant(
         currency=metered.currency,
         provider_slug=content.provider_slug,
     )
-
-
-def _amount(micros: int) -> str:
-    text = f"{micros // 1_000_000}.{micros % 1_000_000:06d}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
-
-
-def rsl_document(*, provider_slug: str, base_url: str) -> str | None:
-    """Return the provider's public offers as an RSL 1.0 document, or None if unknown.
-
-    The document is public, so it lists only offers open to every agent: a private offer (one
-    with an allow list) is left out, and no allow or deny list is ever written.
-    """
-    provider_id = accounts.organization_id_for_slug(slug=provider_slug)
-    if provider_id is None:
-        return None
-    ET.register_namespace("", RSL_NAMESPACE)
-    root = ET.Element(f"{{{RSL_NAMESPACE}}}rsl")
-    for offer in list_published_offers(agent_id=None, provider_id=provider_id):
-        for collection_id in offer.terms.collection_ids:
-            content = ET.SubElement(
-                root,
-                f"{{{RSL_NAMESPACE}}}content",
-                {
-                    "url": f"{base_url}/api/v1/collections/{collection_id}/documents/*/content",
-                    "server": f"{base_url}/api/v1/market/offers/{offer.id}",
-                },
-            )
-            licence = ET.SubElement(content, f"{{{RSL_NAMESPACE}}}license")
-            permits = ET.SubElement(licence, f"{{{RSL_NAMESPACE}}}permits", {"type": "usage"})
-            permits.text = " ".join(offer.terms.usage_types)
-            if offer.terms.territories:
-                geo = ET.SubElement(licence, f"{{{RSL_NAMESPACE}}}permits", {"type": "geo"})
-                geo.text = " ".join(offer.terms.territories)
-            payment = ET.SubElement(
-                licence,
-                f"{{{RSL_NAMESPACE}}}payment",
-                {"type": RSL_PAYMENT_TYPES[offer.terms.payment_type]},
-            )
-            if offer.terms.price_micros:
-                amount = ET.SubElement(
-                    payment, f"{{{RSL_NAMESPACE}}}amount", {"currency": offer.terms.currency}
-                )
-                amount.text = _amount(offer.terms.price_micros)
-            custom = ET.SubElement(payment, f"{{{RSL_NAMESPACE}}}custom")
-            custom.text = f"{base_url}/api/v1/market/offers/{offer.id}"
-            if offer.terms.citation_required:
-                legal = ET.SubElement(licence, f"{{{RSL_NAMESPACE}}}legal", {"type": "attribution"})
-                legal.text = "Cite the source in every answer that uses it."
-    return ET.tostring(root, encoding="unicode", xml_declaration=True)
-
-
-def rsl_providers() -> list[str]:
-    """Return the slugs of providers with at least one public offer."""
-    provider_ids = {o.provider_id for o in list_published_offers(agent_id=None)}
-    return sorted(accounts.organization_slugs(organization_ids=provider_ids).values())

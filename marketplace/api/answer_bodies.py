@@ -131,14 +131,24 @@ def answer_body(result: AnswerResult) -> dict:
     }
 
 
+def _search_result(source: UsedSource, currency: str) -> dict:
+    body = _source(source, currency)
+    body["snippet_licensed"] = source.snippet_licensed
+    if not source.snippet_licensed:  # a title and a link: the licence does not permit search
+        body["snippet"] = None
+        body["span"] = None
+    return body
+
+
 def search_body(result: AnswerResult, query: str) -> dict:
-    """Return the JSON of a search: licensed snippets with their terms and what each cost."""
+    """Return the JSON of a search: licensed snippets with their terms and what each cost,
+    then the matches whose licence does not permit search, as titles and links."""
     return {
         "id": result.id,
         "object": "search",
         "created_at": _iso(result.created_at),
         "query": query,
-        "results": [_source(s, result.currency) for s in result.sources],
+        "results": [_search_result(s, result.currency) for s in (*result.sources, *result.listed)],
         "cost": _cost(result),
         "receipt": result.receipt,
     }

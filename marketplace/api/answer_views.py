@@ -135,7 +135,11 @@ class SearchView(APIView):
         operation_id="search",
     )
     def get(self, request):
-        """Search licensed content: snippets you may use for `search`, each with its terms."""
+        """Search licensed content: snippets you may use for `search`, each with its terms.
+
+        Each snippet is metered as a `search` use under its licence. A match under a licence
+        that does not permit `search` is listed by title and link (`snippet: null`), free.
+        """
         organization = agent_organization(request)
         params = request.query_params
         unknown = sorted(set(params) - {"q", "limit", "collections", "max_price_micros"})
@@ -164,17 +168,13 @@ class SearchView(APIView):
             )
         max_price = _int_param(params, "max_price_micros", None)
         collections = params.get("collections")
-        plan = answers.plan(
+        plan = answers.plan_search(
             agent_id=organization.id,
             api_key_id=getattr(request.auth, "id", None),
-            request_id=answers.new_request_id("srch"),
-            question=query,
-            usage_type="search",
+            query=query,
             collection_ids=[c for c in collections.split(",") if c] if collections else None,
-            max_sources=limit,
+            limit=limit,
             max_price_micros=max_price,
-            max_snippet_chars=answers.SEARCH_SNIPPET_CHARS,
-            most_sources=answers.SEARCH_MAX_RESULTS,
         )
         return Response(search_body(answers.search(plan), plan.question))
 
@@ -280,16 +280,23 @@ class ReceiptVerifyView(APIView):
         request=ReceiptVerifySerializer,
         responses=inline_serializer(
             "ReceiptVerification",
-            {"valid": serializers.BooleanField(), "reason": serializers.CharField()},
+            {
+                "valid": serializers.BooleanField(),
+                "reason": serializers.CharField(),
+                "metered": serializers.BooleanField(allow_null=True),
+            },
         ),
         operation_id="receipts_verify",
     )
     def post(self, request):
-        """Check that a receipt was signed by this deployment and not altered since."""
+        """Check that a receipt was signed by this deployment and not altered since.
+
+        For a valid receipt, `metered` says whether its answer is metered (null otherwise).
+        """
         serializer = ReceiptVerifySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = receipts.verify_receipt(serializer.validated_data["receipt"])
-        return Response({"valid": result.valid, "reason": result.reason})
+        result = receipts.check_receipt(serializer.validated_data["receipt"])
+        return Response({"valid": result.valid, "reason": result.reason, "metered": result.metered})
 
 
 class ReceiptKeyView(APIView):

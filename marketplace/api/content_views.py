@@ -1,15 +1,20 @@
-"""Paid content for agents: a document's full text under a licence, 402 with the price otherwise."""
+"""Paid content for agents: a document's full text under a licence, 402 with the price otherwise.
+
+An anonymous request (a crawler without a key) is answered 402 too, with the public offers'
+terms and how to get a key, as pay-per-crawl does; only a wrong or revoked key is a 401.
+"""
 
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services as accounts
-from accounts.api.auth import acting_organization, actor_from_request
+from accounts.api.auth import HasRequiredScope, acting_organization, actor_from_request
 from licensing import errors as licensing_errors
 from licensing import services as licensing
 from marketplace.services import idempotency
@@ -23,6 +28,9 @@ class UsageTypeQuerySerializer(serializers.Serializer):
 
 class DocumentContentView(APIView):
     required_scope = accounts.QUERY
+    # Anonymous requests are let through to be answered 402 with the public terms.
+    permission_classes = [HasRequiredScope]
+    anonymous_payment_required = True
 
     @extend_schema(
         parameters=[
@@ -48,12 +56,19 @@ class DocumentContentView(APIView):
     )
     def get(self, request, document_id, collection_id=None):
         """Return a document's full text under a licence; 402 with the price otherwise."""
-        agent = acting_organization(request, role=accounts.AGENT, scope=accounts.QUERY)
         usage_type = request.query_params.get("usage_type", "ai-input")
         if usage_type not in licensing.USAGE_TYPES:
             raise licensing_errors.ValidationFailed(
                 "Unknown usage type.", details={"usage_type": list(licensing.USAGE_TYPES)}
             )
+        if not _signed_in(request):
+            terms = licensing.public_content_terms(
+                document_id=document_id, collection_id=collection_id, usage_type=usage_type
+            )
+            response = _payment_required(request, terms)
+            response["WWW-Authenticate"] = 'Bearer realm="provenant"'
+            return response
+        agent = acting_organization(request, role=accounts.AGENT, scope=accounts.QUERY)
         currency = settings.LICENSING_CURRENCY
         max_price = licensing.parse_price(request.headers.get("crawler-max-price"), currency)
         standing = _standing(request.headers.get("crawler-accept"))
@@ -72,17 +87,7 @@ class DocumentContentView(APIView):
         except licensing_errors.PaymentRequired as exc:
             if keyed:
                 keyed.release()
-            response = Response(
-                {"code": exc.code, "message": exc.message, "details": exc.details},
-                status=status.HTTP_402_PAYMENT_REQUIRED,
-            )
-            price = exc.details.get("price_micros")
-            if price is not None:
-                response["crawler-price"] = licensing.format_price(price, currency)
-            slug = exc.details.get("provider")
-            if slug:
-                response["Link"] = _license_link(request, slug)
-            return response
+            return _payment_required(request, exc)
         except BaseException:
             if keyed:
                 keyed.release()
@@ -94,6 +99,34 @@ class DocumentContentView(APIView):
         response["crawler-charged"] = licensing.format_price(grant.charged_micros, grant.currency)
         response["X-Request-Id"] = grant.request_id
         return response
+
+
+def _signed_in(request: Request) -> bool:
+    return request.auth is not None or bool(request.user and request.user.is_authenticated)
+
+
+def _payment_required(request: Request, exc: licensing_errors.PaymentRequired) -> Response:
+    """Answer 402 in the error format: the terms, where to get a key, and pay-per-crawl headers.
+
+    `crawler-price` is the price of this fetch, sent only when a pay-per-use offer is named.
+    """
+    slug = exc.details.get("provider")
+    details = {
+        **exc.details,
+        "signup_url": request.build_absolute_uri("/signup/"),
+        "docs_url": request.build_absolute_uri("/api/docs/"),
+        "rsl_url": request.build_absolute_uri(f"/rsl/{slug}.xml") if slug else None,
+    }
+    response = Response(
+        {"code": exc.code, "message": exc.message, "details": details},
+        status=status.HTTP_402_PAYMENT_REQUIRED,
+    )
+    price = licensing.crawler_price(details)
+    if price is not None:
+        response["crawler-price"] = licensing.format_price(price, details["currency"])
+    if slug:
+        response["Link"] = _license_link(request, slug)
+    return response
 
 
 class _KeyedFetch:

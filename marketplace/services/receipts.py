@@ -1,8 +1,13 @@
 """Signed attribution receipts: Ed25519 over canonical JSON, verifiable offline.
 
 Canonical JSON is `json.dumps(payload, sort_keys=True, separators=(",", ":"),
-ensure_ascii=False)` encoded as UTF-8; payloads hold only strings, integers, lists and objects
-(weights are parts per million, money is micros), so every language reproduces the same bytes.
+ensure_ascii=False)` encoded as UTF-8; payloads hold only strings, integers, booleans, null,
+lists and objects (weights are parts per million, money is micros, never a float), so every
+language reproduces the same bytes.
+
+A payload says its `version`: 2 binds the question and answer (SHA-256), the agent and, per
+source, the agreement, payment type, units and unit price, and the cited and grounded flags.
+A version 1 payload (no `version`) still verifies: the signature covers whatever it holds.
 """
 
 import base64
@@ -11,7 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -25,12 +30,14 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from core.cache import LocalCache
+from licensing import services as licensing
 
 ALGORITHM = "Ed25519"
 CANONICALIZATION = (
     "JSON with keys sorted, no whitespace (separators ',' and ':'), UTF-8, non-ASCII unescaped"
 )
 CURRENT, RETIRED = "current", "retired"
+RECEIPT_VERSION = 2
 
 
 class Receipt(TypedDict):
@@ -188,6 +195,9 @@ def sign_receipt(payload: dict[str, Any]) -> Receipt:
 class Verification:
     valid: bool
     reason: str
+    # For a valid receipt, whether its answer is metered (charged as the receipt says) now: a
+    # streamed answer whose text broke off is not. None for an invalid receipt.
+    metered: bool | None = None
 
 
 def verify_receipt(receipt: object) -> Verification:
@@ -207,3 +217,17 @@ def verify_receipt(receipt: object) -> Verification:
     except (InvalidSignature, ValueError):
         return Verification(False, "the signature does not match the payload")
     return Verification(True, "valid")
+
+
+def check_receipt(receipt: Any) -> Verification:
+    """Verify a receipt and, if it is valid, say whether the answer it signs is metered.
+
+    Only a receipt this deployment signed is looked up, so a verifier learns `metered` of the
+    answers it holds receipts for and of nothing else.
+    """
+    verification = verify_receipt(receipt)
+    if not verification.valid:
+        return verification
+    request_id = receipt["payload"].get("id")  # a valid receipt has a payload object
+    metered = isinstance(request_id, str) and licensing.is_metered(request_id=request_id)
+    return replace(verification, metered=metered)

@@ -81,7 +81,7 @@ def test_answer_is_cited_attributed_metered_and_signed(market, agent_client):
     verified = APIClient().post(
         "/api/v1/receipts/verify", {"receipt": body["receipt"]}, format="json"
     )
-    assert verified.json() == {"valid": True, "reason": "valid"}
+    assert verified.json() == {"valid": True, "reason": "valid", "metered": True}
     payload = body["receipt"]["payload"]
     assert payload["id"] == body["id"]
     assert payload["total_micros"] == body["cost"]["total_micros"]
@@ -97,6 +97,7 @@ def test_a_tampered_receipt_does_not_verify(market, agent_client):
     assert response.json() == {
         "valid": False,
         "reason": "the signature does not match the payload",
+        "metered": None,
     }
 
 

@@ -42,27 +42,27 @@ def _search_schema() -> dict:
 
 
 def search_text(body: dict) -> str:
-    """Return each snippet under its number and source, then the cost."""
+    """Return each snippet (or, unlicensed for search, only its link) under its number and
+    source, then the cost."""
     parts = [f"{len(body['results'])} licensed snippet(s) for {body['query']!r}:"]
     for source in body["results"]:
-        parts.append(f"{_source_line(source)}\n    {source['snippet']}")
+        snippet = source["snippet"]
+        if snippet is None:
+            snippet = "(title and link only: your licence for it does not permit search)"
+        parts.append(f"{_source_line(source)}\n    {snippet}")
     parts.append(_cost_line(body, "search"))
     return "\n\n".join(parts)
 
 
 def search_licensed_content(key: accounts.AuthenticatedKey, args: dict) -> tuple[str, dict]:
     query = _query(args)
-    plan = answers.plan(
+    plan = answers.plan_search(
         agent_id=key.organization_id,
         api_key_id=key.id,
-        request_id=answers.new_request_id("srch"),
-        question=query,
-        usage_type="search",
+        query=query,
         collection_ids=_collections(args),
-        max_sources=_limit(args),
+        limit=_limit(args),
         max_price_micros=args.get("max_price_micros"),
-        max_snippet_chars=answers.SEARCH_SNIPPET_CHARS,
-        most_sources=answers.SEARCH_MAX_RESULTS,
     )
     body = search_body(answers.search(plan), plan.question)
     return search_text(body), body

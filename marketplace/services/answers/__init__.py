@@ -12,7 +12,6 @@ from marketplace.services.answers.inference import (
     StreamDone,
     answer_question,
     inference_config,
-    search,
     stream_answer,
 )
 from marketplace.services.answers.offers import offer_summary
@@ -48,9 +47,11 @@ from marketplace.services.answers.result import (
     finish,
     names_for,
 )
+from marketplace.services.answers.searching import LINK_ONLY_USAGES, plan_search, search
 
 __all__ = [
     "CANDIDATES_PER_SOURCE",
+    "LINK_ONLY_USAGES",
     "MAX_PRICE_MICROS",
     "MAX_SOURCES",
     "MIN_RELATIVE_SCORE",
@@ -82,6 +83,7 @@ __all__ = [
     "new_request_id",
     "offer_summary",
     "plan",
+    "plan_search",
     "refuse_unsafe_text",
     "relevant_hits",
     "search",

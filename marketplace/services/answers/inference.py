@@ -119,8 +119,3 @@ def stream_answer(
     finally:
         events.close()
     yield StreamDone(_finish_answer(answer_plan, answer, settle=metered))
-
-
-def search(answer_plan: AnswerPlan) -> AnswerResult:
-    """Meter the planned snippets as a search: each one shown is a use."""
-    return finish(answer_plan, text="")

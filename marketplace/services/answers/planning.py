@@ -77,6 +77,9 @@ class AnswerPlan:
     left_out: tuple[LeftOut, ...]
     max_price_micros: int | None
     created_at: datetime
+    # A search's results under licences that do not permit `search`: shown as a title and a
+    # link, never their text, and not metered.
+    listed: tuple[Candidate, ...] = ()
 
 
 def new_request_id(prefix: str = "ans") -> str:
@@ -239,6 +242,26 @@ def choose_sources(
     return picked, left_out
 
 
+def price_limit_too_low(
+    candidates: list[Candidate], max_sources: int, max_price_micros: int | None
+) -> licensing_errors.PaymentRequired:
+    """Return the 402 for a price limit below every relevant candidate, quoting the first ones."""
+    top = candidates[:max_sources]
+    return licensing_errors.PaymentRequired(
+        "max_price_micros is below the price of any relevant source.",
+        code="price_limit_too_low",
+        details={
+            "max_price_micros": max_price_micros,
+            "cheapest_source_micros": min(c.price_micros for c in candidates),
+            "quote": {
+                "sources": len(top),
+                "total_micros": sum(c.price_micros for c in top),
+                "currency": settings.LICENSING_CURRENCY,
+            },
+        },
+    )
+
+
 def _parse_collection_ids(collection_ids: object) -> set[uuid.UUID] | None:
     if collection_ids is None:
         return None
@@ -301,21 +324,7 @@ def plan(
         ceiling_micros=ceilings.per_answer_micros if ceilings else None,
     )
     if not chosen:
-        cheapest = min(c.price_micros for c in candidates)
-        top = candidates[:max_sources]
-        raise licensing_errors.PaymentRequired(
-            "max_price_micros is below the price of any relevant source.",
-            code="price_limit_too_low",
-            details={
-                "max_price_micros": max_price_micros,
-                "cheapest_source_micros": cheapest,
-                "quote": {
-                    "sources": len(top),
-                    "total_micros": sum(c.price_micros for c in top),
-                    "currency": settings.LICENSING_CURRENCY,
-                },
-            },
-        )
+        raise price_limit_too_low(candidates, max_sources, max_price_micros)
     return AnswerPlan(
         request_id=request_id or new_request_id(),
         agent_id=agent_id,

@@ -1,16 +1,19 @@
 """The answer's result: its sources, the providers' shares, its cost and a signed receipt."""
 
+import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+
+from django.conf import settings
 
 import inference_client
 from accounts import services as accounts
 from catalog import services as catalog
 from marketplace.services.answers.metering import _meter
 from marketplace.services.answers.planning import AnswerPlan, LeftOut
-from marketplace.services.receipts import Receipt, sign_receipt
+from marketplace.services.receipts import RECEIPT_VERSION, Receipt, sign_receipt
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class UsedSource:
     weight_ppm: int
     units: int
     amount_micros: int
+    unit_price_micros: int = 0
+    # False for a search result shown as a title and a link: its licence does not permit search.
+    snippet_licensed: bool = True
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class ProviderShare:
 @dataclass(frozen=True)
 class AnswerResult:
     id: str
+    agent_id: uuid.UUID
     created_at: datetime
     usage_type: str
     question: str
@@ -73,6 +80,7 @@ class AnswerResult:
     dropped_citations: tuple[inference_client.DroppedCitation, ...]
     receipt: Receipt
     metered: bool
+    listed: tuple[UsedSource, ...] = ()  # a search's title-and-link results, not metered
 
 
 def names_for(
@@ -87,12 +95,23 @@ def names_for(
     return names
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _receipt(result: AnswerResult) -> Receipt:
+    """Sign what a provider needs to check its pay: who asked what, what was answered, and for
+    each source the agreement, offer version, payment type, units, unit price and amount, its
+    weight and whether it was cited and grounded the answer (a weight above 0)."""
     return sign_receipt(
         {
+            "version": RECEIPT_VERSION,
             "id": result.id,
             "created_at": result.created_at.isoformat(),
+            "agent_id": str(result.agent_id),
             "usage_type": result.usage_type,
+            "question_sha256": _sha256(result.question),
+            "answer_sha256": _sha256(result.text),
             "currency": result.currency,
             "total_micros": result.total_micros,
             "unattributed_ppm": result.unattributed_ppm,
@@ -104,8 +123,15 @@ def _receipt(result: AnswerResult) -> Receipt:
                     "provider_id": str(s.provider_id),
                     "offer_id": str(s.offer_id),
                     "offer_version": s.offer_version,
-                    "weight_ppm": s.weight_ppm,
+                    "agreement_id": str(s.agreement_id) if s.agreement_id else None,
+                    "payment_type": s.payment_type,
+                    "price_unit": s.price_unit,
+                    "units": s.units,
+                    "unit_price_micros": s.unit_price_micros,
                     "amount_micros": s.amount_micros,
+                    "weight_ppm": s.weight_ppm,
+                    "cited": s.cited,
+                    "grounded": s.weight_ppm > 0,
                 }
                 for s in result.sources
             ],
@@ -133,7 +159,8 @@ def finish(
         weights = {w.source_id: w.weight_ppm for w in attribution.sources}
         unattributed = attribution.unattributed_ppm
         method, version = attribution.method, attribution.version
-    else:  # a search: each snippet shown counts equally
+    else:  # a search: each snippet shown counts equally, and is shown with its source (cited)
+        cited = {c.source_id for c in answer_plan.chosen}
         share = 1_000_000 // len(answer_plan.chosen)
         weights = {c.source_id: share for c in answer_plan.chosen}
         unattributed = 1_000_000 - share * len(answer_plan.chosen)
@@ -172,6 +199,7 @@ def finish(
                 weight_ppm=weights.get(c.source_id, 0),
                 units=event.units if event else 0,
                 amount_micros=event.amount_micros if event else 0,
+                unit_price_micros=event.unit_price_micros if event else 0,
             )
         )
     shares: dict[uuid.UUID, tuple[int, int]] = {}
@@ -184,6 +212,7 @@ def finish(
     )
     result = AnswerResult(
         id=answer_plan.request_id,
+        agent_id=answer_plan.agent_id,
         created_at=answer_plan.created_at,
         usage_type=answer_plan.usage_type,
         question=answer_plan.question,
@@ -203,5 +232,33 @@ def finish(
         dropped_citations=tuple(dropped_citations),
         receipt=Receipt(payload={}, key_id="", algorithm="", signature=""),  # signed below
         metered=metered.created,
+    )
+    return replace(result, receipt=_receipt(result))
+
+
+def unmetered(answer_plan: AnswerPlan) -> AnswerResult:
+    """Return the result of a use with no planned source: nothing metered, nothing charged."""
+    result = AnswerResult(
+        id=answer_plan.request_id,
+        agent_id=answer_plan.agent_id,
+        created_at=answer_plan.created_at,
+        usage_type=answer_plan.usage_type,
+        question=answer_plan.question,
+        text="",
+        citations=(),
+        sources=(),
+        providers=(),
+        unattributed_ppm=1_000_000,
+        attribution_method="equal-share",
+        attribution_version="1",
+        total_micros=0,
+        currency=settings.LICENSING_CURRENCY,
+        max_price_micros=answer_plan.max_price_micros,
+        left_out=answer_plan.left_out,
+        metadata=None,
+        usage=None,
+        dropped_citations=(),
+        receipt=Receipt(payload={}, key_id="", algorithm="", signature=""),  # signed below
+        metered=False,
     )
     return replace(result, receipt=_receipt(result))
