@@ -23,6 +23,7 @@ from licensing.services.agreements import (
 )
 from licensing.services.ceilings import PriceCeilings, get_price_ceilings, set_price_ceilings
 from licensing.services.entitlements import Entitlements, get_entitlements, list_entitlements
+from licensing.services.market import get_market_offer, list_market_offers, list_published_offers
 from licensing.services.metering import (
     BatchResult,
     MeteredAnswer,
@@ -41,11 +42,8 @@ from licensing.services.offers import (
     OfferInfo,
     OfferTerms,
     create_offer,
-    get_market_offer,
     get_offer,
-    list_market_offers,
     list_offers,
-    list_published_offers,
     publish_offer,
     retire_offer,
     update_offer,

@@ -14,13 +14,8 @@ from licensing import errors
 from licensing.models import LicenseAgreement, LicenseOffer, OfferVersion, PaymentType, Period
 from licensing.services.acting import agent_id_for
 from licensing.services.cache import invalidate
-from licensing.services.offers import (
-    OfferInfo,
-    current_version,
-    offer_info,
-    offer_visible_to,
-    redacted,
-)
+from licensing.services.market import offer_visible_to, redacted
+from licensing.services.offers import OfferInfo, current_version, offer_info
 from licensing.services.terms import price_use, usage_covers
 
 PERIOD_LENGTH: dict[str, timedelta] = {

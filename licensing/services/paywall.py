@@ -11,7 +11,8 @@ from typing import Any
 from catalog import services as catalog
 from licensing import errors
 from licensing.models import PaymentType
-from licensing.services.offers import OfferInfo, list_published_offers
+from licensing.services.market import list_published_offers
+from licensing.services.offers import OfferInfo
 from licensing.services.terms import price_use, usage_covers
 
 # Among offers with the same price, the one that asks least of the agent is named first.

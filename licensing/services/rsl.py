@@ -13,7 +13,8 @@ from xml.etree import ElementTree as ET
 
 from accounts import services as accounts
 from licensing.models import PaymentType, PriceUnit
-from licensing.services.offers import OfferInfo, list_published_offers
+from licensing.services.market import list_published_offers
+from licensing.services.offers import OfferInfo
 
 RSL_NAMESPACE = "https://rslstandard.org/rsl"
 RSL_CONTENT_TYPE = "application/rsl+xml"
