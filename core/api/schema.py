@@ -52,6 +52,9 @@ class AutoSchema(SpectacularAutoSchema):
         schema: dict[str, Any] = base(serializer, direction)  # type: ignore[no-untyped-call]
         if direction == "request" and getattr(serializer, "refuses_unknown_fields", False):
             schema["additionalProperties"] = False  # StrictSerializer: unknown fields are a 400
+            min_fields = getattr(serializer, "min_fields", 0)
+            if min_fields:
+                schema["minProperties"] = min_fields  # e.g. a PATCH names a field
         return schema
 
     def get_operation(

@@ -3,12 +3,14 @@
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 
 class StrictSerializer(serializers.Serializer[Any]):
     """A serializer that refuses fields it does not know, so typos never pass silently."""
 
     refuses_unknown_fields = True  # the schema says so: additionalProperties false
+    min_fields = 0  # a body with fewer fields is a 400; the schema says so: minProperties
     json_types = True  # a JSON body: 0 is not false, 1 is not "1" (query strings set False)
 
     def to_internal_value(self, data: Any) -> Any:
@@ -17,6 +19,11 @@ class StrictSerializer(serializers.Serializer[Any]):
             if unknown:
                 raise serializers.ValidationError(
                     {name: ["Unknown field."] for name in unknown}, code="unknown_field"
+                )
+            if len(data) < self.min_fields:
+                names = ", ".join(self.fields)
+                raise serializers.ValidationError(
+                    {api_settings.NON_FIELD_ERRORS_KEY: [f"Send at least one of: {names}."]}
                 )
             if self.json_types:
                 wrong = {

@@ -143,6 +143,7 @@ class AgreementSerializer(serializers.Serializer):
 
 
 class AgreementUpdateSerializer(StrictSerializer):
+    min_fields = 1  # PATCH: the one field it changes
     spend_cap_micros = serializers.IntegerField(
         min_value=0,
         max_value=MAX_PRICE,
@@ -160,13 +161,9 @@ class PriceCeilingsSerializer(serializers.Serializer):
 
 
 class PriceCeilingsUpdateSerializer(StrictSerializer):
+    min_fields = 1
     per_source_micros = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, required=False)
     per_answer_micros = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, required=False)
-
-    def validate(self, attrs: dict) -> dict:
-        if not attrs:
-            raise serializers.ValidationError("Send per_source_micros, per_answer_micros or both.")
-        return attrs
 
 
 class EntitlementSerializer(serializers.Serializer):

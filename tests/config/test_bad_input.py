@@ -315,3 +315,20 @@ def test_agreements_with_an_unknown_status_filter_are_400(agent_key, status):
 
     assert response.status_code == 400
     assert list(_error(response)["details"]) == ["status"]
+
+
+def test_a_patch_that_names_no_field_is_400_and_the_schema_says_so(make_org, key_client):
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    assert schema["PatchedPriceCeilingsUpdateRequest"]["minProperties"] == 1
+    assert schema["PatchedAgreementUpdateRequest"]["minProperties"] == 1
+
+    org, _ = make_org(roles=["agent"])
+    response = key_client(org, scopes=["licensing"]).patch(
+        f"/api/v1/organizations/{org.id}/price-ceilings", {}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["details"] == {
+        "non_field_errors": ["Send at least one of: per_source_micros, per_answer_micros."]
+    }

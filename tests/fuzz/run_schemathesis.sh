@@ -65,7 +65,7 @@ for tenant in provider agent; do
     --checks all \
     --phases examples,coverage,fuzzing,stateful \
     --max-examples "$MAX_EXAMPLES" \
-    --workers 2 \
+    --workers 1 \
     --request-timeout 30 \
     --generation-database none \
     --generation-allow-x00 false \

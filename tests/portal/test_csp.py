@@ -71,7 +71,7 @@ def test_pages_run_in_a_browser_without_policy_violations(live_server, transacti
         page.fill("#id_username", "ops@example.com")
         page.fill("#id_password", "correct horse battery")
         page.click("input[type=submit]")
-        page.goto(f"{live_server.url}/admin/marketplace/organization/add/")
+        page.goto(f"{live_server.url}/admin/accounts/organization/add/")
         heading = page.locator("h1").inner_text()
         page.goto(f"{live_server.url}/signup/")
         browser.close()
