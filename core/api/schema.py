@@ -68,6 +68,9 @@ class AutoSchema(SpectacularAutoSchema):
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
+        min_fields = getattr(self.get_request_serializer(), "min_fields", None)
+        if "requestBody" in operation and min_fields:
+            operation["requestBody"]["required"] = True  # no body names no field
         scope = required_scope_for(self.view, method)
         if scope is not None:
             operation[SCOPE_EXTENSION] = scope

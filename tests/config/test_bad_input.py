@@ -323,6 +323,9 @@ def test_a_patch_that_names_no_field_is_400_and_the_schema_says_so(make_org, key
     schema = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
     assert schema["PatchedPriceCeilingsUpdateRequest"]["minProperties"] == 1
     assert schema["PatchedAgreementUpdateRequest"]["minProperties"] == 1
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    ceilings = paths["/api/v1/organizations/{organization_id}/price-ceilings"]["patch"]
+    assert ceilings["requestBody"]["required"] is True
 
     org, _ = make_org(roles=["agent"])
     response = key_client(org, scopes=["licensing"]).patch(
