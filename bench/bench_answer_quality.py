@@ -246,6 +246,8 @@ def _failure(status: int, outcome: dict) -> str:
     if status not in (200, 404):
         return f"error {status}"
     if status == 404:
+        if outcome["code"] == "no_answer":
+            return "404 no_answer: the writer found no answer in the sources"
         return "404: no source found"
     if outcome["gold_shown"]:
         verb = "refused" if outcome["refused"] else "quoted other sentences"

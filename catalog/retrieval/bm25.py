@@ -81,6 +81,18 @@ class Segment:
             mask &= self.alive
         return mask
 
+    def passages_with(self, words: Sequence[str], mask: np.ndarray) -> list[int]:
+        """Return how many allowed rows hold each word."""
+        counts = []
+        for word in words:
+            i = self.vocab.get(word)
+            if i is None:
+                counts.append(0)
+                continue
+            rows = self.indices[self.indptr[i] : self.indptr[i + 1]]
+            counts.append(int(np.count_nonzero(mask[rows])))
+        return counts
+
     def top(self, tokens: Sequence[str], collection_ids: frozenset, k: int):
         """Return [(score, chunk_id)] of the best k allowed rows that match at least one token."""
         ids = [self.vocab[t] for t in tokens if t in self.vocab]
@@ -177,6 +189,22 @@ class BM25Index:
             hits.extend(segment.top(tokens, wanted, k))
         hits.sort(key=lambda hit: (-hit[0], hit[1]))
         return hits[:k]
+
+    def word_statistics(
+        self, words: Sequence[str], collection_ids: Iterable
+    ) -> tuple[int, dict[str, int]]:
+        """Return how many live passages the collections hold, and how many hold each word."""
+        wanted = frozenset(collection_ids)
+        counts = dict.fromkeys(words, 0)
+        passages = 0
+        for segment in self._refresh():
+            mask = segment.mask_for(wanted) if wanted else None
+            if mask is None:
+                continue
+            passages += int(np.count_nonzero(mask))
+            for word, count in zip(words, segment.passages_with(words, mask), strict=True):
+                counts[word] += count
+        return passages, counts
 
     def indexed_chunk_ids(self) -> set[int]:
         segments = self._refresh_now()

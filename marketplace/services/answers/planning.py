@@ -11,6 +11,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+import inference_client
 from catalog.services import ChunkHit, search_chunks
 from licensing import errors as licensing_errors
 from licensing import services as licensing
@@ -39,6 +40,7 @@ class Candidate:
     snippet: str
     tokens: int
     price_micros: int
+    snippet_start: int = 0  # where the snippet starts in the passage
 
     @property
     def source_id(self) -> str:
@@ -71,6 +73,8 @@ class AnswerPlan:
     left_out: tuple[LeftOut, ...]
     max_price_micros: int | None
     created_at: datetime
+    # The collections searched: the answer's words are weighed by their statistics.
+    collection_ids: frozenset = frozenset()
 
 
 def new_request_id(prefix: str = "ans") -> str:
@@ -98,25 +102,25 @@ def _clean_limits(max_sources, max_price_micros, *, most: int) -> tuple[int, int
     return max_sources, max_price_micros
 
 
-def _snippet(hit: ChunkHit, max_chars: int | None) -> tuple[str, int]:
-    """Return the passage as the offer allows it to be used, and its token count."""
+def _snippet(hit: ChunkHit, max_chars: int | None, question: str) -> tuple[str, int, int]:
+    """Return the passage as the offer allows it to be used, its offset and its token count.
+
+    Under a length limit, the excerpt is the run of whole sentences within the limit that says
+    the most about the question, wherever it is in the passage.
+    """
     text = hit.text
     if max_chars is None or len(text) <= max_chars:
-        return text, hit.token_count
-    # End at a sentence if one ends in the second half of the allowance, else at a word.
-    sentence_end = max(text.rfind(mark, 0, max_chars) for mark in (". ", "? ", "! ", ".\n"))
-    if sentence_end > max_chars // 2:
-        text = text[: sentence_end + 1]
-    else:
-        cut = text.rfind(" ", 0, max_chars + 1)
-        text = text[: cut if cut > max_chars // 2 else max_chars].rstrip()
-    tokens = -(-hit.token_count * len(text) // max(1, len(hit.text)))  # ceiling, pro rata
-    return text, tokens
+        return text, 0, hit.token_count
+    start, end = inference_client.relevant_window(text, question, max_chars)
+    tokens = -(-hit.token_count * (end - start) // max(1, len(text)))  # ceiling, pro rata
+    return text[start:end], start, tokens
 
 
-def _candidate(hit: ChunkHit, terms: licensing.Terms, max_chars: int | None) -> Candidate:
+def _candidate(
+    hit: ChunkHit, terms: licensing.Terms, max_chars: int | None, question: str
+) -> Candidate:
     limits = [n for n in (terms.max_snippet_chars, max_chars) if n]
-    snippet, tokens = _snippet(hit, min(limits) if limits else None)
+    snippet, offset, tokens = _snippet(hit, min(limits) if limits else None, question)
     # Priced as if cited: the limit must hold whatever the model ends up citing.
     _, amount = licensing.price_use(
         payment_type=terms.payment_type,
@@ -125,7 +129,14 @@ def _candidate(hit: ChunkHit, terms: licensing.Terms, max_chars: int | None) -> 
         tokens=tokens,
         cited=True,
     )
-    return Candidate(hit=hit, terms=terms, snippet=snippet, tokens=tokens, price_micros=amount)
+    return Candidate(
+        hit=hit,
+        terms=terms,
+        snippet=snippet,
+        tokens=tokens,
+        price_micros=amount,
+        snippet_start=offset,
+    )
 
 
 def _left_out(candidate: Candidate) -> LeftOut:
@@ -230,7 +241,10 @@ def plan(
         entitled = set(terms_by_collection)
         raise _no_entitled_content(question, usage_type, entitled, wanted, k, agent_id)
     candidates = _distinct_passages(
-        [_candidate(h, terms_by_collection[h.collection_id], max_snippet_chars) for h in hits]
+        [
+            _candidate(h, terms_by_collection[h.collection_id], max_snippet_chars, question)
+            for h in hits
+        ]
     )
     chosen, left_out = choose_sources(
         candidates, max_sources=max_sources, max_price_micros=max_price_micros
@@ -261,4 +275,5 @@ def plan(
         left_out=tuple(left_out),
         max_price_micros=max_price_micros,
         created_at=timezone.now(),
+        collection_ids=frozenset(usable),
     )
