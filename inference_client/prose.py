@@ -11,6 +11,7 @@ shape of one (a capital first, a full stop last).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 # Closed-class English words: determiners, pronouns, prepositions, conjunctions, auxiliaries.
@@ -81,10 +82,13 @@ COMMON_VERBS = frozenset(
 MIN_FUNCTION_SHARE = 0.2
 MIN_FUNCTION_SHARE_TWO_WORDS = 0.15
 MIN_FUNCTION_SHARE_CLEAR_VERB = 0.1
-# With this many function words or more, at least this share of them must differ: "the X and
-# the Y and the Z of the W" repeats two words, a sentence varies them.
-SALAD_FUNCTION_WORDS = 6
-MIN_DISTINCT_FUNCTION_SHARE = 0.3
+# Word salad strings noun phrases together with the same few function words ("the X and the
+# Y and the Z and the W"): a sentence whose joins of two function words or more repeat one
+# linking join ("and the", "of the") at least SALAD_REPEATS times, and in at least this share
+# of them, is salad.
+SALAD_REPEATS = 3
+SALAD_SHARE = 0.5
+_LINKS = frozenset({"and", "or", "of", "with", "plus"})
 # Prose seldom runs more than ten content words without a function word or a comma.
 MAX_CONTENT_RUN = 10
 # Sentences this short must also look like one: a capital (or digit, quote) first and a stop last.
@@ -161,9 +165,7 @@ def is_prose(text: str) -> bool:
         or (several and share >= MIN_FUNCTION_SHARE_CLEAR_VERB and verb == 2)
     ):
         return False
-    if len(function_words) >= SALAD_FUNCTION_WORDS and (
-        len(set(function_words)) / len(function_words) < MIN_DISTINCT_FUNCTION_SHARE
-    ):
+    if _repeats_a_frame(tokens):
         return False
     run = longest = 0
     for token in tokens:
@@ -175,6 +177,24 @@ def is_prose(text: str) -> bool:
     if len(words) <= SHORT_SENTENCE_WORDS:
         return _looks_like_a_sentence(text)
     return True
+
+
+def _repeats_a_frame(tokens: Sequence[str]) -> bool:
+    """Return whether the same run of function words joins most of the content words."""
+    joins: list[tuple[str, ...]] = []
+    run: list[str] = []
+    for token in tokens:
+        word = token.split("'", 1)[0]
+        if word in FUNCTION_WORDS:
+            run.append(word)
+            continue
+        if len(run) >= 2:
+            joins.append(tuple(run))
+        run = []
+    if len(joins) < SALAD_REPEATS:
+        return False
+    join, repeats = Counter(joins).most_common(1)[0]
+    return join[0] in _LINKS and repeats >= SALAD_REPEATS and repeats / len(joins) >= SALAD_SHARE
 
 
 def _looks_like_a_sentence(text: str) -> bool:

@@ -54,6 +54,12 @@ _PART_BREAK = re.compile(
     r"was|were|can|could|should|will|would|has|have)\b)",
     re.IGNORECASE,
 )
+# "The difference between X and Y", "X versus Y": each side is a part of its own.
+_BETWEEN = re.compile(
+    r"\b(?:difference|differences|differ|distinguish)\s+between\s+(.+?)\s+and\s+(.+?)\s*\??\s*$"
+    r"|^(?:\s*(?:what|which|how)\b[^?]*?\s)?(.+?)\s+(?:vs\.?|versus)\s+(.+?)\s*\??\s*$",
+    re.IGNORECASE,
+)
 _DURATION_WORDS = frozenset(
     """long soon early late often frequently quickly slowly fast""".split()  # noqa: SIM905
 )
@@ -85,6 +91,10 @@ def read_question(text: str) -> Question:
     """Return the question's topic terms, the kind of answer it wants, and its parts."""
     whole = _read_part(text)
     parts = tuple(part for part in map(_read_part, _parts(text)) if part.terms)
+    between = _BETWEEN.search(text)
+    if between and len(parts) < 2:
+        first, second = (side for side in between.groups() if side is not None)
+        parts = tuple(Part(terms=terms(side), wants="") for side in (first, second) if terms(side))
     if len(parts) < 2:
         parts = (whole,)
     return Question(terms=whole.terms, wants=parts[0].wants, parts=parts)

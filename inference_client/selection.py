@@ -178,7 +178,7 @@ def choose_sentences(
         if best is not None and _answers(best, part, weigh) and len(chosen) < max_sentences:
             chosen.append(best)
             first_part = first_part or part
-    if first_part is None:
+    if first_part is None or (len(asked.parts) > 1 and not _answers_all(asked, chosen, weigh)):
         return []
     first = chosen[0]
     for candidate in _ranked(first_part, candidates, weigh):
@@ -208,6 +208,20 @@ def _answers(best: _Scored, part: Part, weights: _QuestionWeights) -> bool:
         # Which term matters most takes the index's statistics to tell.
         and (weights.uniform or unsaid <= MAX_UNSAID * weights.total(sorted(part.terms)))
     )
+
+
+def _answers_all(asked: Question, chosen: Sequence[_Scored], weights: _QuestionWeights) -> bool:
+    """Return whether the sentences chosen for the parts answer the question as a whole."""
+    reach: dict[str, float] = {}
+    for scored in chosen:
+        for term_, factor in scored.choice.reach:
+            reach[term_] = max(factor, reach.get(term_, 0.0))
+    total = weights.total(sorted(asked.terms))
+    covered = math.fsum(weights(t) * f for t, f in sorted(reach.items())) / total
+    unsaid = max(
+        (weights(t) for t in asked.terms if reach.get(t, 0.0) < CONTEXT_PASSAGE), default=0.0
+    )
+    return covered >= MIN_COVERAGE and (weights.uniform or unsaid <= MAX_UNSAID * total)
 
 
 def _ranked(part: Part, candidates: Sequence[Choice], weights: _QuestionWeights) -> list[_Scored]:

@@ -10,6 +10,7 @@ from inference_client.prose import is_heading, is_prose
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 WORD = _WORD
+_COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
 # A sentence ends at terminal punctuation (optionally closed by quotes or brackets) followed by
 # whitespace, or at a blank line / line break that starts a list item or heading.
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n\s*\n|\n(?=\s*(?:[-*•#]|\d+[.)])\s)")
@@ -85,8 +86,14 @@ def term(word: str) -> str | None:
 
 
 def terms(text: str) -> frozenset[str]:
-    """Return the set of content terms (lower-cased, stemmed, no stopwords) in a text."""
-    return frozenset(filter(None, map(_term, _WORD.findall(text))))
+    """Return the set of content terms (lower-cased, stemmed, no stopwords) in a text.
+
+    A hyphenated compound ("no-cache", "half-life") is also a term of its own, as said: it
+    names one thing, which its parts ("no", "cache") do not.
+    """
+    found = set(filter(None, map(_term, _WORD.findall(text))))
+    found.update(match.group().lower() for match in _COMPOUND.finditer(text))
+    return frozenset(found)
 
 
 def term_list(text: str) -> list[str]:

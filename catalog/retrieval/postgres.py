@@ -130,7 +130,9 @@ def _collection_sizes(cursor, ids: list) -> _Sizes:
 
 
 # How many passages of some collections hold a word: one query for the words not known yet,
-# each counted through the GIN index, kept per process for a minute per set of collections.
+# each counted through the GIN index, kept per process for a minute per set of collections
+# (as is the collections' passage count, under the empty word).
+PASSAGES_SQL = "SELECT count(*) FROM catalog_chunk WHERE collection_id = ANY(%s)"
 WORD_COUNTS_SQL = """
 SELECT t.w, (
     SELECT count(*) FROM catalog_chunk c
@@ -151,11 +153,14 @@ def word_statistics(words: list[str], collection_ids: Iterable) -> tuple[int, di
     if not ids:
         return 0, counts
     with connection.cursor() as cursor:
-        sizes = _collection_sizes(cursor, ids)
-        passages = sum(sizes.per_collection.get(c, 0) for c in ids)
-        known = _word_counts.get_many([(wanted, w) for w in words])
+        passages = _word_counts.get((wanted, ""))
+        if passages is None:
+            cursor.execute(PASSAGES_SQL, [ids])
+            passages = int(cursor.fetchone()[0])
+            _word_counts.set((wanted, ""), passages)
+        known = _word_counts.get_many([(wanted, w) for w in words if w])
         counts.update({word: count for (_, word), count in known.items()})
-        missing = [w for w in words if (wanted, w) not in known]
+        missing = [w for w in words if w and (wanted, w) not in known]
         queries = _term_of(cursor, missing) if missing else {}
         if queries:
             cursor.execute(WORD_COUNTS_SQL, [ids, list(queries), list(queries.values())])

@@ -12,7 +12,7 @@ from catalog.services import ChunkHit
 # words (and two of them, when the question has two or more) and scores at least this share
 # of the best passage: the agent pays per source, so a passage that matches one word of the
 # question must not be bought.
-MIN_TERM_COVERAGE = 0.5
+MIN_TERM_COVERAGE = 0.6
 MIN_MATCHED_WORDS = 2
 MIN_RELATIVE_SCORE = 0.3
 # Words that frame a question rather than say what it is about ("what does X mean", "the
