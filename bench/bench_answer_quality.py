@@ -21,15 +21,17 @@ client with the embedded extractive backend. It reports:
 - answer accuracy: answerable questions whose answer quotes at least one gold sentence
   (compared after removing `[n]` markers and markdown and normalising whitespace and case);
   for two-part questions also how many quote a gold sentence of every part;
-- refusal accuracy: unanswerable questions refused (404, or an answer that cites nothing)
-  and charged nothing (`cost.total_micros` is 0 and no usage event carries the answer's id);
+- refusal accuracy: unanswerable questions refused (404 `no_matching_content` or `no_answer`,
+  or an answer that cites nothing) and charged nothing (`cost.total_micros` is 0 and no usage
+  event carries the answer's id);
 - strict accuracy: those of the accurate answers that cite nothing outside the gold document;
   lead accuracy: answers whose first sentence is a gold sentence;
 - citation precision: citations of answerable questions whose source is the gold document or
   whose cited text is a gold sentence;
 - what unanswerable questions cost, and where answerable ones were lost: not retrieved, cut
-  off by a licence's snippet limit (the writer sees only a chunk's first `max_snippet_chars`),
-  or among the sources but not chosen by the writer.
+  off by a licence's snippet limit (the writer sees only the window of a chunk, at most
+  `max_snippet_chars` long, that says the most about the question), or among the sources but
+  not chosen by the writer (quoted other sentences, or refused: 404 `no_answer`).
 
 With --semantic the questions are asked again with dense re-ranking (RETRIEVAL_DENSE_RERANK)
 when the optional `semantic` extra is installed; without it that run is reported as skipped.
@@ -246,6 +248,8 @@ def _failure(status: int, outcome: dict) -> str:
     if status not in (200, 404):
         return f"error {status}"
     if status == 404:
+        if outcome["code"] == "no_answer":
+            return "404 no_answer: the writer found no answer in the sources"
         return "404: no source found"
     if outcome["gold_shown"]:
         verb = "refused" if outcome["refused"] else "quoted other sentences"

@@ -13,12 +13,15 @@ from inference_client.errors import (
     InferenceUnavailable,
     InvalidRequest,
 )
+from inference_client.question import GENERAL_WORDS
+from inference_client.selection import relevant_window
 from inference_client.types import (
     Answer,
     AnswerComplete,
     AnswerMetadata,
     Attribution,
     Citation,
+    CorpusStatistics,
     DroppedCitation,
     Health,
     Source,
@@ -30,12 +33,14 @@ from inference_client.types import (
 )
 
 __all__ = [
+    "GENERAL_WORDS",
     "Answer",
     "AnswerComplete",
     "AnswerMetadata",
     "Attribution",
     "Citation",
     "ConfigurationError",
+    "CorpusStatistics",
     "DroppedCitation",
     "Health",
     "InferenceClient",
@@ -50,5 +55,6 @@ __all__ = [
     "StreamEvent",
     "TextDelta",
     "Usage",
+    "relevant_window",
     "shared_client",
 ]

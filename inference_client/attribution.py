@@ -6,11 +6,15 @@ import math
 from collections.abc import Sequence
 
 from inference_client.citations import strip_markers
+from inference_client.rarity import TermWeights
 from inference_client.text import sentence_spans, sentences, terms
 from inference_client.types import Attribution, Citation, Source, SourceWeight
 
 METHOD = "lexical-alignment"
+# Version 1 counts every term alike; version 2 weighs terms by their rarity in the whole index
+# (the same computation with every weight 1.0 is version 1).
 VERSION = "1"
+WEIGHTED_VERSION = "2"
 PPM = 1_000_000
 
 # A source supports an answer sentence when its best sentence covers this share of the
@@ -26,30 +30,42 @@ CITED_FLOOR = 0.5
 
 
 def attribute(
-    *, text: str, sources: Sequence[Source], citations: Sequence[Citation]
+    *,
+    text: str,
+    sources: Sequence[Source],
+    citations: Sequence[Citation],
+    weights: TermWeights | None = None,
 ) -> Attribution:
-    """Return each source's share of the answer and the share no source grounded."""
+    """Return each source's share of the answer and the share no source grounded.
+
+    With ``weights`` (the index's word statistics) a term counts by its rarity; the weights
+    come from the whole index, so what one source says cannot change how another's words count.
+    """
+    weights = weights or TermWeights()
+    weights.learn([text])
     answer_spans = sentence_spans(text)
     cited = _cited_per_sentence(answer_spans, citations)
     source_sentences = [_unique_sentences(source.text) for source in sources]
     vocabularies = [frozenset().union(*sentence_terms) for sentence_terms in source_sentences]
     credit = [0.0] * len(sources)
-    total_mass = 0
+    masses: list[float] = []
     for index, (start, end) in enumerate(answer_spans):
         claim = terms(strip_markers(text[start:end]))
         if not claim:
             continue
-        total_mass += len(claim)
+        mass = weights.total(sorted(claim))
+        masses.append(mass)
         scores, grounded = _sentence_scores(
-            claim, source_sentences, vocabularies, cited.get(index, set())
+            claim, source_sentences, vocabularies, cited.get(index, set()), weights
         )
         total = math.fsum(scores.values())
         for i, score in scores.items():
-            credit[i] += len(claim) * grounded * score / total
+            credit[i] += mass * grounded * score / total
+    total_mass = math.fsum(masses)
     fractions = [c / total_mass for c in credit] if total_mass else [0.0] * len(sources)
     ppms = _apportion(fractions)
     cited_ids = {citation.source_id for citation in citations}
-    weights = tuple(
+    shares = tuple(
         SourceWeight(
             source_id=source.id,
             owner_id=source.owner_id,
@@ -59,7 +75,8 @@ def attribute(
         )
         for source, ppm in zip(sources, ppms[:-1], strict=True)
     )
-    return Attribution(sources=weights, unattributed_ppm=ppms[-1], method=METHOD, version=VERSION)
+    version = VERSION if weights.uniform else WEIGHTED_VERSION
+    return Attribution(sources=shares, unattributed_ppm=ppms[-1], method=METHOD, version=version)
 
 
 def _sentence_scores(
@@ -67,33 +84,38 @@ def _sentence_scores(
     source_sentences: Sequence[Sequence[frozenset[str]]],
     vocabularies: Sequence[frozenset[str]],
     cited: set[int],
+    weights: TermWeights,
 ) -> tuple[dict[int, float], float]:
     """Return the score of each source that shares one answer sentence, and the grounded
     fraction of that sentence (the rest of it is unattributed)."""
     needed = min(MIN_SHARED_TERMS, len(claim))
+    mass = weights.total(sorted(claim))
     matched: dict[int, frozenset[str]] = {}
+    supports: dict[int, float] = {}
     for i, sentence_terms in enumerate(source_sentences):
         if claim.isdisjoint(vocabularies[i]):
             continue
         # The best single sentence, never a sum: repeating or padding a source adds nothing.
         best: frozenset[str] = frozenset()
+        best_weight = 0.0
         for candidate in sentence_terms:
             shared = claim & candidate
-            if len(shared) > len(best):
-                best = shared
-        if len(best) >= needed and len(best) / len(claim) >= MIN_SUPPORT:
-            matched[i] = best
-    best_support = max((len(m) for m in matched.values()), default=0) / len(claim)
+            weight = weights.total(sorted(shared))
+            if weight > best_weight:
+                best, best_weight = shared, weight
+        if len(best) >= needed and best_weight / mass >= MIN_SUPPORT:
+            matched[i], supports[i] = best, best_weight / mass
+    best_support = max(supports.values(), default=0.0)
     scores: dict[int, float] = {}
-    for i, shared in matched.items():
-        support = len(shared) / len(claim)
+    for i in matched:
+        support = supports[i]
         if i in cited:
             scores[i] = support + CITATION_BONUS
         elif support >= NEAR_BEST * best_support:
             scores[i] = support
     if scores:
         covered = frozenset().union(*(matched[i] for i in scores))
-        return scores, len(covered) / len(claim)
+        return scores, weights.total(sorted(covered)) / mass
     if cited:
         # Nothing supports the claim in words (a paraphrase?): trust the citation, at half
         # strength. A citation that another source contradicts by supporting the claim while

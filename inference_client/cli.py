@@ -42,14 +42,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         sources = [_load_source(Path(path)) for path in args.source]
         with InferenceClient(config) as client:
             if args.stream and not args.json:
-                answer = None
+                answer, streamed = None, False
                 for event in client.stream_answer(args.question, sources):
                     if isinstance(event, TextDelta):
                         print(event.text, end="", flush=True)
+                        streamed = True
                     elif isinstance(event, AnswerComplete):
                         answer = event.answer
-                print()
                 assert answer is not None
+                print("" if streamed else answer.text)
                 print(_details(answer))
                 return 0
             answer = client.answer(args.question, sources, max_tokens=args.max_tokens)

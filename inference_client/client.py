@@ -16,10 +16,12 @@ from inference_client.breaker import CircuitBreaker
 from inference_client.citations import cite
 from inference_client.config import InferenceConfig
 from inference_client.errors import InferenceProtocolError, InferenceUnavailable, InvalidRequest
+from inference_client.rarity import TermWeights
 from inference_client.types import (
     Answer,
     AnswerComplete,
     AnswerMetadata,
+    CorpusStatistics,
     Health,
     Source,
     Sponsored,
@@ -74,10 +76,17 @@ class InferenceClient:
         sponsored: Sequence[Sponsored] = (),
         max_tokens: int | None = None,
         response_format: Mapping[str, Any] | None = None,
+        statistics: CorpusStatistics | None = None,
     ) -> Answer:
-        """Return a grounded answer to the question, citing the sources by [n]."""
+        """Return a grounded answer to the question, citing the sources by [n].
+
+        ``statistics`` are the word statistics of the index the sources come from: the
+        embedded writer and attribution weigh words by them (by nothing, without them).
+        """
         started = time.perf_counter()
-        request = self._request(question, sources, sponsored, max_tokens, response_format)
+        request = self._request(
+            question, sources, sponsored, max_tokens, response_format, statistics
+        )
         completion, served_by, fallback_reason = self._complete(request)
         return self._finish(request, completion, served_by, fallback_reason, sponsored, started)
 
@@ -89,10 +98,13 @@ class InferenceClient:
         sponsored: Sequence[Sponsored] = (),
         max_tokens: int | None = None,
         response_format: Mapping[str, Any] | None = None,
+        statistics: CorpusStatistics | None = None,
     ) -> Generator[StreamEvent, None, None]:
         """Yield text deltas as the backend produces them, then the finished answer."""
         started = time.perf_counter()
-        request = self._request(question, sources, sponsored, max_tokens, response_format)
+        request = self._request(
+            question, sources, sponsored, max_tokens, response_format, statistics
+        )
         backend, fallback_reason = self._backend, None
         if backend.name != "extractive" and not self.breaker.allow():
             backend, fallback_reason = self._fallback_or_raise("circuit_open", None)
@@ -144,6 +156,7 @@ class InferenceClient:
         sponsored: Sequence[Sponsored],
         max_tokens: int | None,
         response_format: Mapping[str, Any] | None,
+        statistics: CorpusStatistics | None = None,
     ) -> CompletionRequest:
         if not isinstance(question, str) or not question.strip():
             raise InvalidRequest("the question is empty")
@@ -165,6 +178,7 @@ class InferenceClient:
             max_tokens=max_tokens or self.config.max_tokens,
             temperature=self.config.temperature,
             response_format=response_format,
+            statistics=statistics,
         )
 
     def _complete(self, request: CompletionRequest) -> tuple[Completion, str, str | None]:
@@ -218,7 +232,12 @@ class InferenceClient:
         return Answer(
             text=text,
             citations=citations,
-            attribution=attribute(text=text, sources=request.sources, citations=citations),
+            attribution=attribute(
+                text=text,
+                sources=request.sources,
+                citations=citations,
+                weights=TermWeights(request.statistics),
+            ),
             usage=Usage(
                 prompt_tokens=completion.prompt_tokens,
                 completion_tokens=completion.completion_tokens,

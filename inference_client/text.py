@@ -6,7 +6,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from inference_client.prose import is_heading, is_prose
+
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+WORD = _WORD
+_COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
 # A sentence ends at terminal punctuation (optionally closed by quotes or brackets) followed by
 # whitespace, or at a blank line / line break that starts a list item or heading.
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n\s*\n|\n(?=\s*(?:[-*•#]|\d+[.)])\s)")
@@ -35,12 +39,16 @@ STOPWORDS = frozenset(
 
 @dataclass(frozen=True)
 class Sentence:
-    """A sentence of a text: its exact span, its content terms and whether it reads as prose."""
+    """A sentence of a text: its exact span, its content terms and whether it reads as prose.
+
+    A heading is structure, not a statement: never quoted, it titles the sentences after it.
+    """
 
     start: int
     end: int
     terms: frozenset[str]
     is_prose: bool = True
+    is_heading: bool = False
 
 
 def stem(word: str) -> str:
@@ -72,9 +80,20 @@ def _term(word: str) -> str | None:
     return stem(lowered)
 
 
+def term(word: str) -> str | None:
+    """Return the content term of one word, or None for a stopword."""
+    return _term(word)
+
+
 def terms(text: str) -> frozenset[str]:
-    """Return the set of content terms (lower-cased, stemmed, no stopwords) in a text."""
-    return frozenset(filter(None, map(_term, _WORD.findall(text))))
+    """Return the set of content terms (lower-cased, stemmed, no stopwords) in a text.
+
+    A hyphenated compound ("no-cache", "half-life") is also a term of its own, as said: it
+    names one thing, which its parts ("no", "cache") do not.
+    """
+    found = set(filter(None, map(_term, _WORD.findall(text))))
+    found.update(match.group().lower() for match in _COMPOUND.finditer(text))
+    return frozenset(found)
 
 
 def term_list(text: str) -> list[str]:
@@ -92,7 +111,10 @@ def _ends_with_abbreviation(text: str, end: int) -> bool:
     while begin > 0 and (text[begin - 1].isalpha() or text[begin - 1] == "."):
         begin -= 1
     word = text[begin : stop - 1].lower()
-    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+    if len(word) == 1 and word.isalpha():
+        # "J. Smith" is an initial; "at 37 °C." and "I/O." end a sentence.
+        return begin == 0 or text[begin - 1] in " \t\r\n(\"'“‘"
+    return word in _ABBREVIATIONS
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -103,10 +125,27 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         # "e.g. this" and "J. Smith" are not sentence ends: keep the sentence going.
         if "\n" not in match.group() and _ends_with_abbreviation(text, match.start()):
             continue
-        _append_trimmed(text, start, match.end(), spans)
+        _append_lines(text, start, match.end(), spans)
         start = match.end()
-    _append_trimmed(text, start, len(text), spans)
+    _append_lines(text, start, len(text), spans)
     return spans
+
+
+def _append_lines(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    """Append a span, with the heading lines it starts with split off as spans of their own."""
+    while True:
+        newline = text.find("\n", start, end)
+        if newline < 0:
+            break
+        line = text[start:newline]
+        following = text[newline:end].lstrip()
+        if not line.strip() or not is_heading(line, ends_line=True):
+            break
+        if not (line.lstrip().startswith("#") or following[:1].isupper() or following[:1] == "#"):
+            break  # a wrapped line of a sentence, not a heading above one
+        _append_trimmed(text, start, newline, spans)
+        start = newline + 1
+    _append_trimmed(text, start, end, spans)
 
 
 def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
@@ -125,18 +164,14 @@ def sentences(text: str) -> tuple[Sentence, ...]:
 
 
 def _sentence(text: str, start: int, end: int) -> Sentence:
-    found: set[str] = set()
-    words = function_words = 0
-    for match in _WORD.finditer(text, start, end):
-        words += 1
-        term = _term(match.group())
-        if term is None:
-            function_words += 1
-        else:
-            found.add(term)
-    # Headings and keyword lists ("Capital France river Paris") have no function words: they
-    # can match a question perfectly without saying anything.
-    return Sentence(start, end, frozenset(found), words >= 3 and function_words >= 1)
+    found = terms(text[start:end])
+    # Headings, keyword lists ("Capital France river Paris") and word salad can match a
+    # question perfectly without saying anything: they are never quoted nor credited.
+    line_ends = end == len(text) or text[end] == "\n"
+    line_starts = start == 0 or text[start - 1] == "\n"
+    if line_starts and line_ends and is_heading(text[start:end], ends_line=True):
+        return Sentence(start, end, found, is_prose=False, is_heading=True)
+    return Sentence(start, end, found, is_prose(text[start:end]))
 
 
 def estimate_tokens(text: str) -> int:

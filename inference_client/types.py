@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 
@@ -169,3 +170,17 @@ class Health:
     models: tuple[str, ...]
     latency_ms: float
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class CorpusStatistics:
+    """Word statistics of the whole index searched, by which words are weighed by rarity.
+
+    ``passages`` is how many passages the index holds (in the collections searched) and
+    ``passages_with(words)`` returns how many of them hold each lower-cased word. The writer and
+    attribution weigh a word by these, never by the few sources of one answer, so text added
+    to one source cannot change how another source's words count.
+    """
+
+    passages: int
+    passages_with: Callable[[Collection[str]], Mapping[str, int]]

@@ -10,13 +10,16 @@ Layout under the index directory:
 Writers add a small segment per indexing batch and tombstone removed chunks; past
 `max_segments` segments (or many tombstones) they rebuild one segment from the database.
 Readers stat the manifest at most every `reload_interval_s` and load the new generation, so
-every web process sees new content without a restart. Scores in different segments use each
-segment's own statistics; compaction brings them back to one exact index.
+every web process sees new content without a restart. Every segment's scores are weighed by
+the word statistics of the whole live index (each word's idf over every segment, tombstones
+left out), so a new upload is scored on the same statistics as the rest at once; compaction
+also brings each passage's length normalisation back to one average.
 """
 
 import fcntl
 import json
 import logging
+import math
 import os
 import shutil
 import threading
@@ -57,6 +60,7 @@ class Segment:
         self.collections = json.loads((path / "collections.json").read_text())
         self.code_of = {c: i for i, c in enumerate(self.collections)}
         self.alive = ~np.isin(self.chunk_ids, tombstones) if len(tombstones) else None
+        self.live_rows = len(self.chunk_ids) if self.alive is None else int(self.alive.sum())
         scores = self.retriever.scores
         self.data, self.indices, self.indptr = scores["data"], scores["indices"], scores["indptr"]
         self.num_docs = int(scores["num_docs"])
@@ -81,9 +85,40 @@ class Segment:
             mask &= self.alive
         return mask
 
-    def top(self, tokens: Sequence[str], collection_ids: frozenset, k: int):
-        """Return [(score, chunk_id)] of the best k allowed rows that match at least one token."""
-        ids = [self.vocab[t] for t in tokens if t in self.vocab]
+    def passages_with(self, words: Sequence[str], mask: np.ndarray) -> list[int]:
+        """Return how many allowed rows hold each word."""
+        counts = []
+        for word in words:
+            i = self.vocab.get(word)
+            if i is None:
+                counts.append(0)
+                continue
+            rows = self.indices[self.indptr[i] : self.indptr[i + 1]]
+            counts.append(int(np.count_nonzero(mask[rows])))
+        return counts
+
+    def holding(self, token: str) -> tuple[int, int]:
+        """Return how many rows held the token when the segment was built, and how many live."""
+        i = self.vocab.get(token)
+        if i is None:
+            return 0, 0
+        rows = self.indices[self.indptr[i] : self.indptr[i + 1]]
+        live = len(rows) if self.alive is None else int(np.count_nonzero(self.alive[rows]))
+        return len(rows), live
+
+    def top(
+        self,
+        tokens: Sequence[str],
+        collection_ids: frozenset,
+        k: int,
+        scale: dict[str, float] | None = None,
+    ):
+        """Return [(score, chunk_id)] of the best k allowed rows that match at least one token.
+
+        `scale` multiplies each token's scores (the whole index's idf over this segment's).
+        """
+        present = [t for t in tokens if t in self.vocab]
+        ids = [self.vocab[t] for t in present]
         if not ids:
             return []
         mask = self.mask_for(collection_ids)
@@ -92,6 +127,9 @@ class Segment:
         starts, ends = self.indptr[ids], self.indptr[np.asarray(ids) + 1]
         rows = np.concatenate([self.indices[s:e] for s, e in zip(starts, ends, strict=True)])
         weights = np.concatenate([self.data[s:e] for s, e in zip(starts, ends, strict=True)])
+        if scale:
+            factors = np.asarray([scale.get(t, 1.0) for t in present], dtype=weights.dtype)
+            weights = weights * np.repeat(factors, ends - starts)
         keep = mask[rows]
         rows, weights = rows[keep], weights[keep]
         if not len(rows):
@@ -173,10 +211,28 @@ class BM25Index:
         if not tokens or not wanted or k <= 0:
             return []
         hits: list[tuple[float, int]] = []
-        for segment in self._refresh():
-            hits.extend(segment.top(tokens, wanted, k))
+        segments = self._refresh()
+        scales = _idf_scales(segments, tokens)
+        for segment, scale in zip(segments, scales, strict=True):
+            hits.extend(segment.top(tokens, wanted, k, scale))
         hits.sort(key=lambda hit: (-hit[0], hit[1]))
         return hits[:k]
+
+    def word_statistics(
+        self, words: Sequence[str], collection_ids: Iterable
+    ) -> tuple[int, dict[str, int]]:
+        """Return how many live passages the collections hold, and how many hold each word."""
+        wanted = frozenset(collection_ids)
+        counts = dict.fromkeys(words, 0)
+        passages = 0
+        for segment in self._refresh():
+            mask = segment.mask_for(wanted) if wanted else None
+            if mask is None:
+                continue
+            passages += int(np.count_nonzero(mask))
+            for word, count in zip(words, segment.passages_with(words, mask), strict=True):
+                counts[word] += count
+        return passages, counts
 
     def indexed_chunk_ids(self) -> set[int]:
         segments = self._refresh_now()
@@ -312,6 +368,30 @@ class BM25Index:
         if manifest.get("tombstones"):
             (self.directory / manifest["tombstones"]).unlink(missing_ok=True)
         return len(rows)
+
+
+def _idf(passages: int, holding: int) -> float:
+    """Return bm25s' ("lucene") inverse document frequency."""
+    return math.log(1 + (passages - holding + 0.5) / (holding + 0.5))
+
+
+def _idf_scales(segments: Sequence[Segment], tokens: Sequence[str]) -> list[dict[str, float]]:
+    """Return, per segment, what turns each token's idf over the segment's own rows (baked into
+    its scores) into its idf over the whole live index. One segment without tombstones: 1.0."""
+    if len(segments) == 1 and segments[0].alive is None:
+        return [{}]
+    passages = sum(segment.live_rows for segment in segments)
+    holding = {t: [segment.holding(t) for segment in segments] for t in tokens}
+    scales: list[dict[str, float]] = []
+    for position, segment in enumerate(segments):
+        scale = {}
+        for token, counts in holding.items():
+            built = counts[position][0]
+            if built:
+                whole = _idf(passages, sum(live for _, live in counts))
+                scale[token] = whole / _idf(segment.num_docs, built)
+        scales.append(scale)
+    return scales
 
 
 _indexes: dict[Path, BM25Index] = {}

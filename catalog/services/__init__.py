@@ -50,6 +50,7 @@ from catalog.services.retrieval import (
     search_backend,
     search_chunks,
 )
+from catalog.services.statistics import WordStatistics, word_statistics
 
 __all__ = [
     "ChunkHit",
@@ -64,6 +65,7 @@ __all__ = [
     "PayloadTooLarge",
     "UnsupportedMediaType",
     "UploadedFile",
+    "WordStatistics",
     "collection_names",
     "collection_owners",
     "create_collection",
@@ -91,4 +93,5 @@ __all__ = [
     "start_upload_ingestion",
     "start_url_ingestion",
     "update_collection",
+    "word_statistics",
 ]

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from inference_client.types import Citation, Health, Source
+from inference_client.types import Citation, CorpusStatistics, Health, Source
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,8 @@ class CompletionRequest:
     max_tokens: int
     temperature: float = 0.0
     response_format: Mapping[str, Any] | None = None
+    # Word statistics of the whole index searched (None: every word weighs the same).
+    statistics: CorpusStatistics | None = None
 
 
 @dataclass(frozen=True)

@@ -120,11 +120,10 @@ def test_duplicating_a_source_text_does_not_change_the_extractive_answer():
     duplicated = client.answer(QUESTION, [PARIS, doubled, BANANAS])
 
     assert baseline.text == (
-        "Paris is the capital of France [1]. The Seine flows through Paris [2]. "
-        "The river is 777 kilometres long [2]."
+        "Paris is the capital of France [1]. The Seine flows through Paris [2]."
     )
     assert duplicated.text == baseline.text
-    assert ppm(duplicated.attribution) == ppm(baseline.attribution) == ([300_000, 700_000, 0], 0)
+    assert ppm(duplicated.attribution) == ppm(baseline.attribution) == ([500_000, 500_000, 0], 0)
 
 
 def test_padding_a_source_with_irrelevant_text_does_not_raise_its_weight():

@@ -31,7 +31,7 @@ def test_ask_prints_the_answer_citations_and_attribution(tmp_path, capsys, monke
         f"    0.00%  {bananas}",
         "    0.00%  (unattributed)",
     ]
-    assert lines[8].startswith("Served by extractive, model extractive-v1, ")
+    assert lines[8].startswith("Served by extractive, model extractive-v2, ")
 
 
 def test_ask_json_against_a_server_falls_back_when_it_is_down(tmp_path, capsys, refused_url):

@@ -45,7 +45,7 @@ def test_extractive_answer_quotes_the_best_sentence_with_exact_spans():
     assert PAYOUTS.text[citation.source_start : citation.source_end] == citation.cited_text
     assert answer.text[: citation.answer_end] == citation.cited_text[:-1]
     assert answer.usage.backend == "extractive"
-    assert answer.usage.model == "extractive-v1"
+    assert answer.usage.model == "extractive-v2"
     assert answer.usage.tokens_estimated is True
 
 

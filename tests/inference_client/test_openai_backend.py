@@ -154,7 +154,7 @@ def test_503_exhaustion_falls_back_to_extractive_and_says_so(openai_server, geog
     assert answer.metadata.fallback_reason == "http_503"
     assert answer.metadata.fell_back is True
     assert answer.metadata.attempts == 2
-    assert (answer.usage.backend, answer.usage.model) == ("extractive", "extractive-v1")
+    assert (answer.usage.backend, answer.usage.model) == ("extractive", "extractive-v2")
 
 
 def test_client_error_is_not_retried(openai_server, geography_sources):

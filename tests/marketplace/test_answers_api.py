@@ -218,7 +218,11 @@ def test_price_limit_below_the_cheapest_source_is_402_with_the_quote(market, age
 
 
 def test_price_limit_chooses_sources_within_it_and_says_what_was_left_out(market, agent_client):
-    response = _ask(agent_client, question="How do heat pumps deliver heat?", max_price_micros=2000)
+    response = _ask(
+        agent_client,
+        question="How do heat pumps extract heat from outdoor air?",
+        max_price_micros=2000,
+    )
 
     assert response.status_code == 200
     body = response.json()

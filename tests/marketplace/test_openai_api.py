@@ -230,7 +230,7 @@ def test_sdk_streaming_refusal_is_an_error_before_the_stream(sdk):
 
 def test_sdk_price_limit_rides_in_extra_body(sdk):
     client = sdk()
-    question = "How do heat pumps deliver heat?"
+    question = "How do heat pumps extract heat from outdoor air?"
 
     completion = _chat(client, question, extra_body={"provenant": {"max_price_micros": 2000}})
     with pytest.raises(openai.APIStatusError) as error:

@@ -10,6 +10,17 @@ from accounts.models import User
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _mid_window_clock(monkeypatch):
+    """Counting happens in fixed one-minute windows: pin the clock mid-window so a test that
+    runs across a minute's end does not see its count start again."""
+    from types import SimpleNamespace
+
+    from accounts.services import rate_limits
+
+    monkeypatch.setattr(rate_limits, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
+
+
 def test_key_over_its_limit_gets_429_with_retry_after(make_org, key_client):
     org, _ = make_org()
     client = key_client(org, rate_limit_per_minute=3)

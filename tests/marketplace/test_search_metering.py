@@ -16,7 +16,8 @@ TIDES = (
     "Tides and the moon",
     "Tides rise and fall twice a day because the moon's gravity pulls the oceans into two "
     "bulges. Spring tides come at new and full moon, when the sun and moon pull together; neap "
-    "tides come at the quarter moons, when they pull at right angles.",
+    "tides come at the quarter moons, when they pull at right angles. In freezing weather, sea "
+    "ice near the poles can weaken the tides.",
 )
 
 
@@ -92,7 +93,7 @@ def test_results_under_a_licence_without_search_are_titles_and_links_and_free(
 def test_a_search_meters_only_the_results_licensed_for_search(market, agent_client, grounding_only):
     document, _ = grounding_only
 
-    body = agent_client.get("/api/v1/search", {"q": "freezing weather moon tides"}).json()
+    body = agent_client.get("/api/v1/search", {"q": "freezing weather tides"}).json()
 
     licensed = [r for r in body["results"] if r["snippet_licensed"]]
     links = [r for r in body["results"] if not r["snippet_licensed"]]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 import inference_client
+from catalog import services as catalog
 from licensing import services as licensing
 from marketplace import errors
 from marketplace.services import inference as inference_clients
@@ -45,6 +46,27 @@ def _client() -> inference_client.InferenceClient:
     return inference_clients.shared_client(inference_config())
 
 
+def _statistics(answer_plan: AnswerPlan) -> inference_client.CorpusStatistics:
+    """Return the word statistics of the collections the answer's sources were searched in."""
+    found = catalog.word_statistics(collection_ids=answer_plan.collection_ids)
+    return inference_client.CorpusStatistics(
+        passages=found.passages, passages_with=found.passages_with
+    )
+
+
+def _no_answer(answer_plan: AnswerPlan) -> errors.NotFound:
+    return errors.NotFound(
+        "The licensed sources found for this question do not answer it; nothing was charged.",
+        code="no_answer",
+        details={"sources_considered": len(answer_plan.chosen)},
+    )
+
+
+def _grounded(answer: inference_client.Answer) -> bool:
+    """Return whether any source grounds the answer (cited, or credited with a share)."""
+    return bool(answer.citations) or any(w.weight_ppm for w in answer.attribution.sources)
+
+
 def _inference_sources(answer_plan: AnswerPlan) -> list[inference_client.Source]:
     return [
         inference_client.Source(
@@ -75,10 +97,19 @@ def _finish_answer(
 
 
 def answer_question(answer_plan: AnswerPlan, *, max_tokens: int | None = None) -> AnswerResult:
-    """Write the planned answer with the configured inference backend and meter it."""
+    """Write the planned answer with the configured inference backend and meter it.
+
+    An answer no source grounds (the sources do not answer the question) is not delivered
+    nor metered: NotFound `no_answer`.
+    """
     answer = _client().answer(
-        answer_plan.question, _inference_sources(answer_plan), max_tokens=max_tokens
+        answer_plan.question,
+        _inference_sources(answer_plan),
+        max_tokens=max_tokens,
+        statistics=_statistics(answer_plan),
     )
+    if not _grounded(answer):
+        raise _no_answer(answer_plan)
     return _finish_answer(answer_plan, answer)
 
 
@@ -90,10 +121,15 @@ def stream_answer(
     The answer is metered before its first text is yielded, so a client that goes away
     mid-stream has paid for what it read (the quoted price of every planned source). If
     inference fails after that, the text was never completed: the metering is undone and
-    AnswerInterrupted is raised, so the agent pays nothing for a broken answer.
+    AnswerInterrupted is raised, so the agent pays nothing for a broken answer. Nor does it pay
+    for an answer no source grounds: that metering is undone too and NotFound `no_answer` ends
+    the stream (the embedded backend streams no text for it, so nothing is metered at all).
     """
     events = _client().stream_answer(
-        answer_plan.question, _inference_sources(answer_plan), max_tokens=max_tokens
+        answer_plan.question,
+        _inference_sources(answer_plan),
+        max_tokens=max_tokens,
+        statistics=_statistics(answer_plan),
     )
     metered, answer = False, None
     try:
@@ -118,4 +154,8 @@ def stream_answer(
         raise
     finally:
         events.close()
+    if not _grounded(answer):
+        if metered:
+            licensing.void_use(request_id=answer_plan.request_id)
+        raise _no_answer(answer_plan)
     yield StreamDone(_finish_answer(answer_plan, answer, settle=metered))

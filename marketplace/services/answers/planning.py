@@ -11,6 +11,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+import inference_client
 from catalog.services import ChunkHit, search_chunks
 from licensing import errors as licensing_errors
 from licensing import services as licensing
@@ -40,6 +41,7 @@ class Candidate:
     tokens: int
     price_micros: int  # what it is charged, if cited
     cost_micros: int = 0  # its marginal cost to the agent, which its terms were chosen by
+    snippet_start: int = 0  # where the snippet starts in the passage
 
     @property
     def source_id(self) -> str:
@@ -80,6 +82,8 @@ class AnswerPlan:
     # A search's results under licences that do not permit `search`: shown as a title and a
     # link, never their text, and not metered.
     listed: tuple[Candidate, ...] = ()
+    # The collections searched: the answer's words are weighed by their statistics.
+    collection_ids: frozenset[uuid.UUID] = frozenset()
 
 
 def new_request_id(prefix: str = "ans") -> str:
@@ -109,25 +113,25 @@ def _clean_limits(
     return max_sources, max_price_micros
 
 
-def _snippet(hit: ChunkHit, max_chars: int | None) -> tuple[str, int]:
-    """Return the passage as the offer allows it to be used, and its token count."""
+def _snippet(hit: ChunkHit, max_chars: int | None, question: str) -> tuple[str, int, int]:
+    """Return the passage as the offer allows it to be used, its offset and its token count.
+
+    Under a length limit, the excerpt is the run of whole sentences within the limit that says
+    the most about the question, wherever it is in the passage.
+    """
     text = hit.text
     if max_chars is None or len(text) <= max_chars:
-        return text, hit.token_count
-    # End at a sentence if one ends in the second half of the allowance, else at a word.
-    sentence_end = max(text.rfind(mark, 0, max_chars) for mark in (". ", "? ", "! ", ".\n"))
-    if sentence_end > max_chars // 2:
-        text = text[: sentence_end + 1]
-    else:
-        cut = text.rfind(" ", 0, max_chars + 1)
-        text = text[: cut if cut > max_chars // 2 else max_chars].rstrip()
-    tokens = -(-hit.token_count * len(text) // max(1, len(hit.text)))  # ceiling, pro rata
-    return text, tokens
+        return text, 0, hit.token_count
+    start, end = inference_client.relevant_window(text, question, max_chars)
+    tokens = -(-hit.token_count * (end - start) // max(1, len(text)))  # ceiling, pro rata
+    return text[start:end], start, tokens
 
 
-def _candidate(hit: ChunkHit, terms: licensing.Terms, max_chars: int | None) -> Candidate:
+def _candidate(
+    hit: ChunkHit, terms: licensing.Terms, max_chars: int | None, question: str
+) -> Candidate:
     limits = [n for n in (terms.max_snippet_chars, max_chars) if n]
-    snippet, tokens = _snippet(hit, min(limits) if limits else None)
+    snippet, offset, tokens = _snippet(hit, min(limits) if limits else None, question)
     # Priced as if cited: the limit must hold whatever the model ends up citing.
     _, amount = licensing.price_use(
         payment_type=terms.payment_type,
@@ -143,15 +147,18 @@ def _candidate(hit: ChunkHit, terms: licensing.Terms, max_chars: int | None) -> 
         tokens=tokens,
         price_micros=amount,
         cost_micros=licensing.marginal_cost(terms, tokens=tokens, cited=True),
+        snippet_start=offset,
     )
 
 
 def _cheapest_candidate(
-    hit: ChunkHit, entitlements: licensing.Entitlements, max_chars: int | None
+    hit: ChunkHit, entitlements: licensing.Entitlements, max_chars: int | None, question: str
 ) -> Candidate | None:
     """Return the passage under the agent's terms that make this use cost it least, within
     its price ceilings; None if every option passes them."""
-    options = [_candidate(hit, t, max_chars) for t in entitlements.options_for(hit.collection_id)]
+    options = [
+        _candidate(hit, t, max_chars, question) for t in entitlements.options_for(hit.collection_id)
+    ]
     usable = [c for c in options if entitlements.allows(c.terms, c.cost_micros)]
     return min(usable, key=lambda c: licensing.choice_key(c.terms, c.cost_micros), default=None)
 
@@ -306,7 +313,7 @@ def plan(
     k = min(max_sources * CANDIDATES_PER_SOURCE, 100)
     hits = search_chunks(query=question, collection_ids=usable, k=k) if usable else []
     hits = relevant_hits(question, hits)
-    options = [(h, _cheapest_candidate(h, entitlements, max_snippet_chars)) for h in hits]
+    options = [(h, _cheapest_candidate(h, entitlements, max_snippet_chars, question)) for h in hits]
     candidates = _distinct_passages([c for _, c in options if c is not None])
     if not candidates:
         # Nothing licensed matches, or only passages under auto-accept offers priced above
@@ -335,4 +342,5 @@ def plan(
         left_out=tuple(left_out),
         max_price_micros=max_price_micros,
         created_at=timezone.now(),
+        collection_ids=frozenset(usable),
     )

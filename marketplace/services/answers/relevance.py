@@ -5,12 +5,15 @@ import re
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
+import inference_client
 from catalog.services import ChunkHit
 
 # A passage is relevant only if it contains at least this share of the question's content
-# words and scores at least this share of the best passage: the agent pays per source, so a
-# passage that matches one common word of the question must not be bought.
-MIN_TERM_COVERAGE = 0.5
+# words (and two of them, when the question has two or more) and scores at least this share
+# of the best passage: the agent pays per source, so a passage that matches one word of the
+# question must not be bought.
+MIN_TERM_COVERAGE = 0.6
+MIN_MATCHED_WORDS = 2
 MIN_RELATIVE_SCORE = 0.3
 # Words that frame a question rather than say what it is about ("what does X mean", "the
 # difference between X and Y"): the relevance gate counts only the words that remain, beside
@@ -33,6 +36,8 @@ def _stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
             break
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]  # "rise", "rises" and "rising" meet at "ris"
     return word[:5]
 
 
@@ -45,9 +50,18 @@ def content_stems(text: str) -> set[str]:
     }
 
 
+def topic_stems(question: str) -> set[str]:
+    """Return the stems of what a question is about: its content words without the general
+    ones that frame it ("Do probiotics really work?" is about probiotics), unless that leaves
+    none."""
+    found = content_stems(question)
+    framing = {_stem(w) for w in inference_client.GENERAL_WORDS}
+    return (found - framing) or found
+
+
 def relevant_hits(question: str, hits: list[ChunkHit]) -> list[ChunkHit]:
     """Keep the hits that cover enough of the question's words and score near the best."""
-    wanted = content_stems(question)
+    wanted = topic_stems(question)
     if not hits or not wanted:
         return hits
     best = hits[0].score
@@ -55,7 +69,9 @@ def relevant_hits(question: str, hits: list[ChunkHit]) -> list[ChunkHit]:
     for hit in hits:
         if hit.score < best * MIN_RELATIVE_SCORE:
             continue
-        covered = len(wanted & content_stems(hit.text)) / len(wanted)
-        if covered >= MIN_TERM_COVERAGE:
+        matched = len(wanted & content_stems(hit.text))
+        if matched / len(wanted) >= MIN_TERM_COVERAGE and matched >= min(
+            MIN_MATCHED_WORDS, len(wanted)
+        ):
             kept.append(hit)
     return kept

@@ -100,7 +100,7 @@ def plan_search(
         raise _no_entitled_content(query, SEARCH, set(usable), wanted, k, agent_id)
     candidates = _distinct_passages(
         [
-            _candidate(h, search_terms[h.collection_id], SEARCH_SNIPPET_CHARS)
+            _candidate(h, search_terms[h.collection_id], SEARCH_SNIPPET_CHARS, query)
             for h in hits
             if h.collection_id in search_terms
         ]

@@ -1,0 +1,135 @@
+"""Word statistics of the search index: what the answer writer and attribution weigh words by."""
+
+import pytest
+from django.db import connection
+
+from accounts import services as accounts_services
+from catalog import services as catalog_services
+from catalog.models import Chunk, Document
+from catalog.retrieval.bm25 import BM25Index, IndexRow
+from tests.marketplace.factories import CollectionFactory
+
+pytestmark = pytest.mark.django_db
+
+on_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL full-text search needs PostgreSQL (set DATABASE_URL to run it)",
+)
+
+
+@pytest.fixture(autouse=True)
+def _index_dir(settings, tmp_path):
+    settings.RETRIEVAL_INDEX_DIR = tmp_path / "index"
+    settings.RETRIEVAL_RELOAD_INTERVAL_S = 0
+
+
+@pytest.fixture(params=["bm25", pytest.param("postgres", marks=on_postgres)])
+def backend(request, settings):
+    settings.RETRIEVAL_BACKEND = request.param
+    return request.param
+
+
+def _passages(collection, *texts: str) -> Document:
+    document = Document.objects.create(
+        collection=collection,
+        external_id=texts[0][:40],
+        title=texts[0][:20],
+        content_hash=str(hash(texts)),
+        text="\n\n".join(texts),
+    )
+    Chunk.objects.bulk_create(
+        Chunk(
+            document=document,
+            collection=collection,
+            ordinal=ordinal,
+            text=text,
+            char_start=0,
+            char_end=len(text),
+            token_count=len(text.split()),
+        )
+        for ordinal, text in enumerate(texts)
+    )
+    catalog_services.index_pending_documents()
+    return document
+
+
+def test_counts_passages_holding_each_word_in_the_given_collections_only(backend):
+    mine, theirs = CollectionFactory(), CollectionFactory()
+    _passages(mine, "Caffeine blocks adenosine.", "Tea holds caffeine too.", "Sleep matters.")
+    _passages(theirs, "Caffeine everywhere, caffeine always.", "More caffeine.")
+
+    found = catalog_services.word_statistics(collection_ids=[mine.id])
+
+    assert found.passages == 3
+    assert found.passages_with(["caffeine", "sleep", "quokka"]) == {
+        "caffeine": 2,
+        "sleep": 1,
+        "quokka": 0,
+    }
+    both = catalog_services.word_statistics(collection_ids=[mine.id, theirs.id])
+    assert both.passages == 5
+    assert both.passages_with(["Caffeine"]) == {"caffeine": 4}
+
+
+def test_a_new_upload_counts_at_once(settings):
+    settings.RETRIEVAL_BACKEND = "bm25"  # PostgreSQL's counts are kept for a minute per process
+    collection = CollectionFactory()
+    _passages(collection, "Caffeine blocks adenosine.")
+    before = catalog_services.word_statistics(collection_ids=[collection.id])
+    assert (before.passages, before.passages_with(["caffeine"])) == (1, {"caffeine": 1})
+
+    _passages(collection, "Decaf still holds a little caffeine.")  # a segment of its own
+    after = catalog_services.word_statistics(collection_ids=[collection.id])
+
+    assert (after.passages, after.passages_with(["caffeine"])) == (2, {"caffeine": 2})
+
+
+def test_deleted_passages_stop_counting(backend, django_capture_on_commit_callbacks):
+    collection = CollectionFactory()
+    _passages(collection, "Caffeine blocks adenosine.")
+    gone = _passages(collection, "Caffeine again.")
+    actor = accounts_services.actor_for_api_key(
+        api_key_id=gone.id, organization_id=collection.organization_id, scopes=["catalog"]
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog_services.delete_document(actor=actor, document_id=gone.id)
+    found = catalog_services.word_statistics(collection_ids=[collection.id])
+
+    assert (found.passages, found.passages_with(["caffeine"])) == (1, {"caffeine": 1})
+
+
+def test_no_collections_hold_no_passages():
+    found = catalog_services.word_statistics(collection_ids=[])
+
+    assert (found.passages, found.passages_with(["caffeine"])) == (0, {"caffeine": 0})
+
+
+def test_a_new_segment_is_scored_on_the_whole_index_statistics(tmp_path):
+    index = BM25Index(tmp_path / "index", reload_interval_s=0, max_segments=8)
+    rows = [IndexRow(i, "c", f"salmon river pool{i}") for i in range(1, 20)]
+    index.add(rows, rebuild=lambda ids: [])
+    new = IndexRow(100, "c", "salmon trout lake")  # written as a segment of its own
+    index.add([new], rebuild=lambda ids: [])
+
+    split = {chunk_id: score for score, chunk_id in index.search("salmon", ["c"], 30)}
+    index.rebuild([*rows, new])
+    whole = {chunk_id: score for score, chunk_id in index.search("salmon", ["c"], 30)}
+
+    assert split[100] == pytest.approx(split[1]) == pytest.approx(whole[100])
+    assert split[1] == pytest.approx(whole[1])
+
+
+def test_removed_passages_leave_the_statistics(tmp_path):
+    index = BM25Index(tmp_path / "index", reload_interval_s=0, max_segments=8)
+    rows = [IndexRow(i, "c", f"salmon river pool{i}") for i in range(1, 11)]
+    index.add(rows, rebuild=lambda ids: [])
+    index.add([IndexRow(100, "c", "trout lake shore")], rebuild=lambda ids: [])
+
+    index.remove(range(2, 11), rebuild=lambda ids: [])
+    passages, counts = index.word_statistics(["salmon", "trout"], ["c"])
+    score = index.search("salmon", ["c"], 5)
+
+    assert (passages, counts) == (2, {"salmon": 1, "trout": 1})
+    index.rebuild([rows[0], IndexRow(100, "c", "trout lake shore")])
+    assert score[0][0] == pytest.approx(index.search("salmon", ["c"], 5)[0][0])
