@@ -39,6 +39,7 @@ class Document(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         READY = "ready", "Ready"
+        DUPLICATE = "duplicate", "Held out: a copy of another provider's document"
 
     id = models.BigAutoField(primary_key=True)
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="documents")
@@ -55,6 +56,20 @@ class Document(models.Model):
     text = models.TextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # Held out of retrieval (status duplicate) as a near-copy of this earlier document of another
+    # provider; the estimated Jaccard similarity of their 5-word shingles says how near.
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
+    )
+    duplicate_similarity = models.FloatField(null=True, blank=True)
+    # An operator found this document is no copy of that one: it is never held out against it.
+    duplicate_released_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    duplicate_released_at = models.DateTimeField(null=True, blank=True)
+    duplicate_released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -82,6 +97,20 @@ class Chunk(models.Model):
     char_start = models.PositiveIntegerField()
     char_end = models.PositiveIntegerField()
     token_count = models.PositiveIntegerField()
+    # Held out of retrieval: its document is a held-out duplicate, or this passage repeats an
+    # earlier one of its collection or copies another provider's (`duplicate_of`). Denormalized
+    # so that search filters on the chunk row alone. The pointer has no database constraint and
+    # deleting the original does nothing to it (chunks stay cheap to delete): the services that
+    # delete chunks re-check the passages that pointed at them.
+    held_out = models.BooleanField(default=False)
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["document_id", "ordinal"]
@@ -96,6 +125,48 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.ordinal}"
+
+
+class TextSignature(models.Model):
+    """The MinHash signature of a document (chunk empty) or of one of its passages.
+
+    `since` orders who published a text first: a new text is dated when it is ingested; a new
+    version keeps the date of the version it nearly repeats (a small edit keeps ownership, a
+    rewrite does not). Rows are replaced with each version of their document.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="signatures")
+    chunk = models.ForeignKey(
+        Chunk,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Denormalized from the document: candidates are judged without joining collections.
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+")
+    provider = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    algorithm = models.CharField(max_length=64)
+    digest = models.BinaryField()
+    since = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.chunk_id or '-'}"
+
+
+class SignatureBand(models.Model):
+    """One LSH band key of a signature: texts sharing a key are candidate near-duplicates."""
+
+    id = models.BigAutoField(primary_key=True)
+    signature = models.ForeignKey(TextSignature, on_delete=models.CASCADE, related_name="bands")
+    key = models.BigIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.signature_id}:{self.key}"
 
 
 class IngestionJob(models.Model):

@@ -12,6 +12,7 @@ from catalog.ingestion import extract as extraction
 from catalog.ingestion.chunking import split_into_chunks
 from catalog.models import Chunk, Document, IngestionJob
 from catalog.models import IngestionItem as Item
+from catalog.services import duplicates
 
 EXPAND_BATCH = 500
 
@@ -108,6 +109,8 @@ def _store(
         "text": extracted.text,
         "metadata": extracted.metadata,
         "status": Document.Status.PENDING,
+        "duplicate_of": None,
+        "duplicate_similarity": None,
     }
     for attempt in range(2):
         try:
@@ -126,10 +129,12 @@ def _upsert(job, item, external_id, digest, fields, spans) -> list[int]:
         .first()
     )
     replaced: list[int] = []
+    previous = None
     if document is not None and document.content_hash == digest:
         status = Item.Status.UNCHANGED
     elif document is not None:
         replaced = list(document.chunks.values_list("id", flat=True))
+        previous = duplicates.forget_version(document)
         document.chunks.all().delete()
         for key, value in fields.items():
             setattr(document, key, value)
@@ -143,7 +148,7 @@ def _upsert(job, item, external_id, digest, fields, spans) -> list[int]:
         status = Item.Status.CREATED
     if status != Item.Status.UNCHANGED:
         text = document.text
-        Chunk.objects.bulk_create(
+        chunks = Chunk.objects.bulk_create(
             Chunk(
                 document=document,
                 collection_id=job.collection_id,
@@ -154,6 +159,12 @@ def _upsert(job, item, external_id, digest, fields, spans) -> list[int]:
                 token_count=span.token_count,
             )
             for span in spans
+        )
+        duplicates.record_version(
+            document=document,
+            chunks=chunks,
+            provider_id=job.collection.organization_id,
+            previous=previous,
         )
     Item.objects.filter(id=item.id).update(
         status=status,
