@@ -15,6 +15,7 @@ then confirmed on the full signature.
 Plain functions, no Django: the catalog's duplicate service stores and compares what they make.
 """
 
+import itertools
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,9 +48,7 @@ Digest = npt.NDArray[np.uint32]
 DOCUMENT_LEVEL = 1
 PASSAGE_LEVEL = 2
 
-_BLANK_PUNCTUATION = bytes.maketrans(
-    string.punctuation.encode(), b" " * len(string.punctuation)
-)
+_BLANK_PUNCTUATION = bytes.maketrans(string.punctuation.encode(), b" " * len(string.punctuation))
 # Odd 64-bit constants (from splitmix64 and xxhash) that mix words and band values into keys.
 _WORD_MULTIPLIERS = np.array(
     [
@@ -79,10 +78,6 @@ def words(text: str) -> list[bytes]:
     return text.lower().encode("utf-8", "replace").translate(_BLANK_PUNCTUATION).split()
 
 
-def _rotate(values: npt.NDArray[np.uint64], bits: int) -> npt.NDArray[np.uint64]:
-    return (values << np.uint64(bits)) | (values >> np.uint64(64 - bits))
-
-
 def _finalize(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     """Return splitmix64's finalizer of each value: every input bit moves every output bit."""
     values = values ^ (values >> np.uint64(30))
@@ -97,10 +92,9 @@ def shingle_hashes(word_hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64
     count = len(word_hashes) - SHINGLE_WORDS + 1
     if count <= 0:
         return np.zeros(0, dtype=np.uint64)
-    combined = np.zeros(count, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for position in range(SHINGLE_WORDS):
-            combined = _rotate(combined, 13)
+        combined = word_hashes[:count] * _WORD_MULTIPLIERS[0]
+        for position in range(1, SHINGLE_WORDS):
             combined ^= word_hashes[position : position + count] * _WORD_MULTIPLIERS[position]
         return _finalize(combined)
 
@@ -113,10 +107,13 @@ def sign_passages(passages: Sequence[str]) -> TextSignatures:
     """
     passage_words = [words(text) for text in passages]
     lengths = [len(w) for w in passage_words]
-    all_words = [word for w in passage_words for word in w]
-    if not all_words:
+    if not sum(lengths):
         return TextSignatures(None, tuple(None for _ in passages))
-    hashed = np.asarray(rensa.RMinHash.hash_token_sets([all_words])[0], dtype=np.uint64)
+    hashed = np.fromiter(
+        itertools.chain.from_iterable(rensa.RMinHash.hash_token_sets(passage_words)),
+        dtype=np.uint64,
+        count=sum(lengths),
+    )
     document_shingles = shingle_hashes(hashed)
     rows = [document_shingles]
     start = 0
@@ -128,7 +125,7 @@ def sign_passages(passages: Sequence[str]) -> TextSignatures:
     kept = [row for row, ok in zip(rows, signed, strict=True) if ok]
     if not kept:
         return TextSignatures(None, tuple(None for _ in passages))
-    offsets = np.cumsum([0, *(len(row) for row in kept)]).tolist()
+    offsets = list(itertools.accumulate((len(row) for row in kept), initial=0))
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
         np.concatenate(kept), offsets, NUM_PERM, SEED
     )
@@ -139,14 +136,20 @@ def sign_passages(passages: Sequence[str]) -> TextSignatures:
 
 def band_keys(digest: Digest, level: int) -> list[int]:
     """Return the LSH band keys of a signature at a level (signed 64-bit, as databases store)."""
+    return [int(key) for key in band_key_matrix(digest.reshape(1, -1), level)[0]]
+
+
+def band_key_matrix(digests: npt.NDArray[np.uint32], level: int) -> npt.NDArray[np.int64]:
+    """Return the band keys of each row of a signature matrix, one row of keys per signature."""
     bands = DOCUMENT_BANDS if level == DOCUMENT_LEVEL else PASSAGE_BANDS
-    values = digest[: bands * ROWS_PER_BAND].astype(np.uint64).reshape(bands, ROWS_PER_BAND)
+    values = digests[:, : bands * ROWS_PER_BAND].astype(np.uint64)
+    values = values.reshape(len(digests), bands, ROWS_PER_BAND)
     salt = np.uint64(_ALGORITHM_SALT ^ (level << 56))
     with np.errstate(over="ignore"):
         keys = (np.arange(bands, dtype=np.uint64) + np.uint64(1)) * _MIX_2 ^ salt
-        for row in range(ROWS_PER_BAND):
-            keys = _finalize(keys ^ values[:, row])
-    return keys.view(np.int64).tolist()
+        for row in range(ROWS_PER_BAND):  # (bands,) ^ (signatures, bands) broadcasts
+            keys = _finalize(keys ^ values[:, :, row])
+    return keys.view(np.int64)
 
 
 def to_bytes(digest: Digest) -> bytes:
@@ -154,7 +157,8 @@ def to_bytes(digest: Digest) -> bytes:
     return digest.astype("<u4").tobytes()
 
 
-def from_bytes(data: bytes) -> Digest:
+def from_bytes(data: bytes | memoryview) -> Digest:
+    """Return a stored signature (PostgreSQL gives a memoryview, SQLite bytes)."""
     return np.frombuffer(bytes(data), dtype="<u4").astype(np.uint32)
 
 
@@ -167,4 +171,5 @@ def similarities(digest: Digest, others: npt.NDArray[np.uint32]) -> npt.NDArray[
     """Return the estimated similarity of a signature to each row of a signature matrix."""
     if not len(others):
         return np.zeros(0, dtype=np.float64)
-    return np.count_nonzero(others == digest, axis=1) / NUM_PERM
+    equal: npt.NDArray[np.int64] = np.count_nonzero(others == digest, axis=1)
+    return equal.astype(np.float64) / NUM_PERM

@@ -45,7 +45,22 @@ UNRELATED = (
     "expanded locks opened in 2016 for larger Neopanamax ships, which carry about three times "
     "as many containers as the ships the old locks could take."
 )
-WORDS = "canal lock ship water gate lake river boat cargo pilot tug dock pier crane".split()
+WORDS = [
+    "canal",
+    "lock",
+    "ship",
+    "water",
+    "gate",
+    "lake",
+    "river",
+    "boat",
+    "cargo",
+    "pilot",
+    "tug",
+    "dock",
+    "pier",
+    "crane",
+]
 
 
 def _padding(seed: int, words: int = 190) -> str:
