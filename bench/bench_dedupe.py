@@ -185,7 +185,8 @@ def false_positives(quick: bool) -> None:
 def lsh_recall() -> None:
     """Print the chance that LSH proposes a pair, by its Jaccard similarity (from the layout)."""
     print("\nLSH: chance that a pair is proposed, 1 - (1 - J^4)^bands")
-    print("| J | documents (32 bands) | passages (16 bands) |")
+    bands = (minhash.DOCUMENT_BANDS, minhash.PASSAGE_BANDS)
+    print("| J | documents ({} bands) | passages ({} bands) |".format(*bands))
     print("|---|---|---|")
     for j in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
         document = 1 - (1 - j**minhash.ROWS_PER_BAND) ** minhash.DOCUMENT_BANDS
