@@ -8,7 +8,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.ingestion import minhash
-from catalog.models import Chunk, Document, SignatureBand, TextSignature
+from catalog.models import Chunk, Document, TextSignature
 from catalog.services.duplicates.judging import (
     PreviousVersion,
     Verdict,
