@@ -406,3 +406,67 @@ def _actor(org):
         owner = User.objects.create_user(email=f"owner-{org.id}@example.com", password="x")
         org.memberships.create(user=owner, role="owner")
     return accounts.actor_for_user(user_id=owner.pk)
+
+
+def _stored_directly(collection, name: str, text: str) -> Document:
+    """Store a document as one stored before duplicate detection: chunks, no signatures."""
+    document = Document.objects.create(
+        collection=collection,
+        external_id=name,
+        title=name,
+        content_hash=name,
+        text=text,
+        status=Document.Status.PENDING,
+    )
+    Chunk.objects.create(
+        document=document,
+        collection=collection,
+        ordinal=0,
+        text=text,
+        char_start=0,
+        char_end=len(text),
+        token_count=len(text.split()),
+    )
+    return document
+
+
+def test_sign_documents_judges_documents_stored_before_detection_oldest_first(
+    providers, django_capture_on_commit_callbacks
+):
+    original_collection, copy_collection = providers
+    original = _stored_directly(original_collection, "water.txt", ORIGINAL)
+    copy = _stored_directly(copy_collection, "copy.txt", ORIGINAL)
+    catalog_services.index_pending_documents()
+    assert len(_search("transpiration", original_collection, copy_collection)) == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert catalog_services.sign_documents() == 2
+
+    copy.refresh_from_db()
+    assert (copy.status, copy.duplicate_of_id) == ("duplicate", original.id)
+    assert [
+        h.document_id for h in _search("transpiration", original_collection, copy_collection)
+    ] == [original.id]
+    assert catalog_services.sign_documents() == 0  # every document has its signatures now
+
+
+def test_the_search_backend_itself_never_proposes_held_out_chunks(providers):
+    from catalog.retrieval import postgres
+    from catalog.services import retrieval
+
+    original_collection, copy_collection = providers
+    _ingest(original_collection, "water.txt", ORIGINAL)
+    copy = _ingest(copy_collection, "copy.txt", ORIGINAL)
+    repeats = _ingest(copy_collection, "brew.txt", "\n\n".join([PASSAGE] * 10))
+    wanted = frozenset({copy_collection.id})
+
+    def proposed(query: str) -> set[int]:
+        if retrieval.search_backend() == "postgres":
+            return {chunk_id for _, chunk_id in postgres.search(query, wanted, 20)}
+        return {chunk_id for _, chunk_id in retrieval.embedded_index().search(query, wanted, 20)}
+
+    held = set(Chunk.objects.filter(held_out=True).values_list("id", flat=True))
+    assert set(copy.chunks.values_list("id", flat=True)) <= held
+    assert repeats.chunks.filter(held_out=True).count() == repeats.chunks.count() - 1
+    assert not held & proposed("transpiration water")
+    assert proposed("cold brew coffee") == {repeats.chunks.get(held_out=False).id}

@@ -24,6 +24,7 @@ from catalog.services.duplicates.versions import (
     recheck,
     record_version,
     release_duplicate,
+    sign_documents,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "recheck",
     "record_version",
     "release_duplicate",
+    "sign_documents",
 ]

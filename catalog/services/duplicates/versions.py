@@ -3,8 +3,10 @@ text that is gone, and the operator's release of a false positive."""
 
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.db import connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from catalog.ingestion import minhash
@@ -53,12 +55,14 @@ def record_version(
     chunks: Sequence[Chunk],
     provider_id: uuid.UUID,
     previous: PreviousVersion | None = None,
-) -> Verdict:
+    since: datetime | None = None,
+) -> list[int]:
     """Sign a new version of a document, judge it, store its signatures and apply the verdict.
 
-    `chunks` are the version's chunks, just created (none held out yet), in ordinal order.
+    `chunks` are the version's chunks in ordinal order; its texts are dated `since` (default
+    now) unless they nearly repeat the previous version's. Returns the chunks newly held out.
     """
-    now = timezone.now()
+    now = since or timezone.now()
     signatures = minhash.sign_passages([chunk.text for chunk in chunks])
     old_document = [previous.document] if previous and previous.document else []
     old_passages = previous.passages if previous else ()
@@ -79,10 +83,47 @@ def record_version(
     )
     verdict = judge(subject)
     _store(subject)
-    _apply(document, list(chunks), verdict)
+    newly_held = _apply(document, list(chunks), verdict)
     if previous is not None and previous.dependent_document_ids:
         recheck(document_ids=previous.dependent_document_ids)
-    return verdict
+    return newly_held
+
+
+def sign_documents() -> int:
+    """Sign the documents without a signature of the current algorithm, oldest first.
+
+    For documents stored before duplicate detection, or signed by another algorithm version:
+    each is judged against those signed before it, dated by its creation (or the earliest date
+    its texts were signed with), and held out if it copies an earlier one; what is held out
+    leaves the index. Returns how many documents were signed.
+    """
+    from catalog.services import retrieval
+
+    current = TextSignature.objects.filter(algorithm=minhash.ALGORITHM).values("document_id")
+    pending = list(
+        Document.objects.exclude(id__in=current)
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+    )
+    for document_id in pending:
+        with transaction.atomic():
+            document = (
+                Document.objects.select_for_update()
+                .select_related("collection")
+                .defer("text")
+                .get(id=document_id)
+            )
+            signed = TextSignature.objects.filter(document=document).aggregate(first=Min("since"))
+            since = min(signed["first"] or document.created_at, document.created_at)
+            TextSignature.objects.filter(document=document).delete()
+            held = record_version(
+                document=document,
+                chunks=list(document.chunks.order_by("ordinal")),
+                provider_id=document.collection.organization_id,
+                since=since,
+            )
+            retrieval.forget_chunks_on_commit(held)
+    return len(pending)
 
 
 def _store(subject: _Subject) -> None:
