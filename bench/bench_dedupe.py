@@ -184,7 +184,7 @@ def false_positives(quick: bool) -> None:
 
 def lsh_recall() -> None:
     """Print the chance that LSH proposes a pair, by its Jaccard similarity (from the layout)."""
-    print("\nLSH: chance that a pair is proposed, 1 - (1 - J^4)^bands")
+    print(f"\nLSH: chance that a pair is proposed, 1 - (1 - J^{minhash.ROWS_PER_BAND})^bands")
     bands = (minhash.DOCUMENT_BANDS, minhash.PASSAGE_BANDS)
     print("| J | documents ({} bands) | passages ({} bands) |".format(*bands))
     print("|---|---|---|")

@@ -70,6 +70,9 @@ class Document(models.Model):
     duplicate_released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The version whose signatures are stored (0: none yet). Until it equals `version`, the
+    # version's chunks stay held out: ingestion signs and judges them after each batch.
+    signed_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

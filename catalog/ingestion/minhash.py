@@ -8,7 +8,7 @@ estimates the Jaccard similarity of the two shingle sets (standard error about 0
 
 Locality-sensitive hashing finds the candidates without comparing every pair: a signature is cut
 into bands of `ROWS_PER_BAND` values and each band is hashed to a 64-bit key. Two texts share a
-key with probability 1 - (1 - J^4)^bands; the keys live in an indexed table, so any process
+key with probability 1 - (1 - J^3)^bands; the keys live in an indexed table, so any process
 finds a new text's candidates with one lookup, on PostgreSQL and SQLite alike. Candidates are
 then confirmed on the full signature.
 
@@ -27,13 +27,15 @@ import rensa
 SHINGLE_WORDS = 5
 NUM_PERM = 128
 SEED = 20_251_201
-ROWS_PER_BAND = 4
-# Documents use every value (32 bands: a pair at J = 0.5 is proposed 87% of the time, at 0.6
-# 99%); passages the first 32 (8 bands: 40% at 0.5, 86% at 0.7, 98.5% at 0.8), which keeps the
-# index small: a document of 17 passages writes 32 + 17 * 8 = 168 keys. Repeated and copied
-# passages are near-verbatim; looser copies are caught at document level.
-DOCUMENT_BANDS = 32
-PASSAGE_BANDS = 8
+ROWS_PER_BAND = 3
+# Bands of 3 values: a pair at similarity J shares a key with probability 1 - (1 - J^3)^bands.
+# Documents use 16 bands (88% at J = 0.5, 98% at 0.6); passages 6 (55% at 0.5, 92% at 0.7,
+# 98.6% at 0.8: repeated and copied passages are near-verbatim, looser copies are caught at
+# document level). A document of 17 passages writes 16 + 17 * 6 = 118 keys; unrelated texts
+# (J near 0.01) share a key about once in 60,000 pairs, and a proposed pair is confirmed on
+# the full signature.
+DOCUMENT_BANDS = 16
+PASSAGE_BANDS = 6
 # A text needs this many shingles (nine words) for a signature: shorter ones (a heading, a
 # signature line) say too little to call two texts copies of each other.
 MIN_SHINGLES = 5

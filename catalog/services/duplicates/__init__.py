@@ -17,25 +17,20 @@ operator releases a false positive in the admin; it is then never held out again
 original again.
 """
 
-from catalog.services.duplicates.judging import DuplicateRef, PreviousVersion, Verdict, judge
+from catalog.services.duplicates.judging import DuplicateRef, Verdict, judge
 from catalog.services.duplicates.versions import (
     dependents_of,
-    forget_version,
     recheck,
-    record_version,
     release_duplicate,
     sign_documents,
 )
 
 __all__ = [
     "DuplicateRef",
-    "PreviousVersion",
     "Verdict",
     "dependents_of",
-    "forget_version",
     "judge",
     "recheck",
-    "record_version",
     "release_duplicate",
     "sign_documents",
 ]

@@ -8,15 +8,22 @@ passages of the same document included).
 """
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.db.models import Q
+from django.db.models.expressions import RawSQL
 
 from catalog.ingestion import minhash
-from catalog.models import Document, SignatureBand, TextSignature
+from catalog.models import Document, TextSignature
+
+_BANDS_SQL = "SELECT signature_id FROM catalog_signatureband WHERE key IN ({placeholders})"
+LOOKUP_BATCH = 2000  # band keys per lookup query (SQLite takes at most 32,766 parameters)
 
 _LATEST = (1 << 63) - 1  # the signature id of a text not stored yet: later than any other
 
@@ -90,15 +97,6 @@ class Verdict:
     passage_originals: dict[int, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class PreviousVersion:
-    """The signatures a document had before a new version, and who was held out against it."""
-
-    document: _Text | None
-    passages: tuple[_Text, ...]
-    dependent_document_ids: tuple[int, ...]
-
-
 def _threshold() -> float:
     return float(settings.CATALOG_DUPLICATE_THRESHOLD)
 
@@ -106,44 +104,87 @@ def _threshold() -> float:
 # -- judging ----------------------------------------------------------------------------------
 
 
-def _candidates(subject: _Subject) -> list[_Candidate]:
-    """Return the stored signatures sharing a band key with the subject's, other documents'."""
-    keys = {key for text_keys in subject.keys.values() for key in text_keys}
-    if not keys:
-        return []
-    ids = set(
-        SignatureBand.objects.filter(key__in=sorted(keys)).values_list("signature_id", flat=True)
-    )
-    if not ids:
-        return []
-    rows = (
-        TextSignature.objects.filter(id__in=sorted(ids), algorithm=minhash.ALGORITHM)
-        .exclude(document_id=subject.document_id)
-        .values_list(
-            "id",
-            "document_id",
-            "chunk_id",
-            "collection_id",
-            "provider_id",
-            "since",
-            "digest",
-            "document__status",
-            "chunk__held_out",
-        )
-    )
-    return [
-        _Candidate(
-            signature_id=row[0],
-            document_id=row[1],
-            chunk_id=row[2],
-            collection_id=row[3],
-            provider_id=row[4],
-            since=row[5],
-            digest=minhash.from_bytes(row[6]),
-            held_out=(row[7] == Document.Status.DUPLICATE) if row[2] is None else bool(row[8]),
-        )
-        for row in rows
-    ]
+class Pool:
+    """Candidates by band key: stored signatures, and in a batch the texts judged before."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[int, list[_Candidate]] = defaultdict(list)
+
+    def add(self, candidate: _Candidate, keys: Sequence[int]) -> None:
+        for key in keys:
+            self._by_key[key].append(candidate)
+
+    def near(self, keys: Sequence[int]) -> list[_Candidate]:
+        """Return the candidates sharing at least one of these keys, each once."""
+        found: dict[int, _Candidate] = {}
+        for key in keys:
+            for candidate in self._by_key.get(key, ()):
+                found[id(candidate)] = candidate
+        return list(found.values())
+
+    @classmethod
+    def load(
+        cls,
+        keys: set[int],
+        *,
+        exclude_document_ids: Sequence[int] = (),
+        judging: tuple[uuid.UUID, uuid.UUID] | None = None,
+    ) -> "Pool":
+        """Return the stored signatures sharing a key with `keys`, of other documents.
+
+        With `judging` (collection id, provider id) of texts all from one collection, only
+        signatures that can count for them are read: its own collection's and other providers'.
+        """
+        pool = cls()
+        ordered = sorted(keys)
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(ordered), LOOKUP_BATCH):
+            part = ordered[start : start + LOOKUP_BATCH]
+            # Only placeholders are formatted in; the keys are parameters. Raw SQL because the
+            # ORM prepares each of thousands of IN values one by one.
+            placeholders = ", ".join(["%s"] * len(part))
+            sql = _BANDS_SQL.format(placeholders=placeholders)
+            matching = RawSQL(sql, part)  # noqa: S611
+            queryset = TextSignature.objects.filter(
+                id__in=matching, algorithm=minhash.ALGORITHM
+            ).exclude(document_id__in=list(exclude_document_ids))
+            if judging is not None:
+                collection_id, provider_id = judging
+                queryset = queryset.filter(
+                    Q(collection_id=collection_id) | ~Q(provider_id=provider_id)
+                )
+            rows += queryset.values_list(
+                "id",
+                "document_id",
+                "chunk_id",
+                "collection_id",
+                "provider_id",
+                "since",
+                "digest",
+                "document__status",
+                "chunk__held_out",
+            )
+        unique = {row[0]: row for row in rows}.values()
+        candidates = [
+            _Candidate(
+                signature_id=row[0],
+                document_id=row[1],
+                chunk_id=row[2],
+                collection_id=row[3],
+                provider_id=row[4],
+                since=row[5],
+                digest=minhash.from_bytes(row[6]),
+                held_out=(row[7] == Document.Status.DUPLICATE) if row[2] is None else bool(row[8]),
+            )
+            for row in unique
+        ]
+        for level, chunk_level in ((minhash.DOCUMENT_LEVEL, False), (minhash.PASSAGE_LEVEL, True)):
+            group = [c for c in candidates if (c.chunk_id is not None) == chunk_level]
+            if group:
+                matrix = minhash.band_key_matrix(np.stack([c.digest for c in group]), level)
+                for candidate, row_keys in zip(group, matrix.tolist(), strict=True):
+                    pool.add(candidate, row_keys)
+        return pool
 
 
 def _best(
@@ -161,44 +202,53 @@ def _best(
     return (earlier[best], float(scores[best])) if scores[best] >= threshold else None
 
 
-def judge(subject: _Subject) -> Verdict:
-    """Return which earlier document the subject copies, and which passages repeat others."""
+def judge(subject: _Subject, pool: Pool | None = None) -> Verdict:
+    """Return which earlier document the subject copies, and which passages repeat others.
+
+    Candidates come from `pool` (loaded for the subject's keys when not given).
+    """
     threshold = _threshold()
+    if pool is None:
+        keys = {key for text_keys in subject.keys.values() for key in text_keys}
+        pool = Pool.load(keys, exclude_document_ids=[subject.document_id])
 
     def foreign(c: _Candidate) -> bool:
         return c.provider_id != subject.provider_id and c.document_id != subject.released_from
 
-    candidates = [c for c in _candidates(subject) if not c.held_out]
+    def usable(c: _Candidate) -> bool:  # a passage: other providers' and its own collection's
+        return (
+            not c.held_out
+            and c.document_id != subject.document_id
+            and c.document_id != subject.released_from
+            and (foreign(c) or c.collection_id == subject.collection_id)
+        )
+
+    documents = pool.near(subject.keys.get(None, []))
     original = _best(
-        subject.document, [c for c in candidates if c.chunk_id is None and foreign(c)], threshold
+        subject.document,
+        [c for c in documents if c.chunk_id is None and not c.held_out and foreign(c)],
+        threshold,
     )
-    # A passage is judged against other providers' passages and its own collection's.
-    passages = [
-        c
-        for c in candidates
-        if c.chunk_id is not None
-        and (foreign(c) or c.collection_id == subject.collection_id)
-        and c.document_id != subject.released_from
-    ]
     originals: dict[int, int] = {}
-    kept: list[_Candidate] = []  # this document's passages indexed so far, in order
+    kept = Pool()  # this document's passages indexed so far
     for order, (chunk_id, text) in enumerate(subject.passages):
-        found = _best(text, [*passages, *kept], threshold)
+        keys = subject.keys.get(chunk_id, [])
+        near = [c for c in pool.near(keys) if c.chunk_id is not None and usable(c)]
+        found = _best(text, [*near, *kept.near(keys)], threshold)
         if found is not None and found[0].chunk_id is not None:
             originals[chunk_id] = found[0].chunk_id
         elif text.digest is not None:
-            kept.append(
-                _Candidate(
-                    signature_id=-len(subject.passages) + order,  # before any later passage
-                    document_id=subject.document_id,
-                    chunk_id=chunk_id,
-                    collection_id=subject.collection_id,
-                    provider_id=subject.provider_id,
-                    since=text.since,
-                    digest=text.digest,
-                    held_out=False,
-                )
+            candidate = _Candidate(
+                signature_id=-len(subject.passages) + order,  # before any later passage
+                document_id=subject.document_id,
+                chunk_id=chunk_id,
+                collection_id=subject.collection_id,
+                provider_id=subject.provider_id,
+                since=text.since,
+                digest=text.digest,
+                held_out=False,
             )
+            kept.add(candidate, keys)
     if original is None:
         return Verdict(passage_originals=originals)
     return Verdict(original[0].document_id, round(original[1], 4), originals)

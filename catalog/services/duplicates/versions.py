@@ -2,18 +2,21 @@
 text that is gone, and the operator's release of a false positive."""
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.ingestion import minhash
 from catalog.models import Chunk, Document, TextSignature
 from catalog.services.duplicates.judging import (
-    PreviousVersion,
+    Pool,
     Verdict,
+    _Candidate,
     _since_of,
     _Subject,
     _Text,
@@ -21,138 +24,242 @@ from catalog.services.duplicates.judging import (
     judge,
 )
 
-# -- ingestion --------------------------------------------------------------------------------
+_BATCH_IDS = 1 << 62  # ordering ids of a batch's texts: after stored ones, before new ones
+
+# -- signing new versions, in batches ------------------------------------------------------------
 
 
-def forget_version(document: Document) -> PreviousVersion:
-    """Drop a document's signatures before its new version; return what the new one needs.
+@dataclass(frozen=True)
+class _Version:
+    """A document version to sign: the document, its chunks, what its previous version had."""
 
-    Call before deleting its chunks: the documents holding texts held out against them are
-    returned, to be judged again once the new version is stored.
+    document: Document
+    chunks: list[tuple[int, str, bool]]  # (id, text, held out) in ordinal order
+    previous: list[tuple[int | None, _Text, str]]  # (chunk id, text, algorithm)
+
+
+def sign_documents(*, collection_id: uuid.UUID | None = None, batch_size: int = 200) -> int:
+    """Sign and judge the documents whose current version has no signatures, oldest first.
+
+    Ingestion calls it for a job's collection after each batch of items, before indexing: new
+    chunks are stored held out and come out here unless they are copies. It also signs
+    documents stored before duplicate detection (every collection when `collection_id` is
+    None). Each batch is one transaction; returns how many documents were signed.
     """
-    rows = TextSignature.objects.filter(document=document, algorithm=minhash.ALGORITHM).values_list(
-        "chunk_id", "digest", "since"
-    )
-    texts = [(chunk_id, _Text(minhash.from_bytes(d), since)) for chunk_id, d, since in rows]
-    chunk_ids = list(document.chunks.values_list("id", flat=True))
-    dependents = set(Document.objects.filter(duplicate_of=document).values_list("id", flat=True))
-    dependents.update(
-        Chunk.objects.filter(duplicate_of_id__in=chunk_ids)
-        .exclude(document=document)
-        .values_list("document_id", flat=True)
-    )
-    TextSignature.objects.filter(document=document).delete()
-    return PreviousVersion(
-        document=next((t for c, t in texts if c is None), None),
-        passages=tuple(t for c, t in texts if c is not None),
-        dependent_document_ids=tuple(sorted(dependents)),
-    )
+    total = 0
+    while True:
+        with transaction.atomic():
+            queryset = Document.objects.filter(signed_version__lt=F("version"))
+            if collection_id is not None:
+                queryset = queryset.filter(collection_id=collection_id)
+            documents = list(
+                queryset.select_for_update(of=("self",))
+                .select_related("collection")
+                .defer("text")
+                .order_by("id")[:batch_size]
+            )
+            if not documents:
+                return total
+            _sign_batch(documents)
+        total += len(documents)
 
 
-def record_version(
-    *,
-    document: Document,
-    chunks: Sequence[Chunk],
-    provider_id: uuid.UUID,
-    previous: PreviousVersion | None = None,
-    since: datetime | None = None,
-) -> list[int]:
-    """Sign a new version of a document, judge it, store its signatures and apply the verdict.
+def _versions(documents: list[Document]) -> list[_Version]:
+    ids = [d.id for d in documents]
+    chunks: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
+    rows = Chunk.objects.filter(document_id__in=ids).order_by("document_id", "ordinal")
+    for chunk_id, document_id, text, held_out in rows.values_list(
+        "id", "document_id", "text", "held_out"
+    ):
+        chunks[document_id].append((chunk_id, text, held_out))
+    previous: dict[int, list[tuple[int | None, _Text, str]]] = defaultdict(list)
+    signatures = TextSignature.objects.filter(document_id__in=ids)
+    for document_id, chunk_id, digest, since, algorithm in signatures.values_list(
+        "document_id", "chunk_id", "digest", "since", "algorithm"
+    ):
+        signed = _Text(minhash.from_bytes(digest), since)
+        previous[document_id].append((chunk_id, signed, algorithm))
+    return [_Version(d, chunks[d.id], previous[d.id]) for d in documents]
 
-    `chunks` are the version's chunks in ordinal order; its texts are dated `since` (default
-    now) unless they nearly repeat the previous version's. Returns the chunks newly held out.
-    """
-    now = since or timezone.now()
-    signatures = minhash.sign_passages([chunk.text for chunk in chunks])
-    old_document = [previous.document] if previous and previous.document else []
-    old_passages = previous.passages if previous else ()
-    document_text = _Text(signatures.document, _since_of(signatures.document, old_document, now))
-    passage_texts = tuple(
-        _Text(digest, _since_of(digest, old_passages, now) if previous else now)
-        for digest in signatures.passages
+
+def _subject(version: _Version) -> _Subject:
+    """Sign a version; its texts are dated by the old texts they nearly repeat, else anew."""
+    document = version.document
+    signed = minhash.sign_passages([text for _, text, _ in version.chunks])
+    old = [(chunk_id, text) for chunk_id, text, a in version.previous if a == minhash.ALGORITHM]
+    if version.previous and not old:  # signed by another algorithm: keep its date
+        anew = min(text.since for _, text, _ in version.previous)
+    else:
+        anew = document.updated_at if version.previous else document.created_at
+    old_document = [text for chunk_id, text in old if chunk_id is None]
+    old_passages = [text for chunk_id, text in old if chunk_id is not None]
+    document_text = _Text(signed.document, _since_of(signed.document, old_document, anew))
+    passages = tuple(
+        (chunk_id, _Text(digest, _since_of(digest, old_passages, anew)))
+        for (chunk_id, _, _), digest in zip(version.chunks, signed.passages, strict=True)
     )
-    passages = tuple(zip((c.id for c in chunks), passage_texts, strict=True))
-    subject = _Subject(
+    return _Subject(
         document_id=document.id,
         collection_id=document.collection_id,
-        provider_id=provider_id,
+        provider_id=document.collection.organization_id,
         released_from=document.duplicate_released_from_id,
         document=document_text,
         passages=passages,
         keys=band_keys_of(document_text, passages),
     )
-    verdict = judge(subject)
-    _store(subject)
-    newly_held = _apply(document, list(chunks), verdict)
-    if previous is not None and previous.dependent_document_ids:
-        recheck(document_ids=previous.dependent_document_ids)
-    return newly_held
 
 
-def sign_documents() -> int:
-    """Sign the documents without a signature of the current algorithm, oldest first.
-
-    For documents stored before duplicate detection, or signed by another algorithm version:
-    each is judged against those signed before it, dated by its creation (or the earliest date
-    its texts were signed with), and held out if it copies an earlier one; what is held out
-    leaves the index. Returns how many documents were signed.
-    """
+def _sign_batch(documents: list[Document]) -> None:
     from catalog.services import retrieval
 
-    current = TextSignature.objects.filter(algorithm=minhash.ALGORITHM).values("document_id")
-    pending = list(
-        Document.objects.exclude(id__in=current)
-        .order_by("created_at", "id")
-        .values_list("id", flat=True)
+    versions = _versions(documents)
+    ids = [d.id for d in documents]
+    old_chunk_ids = [c for v in versions for c, _, _ in v.previous if c is not None]
+    dependents = set(
+        Document.objects.filter(duplicate_of_id__in=ids).exclude(id__in=ids).values_list("id")
     )
-    for document_id in pending:
-        with transaction.atomic():
-            document = (
-                Document.objects.select_for_update()
-                .select_related("collection")
-                .defer("text")
-                .get(id=document_id)
-            )
-            signed = TextSignature.objects.filter(document=document).aggregate(first=Min("since"))
-            since = min(signed["first"] or document.created_at, document.created_at)
-            TextSignature.objects.filter(document=document).delete()
-            held = record_version(
-                document=document,
-                chunks=list(document.chunks.order_by("ordinal")),
-                provider_id=document.collection.organization_id,
-                since=since,
-            )
-            retrieval.forget_chunks_on_commit(held)
-    return len(pending)
+    dependents.update(
+        Chunk.objects.filter(duplicate_of_id__in=old_chunk_ids)
+        .exclude(document_id__in=ids)
+        .values_list("document_id")
+    )
+    if any(v.previous for v in versions):
+        TextSignature.objects.filter(document_id__in=ids).delete()
+    subjects = [_subject(v) for v in versions]
+    keys = {key for s in subjects for text_keys in s.keys.values() for key in text_keys}
+    owners = {(s.collection_id, s.provider_id) for s in subjects}
+    pool = Pool.load(
+        keys, exclude_document_ids=ids, judging=next(iter(owners)) if len(owners) == 1 else None
+    )
+    verdicts = []
+    for order, subject in enumerate(subjects):
+        verdict = judge(subject, pool)
+        verdicts.append(verdict)
+        _add_to_pool(pool, subject, verdict, order)
+    _store(subjects)
+    newly_held = _apply_batch(versions, verdicts)
+    Document.objects.filter(id__in=ids).update(signed_version=F("version"))
+    retrieval.forget_chunks_on_commit(newly_held)
+    if dependents:
+        recheck(document_ids=sorted(d for (d,) in dependents))
 
 
-def _store(subject: _Subject) -> None:
-    texts = [(None, subject.document), *subject.passages]
-    signed = [(chunk_id, text) for chunk_id, text in texts if text.digest is not None]
-    if not signed:
-        return
-    rows = TextSignature.objects.bulk_create(
-        TextSignature(
+def _add_to_pool(pool: Pool, subject: _Subject, verdict: Verdict, order: int) -> None:
+    """Make a judged version a candidate for the versions after it in the same batch."""
+    signature_id = _BATCH_IDS + order  # after every stored signature, before any new text
+
+    def candidate(chunk_id: int | None, text: _Text, held_out: bool) -> _Candidate | None:
+        if text.digest is None:
+            return None
+        return _Candidate(
+            signature_id=signature_id,
             document_id=subject.document_id,
             chunk_id=chunk_id,
             collection_id=subject.collection_id,
             provider_id=subject.provider_id,
-            algorithm=minhash.ALGORITHM,
-            digest=minhash.to_bytes(text.digest),
             since=text.since,
+            digest=text.digest,
+            held_out=held_out,
         )
-        for chunk_id, text in signed
+
+    held_document = verdict.duplicate_of is not None
+    texts = [(None, subject.document, held_document)] + [
+        (chunk_id, text, held_document or chunk_id in verdict.passage_originals)
+        for chunk_id, text in subject.passages
+    ]
+    for chunk_id, text, held in texts:
+        made = candidate(chunk_id, text, held)
+        if made is not None:
+            pool.add(made, subject.keys[chunk_id])
+
+
+def _apply_batch(versions: list[_Version], verdicts: list[Verdict]) -> list[int]:
+    """Write a batch's verdicts; return the chunks newly held out (already indexed ones)."""
+    held: list[tuple[int, int | None]] = []  # (chunk id, original passage)
+    newly_held: list[int] = []
+    released_ready: list[int] = []
+    for version, verdict in zip(versions, verdicts, strict=True):
+        document = version.document
+        held_document = verdict.duplicate_of is not None
+        if held_document or document.status == Document.Status.DUPLICATE:
+            Document.objects.filter(id=document.id).update(
+                status=Document.Status.DUPLICATE if held_document else Document.Status.PENDING,
+                duplicate_of_id=verdict.duplicate_of,
+                duplicate_similarity=verdict.similarity,
+            )
+        for chunk_id, _, was_held in version.chunks:
+            original = verdict.passage_originals.get(chunk_id)
+            if held_document or original is not None:
+                held.append((chunk_id, original))
+                newly_held += [] if was_held else [chunk_id]
+            elif was_held and document.status == Document.Status.READY:
+                released_ready.append(document.id)
+    # Chunks are stored held out until judged: let every chunk of the batch in, then hold out
+    # again those the verdicts name, in the same transaction.
+    ids = [v.document.id for v in versions]
+    Chunk.objects.filter(document_id__in=ids).update(held_out=False, duplicate_of=None)
+    if held:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE catalog_chunk SET held_out = %s, duplicate_of_id = %s WHERE id = %s",
+                [(True, original, chunk_id) for chunk_id, original in held],
+            )
+    if released_ready:  # passages let back in wait for the index like a new version's
+        Document.objects.filter(id__in=released_ready).update(status=Document.Status.PENDING)
+    return newly_held
+
+
+def _store(subjects: Sequence[_Subject]) -> None:
+    """Write a batch's signatures and band keys, each with one executemany.
+
+    Raw SQL because building a model instance per row cost more than the inserts; band keys are
+    written in key order, which SQLite's index takes about twice as fast.
+    """
+    signed = [
+        (subject, chunk_id, text.digest, text.since)
+        for subject in subjects
+        for chunk_id, text in [(None, subject.document), *subject.passages]
         if text.digest is not None
-    )
-    # Some 300 keys a document: one executemany, without building a model instance for each.
+    ]
+    if not signed:
+        return
+    fields = {f.name: f for f in TextSignature._meta.concrete_fields}
+
+    def prepared(name: str, value: object) -> Any:  # what the database driver takes
+        return fields[name].get_db_prep_value(value, connection)
+
+    algorithm = minhash.ALGORITHM
     with connection.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO catalog_signatureband (signature_id, key) VALUES (%s, %s)",
+            "INSERT INTO catalog_textsignature (document_id, chunk_id, collection_id, "
+            "provider_id, algorithm, digest, since) VALUES (%s, %s, %s, %s, %s, %s, %s)",
             [
-                (row.id, key)
-                for row, (chunk_id, _) in zip(rows, signed, strict=True)
-                for key in subject.keys[chunk_id]
+                (
+                    subject.document_id,
+                    chunk_id,
+                    prepared("collection", subject.collection_id),
+                    prepared("provider", subject.provider_id),
+                    algorithm,
+                    prepared("digest", minhash.to_bytes(digest)),
+                    prepared("since", since),
+                )
+                for subject, chunk_id, digest, since in signed
             ],
+        )
+        ids: dict[tuple[int, int | None], int] = {
+            (document_id, chunk_id): signature_id
+            for signature_id, document_id, chunk_id in TextSignature.objects.filter(
+                document_id__in=[s.document_id for s in subjects]
+            ).values_list("id", "document_id", "chunk_id")
+        }
+        bands = [
+            (ids[subject.document_id, chunk_id], key)
+            for subject, chunk_id, _, _ in signed
+            for key in subject.keys[chunk_id]
+        ]
+        bands.sort(key=lambda band: band[1])
+        cursor.executemany(
+            "INSERT INTO catalog_signatureband (signature_id, key) VALUES (%s, %s)", bands
         )
 
 

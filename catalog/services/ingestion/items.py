@@ -12,7 +12,6 @@ from catalog.ingestion import extract as extraction
 from catalog.ingestion.chunking import split_into_chunks
 from catalog.models import Chunk, Document, IngestionJob
 from catalog.models import IngestionItem as Item
-from catalog.services import duplicates
 
 EXPAND_BATCH = 500
 
@@ -129,12 +128,10 @@ def _upsert(job, item, external_id, digest, fields, spans) -> list[int]:
         .first()
     )
     replaced: list[int] = []
-    previous = None
     if document is not None and document.content_hash == digest:
         status = Item.Status.UNCHANGED
     elif document is not None:
         replaced = list(document.chunks.values_list("id", flat=True))
-        previous = duplicates.forget_version(document)
         document.chunks.all().delete()
         for key, value in fields.items():
             setattr(document, key, value)
@@ -148,7 +145,8 @@ def _upsert(job, item, external_id, digest, fields, spans) -> list[int]:
         status = Item.Status.CREATED
     if status != Item.Status.UNCHANGED:
         text = document.text
-        chunks = Chunk.objects.bulk_create(
+        # Held out until the version is signed and judged (catalog.services.duplicates).
+        Chunk.objects.bulk_create(
             Chunk(
                 document=document,
                 collection_id=job.collection_id,
@@ -157,14 +155,9 @@ def _upsert(job, item, external_id, digest, fields, spans) -> list[int]:
                 char_start=span.char_start,
                 char_end=span.char_end,
                 token_count=span.token_count,
+                held_out=True,
             )
             for span in spans
-        )
-        duplicates.record_version(
-            document=document,
-            chunks=chunks,
-            provider_id=job.collection.organization_id,
-            previous=previous,
         )
     Item.objects.filter(id=item.id).update(
         status=status,
