@@ -19,18 +19,24 @@ original again.
 
 from catalog.services.duplicates.judging import DuplicateRef, Verdict, judge
 from catalog.services.duplicates.versions import (
+    Judgement,
     dependents_of,
+    judge_version,
     recheck,
+    record_version,
     release_duplicate,
     sign_documents,
 )
 
 __all__ = [
     "DuplicateRef",
+    "Judgement",
     "Verdict",
     "dependents_of",
     "judge",
+    "judge_version",
     "recheck",
+    "record_version",
     "release_duplicate",
     "sign_documents",
 ]

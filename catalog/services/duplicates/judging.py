@@ -11,18 +11,43 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Q
-from django.db.models.expressions import RawSQL
+from django.db import connection
+from django.utils.dateparse import parse_datetime
 
 from catalog.ingestion import minhash
-from catalog.models import Document, TextSignature
+from catalog.models import Document
 
-_BANDS_SQL = "SELECT signature_id FROM catalog_signatureband WHERE key IN ({placeholders})"
+_CANDIDATES_SQL = """
+SELECT s.id, s.document_id, s.chunk_id, s.collection_id, s.provider_id, s.since, s.digest,
+       d.status, c.held_out
+FROM catalog_textsignature s
+JOIN catalog_document d ON d.id = s.document_id
+LEFT JOIN catalog_chunk c ON c.id = s.chunk_id
+WHERE s.id IN (SELECT signature_id FROM catalog_signatureband WHERE key IN ({placeholders}))
+  AND s.algorithm = %s
+"""
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    """Return a UUID as read raw: PostgreSQL gives UUIDs, SQLite 32 hex digits."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _datetime(value: Any) -> datetime:
+    """Return a timestamp as read raw: PostgreSQL gives aware datetimes, SQLite UTC text."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = parse_datetime(str(value))
+    if parsed is None:
+        raise ValueError(f"Not a timestamp: {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 LOOKUP_BATCH = 2000  # band keys per lookup query (SQLite takes at most 32,766 parameters)
 
 _LATEST = (1 << 63) - 1  # the signature id of a text not stored yet: later than any other
@@ -137,49 +162,40 @@ class Pool:
         """
         pool = cls()
         ordered = sorted(keys)
+        excluded = set(exclude_document_ids)
         rows: list[tuple[Any, ...]] = []
-        for start in range(0, len(ordered), LOOKUP_BATCH):
-            part = ordered[start : start + LOOKUP_BATCH]
-            # Only placeholders are formatted in; the keys are parameters. Raw SQL because the
-            # ORM prepares each of thousands of IN values one by one.
-            placeholders = ", ".join(["%s"] * len(part))
-            sql = _BANDS_SQL.format(placeholders=placeholders)
-            matching = RawSQL(sql, part)  # noqa: S611
-            queryset = TextSignature.objects.filter(
-                id__in=matching, algorithm=minhash.ALGORITHM
-            ).exclude(document_id__in=list(exclude_document_ids))
-            if judging is not None:
-                collection_id, provider_id = judging
-                queryset = queryset.filter(
-                    Q(collection_id=collection_id) | ~Q(provider_id=provider_id)
+        with connection.cursor() as cursor:
+            for start in range(0, len(ordered), LOOKUP_BATCH):
+                part = ordered[start : start + LOOKUP_BATCH]
+                # Raw SQL: the ORM prepares each IN value one by one and costs more than the
+                # query. Only placeholders are formatted in; the keys are parameters.
+                placeholders = ", ".join(["%s"] * len(part))
+                cursor.execute(
+                    _CANDIDATES_SQL.format(placeholders=placeholders),
+                    [*part, minhash.ALGORITHM],
                 )
-            rows += queryset.values_list(
-                "id",
-                "document_id",
-                "chunk_id",
-                "collection_id",
-                "provider_id",
-                "since",
-                "digest",
-                "document__status",
-                "chunk__held_out",
-            )
-        unique = {row[0]: row for row in rows}.values()
-        candidates = [
-            _Candidate(
+                rows += cursor.fetchall()
+        candidates: dict[int, _Candidate] = {}
+        for row in rows:
+            candidate = _Candidate(
                 signature_id=row[0],
                 document_id=row[1],
                 chunk_id=row[2],
-                collection_id=row[3],
-                provider_id=row[4],
-                since=row[5],
+                collection_id=_uuid(row[3]),
+                provider_id=_uuid(row[4]),
+                since=_datetime(row[5]),
                 digest=minhash.from_bytes(row[6]),
                 held_out=(row[7] == Document.Status.DUPLICATE) if row[2] is None else bool(row[8]),
             )
-            for row in unique
-        ]
+            if candidate.document_id in excluded or (
+                judging is not None
+                and candidate.provider_id == judging[1]
+                and candidate.collection_id != judging[0]
+            ):
+                continue
+            candidates[candidate.signature_id] = candidate
         for level, chunk_level in ((minhash.DOCUMENT_LEVEL, False), (minhash.PASSAGE_LEVEL, True)):
-            group = [c for c in candidates if (c.chunk_id is not None) == chunk_level]
+            group = [c for c in candidates.values() if (c.chunk_id is not None) == chunk_level]
             if group:
                 matrix = minhash.band_key_matrix(np.stack([c.digest for c in group]), level)
                 for candidate, row_keys in zip(group, matrix.tolist(), strict=True):
@@ -209,8 +225,12 @@ def judge(subject: _Subject, pool: Pool | None = None) -> Verdict:
     """
     threshold = _threshold()
     if pool is None:
-        keys = {key for text_keys in subject.keys.values() for key in text_keys}
-        pool = Pool.load(keys, exclude_document_ids=[subject.document_id])
+        every_key = {key for text_keys in subject.keys.values() for key in text_keys}
+        pool = Pool.load(
+            every_key,
+            exclude_document_ids=[subject.document_id],
+            judging=(subject.collection_id, subject.provider_id),
+        )
 
     def foreign(c: _Candidate) -> bool:
         return c.provider_id != subject.provider_id and c.document_id != subject.released_from

@@ -2,9 +2,9 @@
 text that is gone, and the operator's release of a false positive."""
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -14,9 +14,7 @@ from django.utils import timezone
 from catalog.ingestion import minhash
 from catalog.models import Chunk, Document, TextSignature
 from catalog.services.duplicates.judging import (
-    Pool,
     Verdict,
-    _Candidate,
     _since_of,
     _Subject,
     _Text,
@@ -24,200 +22,180 @@ from catalog.services.duplicates.judging import (
     judge,
 )
 
-_BATCH_IDS = 1 << 62  # ordering ids of a batch's texts: after stored ones, before new ones
-
-# -- signing new versions, in batches ------------------------------------------------------------
+# -- signing each new version --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Version:
-    """A document version to sign: the document, its chunks, what its previous version had."""
+class Judgement:
+    """A new version signed and judged before its chunks are stored.
 
-    document: Document
-    chunks: list[tuple[int, str, bool]]  # (id, text, held out) in ordinal order
-    previous: list[tuple[int | None, _Text, str]]  # (chunk id, text, algorithm)
-
-
-def sign_documents(*, collection_id: uuid.UUID | None = None, batch_size: int = 200) -> int:
-    """Sign and judge the documents whose current version has no signatures, oldest first.
-
-    Ingestion calls it for a job's collection after each batch of items, before indexing: new
-    chunks are stored held out and come out here unless they are copies. It also signs
-    documents stored before duplicate detection (every collection when `collection_id` is
-    None). Each batch is one transaction; returns how many documents were signed.
+    Its passages are keyed by placeholders (-1 for the first, -2 for the second...) until the
+    chunks exist; `record_version` maps them to the chunk ids.
     """
-    total = 0
-    while True:
-        with transaction.atomic():
-            queryset = Document.objects.filter(signed_version__lt=F("version"))
-            if collection_id is not None:
-                queryset = queryset.filter(collection_id=collection_id)
-            documents = list(
-                queryset.select_for_update(of=("self",))
-                .select_related("collection")
-                .defer("text")
-                .order_by("id")[:batch_size]
-            )
-            if not documents:
-                return total
-            _sign_batch(documents)
-        total += len(documents)
+
+    subject: _Subject
+    verdict: Verdict
+    dependents: tuple[int, ...]  # documents holding texts held out against the old version
+    created: bool  # a new document: no old version, no signatures to replace
+
+    def passage_state(self, ordinal: int) -> tuple[bool, int | None]:
+        """Return whether the passage is held out, and the other document's passage it copies
+        (None: none, or a repeat of an earlier passage of its own document)."""
+        original = self.verdict.passage_originals.get(-(ordinal + 1))
+        held = self.verdict.duplicate_of is not None or original is not None
+        return held, original if original is not None and original > 0 else None
 
 
-def _versions(documents: list[Document]) -> list[_Version]:
-    ids = [d.id for d in documents]
-    chunks: dict[int, list[tuple[int, str, bool]]] = defaultdict(list)
-    rows = Chunk.objects.filter(document_id__in=ids).order_by("document_id", "ordinal")
-    for chunk_id, document_id, text, held_out in rows.values_list(
-        "id", "document_id", "text", "held_out"
-    ):
-        chunks[document_id].append((chunk_id, text, held_out))
-    previous: dict[int, list[tuple[int | None, _Text, str]]] = defaultdict(list)
-    signatures = TextSignature.objects.filter(document_id__in=ids)
-    for document_id, chunk_id, digest, since, algorithm in signatures.values_list(
-        "document_id", "chunk_id", "digest", "since", "algorithm"
-    ):
-        signed = _Text(minhash.from_bytes(digest), since)
-        previous[document_id].append((chunk_id, signed, algorithm))
-    return [_Version(d, chunks[d.id], previous[d.id]) for d in documents]
-
-
-def _subject(version: _Version) -> _Subject:
-    """Sign a version; its texts are dated by the old texts they nearly repeat, else anew."""
-    document = version.document
-    signed = minhash.sign_passages([text for _, text, _ in version.chunks])
-    old = [(chunk_id, text) for chunk_id, text, a in version.previous if a == minhash.ALGORITHM]
-    if version.previous and not old:  # signed by another algorithm: keep its date
-        anew = min(text.since for _, text, _ in version.previous)
-    else:
-        anew = document.updated_at if version.previous else document.created_at
-    old_document = [text for chunk_id, text in old if chunk_id is None]
-    old_passages = [text for chunk_id, text in old if chunk_id is not None]
-    document_text = _Text(signed.document, _since_of(signed.document, old_document, anew))
-    passages = tuple(
-        (chunk_id, _Text(digest, _since_of(digest, old_passages, anew)))
-        for (chunk_id, _, _), digest in zip(version.chunks, signed.passages, strict=True)
+def _previous(document: Document) -> tuple[list[tuple[int | None, _Text]], datetime | None]:
+    """Return the stored texts of a document's current algorithm and the date of the oldest."""
+    rows = TextSignature.objects.filter(document=document).values_list(
+        "chunk_id", "digest", "since", "algorithm"
     )
-    return _Subject(
+    texts: list[tuple[int | None, _Text]] = []
+    oldest: datetime | None = None
+    for chunk_id, digest, since, algorithm in rows:
+        oldest = since if oldest is None else min(oldest, since)
+        if algorithm == minhash.ALGORITHM:
+            texts.append((chunk_id, _Text(minhash.from_bytes(digest), since)))
+    return texts, oldest
+
+
+def judge_version(
+    *,
+    document: Document,
+    passages: Sequence[str],
+    provider_id: uuid.UUID,
+    anew: datetime,
+    created: bool = False,
+) -> Judgement:
+    """Sign a document version's passages (in ordinal order) and judge it against the catalog.
+
+    Call before the old version's chunks are deleted: the documents holding texts held out
+    against them are found through them.
+    Its texts are dated `anew` unless they nearly repeat the texts of the version before (which
+    keep their date; a version signed by another algorithm keeps the oldest date it had).
+    """
+    previous, oldest = ([], None) if created else _previous(document)
+    if oldest is not None and not previous:
+        anew = min(anew, oldest)
+    signed = minhash.sign_passages(passages)
+    old_document = [text for chunk_id, text in previous if chunk_id is None]
+    old_passages = [text for chunk_id, text in previous if chunk_id is not None]
+    document_text = _Text(signed.document, _since_of(signed.document, old_document, anew))
+    texts = tuple(
+        (-(ordinal + 1), _Text(digest, _since_of(digest, old_passages, anew)))
+        for ordinal, digest in enumerate(signed.passages)
+    )
+    subject = _Subject(
         document_id=document.id,
         collection_id=document.collection_id,
-        provider_id=document.collection.organization_id,
+        provider_id=provider_id,
         released_from=document.duplicate_released_from_id,
         document=document_text,
-        passages=passages,
-        keys=band_keys_of(document_text, passages),
+        passages=texts,
+        keys=band_keys_of(document_text, texts),
     )
+    dependents = () if created else tuple(dependents_of(document_id=document.id))
+    return Judgement(subject, judge(subject), dependents, created)
 
 
-def _sign_batch(documents: list[Document]) -> None:
-    from catalog.services import retrieval
-
-    versions = _versions(documents)
-    ids = [d.id for d in documents]
-    old_chunk_ids = [c for v in versions for c, _, _ in v.previous if c is not None]
-    dependents = set(
-        Document.objects.filter(duplicate_of_id__in=ids).exclude(id__in=ids).values_list("id")
+def record_version(*, judgement: Judgement, document: Document, chunk_ids: Sequence[int]) -> None:
+    """Store a judged version's signatures once its chunks exist, hold out the document if it is
+    a copy, and judge again what was held out against its old version."""
+    real = {-(ordinal + 1): chunk_id for ordinal, chunk_id in enumerate(chunk_ids)}
+    subject = judgement.subject
+    subject = replace(
+        subject,
+        passages=tuple((real[placeholder], text) for placeholder, text in subject.passages),
+        keys={(real[k] if k is not None else None): v for k, v in subject.keys.items()},
     )
-    dependents.update(
-        Chunk.objects.filter(duplicate_of_id__in=old_chunk_ids)
-        .exclude(document_id__in=ids)
-        .values_list("document_id")
-    )
-    if any(v.previous for v in versions):
-        TextSignature.objects.filter(document_id__in=ids).delete()
-    subjects = [_subject(v) for v in versions]
-    keys = {key for s in subjects for text_keys in s.keys.values() for key in text_keys}
-    owners = {(s.collection_id, s.provider_id) for s in subjects}
-    pool = Pool.load(
-        keys, exclude_document_ids=ids, judging=next(iter(owners)) if len(owners) == 1 else None
-    )
-    verdicts = []
-    for order, subject in enumerate(subjects):
-        verdict = judge(subject, pool)
-        verdicts.append(verdict)
-        _add_to_pool(pool, subject, verdict, order)
-    _store(subjects)
-    newly_held = _apply_batch(versions, verdicts)
-    Document.objects.filter(id__in=ids).update(signed_version=F("version"))
-    retrieval.forget_chunks_on_commit(newly_held)
-    if dependents:
-        recheck(document_ids=sorted(d for (d,) in dependents))
-
-
-def _add_to_pool(pool: Pool, subject: _Subject, verdict: Verdict, order: int) -> None:
-    """Make a judged version a candidate for the versions after it in the same batch."""
-    signature_id = _BATCH_IDS + order  # after every stored signature, before any new text
-
-    def candidate(chunk_id: int | None, text: _Text, held_out: bool) -> _Candidate | None:
-        if text.digest is None:
-            return None
-        return _Candidate(
-            signature_id=signature_id,
-            document_id=subject.document_id,
-            chunk_id=chunk_id,
-            collection_id=subject.collection_id,
-            provider_id=subject.provider_id,
-            since=text.since,
-            digest=text.digest,
-            held_out=held_out,
-        )
-
-    held_document = verdict.duplicate_of is not None
-    texts = [(None, subject.document, held_document)] + [
-        (chunk_id, text, held_document or chunk_id in verdict.passage_originals)
-        for chunk_id, text in subject.passages
+    if not judgement.created:
+        TextSignature.objects.filter(document=document).delete()
+    _store(subject)
+    verdict = judgement.verdict
+    repeats = [
+        (real[placeholder], real[original])
+        for placeholder, original in verdict.passage_originals.items()
+        if original < 0
     ]
-    for chunk_id, text, held in texts:
-        made = candidate(chunk_id, text, held)
-        if made is not None:
-            pool.add(made, subject.keys[chunk_id])
-
-
-def _apply_batch(versions: list[_Version], verdicts: list[Verdict]) -> list[int]:
-    """Write a batch's verdicts; return the chunks newly held out (already indexed ones)."""
-    held: list[tuple[int, int | None]] = []  # (chunk id, original passage)
-    newly_held: list[int] = []
-    released_ready: list[int] = []
-    for version, verdict in zip(versions, verdicts, strict=True):
-        document = version.document
-        held_document = verdict.duplicate_of is not None
-        if held_document or document.status == Document.Status.DUPLICATE:
-            Document.objects.filter(id=document.id).update(
-                status=Document.Status.DUPLICATE if held_document else Document.Status.PENDING,
-                duplicate_of_id=verdict.duplicate_of,
-                duplicate_similarity=verdict.similarity,
-            )
-        for chunk_id, _, was_held in version.chunks:
-            original = verdict.passage_originals.get(chunk_id)
-            if held_document or original is not None:
-                held.append((chunk_id, original))
-                newly_held += [] if was_held else [chunk_id]
-            elif was_held and document.status == Document.Status.READY:
-                released_ready.append(document.id)
-    # Chunks are stored held out until judged: let every chunk of the batch in, then hold out
-    # again those the verdicts name, in the same transaction.
-    ids = [v.document.id for v in versions]
-    Chunk.objects.filter(document_id__in=ids).update(held_out=False, duplicate_of=None)
-    if held:
+    if repeats:  # a repeat of an earlier passage of the same document: its id is known now
         with connection.cursor() as cursor:
             cursor.executemany(
-                "UPDATE catalog_chunk SET held_out = %s, duplicate_of_id = %s WHERE id = %s",
-                [(True, original, chunk_id) for chunk_id, original in held],
+                "UPDATE catalog_chunk SET duplicate_of_id = %s WHERE id = %s",
+                [(original, chunk_id) for chunk_id, original in repeats],
             )
-    if released_ready:  # passages let back in wait for the index like a new version's
-        Document.objects.filter(id__in=released_ready).update(status=Document.Status.PENDING)
-    return newly_held
+    if verdict.duplicate_of is not None:
+        document.status = Document.Status.DUPLICATE
+        document.duplicate_of_id = verdict.duplicate_of
+        document.duplicate_similarity = verdict.similarity
+        Document.objects.filter(id=document.id).update(
+            status=document.status,
+            duplicate_of_id=verdict.duplicate_of,
+            duplicate_similarity=verdict.similarity,
+        )
+    if judgement.dependents:
+        recheck(document_ids=judgement.dependents)
 
 
-def _store(subjects: Sequence[_Subject]) -> None:
-    """Write a batch's signatures and band keys, each with one executemany.
+def sign_documents() -> int:
+    """Sign and judge the documents whose current version has no signatures, oldest first.
 
-    Raw SQL because building a model instance per row cost more than the inserts; band keys are
-    written in key order, which SQLite's index takes about twice as fast.
+    For documents stored before duplicate detection, or signed by another algorithm version
+    (reset their `signed_version`): each is judged against those signed before it, dated by
+    its creation, and what it copies or repeats is held out and leaves the index. Returns how
+    many documents were signed.
+    """
+    from catalog.services import retrieval
+
+    pending = list(
+        Document.objects.filter(signed_version__lt=F("version"))
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+    )
+    for document_id in pending:
+        with transaction.atomic():
+            document = (
+                Document.objects.select_for_update(of=("self",))
+                .select_related("collection")
+                .defer("text")
+                .get(id=document_id)
+            )
+            chunks = list(document.chunks.order_by("ordinal"))
+            judgement = judge_version(
+                document=document,
+                passages=[chunk.text for chunk in chunks],
+                provider_id=document.collection.organization_id,
+                anew=document.created_at,
+            )
+            record_version(judgement=judgement, document=document, chunk_ids=[c.id for c in chunks])
+            verdict = judgement.verdict
+            by_chunk = Verdict(
+                verdict.duplicate_of,
+                verdict.similarity,
+                {
+                    chunks[-placeholder - 1].id: (
+                        chunks[-original - 1].id if original < 0 else original
+                    )
+                    for placeholder, original in verdict.passage_originals.items()
+                },
+            )
+            document.refresh_from_db(fields=["status", "duplicate_of", "duplicate_similarity"])
+            retrieval.forget_chunks_on_commit(_apply(document, chunks, by_chunk))
+            Document.objects.filter(id=document.id).update(signed_version=F("version"))
+    return len(pending)
+
+
+_SIGNATURE_ROW = "(%s, %s, %s, %s, %s, %s, %s)"
+
+
+def _store(subject: _Subject) -> None:
+    """Write a version's signatures (one INSERT returning their ids) and band keys (one
+    executemany, in key order, which SQLite's index takes about twice as fast).
+
+    Raw SQL: building a model instance per row cost more than the inserts themselves.
     """
     signed = [
-        (subject, chunk_id, text.digest, text.since)
-        for subject in subjects
+        (chunk_id, text.digest, text.since)
         for chunk_id, text in [(None, subject.document), *subject.passages]
         if text.digest is not None
     ]
@@ -228,39 +206,41 @@ def _store(subjects: Sequence[_Subject]) -> None:
     def prepared(name: str, value: object) -> Any:  # what the database driver takes
         return fields[name].get_db_prep_value(value, connection)
 
-    algorithm = minhash.ALGORITHM
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO catalog_textsignature (document_id, chunk_id, collection_id, "
-            "provider_id, algorithm, digest, since) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [
-                (
-                    subject.document_id,
-                    chunk_id,
-                    prepared("collection", subject.collection_id),
-                    prepared("provider", subject.provider_id),
-                    algorithm,
-                    prepared("digest", minhash.to_bytes(digest)),
-                    prepared("since", since),
-                )
-                for subject, chunk_id, digest, since in signed
-            ],
+    collection_id = prepared("collection", subject.collection_id)
+    provider_id = prepared("provider", subject.provider_id)
+    values = [
+        value
+        for chunk_id, digest, since in signed
+        for value in (
+            subject.document_id,
+            chunk_id,
+            collection_id,
+            provider_id,
+            minhash.ALGORITHM,
+            prepared("digest", minhash.to_bytes(digest)),
+            prepared("since", since),
         )
-        ids: dict[tuple[int, int | None], int] = {
-            (document_id, chunk_id): signature_id
-            for signature_id, document_id, chunk_id in TextSignature.objects.filter(
-                document_id__in=[s.document_id for s in subjects]
-            ).values_list("id", "document_id", "chunk_id")
-        }
+    ]
+    rows = ", ".join([_SIGNATURE_ROW] * len(signed))
+    with connection.cursor() as cursor:
+        # Rows come back in the order given, as bulk_create relies on for both databases.
+        cursor.execute(_INSERT_SIGNATURES.format(rows=rows), values)
+        ids = [row[0] for row in cursor.fetchall()]
         bands = [
-            (ids[subject.document_id, chunk_id], key)
-            for subject, chunk_id, _, _ in signed
+            (signature_id, key)
+            for signature_id, (chunk_id, _, _) in zip(ids, signed, strict=True)
             for key in subject.keys[chunk_id]
         ]
         bands.sort(key=lambda band: band[1])
         cursor.executemany(
             "INSERT INTO catalog_signatureband (signature_id, key) VALUES (%s, %s)", bands
         )
+
+
+_INSERT_SIGNATURES = (
+    "INSERT INTO catalog_textsignature (document_id, chunk_id, collection_id, provider_id, "
+    "algorithm, digest, since) VALUES {rows} RETURNING id"
+)
 
 
 def _apply(document: Document, chunks: list[Chunk], verdict: Verdict) -> list[int]:

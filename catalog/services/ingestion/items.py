@@ -12,6 +12,7 @@ from catalog.ingestion import extract as extraction
 from catalog.ingestion.chunking import split_into_chunks
 from catalog.models import Chunk, Document, IngestionJob
 from catalog.models import IngestionItem as Item
+from catalog.services import duplicates
 
 EXPAND_BATCH = 500
 
@@ -121,6 +122,18 @@ def _store(
     return []
 
 
+def _judge(
+    job: IngestionJob, document: Document, passages: list[str], *, created: bool
+) -> duplicates.Judgement:
+    return duplicates.judge_version(
+        document=document,
+        passages=passages,
+        provider_id=job.collection.organization_id,
+        anew=document.created_at if created else timezone.now(),
+        created=created,
+    )
+
+
 def _upsert(job, item, external_id, digest, fields, spans) -> list[int]:
     document = (
         Document.objects.select_for_update()
@@ -128,36 +141,45 @@ def _upsert(job, item, external_id, digest, fields, spans) -> list[int]:
         .first()
     )
     replaced: list[int] = []
+    text = fields["text"]
+    passages = [text[span.char_start : span.char_end] for span in spans]
     if document is not None and document.content_hash == digest:
         status = Item.Status.UNCHANGED
     elif document is not None:
         replaced = list(document.chunks.values_list("id", flat=True))
+        judgement = _judge(job, document, passages, created=False)
         document.chunks.all().delete()
         for key, value in fields.items():
             setattr(document, key, value)
         document.version += 1
+        document.signed_version = document.version
         document.save()
         status = Item.Status.UPDATED
     else:
         document = Document.objects.create(
-            collection_id=job.collection_id, external_id=external_id, **fields
+            collection_id=job.collection_id, external_id=external_id, signed_version=1, **fields
         )
+        judgement = _judge(job, document, passages, created=True)
         status = Item.Status.CREATED
     if status != Item.Status.UNCHANGED:
-        text = document.text
-        # Held out until the version is signed and judged (catalog.services.duplicates).
-        Chunk.objects.bulk_create(
+        # Passages that copy or repeat earlier ones are stored held out (docs/catalog.md).
+        states = [judgement.passage_state(span.ordinal) for span in spans]
+        chunks = Chunk.objects.bulk_create(
             Chunk(
                 document=document,
                 collection_id=job.collection_id,
                 ordinal=span.ordinal,
-                text=text[span.char_start : span.char_end],
+                text=passage,
                 char_start=span.char_start,
                 char_end=span.char_end,
                 token_count=span.token_count,
-                held_out=True,
+                held_out=held_out,
+                duplicate_of_id=original,
             )
-            for span in spans
+            for span, passage, (held_out, original) in zip(spans, passages, states, strict=True)
+        )
+        duplicates.record_version(
+            judgement=judgement, document=document, chunk_ids=[c.id for c in chunks]
         )
     Item.objects.filter(id=item.id).update(
         status=status,

@@ -11,7 +11,7 @@ from catalog.ingestion.fetch import FetchRefused
 from catalog.ingestion.sources import SourceUnreadable
 from catalog.models import IngestionItem as Item
 from catalog.models import IngestionJob
-from catalog.services import duplicates, retrieval
+from catalog.services import retrieval
 from catalog.services.ingestion.crawling import _process_feed, _process_page, _process_sitemap
 from catalog.services.ingestion.files import _process_file, _process_record
 from catalog.services.ingestion.items import _Failed
@@ -108,7 +108,6 @@ def run_ingestion_job(
             item_replaced, _ = _process(job, item, final_attempt=final_attempt)
             replaced.extend(item_replaced)
         retrieval.forget_chunks(chunk_ids=replaced)
-        duplicates.sign_documents(collection_id=job.collection_id)
         retrieval.index_pending_documents()
         if on_progress is not None:
             on_progress(_job_info(job).progress)
