@@ -70,8 +70,9 @@ class Document(models.Model):
     duplicate_released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # The version whose signatures are stored (0: none yet). Until it equals `version`, the
-    # version's chunks stay held out: ingestion signs and judges them after each batch.
+    # The version whose duplicate-detection signatures are stored; ingestion signs each version
+    # as it stores it. Lower than `version` (0 for documents stored before detection, or reset
+    # after an algorithm change): `manage.py sign_documents` signs and judges it.
     signed_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
