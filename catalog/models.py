@@ -132,45 +132,51 @@ class Chunk(models.Model):
 
 
 class TextSignature(models.Model):
-    """The MinHash signature of a document (chunk empty) or of one of its passages.
+    """The MinHash signatures of a document version: of the whole text and of each passage.
 
-    `since` orders who published a text first: a new text is dated when it is ingested; a new
-    version keeps the date of the version it nearly repeats (a small edit keeps ownership, a
-    rewrite does not). Rows are replaced with each version of their document.
+    Part 0 is the document, part i the passage of ordinal i - 1. Per part: a 128-value digest
+    (all ones: too short to sign), the chunk, and `since`, which orders who published a text
+    first: a new text is dated when it is ingested; a new version keeps the date of the old
+    text it nearly repeats (a small edit keeps ownership, a rewrite does not). One row per
+    document, replaced with each version, so a document costs one row, not one per passage.
     """
 
     id = models.BigAutoField(primary_key=True)
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="signatures")
-    chunk = models.ForeignKey(
-        Chunk,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    document = models.OneToOneField(Document, on_delete=models.CASCADE, related_name="signature")
     # Denormalized from the document: candidates are judged without joining collections.
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+")
     provider = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     algorithm = models.CharField(max_length=64)
-    digest = models.BinaryField()
-    since = models.DateTimeField()
+    digests = models.BinaryField()  # parts x 128 little-endian 32-bit values
+    chunk_ids = models.BinaryField()  # parts x little-endian 64-bit ids (0 for the document)
+    since_us = models.BinaryField()  # parts x little-endian 64-bit microseconds since 1970
 
     def __str__(self) -> str:
-        return f"{self.document_id}#{self.chunk_id or '-'}"
+        return f"signatures of document {self.document_id}"
 
 
 class SignatureBand(models.Model):
-    """One LSH band key of a signature: texts sharing a key are candidate near-duplicates."""
+    """One LSH band key of one part of a signature row: texts sharing a key are candidates.
+
+    Only the key is indexed: rows of a replaced signature are left behind (they match no
+    signature any more, ids are never reused) and `sign_documents` prunes them.
+    """
 
     id = models.BigAutoField(primary_key=True)
-    signature = models.ForeignKey(TextSignature, on_delete=models.CASCADE, related_name="bands")
+    signature = models.ForeignKey(
+        TextSignature,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    part = models.PositiveSmallIntegerField()
     key = models.BigIntegerField(db_index=True)
 
     def __str__(self) -> str:
-        return f"{self.signature_id}:{self.key}"
+        return f"{self.signature_id}/{self.part}:{self.key}"
 
 
 class IngestionJob(models.Model):

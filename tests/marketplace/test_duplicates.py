@@ -159,9 +159,9 @@ def test_a_provider_reuploading_its_own_document_makes_a_new_version_not_a_dupli
         None,
     )
     assert not second.chunks.filter(held_out=True).exists()
-    # The new version's signatures replace the old ones.
-    assert TextSignature.objects.filter(document=second, chunk=None).count() == 1
-    assert TextSignature.objects.filter(document=second).count() == 1 + second.chunks.count()
+    # The new version's signatures replace the old ones: the document and each passage.
+    stored = TextSignature.objects.get(document=second)
+    assert len(bytes(stored.digests)) == (1 + second.chunks.count()) * 4 * minhash.NUM_PERM
 
 
 def test_the_same_text_in_another_collection_of_the_same_provider_is_not_a_duplicate(
@@ -378,14 +378,22 @@ def test_signatures_and_band_keys_are_stored_for_lookups_from_any_process(provid
     collection, _ = providers
     document = _ingest(collection, "water.txt", ORIGINAL)
 
-    stored = TextSignature.objects.get(document=document, chunk=None)
+    stored = TextSignature.objects.get(document=document)
+    chunk = document.chunks.get()
 
     assert stored.algorithm == minhash.ALGORITHM
-    assert len(bytes(stored.digest)) == 4 * minhash.NUM_PERM
-    keys = set(SignatureBand.objects.filter(signature=stored).values_list("key", flat=True))
-    digest = minhash.from_bytes(stored.digest)
-    assert keys == set(minhash.band_keys(digest, minhash.DOCUMENT_LEVEL))
-    assert len(keys) == minhash.DOCUMENT_BANDS
+    parts = bytes(stored.digests)
+    assert len(parts) == 2 * 4 * minhash.NUM_PERM  # the document and its one passage
+    bands = SignatureBand.objects.filter(signature=stored)
+    for part, level, count in (
+        (0, minhash.DOCUMENT_LEVEL, minhash.DOCUMENT_BANDS),
+        (1, minhash.PASSAGE_LEVEL, minhash.PASSAGE_BANDS),
+    ):
+        digest = minhash.from_bytes(parts[part * 512 : (part + 1) * 512])
+        keys = set(bands.filter(part=part).values_list("key", flat=True))
+        assert keys == set(minhash.band_keys(digest, level))
+        assert len(keys) == count
+    assert bytes(stored.chunk_ids) == (0).to_bytes(8, "little") + chunk.id.to_bytes(8, "little")
 
 
 def test_texts_too_short_to_judge_are_never_held_out(providers):

@@ -10,27 +10,29 @@ passages of the same document included).
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import connection
-from django.utils.dateparse import parse_datetime
 
 from catalog.ingestion import minhash
 from catalog.models import Document
 
 _CANDIDATES_SQL = """
-SELECT s.id, s.document_id, s.chunk_id, s.collection_id, s.provider_id, s.since, s.digest,
-       d.status, c.held_out
+SELECT s.id, s.document_id, s.collection_id, s.provider_id, s.digests, s.chunk_ids, s.since_us,
+       d.status
 FROM catalog_textsignature s
 JOIN catalog_document d ON d.id = s.document_id
-LEFT JOIN catalog_chunk c ON c.id = s.chunk_id
 WHERE s.id IN (SELECT signature_id FROM catalog_signatureband WHERE key IN ({placeholders}))
   AND s.algorithm = %s
 """
+_HELD_SQL = "SELECT id FROM catalog_chunk WHERE held_out AND id IN ({placeholders})"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_UNSIGNED = np.full(minhash.NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
 
 
 def _uuid(value: Any) -> uuid.UUID:
@@ -38,14 +40,35 @@ def _uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def _datetime(value: Any) -> datetime:
-    """Return a timestamp as read raw: PostgreSQL gives aware datetimes, SQLite UTC text."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    parsed = parse_datetime(str(value))
-    if parsed is None:
-        raise ValueError(f"Not a timestamp: {value!r}")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+def encode_parts(parts: Sequence[tuple[int | None, "_Text"]]) -> tuple[bytes, bytes, bytes]:
+    """Return the digests, chunk ids and dates of a signature row's parts, as stored."""
+    digests = np.stack([_UNSIGNED if t.digest is None else t.digest for _, t in parts])
+    chunk_ids = np.asarray([chunk_id or 0 for chunk_id, _ in parts], dtype="<i8")
+    since = np.asarray([(t.since - _EPOCH) // _MICROSECOND for _, t in parts], dtype="<i8")
+    return digests.astype("<u4").tobytes(), chunk_ids.tobytes(), since.tobytes()
+
+
+def decode_parts(
+    digests: bytes | memoryview,
+    chunk_ids: bytes | memoryview,
+    since_us: bytes | memoryview,
+    signature_id: int,
+) -> list[tuple[int | None, "_Text"]]:
+    """Return a signature row's parts: (chunk id, None for the document; its text)."""
+    matrix = np.frombuffer(bytes(digests), dtype="<u4").astype(np.uint32).reshape(-1, 128)
+    ids = np.frombuffer(bytes(chunk_ids), dtype="<i8").tolist()
+    dates = np.frombuffer(bytes(since_us), dtype="<i8").tolist()
+    return [
+        (
+            int(chunk_id) or None,
+            _Text(
+                None if (digest == _UNSIGNED).all() else digest,
+                _EPOCH + micros * _MICROSECOND,
+                signature_id,
+            ),
+        )
+        for digest, chunk_id, micros in zip(matrix, ids, dates, strict=True)
+    ]
 
 
 LOOKUP_BATCH = 2000  # band keys per lookup query (SQLite takes at most 32,766 parameters)
@@ -129,6 +152,18 @@ def _threshold() -> float:
 # -- judging ----------------------------------------------------------------------------------
 
 
+def _held_chunks(chunk_ids: list[int]) -> set[int]:
+    """Return which of these chunks are held out."""
+    held: set[int] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(chunk_ids), LOOKUP_BATCH):
+            part = chunk_ids[start : start + LOOKUP_BATCH]
+            placeholders = ", ".join(["%s"] * len(part))
+            cursor.execute(_HELD_SQL.format(placeholders=placeholders), part)
+            held.update(row[0] for row in cursor.fetchall())
+    return held
+
+
 class Pool:
     """Candidates by band key: stored signatures, and in a batch the texts judged before."""
 
@@ -175,27 +210,33 @@ class Pool:
                     [*part, minhash.ALGORITHM],
                 )
                 rows += cursor.fetchall()
-        candidates: dict[int, _Candidate] = {}
-        for row in rows:
-            candidate = _Candidate(
-                signature_id=row[0],
-                document_id=row[1],
-                chunk_id=row[2],
-                collection_id=_uuid(row[3]),
-                provider_id=_uuid(row[4]),
-                since=_datetime(row[5]),
-                digest=minhash.from_bytes(row[6]),
-                held_out=(row[7] == Document.Status.DUPLICATE) if row[2] is None else bool(row[8]),
-            )
-            if candidate.document_id in excluded or (
-                judging is not None
-                and candidate.provider_id == judging[1]
-                and candidate.collection_id != judging[0]
+        candidates: list[_Candidate] = []
+        for signature_id, document_id, collection, provider, digests, ids, since, status in {
+            row[0]: row for row in rows
+        }.values():
+            collection_id, provider_id = _uuid(collection), _uuid(provider)
+            if document_id in excluded or (
+                judging is not None and provider_id == judging[1] and collection_id != judging[0]
             ):
                 continue
-            candidates[candidate.signature_id] = candidate
+            candidates += [
+                _Candidate(
+                    signature_id=signature_id,
+                    document_id=document_id,
+                    chunk_id=chunk_id,
+                    collection_id=collection_id,
+                    provider_id=provider_id,
+                    since=text.since,
+                    digest=text.digest,
+                    held_out=chunk_id is None and status == Document.Status.DUPLICATE,
+                )
+                for chunk_id, text in decode_parts(digests, ids, since, signature_id)
+                if text.digest is not None
+            ]
+        held = _held_chunks([c.chunk_id for c in candidates if c.chunk_id is not None])
+        candidates = [replace(c, held_out=True) if c.chunk_id in held else c for c in candidates]
         for level, chunk_level in ((minhash.DOCUMENT_LEVEL, False), (minhash.PASSAGE_LEVEL, True)):
-            group = [c for c in candidates.values() if (c.chunk_id is not None) == chunk_level]
+            group = [c for c in candidates if (c.chunk_id is not None) == chunk_level]
             if group:
                 matrix = minhash.band_key_matrix(np.stack([c.digest for c in group]), level)
                 for candidate, row_keys in zip(group, matrix.tolist(), strict=True):

@@ -12,13 +12,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.ingestion import minhash
-from catalog.models import Chunk, Document, TextSignature
+from catalog.models import Chunk, Document, SignatureBand, TextSignature
 from catalog.services.duplicates.judging import (
     Verdict,
     _since_of,
     _Subject,
     _Text,
     band_keys_of,
+    decode_parts,
+    encode_parts,
     judge,
 )
 
@@ -47,17 +49,18 @@ class Judgement:
 
 
 def _previous(document: Document) -> tuple[list[tuple[int | None, _Text]], datetime | None]:
-    """Return the stored texts of a document's current algorithm and the date of the oldest."""
-    rows = TextSignature.objects.filter(document=document).values_list(
-        "chunk_id", "digest", "since", "algorithm"
+    """Return the stored texts of a document (of the current algorithm) and the oldest date."""
+    row = (
+        TextSignature.objects.filter(document=document)
+        .values_list("id", "algorithm", "digests", "chunk_ids", "since_us")
+        .first()
     )
-    texts: list[tuple[int | None, _Text]] = []
-    oldest: datetime | None = None
-    for chunk_id, digest, since, algorithm in rows:
-        oldest = since if oldest is None else min(oldest, since)
-        if algorithm == minhash.ALGORITHM:
-            texts.append((chunk_id, _Text(minhash.from_bytes(digest), since)))
-    return texts, oldest
+    if row is None:
+        return [], None
+    signature_id, algorithm, digests, chunk_ids, since_us = row
+    parts = decode_parts(digests, chunk_ids, since_us, signature_id)
+    oldest = min(text.since for _, text in parts)
+    return (parts if algorithm == minhash.ALGORITHM else []), oldest
 
 
 def judge_version(
@@ -182,65 +185,52 @@ def sign_documents() -> int:
             document.refresh_from_db(fields=["status", "duplicate_of", "duplicate_similarity"])
             retrieval.forget_chunks_on_commit(_apply(document, chunks, by_chunk))
             Document.objects.filter(id=document.id).update(signed_version=F("version"))
+    # Band keys of replaced signatures match nothing any more; drop them.
+    SignatureBand.objects.exclude(signature_id__in=TextSignature.objects.values("id")).delete()
     return len(pending)
 
 
-_SIGNATURE_ROW = "(%s, %s, %s, %s, %s, %s, %s)"
-
-
 def _store(subject: _Subject) -> None:
-    """Write a version's signatures (one INSERT returning their ids) and band keys (one
+    """Write a version's signature row (one INSERT returning its id) and its band keys (one
     executemany, in key order, which SQLite's index takes about twice as fast).
 
-    Raw SQL: building a model instance per row cost more than the inserts themselves.
+    Raw SQL: building a model instance per band key cost more than the inserts themselves.
     """
-    signed = [
-        (chunk_id, text.digest, text.since)
-        for chunk_id, text in [(None, subject.document), *subject.passages]
-        if text.digest is not None
-    ]
-    if not signed:
+    parts = [(None, subject.document), *subject.passages]
+    if all(text.digest is None for _, text in parts):
         return
+    digests, chunk_ids, since_us = encode_parts(parts)
     fields = {f.name: f for f in TextSignature._meta.concrete_fields}
 
     def prepared(name: str, value: object) -> Any:  # what the database driver takes
         return fields[name].get_db_prep_value(value, connection)
 
-    collection_id = prepared("collection", subject.collection_id)
-    provider_id = prepared("provider", subject.provider_id)
-    values = [
-        value
-        for chunk_id, digest, since in signed
-        for value in (
-            subject.document_id,
-            chunk_id,
-            collection_id,
-            provider_id,
-            minhash.ALGORITHM,
-            prepared("digest", minhash.to_bytes(digest)),
-            prepared("since", since),
-        )
-    ]
-    rows = ", ".join([_SIGNATURE_ROW] * len(signed))
     with connection.cursor() as cursor:
-        # Rows come back in the order given, as bulk_create relies on for both databases.
-        cursor.execute(_INSERT_SIGNATURES.format(rows=rows), values)
-        ids = [row[0] for row in cursor.fetchall()]
-        bands = [
-            (signature_id, key)
-            for signature_id, (chunk_id, _, _) in zip(ids, signed, strict=True)
-            for key in subject.keys[chunk_id]
-        ]
-        bands.sort(key=lambda band: band[1])
-        cursor.executemany(
-            "INSERT INTO catalog_signatureband (signature_id, key) VALUES (%s, %s)", bands
+        cursor.execute(
+            "INSERT INTO catalog_textsignature (document_id, collection_id, provider_id, "
+            "algorithm, digests, chunk_ids, since_us) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            "RETURNING id",
+            [
+                subject.document_id,
+                prepared("collection", subject.collection_id),
+                prepared("provider", subject.provider_id),
+                minhash.ALGORITHM,
+                prepared("digests", digests),
+                prepared("chunk_ids", chunk_ids),
+                prepared("since_us", since_us),
+            ],
         )
-
-
-_INSERT_SIGNATURES = (
-    "INSERT INTO catalog_textsignature (document_id, chunk_id, collection_id, provider_id, "
-    "algorithm, digest, since) VALUES {rows} RETURNING id"
-)
+        signature_id = cursor.fetchone()[0]
+        bands = [
+            (signature_id, part, key)
+            for part, (chunk_id, _) in enumerate(parts)
+            for key in subject.keys.get(chunk_id, [])
+        ]
+        bands.sort(key=lambda band: band[2])
+        cursor.executemany(
+            "INSERT INTO catalog_signatureband (signature_id, part, key) VALUES (%s, %s, %s)",
+            bands,
+        )
 
 
 def _apply(document: Document, chunks: list[Chunk], verdict: Verdict) -> list[int]:
@@ -285,20 +275,17 @@ def _apply(document: Document, chunks: list[Chunk], verdict: Verdict) -> list[in
 
 
 def _stored_subject(document: Document) -> _Subject | None:
-    rows = TextSignature.objects.filter(document=document, algorithm=minhash.ALGORITHM).values_list(
-        "id", "chunk_id", "digest", "since", "provider_id"
+    row = (
+        TextSignature.objects.filter(document=document, algorithm=minhash.ALGORITHM)
+        .values_list("id", "provider_id", "digests", "chunk_ids", "since_us")
+        .first()
     )
-    texts: dict[int | None, tuple[_Text, uuid.UUID]] = {
-        chunk_id: (_Text(minhash.from_bytes(digest), since, signature_id), provider_id)
-        for signature_id, chunk_id, digest, since, provider_id in rows
-    }
-    if not texts:
+    if row is None:
         return None
-    provider_id = next(iter(texts.values()))[1]
-    document_text, _ = texts.get(None, (_Text(None, timezone.now()), provider_id))
-    chunk_ids = document.chunks.order_by("ordinal").values_list("id", flat=True)
-    unsigned = (_Text(None, document_text.since), provider_id)
-    passages = tuple((chunk_id, texts.get(chunk_id, unsigned)[0]) for chunk_id in chunk_ids)
+    signature_id, provider_id, digests, chunk_ids, since_us = row
+    parts = decode_parts(digests, chunk_ids, since_us, signature_id)
+    document_text = parts[0][1]
+    passages = tuple((chunk_id, text) for chunk_id, text in parts[1:] if chunk_id is not None)
     return _Subject(
         document_id=document.id,
         collection_id=document.collection_id,
