@@ -478,3 +478,27 @@ def test_the_search_backend_itself_never_proposes_held_out_chunks(providers):
     assert repeats.chunks.filter(held_out=True).count() == repeats.chunks.count() - 1
     assert not held & proposed("transpiration water")
     assert proposed("cold brew coffee") == {repeats.chunks.get(held_out=False).id}
+
+
+def test_repeats_within_one_job_are_held_out_before_the_batch_is_stored(providers):
+    collection, _ = providers
+    uploads = [
+        catalog_services.UploadedFile.from_bytes(
+            name=f"brew-{n}.txt", content=f"Brew {n}\n\n{PASSAGE}\n\nNote {n}.".encode()
+        )
+        for n in range(5)
+    ]
+    job = catalog_services.create_upload_job(
+        collection_id=collection.id, files=uploads, enqueue=False
+    )
+
+    catalog_services.run_ingestion_job(job_id=job.id)
+
+    first = Document.objects.get(external_id="brew-0.txt")
+    assert Chunk.objects.filter(held_out=False).count() == 1
+    assert set(Chunk.objects.filter(held_out=True).values_list("duplicate_of", flat=True)) == {
+        first.chunks.get().id
+    }
+    # Every version's signatures were stored together once the batch was done.
+    assert TextSignature.objects.count() == 5
+    assert not Document.objects.exclude(signed_version=1).exists()

@@ -20,10 +20,12 @@ original again.
 from catalog.services.duplicates.judging import DuplicateRef, Verdict, judge
 from catalog.services.duplicates.versions import (
     Judgement,
+    deferred_signatures,
     dependents_of,
     judge_version,
     recheck,
     record_version,
+    recording,
     release_duplicate,
     sign_documents,
 )
@@ -32,11 +34,13 @@ __all__ = [
     "DuplicateRef",
     "Judgement",
     "Verdict",
+    "deferred_signatures",
     "dependents_of",
     "judge",
     "judge_version",
     "recheck",
     "record_version",
+    "recording",
     "release_duplicate",
     "sign_documents",
 ]

@@ -259,10 +259,11 @@ def _best(
     return (earlier[best], float(scores[best])) if scores[best] >= threshold else None
 
 
-def judge(subject: _Subject, pool: Pool | None = None) -> Verdict:
+def judge(subject: _Subject, pool: Pool | None = None, also: Pool | None = None) -> Verdict:
     """Return which earlier document the subject copies, and which passages repeat others.
 
-    Candidates come from `pool` (loaded for the subject's keys when not given).
+    Candidates come from `pool` (loaded for the subject's keys when not given) and `also`
+    (versions judged but not stored yet).
     """
     threshold = _threshold()
     if pool is None:
@@ -284,7 +285,11 @@ def judge(subject: _Subject, pool: Pool | None = None) -> Verdict:
             and (foreign(c) or c.collection_id == subject.collection_id)
         )
 
-    documents = pool.near(subject.keys.get(None, []))
+    def near(keys: Sequence[int]) -> list[_Candidate]:
+        found = pool.near(keys)
+        return found + also.near(keys) if also is not None else found
+
+    documents = near(subject.keys.get(None, []))
     original = _best(
         subject.document,
         [c for c in documents if c.chunk_id is None and not c.held_out and foreign(c)],
@@ -294,8 +299,8 @@ def judge(subject: _Subject, pool: Pool | None = None) -> Verdict:
     kept = Pool()  # this document's passages indexed so far
     for order, (chunk_id, text) in enumerate(subject.passages):
         keys = subject.keys.get(chunk_id, [])
-        near = [c for c in pool.near(keys) if c.chunk_id is not None and usable(c)]
-        found = _best(text, [*near, *kept.near(keys)], threshold)
+        others = [c for c in near(keys) if c.chunk_id is not None and usable(c)]
+        found = _best(text, [*others, *kept.near(keys)], threshold)
         if found is not None and found[0].chunk_id is not None:
             originals[chunk_id] = found[0].chunk_id
         elif text.digest is not None:

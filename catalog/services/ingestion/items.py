@@ -114,7 +114,7 @@ def _store(
     }
     for attempt in range(2):
         try:
-            with transaction.atomic():
+            with duplicates.recording(), transaction.atomic():
                 return _upsert(job, item, external_id, digest, fields, spans)
         except IntegrityError:  # another worker created the same document a moment ago
             if attempt:
@@ -152,12 +152,11 @@ def _upsert(job, item, external_id, digest, fields, spans) -> list[int]:
         for key, value in fields.items():
             setattr(document, key, value)
         document.version += 1
-        document.signed_version = document.version
         document.save()
         status = Item.Status.UPDATED
     else:
         document = Document.objects.create(
-            collection_id=job.collection_id, external_id=external_id, signed_version=1, **fields
+            collection_id=job.collection_id, external_id=external_id, **fields
         )
         judgement = _judge(job, document, passages, created=True)
         status = Item.Status.CREATED
