@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -42,6 +43,7 @@ class DocumentAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["collection", "duplicate_of"]
     actions = ["release_duplicates"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.action(description="Release: not a duplicate (back into retrieval)")
     def release_duplicates(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:

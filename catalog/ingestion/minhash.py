@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import rensa
+import rensa  # type: ignore[import-untyped]  # it ships no type information
 
 SHINGLE_WORDS = 5
 NUM_PERM = 128

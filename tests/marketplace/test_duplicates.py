@@ -502,3 +502,23 @@ def test_repeats_within_one_job_are_held_out_before_the_batch_is_stored(provider
     # Every version's signatures were stored together once the batch was done.
     assert TextSignature.objects.count() == 5
     assert not Document.objects.exclude(signed_version=1).exists()
+
+
+def test_the_operator_lists_held_out_documents_in_the_admin(providers):
+    original_collection, copy_collection = providers
+    original = _ingest(original_collection, "water.txt", ORIGINAL, title="The water cycle")
+    copy = _ingest(copy_collection, "copy.txt", ORIGINAL, title="Copied water")
+    _ingest(copy_collection, "canal.txt", UNRELATED, title="Canals")
+    operator = User.objects.create_superuser(email="ops@example.com", password="x")
+    client = APIClient()
+    client.force_login(operator)
+
+    page = client.get("/admin/catalog/document/?status__exact=duplicate")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f"/admin/catalog/document/{copy.id}/change/" in html
+    assert "Canals" not in html
+    assert "release_duplicates" in html  # the action
+    detail = client.get(f"/admin/catalog/document/{copy.id}/change/").content.decode()
+    assert "The water cycle" in detail and str(original.id) in detail
