@@ -121,6 +121,7 @@ def test_verbatim_copy_by_another_provider_is_held_out_with_duplicate_of(provide
         1.0,
     )
     assert set(copy.chunks.values_list("held_out", flat=True)) == {True}
+    assert catalog_services.get_document_content(document_id=copy.id) is None  # not sold either
     assert Document.objects.get(id=original.id).status == "ready"
     assert not original.chunks.filter(held_out=True).exists()
 

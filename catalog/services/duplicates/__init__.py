@@ -18,15 +18,13 @@ original again.
 """
 
 from catalog.services.duplicates.judging import DuplicateRef, Verdict, judge
+from catalog.services.duplicates.rejudging import dependents_of, recheck, release_duplicate
 from catalog.services.duplicates.versions import (
     Judgement,
     deferred_signatures,
-    dependents_of,
     judge_version,
-    recheck,
     record_version,
     recording,
-    release_duplicate,
     sign_documents,
 )
 
