@@ -101,8 +101,10 @@ def main() -> None:
         collection = Collection.objects.create(organization=org, name=f"{kind}-{time.time_ns()}")
         elapsed, ok, failed = run(kind, files, args.workers, collection.id)
         chunks = Chunk.objects.filter(collection=collection).count()
+        held = Chunk.objects.filter(collection=collection, held_out=True).count()
         print(
-            f"{kind:5s}: {ok} documents ({failed} failed, {megabytes:.1f} MiB, {chunks} chunks) "
+            f"{kind:5s}: {ok} documents ({failed} failed, {megabytes:.1f} MiB, {chunks} chunks, "
+            f"{held} held out as repeats) "
             f"in {elapsed:.2f} s with {args.workers} worker(s) = {ok / elapsed:.0f} documents/s"
         )
         # Re-ingesting identical content is a no-op: measure how fast it is recognised.

@@ -1,6 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from catalog.models import Collection, Document, IngestionItem, IngestionJob
+from catalog.services import duplicates
 
 
 @admin.register(Collection)
@@ -12,12 +16,46 @@ class CollectionAdmin(admin.ModelAdmin):
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
-    list_display = ["title", "collection", "external_id", "status", "version", "updated_at"]
+    list_display = [
+        "title",
+        "collection",
+        "external_id",
+        "status",
+        "duplicate_of",
+        "duplicate_similarity",
+        "version",
+        "updated_at",
+    ]
     list_filter = ["status"]
     search_fields = ["title", "external_id", "source_url"]
     raw_id_fields = ["collection"]
-    readonly_fields = ["content_hash", "version", "created_at", "updated_at"]
-    list_select_related = ["collection"]
+    readonly_fields = [
+        "content_hash",
+        "version",
+        "status",
+        "duplicate_of",
+        "duplicate_similarity",
+        "duplicate_released_from",
+        "duplicate_released_at",
+        "duplicate_released_by",
+        "created_at",
+        "updated_at",
+    ]
+    list_select_related = ["collection", "duplicate_of"]
+    actions = ["release_duplicates"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    @admin.action(description="Release: not a duplicate (back into retrieval)")
+    def release_duplicates(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        """Let the selected held-out documents back into retrieval (false positives)."""
+        released = 0
+        for document_id in queryset.values_list("id", flat=True):
+            user_id = request.user.pk if request.user.is_authenticated else None
+            if duplicates.release_duplicate(document_id=document_id, released_by_id=user_id):
+                released += 1
+        self.message_user(
+            request, f"Released {released} of {queryset.count()} documents.", messages.SUCCESS
+        )
 
 
 class IngestionItemInline(admin.TabularInline):

@@ -39,6 +39,7 @@ class Document(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         READY = "ready", "Ready"
+        DUPLICATE = "duplicate", "Held out: a copy of another provider's document"
 
     id = models.BigAutoField(primary_key=True)
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="documents")
@@ -55,6 +56,24 @@ class Document(models.Model):
     text = models.TextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # Held out of retrieval (status duplicate) as a near-copy of this earlier document of another
+    # provider; the estimated Jaccard similarity of their 5-word shingles says how near.
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
+    )
+    duplicate_similarity = models.FloatField(null=True, blank=True)
+    # An operator found this document is no copy of that one: it is never held out against it.
+    duplicate_released_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    duplicate_released_at = models.DateTimeField(null=True, blank=True)
+    duplicate_released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The version whose duplicate-detection signatures are stored; ingestion signs each version
+    # as it stores it. Lower than `version` (0 for documents stored before detection, or reset
+    # after an algorithm change): `manage.py sign_documents` signs and judges it.
+    signed_version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -82,6 +101,20 @@ class Chunk(models.Model):
     char_start = models.PositiveIntegerField()
     char_end = models.PositiveIntegerField()
     token_count = models.PositiveIntegerField()
+    # Held out of retrieval: its document is a held-out duplicate, or this passage repeats an
+    # earlier one of its collection or copies another provider's (`duplicate_of`). Denormalized
+    # so that search filters on the chunk row alone. The pointer has no database constraint and
+    # deleting the original does nothing to it (chunks stay cheap to delete): the services that
+    # delete chunks re-check the passages that pointed at them.
+    held_out = models.BooleanField(default=False)
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["document_id", "ordinal"]
@@ -96,6 +129,54 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.ordinal}"
+
+
+class TextSignature(models.Model):
+    """The MinHash signatures of a document version: of the whole text and of each passage.
+
+    Part 0 is the document, part i the passage of ordinal i - 1. Per part: a 128-value digest
+    (all ones: too short to sign), the chunk, and `since`, which orders who published a text
+    first: a new text is dated when it is ingested; a new version keeps the date of the old
+    text it nearly repeats (a small edit keeps ownership, a rewrite does not). One row per
+    document, replaced with each version, so a document costs one row, not one per passage.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    document = models.OneToOneField(Document, on_delete=models.CASCADE, related_name="signature")
+    # Denormalized from the document: candidates are judged without joining collections.
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+")
+    provider = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    algorithm = models.CharField(max_length=64)
+    digests = models.BinaryField()  # parts x 128 little-endian 32-bit values
+    chunk_ids = models.BinaryField()  # parts x little-endian 64-bit ids (0 for the document)
+    since_us = models.BinaryField()  # parts x little-endian 64-bit microseconds since 1970
+
+    def __str__(self) -> str:
+        return f"signatures of document {self.document_id}"
+
+
+class SignatureBand(models.Model):
+    """One LSH band key of one part of a signature row: texts sharing a key are candidates.
+
+    Only the key is indexed: rows of a replaced signature are left behind (they match no
+    signature any more, ids are never reused) and `sign_documents` prunes them.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    signature = models.ForeignKey(
+        TextSignature,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    part = models.PositiveSmallIntegerField()
+    key = models.BigIntegerField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.signature_id}/{self.part}:{self.key}"
 
 
 class IngestionJob(models.Model):

@@ -41,6 +41,14 @@ class CollectionUpdateSerializer(CollectionCreateSerializer):
     name = serializers.CharField(max_length=_field("name").max_length, required=False)
 
 
+class DuplicateRefSerializer(serializers.Serializer):
+    document_id = serializers.IntegerField(help_text="The original document (another provider's).")
+    title = serializers.CharField()
+    similarity = serializers.FloatField(
+        help_text="Estimated Jaccard similarity of the two texts' 5-word shingles (0 to 1)."
+    )
+
+
 class DocumentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     collection_id = serializers.UUIDField()
@@ -51,10 +59,18 @@ class DocumentSerializer(serializers.Serializer):
     published_at = serializers.DateTimeField(allow_null=True)
     content_type = serializers.CharField()
     content_hash = serializers.CharField()
-    status = serializers.CharField(help_text="pending until searchable, then ready.")
+    status = serializers.CharField(
+        help_text="pending until searchable, then ready; duplicate: held out of retrieval as a "
+        "copy of an earlier document of another provider (see duplicate_of)."
+    )
     metadata = serializers.DictField()
     version = serializers.IntegerField()
     chunk_count = serializers.IntegerField()
+    held_out_chunk_count = serializers.IntegerField(
+        help_text="Passages held out of retrieval: repeats of an earlier passage of the "
+        "collection, copies of another provider's, or all of a duplicate document's."
+    )
+    duplicate_of = DuplicateRefSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

@@ -61,7 +61,7 @@ _sizes: LocalCache[str, _Sizes] = LocalCache(
 TIER_SQL = """
 SELECT c.id, ts_rank(c.search_vector, r) AS score
 FROM catalog_chunk c, CAST(%s AS tsquery) q, CAST(%s AS tsquery) r
-WHERE c.collection_id = ANY(%s) AND c.search_vector @@ q
+WHERE c.collection_id = ANY(%s) AND c.search_vector @@ q AND NOT c.held_out
 ORDER BY score DESC, c.id
 LIMIT %s
 """

@@ -20,6 +20,7 @@ from catalog.services.collections import (
     search_my_collections,
     update_collection,
 )
+from catalog.services.duplicates import DuplicateRef, release_duplicate, sign_documents
 from catalog.services.ingestion import (
     IngestionError,
     IngestionJobInfo,
@@ -59,6 +60,7 @@ __all__ = [
     "DocumentContent",
     "DocumentInfo",
     "DocumentPage",
+    "DuplicateRef",
     "IngestionError",
     "IngestionJobInfo",
     "IngestionProgress",
@@ -85,11 +87,13 @@ __all__ = [
     "list_documents",
     "list_ingestion_jobs",
     "rebuild_search_index",
+    "release_duplicate",
     "retry_ingestion_job",
     "run_ingestion_job",
     "search_backend",
     "search_chunks",
     "search_my_collections",
+    "sign_documents",
     "start_upload_ingestion",
     "start_url_ingestion",
     "update_collection",

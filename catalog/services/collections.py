@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts import services as accounts
 from accounts.services import Actor
 from catalog import errors
 from catalog.models import Chunk, Collection, Document
+from catalog.services.duplicates import DuplicateRef
 
 if TYPE_CHECKING:
     from catalog.services.retrieval import ChunkHit
@@ -52,6 +53,9 @@ class DocumentInfo:
     created_at: datetime
     updated_at: datetime
     text: str | None = None
+    # Status `duplicate`: the original it copies (id and title only: another provider's).
+    duplicate_of: DuplicateRef | None = None
+    held_out_chunk_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -227,24 +231,49 @@ def update_collection(
 
 
 def delete_collection(*, actor: Actor, collection_id: uuid.UUID | str) -> None:
-    """Delete a collection with its documents; its chunks leave search at once."""
-    from catalog.services import ingestion, retrieval
+    """Delete a collection with its documents; its chunks leave search at once, and copies of
+    its texts held out by other providers are judged again."""
+    from catalog.services import duplicates, ingestion, retrieval
 
     with transaction.atomic():
         collection = load_collection(actor, collection_id, for_update=True)
         chunk_ids = list(Chunk.objects.filter(collection=collection).values_list("id", flat=True))
+        dependents = duplicates.dependents_of(collection_id=collection.id)
         ingestion.discard_uploads_on_commit(collection_id=collection.id)
         collection.delete()
+        duplicates.recheck(document_ids=dependents)
         retrieval.forget_chunks_on_commit(chunk_ids)
 
 
 # -- documents --------------------------------------------------------------------------------
 
 
+def _with_counts(queryset: "QuerySet[Document]") -> "QuerySet[Document]":
+    """Annotate documents with their chunk counts and load their originals' titles."""
+    return (
+        queryset.select_related("collection", "duplicate_of")
+        .defer("text", "duplicate_of__text")
+        .annotate(
+            chunk_count=Count("chunks"),
+            held_out_chunk_count=Count("chunks", filter=Q(chunks__held_out=True)),
+        )
+    )
+
+
+def _duplicate_ref(document: Document) -> DuplicateRef | None:
+    original = document.duplicate_of
+    if document.status != Document.Status.DUPLICATE or original is None:
+        return None
+    return DuplicateRef(original.id, original.title, document.duplicate_similarity or 0.0)
+
+
 def _document_info(document: Document, *, with_text: bool = False) -> DocumentInfo:
     chunk_count = getattr(document, "chunk_count", None)
     if chunk_count is None:
         chunk_count = document.chunks.count()
+    held_out = getattr(document, "held_out_chunk_count", None)
+    if held_out is None:
+        held_out = document.chunks.filter(held_out=True).count()
     return DocumentInfo(
         id=document.id,
         collection_id=document.collection_id,
@@ -263,6 +292,8 @@ def _document_info(document: Document, *, with_text: bool = False) -> DocumentIn
         created_at=document.created_at,
         updated_at=document.updated_at,
         text=document.text if with_text else None,
+        duplicate_of=_duplicate_ref(document),
+        held_out_chunk_count=held_out,
     )
 
 
@@ -273,12 +304,7 @@ def list_documents(
     collection = load_collection(actor, collection_id)
     queryset = Document.objects.filter(collection=collection)
     total = queryset.count()
-    page = (
-        queryset.select_related("collection")
-        .defer("text")
-        .annotate(chunk_count=Count("chunks"))
-        .order_by("-created_at", "-id")[offset : offset + limit]
-    )
+    page = _with_counts(queryset).order_by("-created_at", "-id")[offset : offset + limit]
     return DocumentPage(
         documents=[_document_info(d) for d in page], total=total, limit=limit, offset=offset
     )
@@ -300,13 +326,16 @@ def get_document(*, actor: Actor, document_id: int | str) -> DocumentInfo:
 
 
 def delete_document(*, actor: Actor, document_id: int | str) -> None:
-    """Delete a document and its chunks; they leave search at once."""
-    from catalog.services import retrieval
+    """Delete a document and its chunks; they leave search at once, and copies of its text
+    held out by other providers are judged again."""
+    from catalog.services import duplicates, retrieval
 
     with transaction.atomic():
         document = _load_document(actor, document_id, for_update=True)
         chunk_ids = list(document.chunks.values_list("id", flat=True))
+        dependents = duplicates.dependents_of(document_id=document.id)
         document.delete()
+        duplicates.recheck(document_ids=dependents)
         retrieval.forget_chunks_on_commit(chunk_ids)
 
 
@@ -349,12 +378,7 @@ def get_chunks(
 def get_documents(*, document_ids: Iterable[int | str]) -> list[DocumentInfo]:
     """Return documents by id (without text), in the order asked; unknown ids are skipped."""
     ids = [int(i) for i in document_ids]
-    documents = (
-        Document.objects.filter(id__in=ids)
-        .select_related("collection")
-        .defer("text")
-        .annotate(chunk_count=Count("chunks"))
-    )
+    documents = _with_counts(Document.objects.filter(id__in=ids))
     found = {d.id: _document_info(d) for d in documents}
     return [found[i] for i in ids if i in found]
 

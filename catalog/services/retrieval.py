@@ -3,7 +3,8 @@
 `search_chunks` is the hot path of every answer: one index lookup and one database query.
 The collection filter is exact: the index only proposes chunks of the wanted collections, and
 the database query that loads them filters on the same ids again, so a stale index can only
-drop a hit, never leak one.
+drop a hit, never leak one. Chunks held out as duplicates (docs/catalog.md) are never indexed
+by the embedded index, never matched by PostgreSQL's, and dropped again when loaded.
 """
 
 import uuid
@@ -167,9 +168,10 @@ def _hydrate(ranked: list[tuple[float, int]], allowed: frozenset[uuid.UUID]) -> 
             "document__author",
             "document__published_at",
             "token_count",
+            "held_out",
         )
     )
-    by_id = {row[0]: row for row in rows if row[2] in allowed}
+    by_id = {row[0]: row for row in rows if row[2] in allowed and not row[11]}
     providers = _providers_of({row[2] for row in by_id.values()})
     hits = []
     for score, chunk_id in ranked:
@@ -202,8 +204,13 @@ def _hydrate(ranked: list[tuple[float, int]], allowed: frozenset[uuid.UUID]) -> 
 
 
 def _rows(chunk_ids: set[int] | None = None, batch_size: int = 5000) -> Iterator[IndexRow]:
-    """Yield the index rows of these chunks (of every chunk if None) that still exist."""
-    queryset = Chunk.objects.order_by("id").values_list("id", "collection_id", "text")
+    """Yield the index rows of these chunks (of every chunk if None) that still exist and are
+    not held out."""
+    queryset = (
+        Chunk.objects.filter(held_out=False)
+        .order_by("id")
+        .values_list("id", "collection_id", "text")
+    )
     batches: list[Iterable[tuple[int, uuid.UUID, str]]]
     if chunk_ids is None:
         batches = [queryset.iterator(chunk_size=batch_size)]
@@ -232,7 +239,7 @@ def index_pending_documents(*, limit: int = 5000) -> int:
             rows = [
                 IndexRow(chunk_id, str(collection_id), text)
                 for chunk_id, collection_id, text in Chunk.objects.filter(
-                    document_id__in=document_ids
+                    document_id__in=document_ids, held_out=False
                 )
                 .order_by("id")
                 .values_list("id", "collection_id", "text")
@@ -259,6 +266,13 @@ def forget_chunks_on_commit(chunk_ids: list[int]) -> None:
     from catalog import tasks
 
     transaction.on_commit(lambda: tasks.forget_chunks.delay(list(chunk_ids)))
+
+
+def index_pending_on_commit() -> None:
+    """Queue the indexing of pending documents once the current transaction commits."""
+    from catalog import tasks
+
+    transaction.on_commit(lambda: tasks.index_pending_documents.delay())
 
 
 def rebuild_search_index() -> int:

@@ -13,6 +13,7 @@ from catalog.ingestion import extract as extraction
 from catalog.ingestion.chunking import ChunkSpan, split_into_chunks
 from catalog.models import Chunk, Document, IngestionJob
 from catalog.models import IngestionItem as Item
+from catalog.services import duplicates
 
 EXPAND_BATCH = 500
 
@@ -109,15 +110,29 @@ def _store(
         "text": extracted.text,
         "metadata": extracted.metadata,
         "status": Document.Status.PENDING,
+        "duplicate_of": None,
+        "duplicate_similarity": None,
     }
     for attempt in range(2):
         try:
-            with transaction.atomic():
+            with duplicates.recording(), transaction.atomic():
                 return _upsert(job, item, external_id, digest, fields, spans)
         except IntegrityError:  # another worker created the same document a moment ago
             if attempt:
                 raise
     return []
+
+
+def _judge(
+    job: IngestionJob, document: Document, passages: list[str], *, created: bool
+) -> duplicates.Judgement:
+    return duplicates.judge_version(
+        document=document,
+        passages=passages,
+        provider_id=job.collection.organization_id,
+        anew=document.created_at if created else timezone.now(),
+        created=created,
+    )
 
 
 def _upsert(
@@ -134,10 +149,13 @@ def _upsert(
         .first()
     )
     replaced: list[int] = []
+    text = fields["text"]
+    passages = [text[span.char_start : span.char_end] for span in spans]
     if document is not None and document.content_hash == digest:
         status = Item.Status.UNCHANGED
     elif document is not None:
         replaced = list(document.chunks.values_list("id", flat=True))
+        judgement = _judge(job, document, passages, created=False)
         document.chunks.all().delete()
         for key, value in fields.items():
             setattr(document, key, value)
@@ -148,20 +166,27 @@ def _upsert(
         document = Document.objects.create(
             collection_id=job.collection_id, external_id=external_id, **fields
         )
+        judgement = _judge(job, document, passages, created=True)
         status = Item.Status.CREATED
     if status != Item.Status.UNCHANGED:
-        text = document.text
-        Chunk.objects.bulk_create(
+        # Passages that copy or repeat earlier ones are stored held out (docs/catalog.md).
+        states = [judgement.passage_state(span.ordinal) for span in spans]
+        chunks = Chunk.objects.bulk_create(
             Chunk(
                 document=document,
                 collection_id=job.collection_id,
                 ordinal=span.ordinal,
-                text=text[span.char_start : span.char_end],
+                text=passage,
                 char_start=span.char_start,
                 char_end=span.char_end,
                 token_count=span.token_count,
+                held_out=held_out,
+                duplicate_of_id=original,
             )
-            for span in spans
+            for span, passage, (held_out, original) in zip(spans, passages, states, strict=True)
+        )
+        duplicates.record_version(
+            judgement=judgement, document=document, chunk_ids=[c.id for c in chunks]
         )
     Item.objects.filter(id=item.id).update(
         status=status,

@@ -12,7 +12,7 @@ from catalog.ingestion.fetch import FetchRefused
 from catalog.ingestion.sources import SourceUnreadable
 from catalog.models import IngestionItem as Item
 from catalog.models import IngestionJob
-from catalog.services import retrieval
+from catalog.services import duplicates, retrieval
 from catalog.services.ingestion.crawling import _process_feed, _process_page, _process_sitemap
 from catalog.services.ingestion.files import _process_file, _process_record
 from catalog.services.ingestion.items import _Failed
@@ -94,6 +94,8 @@ def run_ingestion_job(
         job.started_at = timezone.now()
     job.status = IngestionJob.Status.RUNNING
     job.save(update_fields=["status", "started_at"])
+    # Versions a run stopped before their batch's signatures were stored (rarely any).
+    duplicates.sign_documents(collection_id=job.collection_id)
     last = -1
     while True:
         batch = list(
@@ -104,10 +106,11 @@ def run_ingestion_job(
         if not batch:
             break
         replaced: list[int] = []
-        for item in batch:
-            last = item.ordinal
-            item_replaced, _ = _process(job, item, final_attempt=final_attempt)
-            replaced.extend(item_replaced)
+        with duplicates.deferred_signatures():  # one write of the batch's signatures
+            for item in batch:
+                last = item.ordinal
+                item_replaced, _ = _process(job, item, final_attempt=final_attempt)
+                replaced.extend(item_replaced)
         retrieval.forget_chunks(chunk_ids=replaced)
         retrieval.index_pending_documents()
         if on_progress is not None:
