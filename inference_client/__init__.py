@@ -13,6 +13,7 @@ from inference_client.errors import (
     InferenceUnavailable,
     InvalidRequest,
 )
+from inference_client.grounding import keep_grounding
 from inference_client.question import GENERAL_WORDS
 from inference_client.selection import relevant_window
 from inference_client.types import (
@@ -25,6 +26,7 @@ from inference_client.types import (
     DroppedCitation,
     Health,
     Source,
+    SentenceGrounding,
     SourceWeight,
     Sponsored,
     StreamEvent,
@@ -49,12 +51,14 @@ __all__ = [
     "InferenceProtocolError",
     "InferenceUnavailable",
     "InvalidRequest",
+    "SentenceGrounding",
     "Source",
     "SourceWeight",
     "Sponsored",
     "StreamEvent",
     "TextDelta",
     "Usage",
+    "keep_grounding",
     "relevant_window",
     "shared_client",
 ]
