@@ -112,9 +112,7 @@ def _rewrite_markers(
     return "".join(pieces), removed
 
 
-def _sentence_of(
-    groundings: Sequence[SentenceGrounding], offset: int
-) -> SentenceGrounding | None:
+def _sentence_of(groundings: Sequence[SentenceGrounding], offset: int) -> SentenceGrounding | None:
     """Return the sentence a marker at ``offset`` belongs to: the one holding it, or else the
     last one before it (a marker standing after its sentence)."""
     found = None
