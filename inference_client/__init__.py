@@ -13,6 +13,7 @@ from inference_client.errors import (
     InferenceUnavailable,
     InvalidRequest,
 )
+from inference_client.grounding import keep_grounding
 from inference_client.question import GENERAL_WORDS
 from inference_client.selection import relevant_window
 from inference_client.types import (
@@ -24,6 +25,7 @@ from inference_client.types import (
     CorpusStatistics,
     DroppedCitation,
     Health,
+    SentenceGrounding,
     Source,
     SourceWeight,
     Sponsored,
@@ -49,12 +51,14 @@ __all__ = [
     "InferenceProtocolError",
     "InferenceUnavailable",
     "InvalidRequest",
+    "SentenceGrounding",
     "Source",
     "SourceWeight",
     "Sponsored",
     "StreamEvent",
     "TextDelta",
     "Usage",
+    "keep_grounding",
     "relevant_window",
     "shared_client",
 ]

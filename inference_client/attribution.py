@@ -8,7 +8,13 @@ from collections.abc import Sequence
 from inference_client.citations import strip_markers
 from inference_client.rarity import TermWeights
 from inference_client.text import sentence_spans, sentences, terms
-from inference_client.types import Attribution, Citation, Source, SourceWeight
+from inference_client.types import (
+    Attribution,
+    Citation,
+    SentenceGrounding,
+    Source,
+    SourceWeight,
+)
 
 METHOD = "lexical-alignment"
 # Version 1 counts every term alike; version 2 weighs terms by their rarity in the whole index
@@ -49,6 +55,7 @@ def attribute(
     vocabularies = [frozenset().union(*sentence_terms) for sentence_terms in source_sentences]
     credit = [0.0] * len(sources)
     masses: list[float] = []
+    groundings: list[SentenceGrounding] = []
     for index, (start, end) in enumerate(answer_spans):
         claim = terms(strip_markers(text[start:end]))
         if not claim:
@@ -61,6 +68,14 @@ def attribute(
         total = math.fsum(scores.values())
         for i, score in scores.items():
             credit[i] += mass * grounded * score / total
+        groundings.append(
+            SentenceGrounding(
+                answer_start=start,
+                answer_end=end,
+                sources=tuple(sources[i].id for i in sorted(scores) if grounded and scores[i]),
+                cited=tuple(sources[i].id for i in sorted(cited.get(index, ()))),
+            )
+        )
     total_mass = math.fsum(masses)
     fractions = [c / total_mass for c in credit] if total_mass else [0.0] * len(sources)
     ppms = _apportion(fractions)
@@ -76,7 +91,13 @@ def attribute(
         for source, ppm in zip(sources, ppms[:-1], strict=True)
     )
     version = VERSION if weights.uniform else WEIGHTED_VERSION
-    return Attribution(sources=shares, unattributed_ppm=ppms[-1], method=METHOD, version=version)
+    return Attribution(
+        sources=shares,
+        unattributed_ppm=ppms[-1],
+        method=METHOD,
+        version=version,
+        sentences=tuple(groundings),
+    )
 
 
 def _sentence_scores(

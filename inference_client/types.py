@@ -77,6 +77,19 @@ class SourceWeight:
 
 
 @dataclass(frozen=True)
+class SentenceGrounding:
+    """One answer sentence: the sources that ground it and the sources its markers cite.
+
+    ``answer_text[answer_start:answer_end]`` is the sentence.
+    """
+
+    answer_start: int
+    answer_end: int
+    sources: tuple[str, ...]
+    cited: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Attribution:
     """How much each source contributed; the ``weight_ppm`` values and ``unattributed_ppm``
     add up to exactly 1,000,000 parts per million."""
@@ -85,6 +98,13 @@ class Attribution:
     unattributed_ppm: int
     method: str
     version: str
+    # Per answer sentence with content: who grounds it and whom its markers cite.
+    sentences: tuple[SentenceGrounding, ...] = ()
+
+    def grounds_cited(self) -> frozenset[str]:
+        """Return the sources that ground a sentence carrying a citation marker (any marker:
+        the source that grounds a cited claim counts as cited, whichever number it names)."""
+        return frozenset(s for g in self.sentences if g.cited for s in g.sources)
 
     @property
     def unattributed(self) -> float:

@@ -63,8 +63,23 @@ def _no_answer(answer_plan: AnswerPlan) -> errors.NotFound:
 
 
 def _grounded(answer: inference_client.Answer) -> bool:
-    """Return whether any source grounds the answer (cited, or credited with a share)."""
-    return bool(answer.citations) or any(w.weight_ppm for w in answer.attribution.sources)
+    """Return whether any source grounds the answer (is credited with a share)."""
+    return any(w.weight_ppm for w in answer.attribution.sources)
+
+
+def _keep_grounding(
+    answer_plan: AnswerPlan,
+    answer: inference_client.Answer,
+    statistics: inference_client.CorpusStatistics,
+) -> inference_client.Answer:
+    """Take out of the answer the sources it does not use: those that ground nothing, and
+    those whose terms require a citation that ground a sentence not citing them."""
+    return inference_client.keep_grounding(
+        answer,
+        _inference_sources(answer_plan),
+        must_cite={c.source_id for c in answer_plan.chosen if c.terms.citation_required},
+        statistics=statistics,
+    )
 
 
 def _inference_sources(answer_plan: AnswerPlan) -> list[inference_client.Source]:
@@ -102,12 +117,14 @@ def answer_question(answer_plan: AnswerPlan, *, max_tokens: int | None = None) -
     An answer no source grounds (the sources do not answer the question) is not delivered
     nor metered: NotFound `no_answer`.
     """
+    statistics = _statistics(answer_plan)
     answer = _client().answer(
         answer_plan.question,
         _inference_sources(answer_plan),
         max_tokens=max_tokens,
-        statistics=_statistics(answer_plan),
+        statistics=statistics,
     )
+    answer = _keep_grounding(answer_plan, answer, statistics)
     if not _grounded(answer):
         raise _no_answer(answer_plan)
     return _finish_answer(answer_plan, answer)
@@ -124,12 +141,15 @@ def stream_answer(
     AnswerInterrupted is raised, so the agent pays nothing for a broken answer. Nor does it pay
     for an answer no source grounds: that metering is undone too and NotFound `no_answer` ends
     the stream (the embedded backend streams no text for it, so nothing is metered at all).
+    On completion the metering is settled on the sources the answer used: the others are
+    dropped from it, and the result's text has their markers taken out.
     """
+    statistics = _statistics(answer_plan)
     events = _client().stream_answer(
         answer_plan.question,
         _inference_sources(answer_plan),
         max_tokens=max_tokens,
-        statistics=_statistics(answer_plan),
+        statistics=statistics,
     )
     metered, answer = False, None
     try:
@@ -154,6 +174,7 @@ def stream_answer(
         raise
     finally:
         events.close()
+    answer = _keep_grounding(answer_plan, answer, statistics)
     if not _grounded(answer):
         if metered:
             licensing.void_use(request_id=answer_plan.request_id)

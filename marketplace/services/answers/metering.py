@@ -1,10 +1,10 @@
 """Metering an answer's planned sources through licensing, once per request id."""
 
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 
 from licensing import services as licensing
 from marketplace.services import idempotency
-from marketplace.services.answers.planning import AnswerPlan
+from marketplace.services.answers.planning import AnswerPlan, Candidate
 
 
 def _meter(
@@ -13,7 +13,9 @@ def _meter(
     weights: Mapping[str, int],
     *,
     settle: bool = False,
+    used: Sequence[Candidate] | None = None,
 ) -> licensing.MeteredAnswer:
+    """Meter the sources used (by default every planned one) once under the request id."""
     uses = tuple(
         licensing.SourceUse(
             collection_id=c.hit.collection_id,
@@ -26,7 +28,7 @@ def _meter(
             cited=c.source_id in cited,
             attribution_weight_ppm=weights.get(c.source_id, 0),
         )
-        for c in answer_plan.chosen
+        for c in (answer_plan.chosen if used is None else used)
     )
     record = licensing.UseRecord(
         request_id=answer_plan.request_id,

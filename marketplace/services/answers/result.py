@@ -150,26 +150,33 @@ def finish(
     dropped_citations: Sequence[inference_client.DroppedCitation] = (),
     settle: bool = False,
 ) -> AnswerResult:
-    """Meter the planned sources with the answer's citations and weights; sign the receipt.
+    """Meter the sources used with the answer's grounding and weights; sign the receipt.
 
+    In an answer, a source is used only if it grounds the answer (a share above 0): the others
+    are neither metered nor shown, and the used ones keep their planned numbers, which the
+    text's markers name. A source counts as cited when it grounds a sentence that carries a
+    marker, whatever number the marker names. In a search each snippet shown is a use.
     With `settle`, the answer was metered before it was written and this replaces that.
     """
-    cited = {c.source_id for c in citations}
+    numbered = list(enumerate(answer_plan.chosen, start=1))
     if attribution is not None:
         weights = {w.source_id: w.weight_ppm for w in attribution.sources}
+        cited = set(attribution.grounds_cited())
         unattributed = attribution.unattributed_ppm
         method, version = attribution.method, attribution.version
+        numbered = [(n, c) for n, c in numbered if weights.get(c.source_id, 0) > 0]
     else:  # a search: each snippet shown counts equally, and is shown with its source (cited)
         cited = {c.source_id for c in answer_plan.chosen}
         share = 1_000_000 // len(answer_plan.chosen)
         weights = {c.source_id: share for c in answer_plan.chosen}
         unattributed = 1_000_000 - share * len(answer_plan.chosen)
         method, version = "equal-share", "1"
-    metered = _meter(answer_plan, cited, weights, settle=settle)
+    used = [c for _, c in numbered]
+    metered = _meter(answer_plan, cited, weights, settle=settle, used=used)
     events = {e.chunk_id: e for e in metered.events}
-    names = {c.hit.provider_org_id: c.hit.provider_name for c in answer_plan.chosen}
+    names = {c.hit.provider_org_id: c.hit.provider_name for c in used}
     sources = []
-    for number, c in enumerate(answer_plan.chosen, start=1):
+    for number, c in numbered:
         event = events.get(c.hit.chunk_id)
         sources.append(
             UsedSource(
