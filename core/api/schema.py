@@ -29,6 +29,10 @@ ERROR_STATUSES = {
     422: "An Idempotency-Key reused with another request.",
     429: "Over the rate limit; retry after `Retry-After` seconds.",
 }
+URI_TOO_LONG = (
+    "The request line (path and query) is longer than the web server accepts (gunicorn: 4,094 "
+    "bytes); answered by the server before the application, so not in the error format."
+)
 PAYMENT_SCOPES = {"query", "licensing"}
 
 
@@ -77,6 +81,8 @@ class AutoSchema(SpectacularAutoSchema):
             operation["description"] = _with_scope_line(operation.get("description", ""), scope)
         if getattr(self.view, "anonymous_payment_required", False):
             operation[ANONYMOUS_EXTENSION] = True
+            # No key is a valid way to call it (the answer is the price), as OpenAPI says with {}.
+            operation["security"] = [*operation.get("security", []), {}]
             line = "Without an API key: 402 with the public offers' terms and where to get a key."
             operation["description"] = f"{operation.get('description', '')}\n\n{line}".strip()
         error = {
@@ -95,6 +101,8 @@ class AutoSchema(SpectacularAutoSchema):
             statuses[402] = "A licence is needed, or the price is over your limit."
         for status, description in sorted(statuses.items()):
             responses.setdefault(str(status), {"description": description, **error})
+        # Refused by the web server (gunicorn) before the application runs, so not in our format.
+        responses.setdefault("414", {"description": URI_TOO_LONG})
         return operation
 
 

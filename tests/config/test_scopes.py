@@ -222,3 +222,13 @@ def test_a_member_of_two_agent_organizations_names_one(make_org, api_client):
 
     assert (unnamed.status_code, unnamed.json()["code"]) == (400, "organization_required")
     assert (named.status_code, by_query.status_code) == (200, 200)
+
+
+def test_operations_answered_without_a_key_say_so_in_their_security():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path in ("/api/v1/documents/{document_id}/content",):
+        operation = schema["paths"][path]["get"]
+        assert operation[ANONYMOUS_EXTENSION] is True
+        assert {} in operation["security"]  # anonymous is allowed: the reply is a 402 price
+    answers = schema["paths"]["/api/v1/answers"]["post"]
+    assert {} not in answers["security"]
