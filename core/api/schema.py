@@ -47,6 +47,25 @@ class ErrorSerializer(serializers.Serializer[Any]):
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's schema, plus the required scope and the documented error replies."""
 
+    def _map_serializer_field(
+        self, field: Any, direction: str, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer_field(  # type: ignore[no-untyped-call]  # drf-spectacular leaves it untyped
+            field, direction, bypass_extensions
+        )
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and field.trim_whitespace
+            and not field.allow_blank
+            and schema.get("type") == "string"
+            and "pattern" not in schema
+            and "enum" not in schema
+            and "format" not in schema
+        ):
+            schema["pattern"] = r"\S"  # surrounding whitespace is trimmed: blank is refused
+        return schema
+
     def _map_basic_serializer(
         self,
         serializer: serializers.BaseSerializer[Any] | type[serializers.BaseSerializer[Any]],
