@@ -283,7 +283,7 @@ class PriceCeilingsView(APIView):
 
 
 def _usage_page(request, role: str):
-    query = s.UsageQuerySerializer(data=request.query_params)
+    query = s.UsageQuerySerializer(data=request.query_params.dict())  # "" is not absent
     query.is_valid(raise_exception=True)
     page = services.list_usage(**_acting(request), role=role, **query.validated_data)
     return Response(

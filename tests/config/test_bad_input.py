@@ -335,3 +335,12 @@ def test_a_patch_that_names_no_field_is_400_and_the_schema_says_so(make_org, key
     assert response.json()["details"] == {
         "non_field_errors": ["Send at least one of: per_source_micros, per_answer_micros."]
     }
+
+
+def test_an_empty_paging_parameter_is_400_not_the_default(make_org, key_client):
+    org, _ = make_org(roles=["provider"])
+    client = key_client(org, scopes=["licensing"])
+    for query in ("limit=", "before_id=", "before_id=&limit="):
+        response = client.get(f"/api/v1/provider/usage/events?{query}")
+        assert response.status_code == 400, query
+        assert response.json()["code"] == "invalid"
