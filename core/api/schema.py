@@ -33,6 +33,12 @@ URI_TOO_LONG = (
     "The request line (path and query) is longer than the web server accepts (gunicorn: 4,094 "
     "bytes); answered by the server before the application, so not in the error format."
 )
+# One character that Python's str.strip() keeps (DRF trims text with it): the characters
+# str.isspace() calls whitespace, spelled out, since the ECMA regex `\s` is another set.
+NOT_ONLY_WHITESPACE = (
+    "[^\\u0009-\\u000d\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a"
+    "\\u2028-\\u2029\\u202f\\u205f\\u3000]"
+)
 PAYMENT_SCOPES = {"query", "licensing"}
 
 
@@ -63,7 +69,7 @@ class AutoSchema(SpectacularAutoSchema):
             and "enum" not in schema
             and "format" not in schema
         ):
-            schema["pattern"] = r"\S"  # surrounding whitespace is trimmed: blank is refused
+            schema["pattern"] = NOT_ONLY_WHITESPACE  # trimmed, so blank is refused
         return schema
 
     def _map_basic_serializer(

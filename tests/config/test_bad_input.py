@@ -344,3 +344,17 @@ def test_an_empty_paging_parameter_is_400_not_the_default(make_org, key_client):
         response = client.get(f"/api/v1/provider/usage/events?{query}")
         assert response.status_code == 400, query
         assert response.json()["code"] == "invalid"
+
+
+def test_the_schemas_not_blank_pattern_agrees_with_how_text_is_trimmed():
+    import re
+
+    from core.api.schema import NOT_ONLY_WHITESPACE
+
+    pattern = re.compile(NOT_ONLY_WHITESPACE)
+    disagree = [
+        hex(code)
+        for code in range(0x110000)
+        if bool(pattern.search(chr(code))) != bool(chr(code).strip())
+    ]
+    assert disagree == []
