@@ -399,27 +399,24 @@ def set_up_attacker(url: str, template: Template, plan: attacks.AttackPlan, targ
 
 
 def _wait_until_searchable(client: httpx.Client, attacker: Attacker, targets) -> None:
-    """Wait until the index serves every attacker collection (ingestion indexes as it goes)."""
+    """Wait until every attacker collection's ingestion is finished and its documents are
+    judged: ready (searchable) or held out as a copy of another provider's (`duplicate`),
+    which is an outcome the scenario measures, not a failure."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     waiting = dict(attacker.collections)
     while waiting and time.monotonic() < deadline:
-        for target in targets:
-            collection_id = waiting.get(target.slug)
-            if collection_id is None:
-                continue
-            hits = _expect(
-                client.post(
-                    "/api/v1/collections/search",
-                    json={"query": target.questions[0], "collection_ids": [collection_id], "k": 3},
-                ),
-                200,
-            )
-            if hits:
-                del waiting[target.slug]
+        for slug, collection_id in list(waiting.items()):
+            jobs = _expect(client.get(f"/api/v1/collections/{collection_id}/ingestions"), 200)
+            jobs = jobs.get("results", jobs) if isinstance(jobs, dict) else jobs
+            documents = _expect(client.get(f"/api/v1/collections/{collection_id}/documents"), 200)
+            documents = documents["documents"]
+            finished = jobs and all(j["status"] in ("succeeded", "partial", "failed") for j in jobs)
+            if finished and documents and all(d["status"] != "pending" for d in documents):
+                del waiting[slug]
         if waiting:
             time.sleep(0.3)
     if waiting:
-        raise BenchError(f"attacker collections never became searchable: {sorted(waiting)}")
+        raise BenchError(f"attacker collections never finished ingestion: {sorted(waiting)}")
 
 
 def ask(client: httpx.Client, question: str, **extra) -> dict:
