@@ -22,7 +22,7 @@ from licensing.services.paywall import (
     offers_for,
     payment_required,
 )
-from licensing.services.terms import Terms, price_use
+from licensing.services.terms import charge_for
 
 # Terms that buy a period or a licence, not a use: a fetch buys them only as a standing agreement.
 BOUGHT_FOR_A_TERM = (PaymentType.SUBSCRIPTION, PaymentType.PURCHASE)
@@ -71,17 +71,6 @@ class ContentGrant:
     charged_micros: int
     currency: str
     provider_slug: str
-
-
-def _charge(terms: Terms, tokens: int) -> int:
-    """Return what one fetch of `tokens` tokens is charged under `terms`."""
-    return price_use(
-        payment_type=terms.payment_type,
-        price_unit=terms.price_unit,
-        price_micros=terms.price_micros,
-        tokens=tokens,
-        cited=True,
-    )[1]
 
 
 def _meter_fetch(
@@ -162,7 +151,7 @@ def fetch_licensed_content(
         # The crawler's price is the most this fetch may cost; and a subscription or a purchase
         # the agent does not hold is never bought for one fetch.
         buys_a_term = terms.agreement_id is None and terms.payment_type in BOUGHT_FOR_A_TERM
-        cost = terms.price_micros if buys_a_term else _charge(terms, tokens)
+        cost = terms.price_micros if buys_a_term else charge_for(terms, tokens=tokens)
         if cost > max_price_micros or (buys_a_term and not standing):
             terms = None
     if terms is None:
@@ -180,7 +169,7 @@ def fetch_licensed_content(
             )
         offer_id = cheapest.id
     else:
-        offer_id, price = terms.offer_id, _charge(terms, tokens)
+        offer_id, price = terms.offer_id, charge_for(terms, tokens=tokens)
     meter = functools.partial(
         _meter_fetch,
         actor=actor,

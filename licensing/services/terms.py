@@ -68,6 +68,19 @@ def price_use(
     return 1, 0
 
 
+def charge_for(terms: Terms, *, tokens: int, cited: bool = True) -> int:
+    """Return what one use of one source of `tokens` tokens is charged under `terms`, in micros
+    (priced as if cited unless told otherwise, so a limit holds whatever is cited)."""
+    charge: int = price_use(
+        payment_type=terms.payment_type,
+        price_unit=terms.price_unit,
+        price_micros=terms.price_micros,
+        tokens=tokens,
+        cited=cited,
+    )[1]
+    return charge
+
+
 def revenue_share_equivalent(revenue_share_bps: int) -> int:
     """Return the per-use equivalent of a revenue share, in micros: its basis points of the
     revenue an answer is taken to earn (LICENSING_REVENUE_SHARE_BASIS_MICROS), half up.
@@ -90,14 +103,7 @@ def marginal_cost(terms: Terms, *, tokens: int, cited: bool = True) -> int:
     """
     payment = terms.payment_type
     if payment == PaymentType.USE:
-        charge: int = price_use(
-            payment_type=payment,
-            price_unit=terms.price_unit,
-            price_micros=terms.price_micros,
-            tokens=tokens,
-            cited=cited,
-        )[1]
-        return charge
+        return charge_for(terms, tokens=tokens, cited=cited)
     if payment in (PaymentType.SUBSCRIPTION, PaymentType.PURCHASE):
         return 0 if terms.agreement_id is not None else terms.price_micros
     if payment == PaymentType.REVENUE_SHARE:

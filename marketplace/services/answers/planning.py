@@ -132,20 +132,13 @@ def _candidate(
 ) -> Candidate:
     limits = [n for n in (terms.max_snippet_chars, max_chars) if n]
     snippet, offset, tokens = _snippet(hit, min(limits) if limits else None, question)
-    # Priced as if cited: the limit must hold whatever the model ends up citing.
-    _, amount = licensing.price_use(
-        payment_type=terms.payment_type,
-        price_unit=terms.price_unit,
-        price_micros=terms.price_micros,
-        tokens=tokens,
-        cited=True,
-    )
     return Candidate(
         hit=hit,
         terms=terms,
         snippet=snippet,
         tokens=tokens,
-        price_micros=amount,
+        # Priced as if cited: the limit must hold whatever the model ends up citing.
+        price_micros=licensing.charge_for(terms, tokens=tokens),
         cost_micros=licensing.marginal_cost(terms, tokens=tokens, cited=True),
         snippet_start=offset,
     )
