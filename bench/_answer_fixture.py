@@ -217,7 +217,16 @@ def _copy_chunks(rows) -> None:
 
     from catalog.models import Chunk
 
-    fields = ("document", "collection", "ordinal", "text", "char_start", "char_end", "token_count")
+    fields = (
+        "document",
+        "collection",
+        "ordinal",
+        "text",
+        "char_start",
+        "char_end",
+        "token_count",
+        "held_out",  # no database default: every bench passage is searchable
+    )
     columns = ", ".join(connection.ops.quote_name(Chunk._meta.get_field(f).column) for f in fields)
     table = connection.ops.quote_name(Chunk._meta.db_table)
     with (
@@ -225,7 +234,7 @@ def _copy_chunks(rows) -> None:
         cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row(row)
+            copy.write_row((*row, False))
 
 
 def seed(*, total_chunks: int, agreements: int, unlicensed_per_provider: int, rng) -> dict:
