@@ -407,9 +407,8 @@ def _wait_until_searchable(client: httpx.Client, attacker: Attacker, targets) ->
     while waiting and time.monotonic() < deadline:
         for slug, collection_id in list(waiting.items()):
             jobs = _expect(client.get(f"/api/v1/collections/{collection_id}/ingestions"), 200)
-            jobs = jobs.get("results", jobs) if isinstance(jobs, dict) else jobs
-            documents = _expect(client.get(f"/api/v1/collections/{collection_id}/documents"), 200)
-            documents = documents["documents"]
+            page = _expect(client.get(f"/api/v1/collections/{collection_id}/documents"), 200)
+            documents = page["documents"]
             finished = jobs and all(j["status"] in ("succeeded", "partial", "failed") for j in jobs)
             if finished and documents and all(d["status"] != "pending" for d in documents):
                 del waiting[slug]
