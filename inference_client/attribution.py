@@ -127,13 +127,19 @@ def _sentence_scores(
         if len(best) >= needed and best_weight / mass >= MIN_SUPPORT:
             matched[i], supports[i] = best, best_weight / mass
     best_support = max(supports.values(), default=0.0)
-    scores: dict[int, float] = {}
+    scores = {i: supports[i] + CITATION_BONUS for i in matched if i in cited}
+    cited_terms = frozenset().union(*(matched[i] for i in scores))
     for i in matched:
-        support = supports[i]
-        if i in cited:
-            scores[i] = support + CITATION_BONUS
-        elif support >= NEAR_BEST * best_support:
-            scores[i] = support
+        if i in cited or supports[i] < NEAR_BEST * best_support:
+            continue
+        if not cited_terms:  # no citation grounds the sentence: uncited support is credited
+            scores[i] = supports[i]
+            continue
+        # Beside a cited source that grounds the sentence, an uncited one shares only what it
+        # adds: a copy of the quoted text adds nothing, and withholding it changes nothing.
+        added = matched[i] - cited_terms
+        if added:
+            scores[i] = weights.total(sorted(added)) / mass
     if scores:
         covered = frozenset().union(*(matched[i] for i in scores))
         return scores, weights.total(sorted(covered)) / mass

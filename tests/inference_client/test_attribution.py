@@ -102,6 +102,28 @@ def test_a_sentence_two_sources_support_together_is_split_between_them():
     assert ppm(attribution) == ([500_000, 500_000, 0], 0)
 
 
+def test_an_uncited_copy_of_the_cited_source_earns_nothing():
+    # Withholding the copy would not change the answer: the cited source says it all.
+    copy = replace(PARIS, id="doc-paris-copy", owner_id="org-4")
+
+    cited_original = attribution_of("Paris is the capital of France [1].", (PARIS, copy, SEINE))
+    cited_copy = attribution_of("Paris is the capital of France [2].", (PARIS, copy, SEINE))
+    uncited = attribution_of("Paris is the capital of France.", (PARIS, copy, SEINE))
+
+    assert ppm(cited_original) == ([1_000_000, 0, 0], 0)
+    assert ppm(cited_copy) == ([0, 1_000_000, 0], 0)
+    # With no citation to go by, every source that states it shares the sentence.
+    assert ppm(uncited) == ([500_000, 500_000, 0], 0)
+
+
+def test_an_uncited_source_shares_only_what_the_cited_one_does_not_ground():
+    # The cited Seine source grounds {sein, flow, paris} (0.6, scored 0.6 + 0.25); the uncited
+    # Paris source adds {capital, franc} (scored 0.4): 0.4 / 1.25 and 0.85 / 1.25.
+    attribution = attribution_of("The Seine flows through Paris, the capital of France [2].")
+
+    assert ppm(attribution) == ([320_000, 680_000, 0], 0)
+
+
 def test_duplicating_a_source_text_does_not_increase_its_share():
     doubled = replace(SEINE, text=f"{SEINE.text} {SEINE.text}\n\n{SEINE.text}")
     model_text = "Paris is the capital of France [1]. The Seine flows through Paris [2]."

@@ -12,7 +12,10 @@ from marketplace.services.answers.inference import (
     StreamDone,
     answer_question,
     inference_config,
+    statistics_for,
     stream_answer,
+    withhold,
+    write_answer,
 )
 from marketplace.services.answers.offers import offer_summary
 from marketplace.services.answers.planning import (
@@ -87,5 +90,8 @@ __all__ = [
     "refuse_unsafe_text",
     "relevant_hits",
     "search",
+    "statistics_for",
     "stream_answer",
+    "withhold",
+    "write_answer",
 ]

@@ -1,7 +1,7 @@
 """Writing the planned answer with the inference backend, whole or streamed, and metering it."""
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 
@@ -46,7 +46,7 @@ def _client() -> inference_client.InferenceClient:
     return inference_clients.shared_client(inference_config())
 
 
-def _statistics(answer_plan: AnswerPlan) -> inference_client.CorpusStatistics:
+def statistics_for(answer_plan: AnswerPlan) -> inference_client.CorpusStatistics:
     """Return the word statistics of the collections the answer's sources were searched in."""
     found = catalog.word_statistics(collection_ids=answer_plan.collection_ids)
     return inference_client.CorpusStatistics(
@@ -111,20 +111,42 @@ def _finish_answer(
     )
 
 
-def answer_question(answer_plan: AnswerPlan, *, max_tokens: int | None = None) -> AnswerResult:
-    """Write the planned answer with the configured inference backend and meter it.
+def withhold(answer_plan: AnswerPlan, source_ids: Collection[str]) -> AnswerPlan:
+    """Return the plan without the passages named (`chunk_<id>`): the answer it would be
+    without them, searched in the same collections (leave-one-out measurement)."""
+    return replace(
+        answer_plan, chosen=tuple(c for c in answer_plan.chosen if c.source_id not in source_ids)
+    )
 
-    An answer no source grounds (the sources do not answer the question) is not delivered
-    nor metered: NotFound `no_answer`.
+
+def write_answer(
+    answer_plan: AnswerPlan,
+    *,
+    max_tokens: int | None = None,
+    statistics: inference_client.CorpusStatistics | None = None,
+) -> inference_client.Answer:
+    """Write the planned answer and take out the sources it does not use; meter nothing.
+
+    `statistics` are the word statistics of the plan's collections (read from the index when
+    not given).
     """
-    statistics = _statistics(answer_plan)
+    statistics = statistics or statistics_for(answer_plan)
     answer = _client().answer(
         answer_plan.question,
         _inference_sources(answer_plan),
         max_tokens=max_tokens,
         statistics=statistics,
     )
-    answer = _keep_grounding(answer_plan, answer, statistics)
+    return _keep_grounding(answer_plan, answer, statistics)
+
+
+def answer_question(answer_plan: AnswerPlan, *, max_tokens: int | None = None) -> AnswerResult:
+    """Write the planned answer with the configured inference backend and meter it.
+
+    An answer no source grounds (the sources do not answer the question) is not delivered
+    nor metered: NotFound `no_answer`.
+    """
+    answer = write_answer(answer_plan, max_tokens=max_tokens)
     if not _grounded(answer):
         raise _no_answer(answer_plan)
     return _finish_answer(answer_plan, answer)
@@ -144,7 +166,7 @@ def stream_answer(
     On completion the metering is settled on the sources the answer used: the others are
     dropped from it, and the result's text has their markers taken out.
     """
-    statistics = _statistics(answer_plan)
+    statistics = statistics_for(answer_plan)
     events = _client().stream_answer(
         answer_plan.question,
         _inference_sources(answer_plan),
