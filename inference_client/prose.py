@@ -4,8 +4,9 @@ A sentence is quoted and credited only if it reads as a statement. Each signal b
 keyword list or a string of noun phrases fails, and none of them is met by adding one function
 word: a share of function words (one "the" in a list of eight keywords is 11%), a predicate (a
 verb form, not just nouns joined by "and the"), varied function words (salad repeats the same
-"the ... and the ... of the" frame), no long run of content words, and for short sentences the
-shape of one (a capital first, a full stop last).
+"the ... and the ... of the" frame), more content words than articles (salad gives each its
+own "the"), no long run of content words, and the shape of a sentence (a capital first, a stop
+last: a keyword line is neither).
 """
 
 from __future__ import annotations
@@ -89,10 +90,15 @@ MIN_FUNCTION_SHARE_CLEAR_VERB = 0.1
 SALAD_REPEATS = 3
 SALAD_SHARE = 0.5
 _LINKS = frozenset({"and", "or", "of", "with", "plus"})
+# Word salad also gives every content word an article of its own ("The X and the Y of the Z
+# in the W": four articles, four content words); prose names things and says something of
+# them, so its content words outnumber its articles (at most 3 articles to 4 content words in
+# the demo corpus). A sentence with at least SALAD_ARTICLES articles and no more content words
+# than articles is salad, whatever function word is added (one more article only adds to them).
+ARTICLES = frozenset({"a", "an", "the"})
+SALAD_ARTICLES = 3
 # Prose seldom runs more than ten content words without a function word or a comma.
 MAX_CONTENT_RUN = 10
-# Sentences this short must also look like one: a capital (or digit, quote) first and a stop last.
-SHORT_SENTENCE_WORDS = 5
 HEADING_MAX_WORDS = 12
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?|[,;:()\[\]\"“”—–]")
@@ -102,10 +108,13 @@ _TERMINAL = re.compile(r"[.!?][\"'”’)\]]*\s*$")
 def _predicate(words: Sequence[str]) -> int:
     """Return 2 for a clear verb form (an auxiliary, a past form, "to" or a subject before a
     word), 1 for a likely one (a common verb, a word in -s after a noun, a word in -ing),
-    0 for none."""
+    0 for none. A word right after an article names a thing ("the run", "a cut"), not an act."""
     found = 0
     previous = ""
     for word in words:
+        if previous in ARTICLES:
+            previous = word
+            continue
         if _clear_verb(word, previous):
             return 2
         if word.isalpha() and _likely_verb(word, previous):
@@ -167,6 +176,9 @@ def is_prose(text: str) -> bool:
         return False
     if _repeats_a_frame(tokens):
         return False
+    articles = sum(1 for w in words if w in ARTICLES)
+    if articles >= SALAD_ARTICLES and len(words) - len(function_words) <= articles:
+        return False
     run = longest = 0
     for token in tokens:
         word = token.split("'", 1)[0]
@@ -174,9 +186,7 @@ def is_prose(text: str) -> bool:
         longest = max(longest, run)
     if longest > MAX_CONTENT_RUN:
         return False
-    if len(words) <= SHORT_SENTENCE_WORDS:
-        return _looks_like_a_sentence(text)
-    return True
+    return _looks_like_a_sentence(text)
 
 
 def _repeats_a_frame(tokens: Sequence[str]) -> bool:

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from inference_client import InferenceClient, Source
+from inference_client.prose import FUNCTION_WORDS, is_prose
+
 PATH = Path(__file__).resolve().parents[2] / "bench" / "_attacks.py"
 _spec = importlib.util.spec_from_file_location("bench_attacks", PATH)
 attacks = importlib.util.module_from_spec(_spec)
@@ -188,3 +191,41 @@ def test_spearman_with_ties_and_constant_sides():
     assert attacks.spearman([0, 0, 5], [0.2, 0.0, 1.0]) == pytest.approx(0.8660254)
     assert attacks.spearman([0, 0, 0], [0, 0, 0]) == 1.0
     assert attacks.spearman([0, 0, 0], [0, 0.5, 0]) == 0.0
+
+
+# -- the gibberish the attacks upload is never prose, nor quoted ----------------------------------
+
+
+def test_no_keyword_line_or_salad_sentence_of_the_attacks_is_prose():
+    # The lines the salad scenario uploads against the five real targets. Some keyword lines
+    # hold a second function word by chance ("valve heating reaches the outside adenosine sleep
+    # caffeine"), and each salad sentence rotates its joins ("The heat and the pump of the
+    # keeps in the home."): both read as prose before the shape and article tests.
+    plan = attacks.reworded_repeated_keywords_salad(attacks.load_targets())
+    assert len(plan.gibberish) == 95
+
+    for line in plan.gibberish:
+        stop = "." if line.endswith(".") else ""
+        words = line.removesuffix(".").split()
+        assert not is_prose(line), line
+        for word in sorted(FUNCTION_WORDS):
+            for position in range(len(words) + 1):
+                stuffed = " ".join([*words[:position], word, *words[position:]]) + stop
+                assert not is_prose(stuffed), stuffed
+
+
+@pytest.mark.parametrize("scenario", ["keywords", "salad"])
+def test_the_writer_quotes_no_gibberish_from_an_attackers_document(scenario):
+    targets = attacks.load_targets()
+    build = next(s.build for s in attacks.SCENARIOS if s.name == scenario)
+    plan = build(targets)
+    quoted = []
+    for target in targets:
+        document = plan.documents[target.slug][0]
+        source = Source(id="copy", title=document.title, text=document.text)
+        for question in target.questions:
+            answer = InferenceClient().answer(question, [source])
+            if attacks.quotes_gibberish([c.cited_text for c in answer.citations], plan.gibberish):
+                quoted.append(answer.text)
+
+    assert quoted == []

@@ -10,6 +10,8 @@ from inference_client.text import sentence_spans, sentences
 
 KEYWORDS = "caffeine half-life liver enzyme adenosine sleep body hours"
 SALAD = "The caffeine and the body and the liver and the enzyme and the half-life."
+# The attack benchmark's salad: each join a different one, each noun with its own article.
+ROTATING_SALAD = "The caffeine and the keeps of the awake in the long."
 CAFFEINE = Source(
     id="caffeine",
     title="Caffeine",
@@ -48,7 +50,13 @@ def test_statements_read_as_prose(text):
         f"{KEYWORDS}.",
         SALAD,
         "The caffeine and the body of the liver with the enzyme.",  # no verb
+        ROTATING_SALAD,
+        "The heat and the pump of the keeps in the home.",
         "Why caffeine keeps you awake",  # too short to be a sentence without its stop
+        # A keyword line holding two function words, one of them by chance: not a sentence's
+        # shape (no capital, no stop).
+        "valve heating reaches the outside adenosine sleep caffeine",
+        "python gil global the interpreter lock work around",
     ],
 )
 def test_keyword_lists_word_salad_and_fragments_are_not_prose(text):
@@ -66,12 +74,32 @@ def test_no_single_function_word_makes_a_keyword_list_prose(word):
 
 
 @pytest.mark.parametrize("word", sorted(FUNCTION_WORDS))
-def test_no_single_function_word_makes_word_salad_prose(word):
-    words = SALAD.rstrip(".").split()
+@pytest.mark.parametrize("salad", [SALAD, ROTATING_SALAD])
+def test_no_single_function_word_makes_word_salad_prose(word, salad):
+    words = salad.rstrip(".").split()
     for position in range(len(words) + 1):
         stuffed = " ".join([*words[:position], word, *words[position:]]) + "."
 
         assert not is_prose(stuffed), stuffed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The cause is the thinner air.",  # the most articles per content word in the demo
+        "The component that does the switching is the event loop.",
+        "The rotor turns a main shaft inside the nacelle, the housing at the top of the tower.",
+        "Ships run the locks.",
+    ],
+)
+def test_sentences_rich_in_articles_still_read_as_prose(text):
+    assert is_prose(text)
+
+
+def test_a_statement_without_the_shape_of_a_sentence_is_not_prose():
+    assert is_prose("Caffeine is broken down in the liver by an enzyme.")
+    assert not is_prose("caffeine is broken down in the liver by an enzyme.")
+    assert not is_prose("Caffeine is broken down in the liver by an enzyme")
 
 
 def test_a_heading_is_structure_not_a_sentence():
