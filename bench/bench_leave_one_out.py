@@ -98,6 +98,7 @@ class Writer:
             answer_plan = self.answers.withhold(answer_plan, withheld)
         answer = self.answers.write_answer(answer_plan, statistics=statistics)
         weights = {w.source_id: w.weight_ppm for w in answer.attribution.sources}
+        self.quoted = [c.cited_text for c in answer.citations]
         return answer.text, weights
 
 
@@ -114,6 +115,7 @@ def measure(writer: Writer, agent: Agent, kind: str, question: str, min_sources:
     if not any(shares):
         return {**outcome, "outcome": "no_answer", "passages": len(ids)}
     outcome.update(outcome="answered", passages=len(ids), answer=text, source_ids=ids)
+    outcome["quoted"] = writer.quoted
     outcome["shares_ppm"] = shares
     outcome["matches_api"] = _matches_api(agent, question, text, weights)
     if len(ids) < min_sources:
@@ -150,6 +152,7 @@ def summarize(outcomes: list[dict]) -> dict:
         "outcomes": dict(Counter(o["outcome"] for o in outcomes)),
         "answered": len(answered),
         "answers_matching_api": sum(1 for o in answered if o["matches_api"]),
+        "answers_quoting_gibberish": sum(1 for o in answered if o["quotes_gibberish"]),
         "passages_per_answer": round(statistics.fmean(o["passages"] for o in answered), 2)
         if answered
         else None,
@@ -170,6 +173,7 @@ def print_summary(label: str, s: dict) -> None:
     print(f"\n{label}: {s['questions']} questions, {s['answered']} answered {s['outcomes']}")
     rows = [
         ("answers equal to the API's", f"{s['answers_matching_api']} of {s['answered']}"),
+        ("answers quoting gibberish", str(s["answers_quoting_gibberish"])),
         ("passages given to the writer per answer", str(s["passages_per_answer"])),
         ("answers with 3+ passages (measured)", str(s["answers"])),
         ("  reproduced exactly with every passage", f"{s['reproduced']} of {s['answers']}"),
@@ -228,6 +232,10 @@ def run_scenario(name: str, *, quick: bool, min_sources: int) -> dict:
         # The baseline asks every question; an attacker copies the attack targets only.
         questions = all_questions(quick=quick) if scenario.build is None else attack_questions(quick)
         outcomes = [measure(writer, agent, k, q, min_sources) for k, q in questions]
+    gibberish = scenario.build(targets).gibberish if scenario.build is not None else ()
+    for outcome in outcomes:
+        quoted = outcome.get("quoted", [])
+        outcome["quotes_gibberish"] = attacks.quotes_gibberish(quoted, gibberish)
     return {
         "scenario": name,
         "label": scenario.label,
@@ -305,9 +313,9 @@ def print_table(results: dict) -> None:
     """Print the figures per scenario as the markdown table docs/attribution.md holds."""
     print(
         "\n| scenario | answered | answers with 3+ passages | reproduced | mean Spearman "
-        "| below 0.5 | share-0 passages changing the answer |"
+        "| below 0.5 | share-0 passages changing the answer | gibberish quoted |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     rows = [(n, e["label"], e["all"]) for n, e in results["scenarios"].items()]
     rows.append(("all", "all scenarios", results["all"]))
     for _, label, s in rows:
@@ -315,7 +323,8 @@ def print_table(results: dict) -> None:
         print(
             f"| {label} | {s['answered']}/{s['questions']} | {s['answers']} "
             f"| {s['reproduced']}/{s['answers']} | {rho} | {s['answers_below_0_5']} "
-            f"| {s['zero_share_sources_changing_answer']} of {s['zero_share_sources']} |"
+            f"| {s['zero_share_sources_changing_answer']} of {s['zero_share_sources']} "
+            f"| {s['answers_quoting_gibberish']} |"
         )
 
 
