@@ -124,9 +124,8 @@ def set_up(agent: Client, attack: attacks.AttackPlan, targets) -> dict:
         )
         _expect(attacker.post(f"/api/v1/offers/{offer['id']}/publish"), 200)
         collections[collection["id"]] = offer["id"]
-    entitled = {
-        e["collection_id"] for e in _expect(agent.get("/api/v1/entitlements?usage_type=ai-input"), 200)
-    }
+    entitlements = _expect(agent.get("/api/v1/entitlements?usage_type=ai-input"), 200)
+    entitled = {e["collection_id"] for e in entitlements}
     accepted = 0
     for collection_id, offer_id in collections.items():
         if collection_id not in entitled:

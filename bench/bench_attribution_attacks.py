@@ -14,11 +14,9 @@ publishes an offer on each with the target's payment type and price (auto-accept
 demo agent accepts any the market does not already entitle it to; then the agent asks the 56
 questions of bench/attack_questions.toml through POST /api/v1/answers.
 
-Leave-one-out: for every answer with 3+ sources, each source is removed in turn and the answer
-regenerated from the others with the product's writer (`python -m inference_client ask`, fed
-the snippets the answer was given; the same call with every source must reproduce the server's
-answer, which is checked and reported). The API has no way to withhold one passage: deleting
-a document removes all of its passages, and two passages of one document are common.
+Leave-one-out agreement is measured by bench/bench_leave_one_out.py, in process: the API has
+no way to withhold one passage, and the writer weighs words by the index's statistics, which a
+writer run outside the server does not have.
 """
 
 from __future__ import annotations
@@ -37,7 +35,6 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +44,6 @@ import httpx
 
 ROOT = attacks.ROOT
 PYTHON = sys.executable
-LOO_MIN_SOURCES = 3
 ATTACKER_EMAIL = "desk@content-desk.example"
 ATTACKER_PASSWORD = "Copied-content-2025!"  # the benchmark's throwaway account
 ATTACKER_ORG = "Content Desk"
@@ -537,87 +533,6 @@ def _twice(sources: list[dict], *, charged: bool) -> bool:
     )
 
 
-# -- leave-one-out -------------------------------------------------------------------------------
-
-
-def _writer(question: str, snippets: list[str], folder: Path) -> dict:
-    """Answer from these passages with the product's writer (its command line), in order."""
-    folder.mkdir(parents=True)
-    paths = []
-    for i, text in enumerate(snippets):
-        path = folder / f"{i}.txt"
-        path.write_text(text, encoding="utf-8")
-        paths.append(str(path))
-    env = {name: os.environ[name] for name in PASSTHROUGH if name in os.environ}
-    env["INFERENCE_BACKEND"] = "extractive"
-    command = [PYTHON, "-m", "inference_client", "ask", question, "--json"]
-    for path in paths:
-        command += ["--source", path]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    shutil.rmtree(folder)
-    if result.returncode:
-        raise BenchError(f"inference_client failed: {result.stderr[-500:]}")
-    answer = json.loads(result.stdout)
-    weights = {w["source_id"]: w["weight_ppm"] for w in answer["attribution"]["sources"]}
-    return {"text": answer["text"], "weights": [weights.get(p, 0) for p in paths]}
-
-
-def leave_one_out(answers: list[dict], work: Path, jobs: int) -> list[dict]:
-    """Remove each source of every answer with LOO_MIN_SOURCES+ sources, regenerate, and
-    return per answer the sources' shares and how much the answer changed without each."""
-    eligible = [a for a in answers if a["status"] == 200 and len(a["sources"]) >= LOO_MIN_SOURCES]
-    tasks = []
-    for n, answer in enumerate(eligible):
-        snippets = [s["snippet"] for s in answer["sources"]]
-        tasks.append((n, None, answer["question"], snippets))
-        for i in range(len(snippets)):
-            tasks.append((n, i, answer["question"], snippets[:i] + snippets[i + 1 :]))
-    folder = work / f"loo-{uuid.uuid4().hex[:8]}"
-
-    def run(task):
-        n, removed, question, snippets = task
-        return task, _writer(question, snippets, folder / f"{n}-{removed}")
-
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(run, tasks))
-    full = {task[0]: out for task, out in results if task[1] is None}
-    changes: dict[int, dict[int, float]] = {}
-    for (n, removed, _, _), out in results:
-        if removed is not None:
-            changes.setdefault(n, {})[removed] = attacks.answer_change(
-                eligible[n]["answer"], out["text"]
-            )
-    per_answer = []
-    for n, answer in enumerate(eligible):
-        shares = [s["weight_ppm"] for s in answer["sources"]]
-        deltas = [changes[n][i] for i in range(len(shares))]
-        per_answer.append(
-            {
-                "question": answer["question"],
-                "shares_ppm": shares,
-                "changes": [round(d, 4) for d in deltas],
-                "rho": attacks.spearman(shares, deltas),
-                "reproduced": full[n]["text"] == answer["answer"] and full[n]["weights"] == shares,
-            }
-        )
-    return per_answer
-
-
-def summarize_loo(per_answer: list[dict]) -> dict:
-    """Return the leave-one-out figures of these answers."""
-    correlations = [a["rho"] for a in per_answer]
-    pairs = [(s, d) for a in per_answer for s, d in zip(a["shares_ppm"], a["changes"], strict=True)]
-    return {
-        "answers": len(per_answer),
-        "sources": len(pairs),
-        "reproduced_by_writer": sum(1 for a in per_answer if a["reproduced"]),
-        "mean_spearman": statistics.fmean(correlations) if correlations else None,
-        "answers_below_0_5": sum(1 for r in correlations if r < 0.5),
-        "zero_share_sources": sum(1 for s, _ in pairs if s == 0),
-        "zero_share_sources_changing_answer": sum(1 for s, d in pairs if s == 0 and d > 0),
-    }
-
-
 # -- output --------------------------------------------------------------------------------------
 
 
@@ -633,13 +548,12 @@ def print_table(results: dict) -> None:
     header = (
         f"| attack by a newly signed-up provider ({results['targets']} target articles, "
         f"{results['questions']} questions) | attacker's mean share | vs reworded | agent paid "
-        "| attacker earned | charged twice | gibberish quoted | answered | LOO rho (<0.5) "
-        "| share-0 changing |"
+        "| attacker earned | charged twice | gibberish quoted | answered |"
     )
     print(header)
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name, row in rows.items():
-        f, loo = row["figures"], row.get("leave_one_out") or {}
+        f = row["figures"]
         paid = f"{f['agent_paid_micros']:,} micros"
         if base and name != "none":
             paid += f" ({f['agent_paid_micros'] / base:.2f}x)"
@@ -647,19 +561,11 @@ def print_table(results: dict) -> None:
         if row["padded"] and unpadded is not None and f["attacker_mean_share"] is not None:
             rise = f"{(f['attacker_mean_share'] - unpadded) * 100:+.1f} pp"
         earned = f["attacker_earned_micros"]
-        rho = loo.get("mean_spearman")
-        below = f"{loo.get('answers_below_0_5')}/{loo.get('answers')}"
-        loo_text = "-" if rho is None else f"{rho:.2f} ({below})"
-        changing = (
-            "-"
-            if not loo
-            else f"{loo['zero_share_sources_changing_answer']}/{loo['zero_share_sources']}"
-        )
         print(
             f"| {row['label']} | {_pct(f['attacker_mean_share'])} | {rise} | {paid} | "
             f"{'-' if earned is None else f'{earned:,}'} | "
             f"{f['answers_same_passage_charged_twice']} | {f['answers_quoting_gibberish']} | "
-            f"{f['answered']}/{f['questions']} | {loo_text} | {changing} |"
+            f"{f['answered']}/{f['questions']} |"
         )
     print("\n| scenario | paid to share-0 sources | same passage delivered twice | sources per "
           "answer | attacker documents | offers the agent accepted | refused |")  # fmt: skip
@@ -674,16 +580,6 @@ def print_table(results: dict) -> None:
             f"| {name} | {zero:,} micros{share} | {f['answers_same_passage_delivered_twice']} | "
             f"{f['sources_per_answer']:.2f} | {attacker.get('documents', '-')} | "
             f"{attacker.get('accepted', '-')} | {refused} |"
-        )
-    pooled = results.get("leave_one_out_all")
-    if pooled and pooled["answers"]:
-        print(
-            f"\nLeave-one-out over {pooled['answers']} answers with {LOO_MIN_SOURCES}+ sources "
-            f"({pooled['sources']} sources, all scenarios): mean Spearman "
-            f"{pooled['mean_spearman']:.2f}, {pooled['answers_below_0_5']} answers below 0.5, "
-            f"{pooled['zero_share_sources_changing_answer']} of {pooled['zero_share_sources']} "
-            f"share-0 sources change the answer when removed; the writer reproduced "
-            f"{pooled['reproduced_by_writer']} of {pooled['answers']} answers exactly."
         )
 
 
@@ -703,7 +599,6 @@ def main() -> None:
                         help="ask right after the uploads, before compaction")  # fmt: skip
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting for the servers, e.g. RETRIEVAL_BACKEND=bm25")  # fmt: skip
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--keep", action="store_true", help="keep the data dirs and databases")
     options = parser.parse_args()
 
@@ -734,23 +629,17 @@ def main() -> None:
     try:
         print(f"Seeding the demo template in {store.work} ...", flush=True)
         template = build_template(store, targets, options)
-        pooled = []
         for scenario in scenarios:
             print(f"Scenario {scenario.name}: {scenario.label} ...", flush=True)
             run = run_scenario(scenario, store, template, targets, options)
-            loo = leave_one_out(run["answers"], store.work, options.jobs)
-            pooled += loo
             results["scenarios"][scenario.name] = {
                 "label": scenario.label,
                 "padded": scenario.padded,
                 "figures": measure(run),
-                "leave_one_out": summarize_loo(loo),
                 "attacker": run["attacker"],
                 "seconds": run["seconds"],
                 "answers": run["answers"],
-                "leave_one_out_answers": loo,
             }
-        results["leave_one_out_all"] = summarize_loo(pooled)
     finally:
         store.close(options.keep)
     results["seconds"] = round(time.monotonic() - started, 1)

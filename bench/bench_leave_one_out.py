@@ -1,27 +1,35 @@
 """Leave-one-out agreement of attribution: does a source's share follow what it changes?
 
-Run (no services needed: SQLite and the embedded backends in a temporary data directory):
-  .venv/bin/python bench/bench_leave_one_out.py                # every question (~2 min)
-  .venv/bin/python bench/bench_leave_one_out.py --quick        # a quarter of them
-  .venv/bin/python bench/bench_leave_one_out.py --out var/leave-one-out.json --show 10
+Run (no services needed: SQLite and the embedded backends in temporary data directories):
+  .venv/bin/python bench/bench_leave_one_out.py                # every scenario (~40 s)
+  .venv/bin/python bench/bench_leave_one_out.py --quick        # a quarter of the questions
+  .venv/bin/python bench/bench_leave_one_out.py --scenario salad --show 10
+  .venv/bin/python bench/bench_leave_one_out.py --out var/leave-one-out.json
 
-The demo is seeded into a fresh database (`manage.py migrate` + `seed_demo`) and the demo agent
-accepts every published `ai-input` offer, as bench/bench_answer_quality.py does. Every question
-of the evaluation set (bench/eval/questions.jsonl) and of the attack benchmark
-(bench/attack_questions.toml) is planned with the product's own code
-(`marketplace.services.answers.plan`: entitlements, retrieval, the relevance gate, the choice of
-sources) and written with `write_answer` on the word statistics of the index, as the answers API
-does. For every delivered answer whose plan gave the writer LOO_MIN_SOURCES passages or more,
-each passage is withheld in turn (`answers.withhold`) and the answer written again with the same
-statistics; the change is 1 - the Jaccard similarity of the two answers' content words
-(bench/_attacks.py's `answer_change`). Sources the answer does not use are part of the measure:
-their share is 0, and withholding them should change nothing.
+Each scenario runs in a process of its own on a fresh database: the demo is seeded
+(`manage.py migrate` + `seed_demo`) and the demo agent accepts every published `ai-input` offer,
+as bench/bench_answer_quality.py does. In the attack scenarios (bench/_attacks.py) a newly
+signed-up provider then uploads its documents through the API as bench/bench_attribution_attacks.py
+does (bench/_loo_attacker.py: one collection and one auto-accept offer per target, with the
+target's terms), and the index is rebuilt in one segment. The baseline asks every question of
+the evaluation set (bench/eval/questions.jsonl) and of the attack benchmark
+(bench/attack_questions.toml); an attack scenario asks the attack questions.
+
+Each question is planned with the product's own code (`marketplace.services.answers.plan`:
+entitlements, retrieval, the relevance gate, the choice of sources) and written with
+`answers.write_answer` on the word statistics of the index, as the answers API does. For every
+delivered answer whose plan gave the writer LOO_MIN_SOURCES passages or more, each passage is
+withheld in turn (`answers.withhold`) and the answer written again with the same statistics;
+the change is 1 - the Jaccard similarity of the two answers' content words (bench/_attacks.py's
+`answer_change`). Passages the answer does not use are part of the measure: their share is 0,
+and withholding them should change nothing.
 
 Per answer: Spearman's correlation between the passages' shares and the changes their removal
 causes (average ranks for ties; when one side is constant, 1.0 if both are, else 0.0). Reported:
-the mean over answers, the answers below 0.5, and the share-0 passages whose removal changes the
-answer. Two checks come first: writing with every passage again reproduces the answer exactly
-(text and weights), and the answer equals what `POST /api/v1/answers` returns for the question.
+the mean over answers, the answers below 0.5, the share-0 passages whose removal changes the
+answer, and the answers quoting the attacker's keyword lines or word salad. Two checks: writing
+with every passage again reproduces the answer exactly (text and weights), and the answer
+equals what `POST /api/v1/answers` returns for the question.
 """
 
 from __future__ import annotations
@@ -230,7 +238,10 @@ def run_scenario(name: str, *, quick: bool, min_sources: int) -> dict:
         seeded_s = time.perf_counter() - started
         writer = Writer(found.organization_id)
         # The baseline asks every question; an attacker copies the attack targets only.
-        questions = all_questions(quick=quick) if scenario.build is None else attack_questions(quick)
+        if scenario.build is None:
+            questions = all_questions(quick=quick)
+        else:
+            questions = attack_questions(quick)
         outcomes = [measure(writer, agent, k, q, min_sources) for k, q in questions]
     gibberish = scenario.build(targets).gibberish if scenario.build is not None else ()
     for outcome in outcomes:
