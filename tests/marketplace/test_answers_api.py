@@ -6,7 +6,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts import services as accounts_services
+from licensing import services as licensing
 from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
+from tests.acting import acting_for
 
 pytestmark = pytest.mark.django_db
 
@@ -438,3 +440,22 @@ def test_relevance_gate_keeps_passages_covering_the_question():
     kept = relevant_hits("Why does sourdough rise?", hits)
 
     assert [h.chunk_id for h in kept] == [1]
+
+
+def test_a_402_says_when_a_licence_lapsed_for_an_unpaid_renewal(market, agent_client):
+    agreement = licensing.accept_offer(**acting_for(market.agent), offer_id=market.canals_offer.id)
+    licensing.lapse_agreement(agreement_id=agreement.id, reason=licensing.RENEWAL_UNPAID)
+
+    response = _ask(agent_client, question="When did the Panama Canal open?")
+
+    assert response.status_code == 402
+    body = response.json()
+    assert "lapsed: its renewal was not paid" in body["message"]
+    assert body["details"]["lapsed"] == [
+        {
+            "agreement_id": str(agreement.id),
+            "offer_id": str(market.canals_offer.id),
+            "reason": "renewal_unpaid",
+            "ended_at": body["details"]["lapsed"][0]["ended_at"],
+        }
+    ]

@@ -179,7 +179,7 @@ def allocate_revenue_report(*, report_id: uuid.UUID | str, batch_size: int = 500
     postpaid = report.agent_id in postpaid_organizations({report.agent_id})
     after = 0
     while weight:
-        uses = licensing.revenue_share_uses(**scope.__dict__, after_id=after, limit=batch_size)
+        uses = licensing.revenue_share_uses(**scope, after_id=after, limit=batch_size)
         if not uses:
             break
         after = uses[-1].id
