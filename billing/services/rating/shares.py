@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.conf import settings
 
 from billing.models import Purpose
-from billing.services.ledger import lock_accounts
+from billing.services.ledger import account_ids, lock_accounts
 from billing.services.types import AccountKey, Leg, credit, debit, org_account, platform_account
 
 BPS = 10_000
@@ -29,10 +29,19 @@ def revenue_share_micros(*, revenue_micros: int, bps: int, weight_ppm: int) -> i
 
 
 def earning_legs(
-    *, provider_id: uuid.UUID, payment_type: str, amount_micros: int, currency: str
+    *,
+    provider_id: uuid.UUID,
+    payment_type: str,
+    amount_micros: int,
+    currency: str,
+    take_bps: int | None = None,
 ) -> list[Leg]:
-    """Return the credits of a charge: the provider's payable less the platform's take."""
-    take = take_micros(payment_type, amount_micros)
+    """Return the credits of a charge: the provider's payable less the platform's take
+    (BILLING_TAKE_RATE_BPS, or `take_bps` read from it once for a whole batch)."""
+    if take_bps is None:
+        take = take_micros(payment_type, amount_micros)
+    else:
+        take = (amount_micros * take_bps + BPS // 2) // BPS
     legs = []
     if amount_micros - take:
         legs.append(
@@ -65,7 +74,10 @@ class Funding:
     their receivables. The accounts are locked when it is made and stay so until commit."""
 
     def __init__(self, keys: set[AccountKey], postpaid: set[uuid.UUID]) -> None:
-        locked = lock_accounts(keys)
+        # Every account is opened now; only wallets are locked now (their balances decide who
+        # pays), the rest when the batch's balances are added (ledger.post_transactions).
+        account_ids(keys)
+        locked = lock_accounts(k for k in keys if k.purpose == Purpose.AGENT_WALLET)
         self.postpaid = postpaid
         # What each wallet holds, on its normal (credit) side.
         self.wallets = {

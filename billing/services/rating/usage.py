@@ -126,6 +126,7 @@ def _rate_batch(uses: list[licensing.RatableUse], *, rerun: bool) -> tuple[int, 
     funding = Funding(
         accounts_touched(agents, providers), postpaid_organizations({a for a, _ in agents})
     )
+    take_bps = {kind: settings.BILLING_TAKE_RATE_BPS.get(kind, 0) for kind in RATED_KINDS}
     batch = [
         NewTransaction(
             idempotency_key=usage_key(use.id),
@@ -137,6 +138,7 @@ def _rate_batch(uses: list[licensing.RatableUse], *, rerun: bool) -> tuple[int, 
                     payment_type=use.payment_type,
                     amount_micros=amount,
                     currency=use.currency,
+                    take_bps=take_bps[use.payment_type],
                 ),
             ),
             effective_at=use.created_at,
