@@ -9,7 +9,7 @@ so re-running whatever posts changes nothing.
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -175,7 +175,7 @@ def _insert_transactions(rows: list[NewTransaction]) -> dict[str, int]:
 _STAGED = "billing_staged_transaction"
 
 
-def _insert_transactions_pg(values: list[dict[str, object]]) -> dict[str, int]:
+def _insert_transactions_pg(values: Sequence[Mapping[str, object]]) -> dict[str, int]:
     """Insert on PostgreSQL: binary COPY into a session's temporary table, then one
     INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING (no per-row parameters)."""
     names = list(_TRANSACTION_PG_TYPES)

@@ -76,7 +76,7 @@ class Funding:
     def __init__(self, keys: set[AccountKey], postpaid: set[uuid.UUID]) -> None:
         # Every account is opened now; only wallets are locked now (their balances decide who
         # pays), the rest when the batch's balances are added (ledger.post_transactions).
-        account_ids(keys)
+        self.ids = account_ids(keys)
         locked = lock_accounts(k for k in keys if k.purpose == Purpose.AGENT_WALLET)
         self.postpaid = postpaid
         # What each wallet holds, on its normal (credit) side.
@@ -89,14 +89,23 @@ class Funding:
     def wallet_micros(self, agent_id: uuid.UUID, currency: str) -> int:
         return self.wallets.get(org_account(agent_id, Purpose.AGENT_WALLET, currency), 0)
 
+    def split(self, agent_id: uuid.UUID, currency: str, amount_micros: int) -> tuple[int, int]:
+        """Return (from the wallet, owed) for a charge, drawing the wallet down as it goes."""
+        if agent_id in self.postpaid:
+            return 0, amount_micros
+        wallet = org_account(agent_id, Purpose.AGENT_WALLET, currency)
+        held = self.wallets.get(wallet, 0)
+        from_wallet = min(held, amount_micros)
+        if from_wallet:
+            self.wallets[wallet] = held - from_wallet
+        return from_wallet, amount_micros - from_wallet
+
     def charge(self, agent_id: uuid.UUID, currency: str, amount_micros: int) -> list[Leg]:
         """Return the debits paying `amount_micros`, drawing the wallet down as it goes."""
         wallet = org_account(agent_id, Purpose.AGENT_WALLET, currency)
-        held = 0 if agent_id in self.postpaid else self.wallets.get(wallet, 0)
-        from_wallet = min(held, amount_micros)
+        from_wallet, _ = self.split(agent_id, currency, amount_micros)
         legs = []
         if from_wallet:
-            self.wallets[wallet] = held - from_wallet
             legs.append(debit(wallet, from_wallet))
         if amount_micros - from_wallet:
             receivable = org_account(agent_id, Purpose.AGENT_RECEIVABLE, currency)
