@@ -286,3 +286,13 @@ def test_a_key_without_the_billing_scope_is_refused(agent, key_client):
 
     assert response.status_code == 403
     assert response.json()["code"] == "insufficient_scope"
+
+
+def test_format_csv_in_the_query_asks_for_csv_too(rated, agent, key_client):
+    response = key_client(agent, scopes=["billing"]).get(
+        f"/api/v1/billing/statements?period={THIS_MONTH}&format=csv"
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response.content.decode().splitlines()[1].startswith(f"{THIS_MONTH},agent_receivable")
