@@ -459,3 +459,19 @@ def test_a_402_says_when_a_licence_lapsed_for_an_unpaid_renewal(market, agent_cl
             "ended_at": body["details"]["lapsed"][0]["ended_at"],
         }
     ]
+
+
+def test_declared_revenue_is_metered_with_the_answer(market, agent_client):
+    response = _ask(agent_client, question=HEAT_QUESTION, revenue_micros=1_500_000)
+
+    assert response.status_code == 200
+    assert AnswerRecord.objects.get().revenue_micros == 1_500_000
+
+
+@pytest.mark.parametrize("revenue", [-1, "5", 10**16, True])
+def test_a_bad_declared_revenue_is_400_and_meters_nothing(market, agent_client, revenue):
+    response = _ask(agent_client, question=HEAT_QUESTION, revenue_micros=revenue)
+
+    assert response.status_code == 400
+    assert "revenue_micros" in response.json()["details"]
+    assert _nothing_metered()
