@@ -17,6 +17,7 @@ from billing.services.balances import (
     postpaid_organizations,
     set_postpaid,
 )
+from billing.services.charges import Charge, post_charges
 from billing.services.checks import CheckReport, check_ledger
 from billing.services.history import (
     Statement,
@@ -65,6 +66,7 @@ __all__ = [
     "KINDS",
     "AccountKey",
     "Balance",
+    "Charge",
     "ChargeRun",
     "CheckReport",
     "CurrencyBalance",
@@ -99,6 +101,7 @@ __all__ = [
     "org_account",
     "period_bounds",
     "platform_account",
+    "post_charges",
     "post_transaction",
     "post_transactions",
     "postpaid_organizations",

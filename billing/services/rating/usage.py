@@ -75,7 +75,11 @@ def rate_usage(
     *, batch_size: int | None = None, from_id: int | None = None, max_batches: int | None = None
 ) -> RatingRun:
     """Rate the usage events not yet rated; with `from_id`, re-rate every event after it
-    (events already rated are left as they are). Then reverse charges of voided events."""
+    (events already rated are left as they are). Then reverse charges of voided events.
+
+    Call it outside a database transaction (a task, a command): on PostgreSQL it takes a
+    moment's SHARE lock on the usage table, which an outer transaction would hold on to.
+    """
     batch_size = batch_size or settings.BILLING_RATING_BATCH
     mark = licensing.usage_high_water_mark()
     rerun_from = from_id
