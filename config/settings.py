@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "accounts",
     "catalog",
     "licensing",
+    "billing",
     "marketplace",
     "portal",
 ]
@@ -313,6 +314,32 @@ AGENT_DEFAULT_MAX_PRICE_PER_ANSWER_MICROS = env_int(
 # prices (its per-use equivalent is its share of this; see docs/attribution.md).
 LICENSING_REVENUE_SHARE_BASIS_MICROS = env_int("LICENSING_REVENUE_SHARE_BASIS_MICROS", 10_000)
 
+# Billing (docs/billing.md). The platform's take, in basis points of what each payment type
+# moves: BILLING_TAKE_RATE_BPS="use=1000,revenue_share=1000" overrides some or all of them.
+BILLING_TAKE_RATE_BPS = {
+    "use": 1000,
+    "revenue_share": 1000,
+    "subscription": 1000,
+    "purchase": 1000,
+}
+for _item in env_list("BILLING_TAKE_RATE_BPS", []):
+    _name, _, _bps = _item.partition("=")
+    if _name.strip() not in BILLING_TAKE_RATE_BPS or not _bps.strip().isdigit():
+        raise ImproperlyConfigured(f"BILLING_TAKE_RATE_BPS: cannot read {_item!r}")
+    BILLING_TAKE_RATE_BPS[_name.strip()] = int(_bps)
+if any(bps > 10_000 for bps in BILLING_TAKE_RATE_BPS.values()):
+    raise ImproperlyConfigured("BILLING_TAKE_RATE_BPS: a take is at most 10000 bps (100%)")
+# Usage events rated per database transaction, and how often beat starts a rating pass.
+BILLING_RATING_BATCH = env_int("BILLING_RATING_BATCH", 5000)
+BILLING_RATING_INTERVAL_S = env_int("BILLING_RATING_INTERVAL_S", 60)
+# Metering voids the events of an answer never delivered (a stream that failed) within this
+# long; a charge rated for a voided event is reversed once its event is this old.
+BILLING_VOID_WINDOW_S = env_int("BILLING_VOID_WINDOW_S", 600)
+# How long a subscription period (or a purchase) may stay unpaid before its agreement lapses.
+BILLING_GRACE_PERIOD_S = env_int("BILLING_GRACE_PERIOD_S", 3 * 86400)
+# A month's revenue report is taken from the month's end until this many days after it.
+BILLING_REVENUE_REPORT_DAYS = env_int("BILLING_REVENUE_REPORT_DAYS", 15)
+
 # Catalog: ingestion limits, SSRF policy and retrieval (see docs/catalog.md).
 CATALOG_CHUNK_TOKENS = env_int("CATALOG_CHUNK_TOKENS", 200)
 # A document or passage whose 5-word shingles overlap an earlier one's at least this much
@@ -380,6 +407,12 @@ CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {
         "task": "marketplace.purge_idempotency_records",
         "schedule": 3600.0,
+    },
+    # Usage events into the ledger, and subscription and purchase charges (docs/billing.md).
+    "rate-usage": {"task": "billing.rate_usage", "schedule": float(BILLING_RATING_INTERVAL_S)},
+    "charge-agreements": {
+        "task": "billing.charge_agreements",
+        "schedule": float(BILLING_RATING_INTERVAL_S),
     },
 }
 

@@ -82,6 +82,8 @@ class OfferVersion(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     period = models.CharField(max_length=8, choices=Period.choices, blank=True)
     revenue_share_bps = models.PositiveIntegerField(default=0)
+    # The least a revenue-share provider earns per use, whatever the answer earned.
+    revenue_share_min_micros = models.BigIntegerField(default=0)
     max_snippet_chars = models.PositiveIntegerField(null=True, blank=True)
     citation_required = models.BooleanField(default=False)
     territories = models.JSONField(default=list, blank=True)
@@ -97,6 +99,9 @@ class OfferVersion(models.Model):
             models.CheckConstraint(condition=Q(price_micros__gte=0), name="price_not_negative"),
             models.CheckConstraint(
                 condition=Q(revenue_share_bps__lte=10_000), name="revenue_share_at_most_100pct"
+            ),
+            models.CheckConstraint(
+                condition=Q(revenue_share_min_micros__gte=0), name="revenue_share_min_not_negative"
             ),
         ]
 
@@ -132,6 +137,8 @@ class LicenseAgreement(models.Model):
         OfferVersion, on_delete=models.PROTECT, related_name="agreements"
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    # Why a suspended agreement ended (e.g. a subscription renewal left unpaid), for the 402.
+    status_reason = models.CharField(max_length=200, blank=True)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True)
     spend_cap_micros = models.BigIntegerField(null=True, blank=True)
@@ -211,11 +218,20 @@ class AnswerRecord(models.Model):
     sources_count = models.PositiveIntegerField(default=0)
     total_micros = models.BigIntegerField(default=0)
     currency = models.CharField(max_length=3, default="USD")
+    # What the agent declares the answer earned (its currency), shared with revenue-share
+    # sources by attribution weight; None: nothing declared.
+    revenue_micros = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["agent", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(revenue_micros__isnull=True) | Q(revenue_micros__gte=0),
+                name="answer_revenue_not_negative",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.request_id
