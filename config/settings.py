@@ -337,6 +337,9 @@ if any(bps > 10_000 for bps in BILLING_TAKE_RATE_BPS.values()):
 # Usage events rated per database transaction, and how often beat starts a rating pass.
 BILLING_RATING_BATCH = env_int("BILLING_RATING_BATCH", 5000)
 BILLING_RATING_INTERVAL_S = env_int("BILLING_RATING_INTERVAL_S", 60)
+# Metering voids the events of an answer never delivered (a stream that failed) within this
+# long; a charge rated for a voided event is reversed once its event is this old.
+BILLING_VOID_WINDOW_S = env_int("BILLING_VOID_WINDOW_S", 600)
 # How long a subscription period (or a purchase) may stay unpaid before its agreement lapses.
 BILLING_GRACE_PERIOD_S = env_int("BILLING_GRACE_PERIOD_S", 3 * 86400)
 # A month's revenue report is taken from the month's end until this many days after it.

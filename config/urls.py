@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("catalog.api.urls")),
     path("", include("licensing.api.urls")),
+    path("", include("billing.api.urls")),
     path("", include("marketplace.api.answer_urls")),
 ]
 

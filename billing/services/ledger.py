@@ -324,3 +324,34 @@ def get_transaction(*, idempotency_key: str) -> TransactionInfo | None:
 def new_key() -> str:
     """Return a fresh key for a transaction no outside event causes (an operator's credit)."""
     return f"manual:{uuid.uuid4()}"
+
+
+def lock_accounts(keys: Iterable[AccountKey]) -> dict[AccountKey, tuple[int, int]]:
+    """Open (if need be) and lock these accounts in id order; return {key: (id, balance)}.
+
+    A writer that must read balances before it decides what to post (rating, which draws on
+    wallets) locks every account it may touch first, so it never waits on a lock held by a
+    writer that waits on it.
+    """
+    ids = account_ids(keys)
+    balances = dict(
+        Account.objects.select_for_update()
+        .filter(id__in=list(ids.values()))
+        .order_by("id")
+        .values_list("id", "balance_micros")
+    )
+    return {key: (account_id, balances[account_id]) for key, account_id in ids.items()}
+
+
+def posted_keys(keys: Iterable[str]) -> set[str]:
+    """Return which of these idempotency keys have been posted."""
+    wanted = list(keys)
+    found: set[str] = set()
+    step = 5000 if connection.vendor == "postgresql" else 900  # SQLite's parameter limit
+    for start in range(0, len(wanted), step):
+        found.update(
+            Transaction.objects.filter(
+                idempotency_key__in=wanted[start : start + step]
+            ).values_list("idempotency_key", flat=True)
+        )
+    return found

@@ -21,6 +21,7 @@ class TermsFieldsMixin(serializers.Serializer):
     currency = serializers.CharField(max_length=3, default="USD")
     period = serializers.ChoiceField(choices=Period.choices, allow_blank=True, default="")
     revenue_share_bps = serializers.IntegerField(min_value=0, max_value=10_000, default=0)
+    revenue_share_min_micros = serializers.IntegerField(min_value=0, max_value=MAX_PRICE, default=0)
     max_snippet_chars = serializers.IntegerField(
         min_value=1, max_value=INT_MAX, allow_null=True, default=None
     )
@@ -62,6 +63,7 @@ class TermsSerializer(serializers.Serializer):
     currency = serializers.CharField()
     period = serializers.CharField()
     revenue_share_bps = serializers.IntegerField()
+    revenue_share_min_micros = serializers.IntegerField()
     max_snippet_chars = serializers.IntegerField(allow_null=True)
     citation_required = serializers.BooleanField()
     territories = serializers.ListField(child=serializers.CharField())

@@ -283,6 +283,11 @@ def _agent_agreement(agent_id: uuid.UUID, agreement_id: uuid.UUID | str) -> Agre
     return _agreement_info(agreement)
 
 
+def agent_agreement(*, agent_id: uuid.UUID, agreement_id: uuid.UUID | str) -> AgreementInfo:
+    """Return one agreement of an agent a use case has already authorized; 404 for another's."""
+    return _agent_agreement(agent_id, agreement_id)
+
+
 def get_agreement(
     *, actor: Actor, agreement_id: uuid.UUID | str, organization_id: uuid.UUID | str | None = None
 ) -> AgreementInfo:

@@ -46,6 +46,7 @@ class OfferTerms:
     currency: str = "USD"
     period: str = ""
     revenue_share_bps: int = 0
+    revenue_share_min_micros: int = 0  # the least a revenue-share source earns per use
     max_snippet_chars: int | None = None
     citation_required: bool = False
     territories: tuple[str, ...] = ()
@@ -126,6 +127,12 @@ def validate_terms(terms: OfferTerms, *, provider_id: uuid.UUID) -> OfferTerms:
         raise _invalid("revenue_share_bps", "A revenue share offer needs a share above zero.")
     if payment != PaymentType.REVENUE_SHARE and terms.revenue_share_bps:
         raise _invalid("revenue_share_bps", "Only revenue share offers have a share.")
+    if not 0 <= terms.revenue_share_min_micros <= MAX_PRICE_MICROS:
+        raise _invalid("revenue_share_min_micros", "A minimum per use is zero or more.")
+    if payment != PaymentType.REVENUE_SHARE and terms.revenue_share_min_micros:
+        raise _invalid(
+            "revenue_share_min_micros", "Only revenue share offers have a minimum per use."
+        )
 
     owners = catalog.collection_owners(collection_ids=list(terms.collection_ids))
     foreign = [str(c) for c in terms.collection_ids if owners.get(c) != provider_id]
@@ -152,6 +159,7 @@ def _terms_of(version: OfferVersion) -> OfferTerms:
         currency=version.currency,
         period=version.period,
         revenue_share_bps=version.revenue_share_bps,
+        revenue_share_min_micros=version.revenue_share_min_micros,
         max_snippet_chars=version.max_snippet_chars,
         citation_required=version.citation_required,
         territories=tuple(version.territories),
@@ -196,6 +204,7 @@ def fill_version(version: OfferVersion, terms: OfferTerms) -> OfferVersion:
     version.currency = terms.currency
     version.period = terms.period
     version.revenue_share_bps = terms.revenue_share_bps
+    version.revenue_share_min_micros = terms.revenue_share_min_micros
     version.max_snippet_chars = terms.max_snippet_chars
     version.citation_required = terms.citation_required
     version.territories = list(terms.territories)

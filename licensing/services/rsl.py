@@ -69,6 +69,13 @@ def _payment(licence: ET.Element, offer: OfferInfo, base_url: str) -> None:
         _child(payment, _ext("period"), terms.period)
     if terms.payment_type == PaymentType.REVENUE_SHARE:
         _child(payment, _ext("revenue-share-bps"), str(terms.revenue_share_bps))
+        if terms.revenue_share_min_micros:
+            _child(
+                payment,
+                _ext("revenue-share-minimum"),
+                rsl_amount(terms.revenue_share_min_micros),
+                currency=terms.currency,
+            )
 
 
 def _license(content: ET.Element, offer: OfferInfo, base_url: str) -> None:

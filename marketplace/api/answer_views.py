@@ -33,6 +33,14 @@ class AnswerRequestSerializer(StrictSerializer):
         required=False, allow_null=True, min_value=0, max_value=answers.MAX_PRICE_MICROS
     )
     max_tokens = serializers.IntegerField(required=False, min_value=1, max_value=4096)
+    revenue_micros = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=answers.MAX_PRICE_MICROS,
+        help_text="What this answer earns you, in micros of the offers' currency: revenue-share"
+        " sources get their basis points of it, split by attribution weight.",
+    )
     allow_sponsored = serializers.BooleanField(default=False)
     stream = serializers.BooleanField(default=False)
 
@@ -93,6 +101,7 @@ class AnswerView(APIView):
                 collection_ids=data.get("collections"),
                 max_sources=data.get("max_sources"),
                 max_price_micros=data.get("max_price_micros"),
+                revenue_micros=data.get("revenue_micros"),
             )
 
         if data["stream"]:

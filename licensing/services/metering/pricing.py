@@ -97,6 +97,7 @@ def _price_records(
             "sources_count": len(events),
             "total_micros": total,
             "currency": events[0]["currency"] if events else "USD",
+            "revenue_micros": record.revenue_micros,
             "created_at": created_at,
         }
         priced.append((answer, events))

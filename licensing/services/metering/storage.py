@@ -23,6 +23,7 @@ _ANSWER_PG_TYPES = {
     "sources_count": "integer",
     "total_micros": "bigint",
     "currency": "text",
+    "revenue_micros": "bigint",
     "created_at": "timestamptz",
 }
 

@@ -32,6 +32,8 @@ class UseRecord:
     api_key_id: uuid.UUID | None = None
     created_at: datetime | None = None
     kind: str = ""  # answer, search or content; by default from the usage type
+    # What the agent declares the answer earned (revenue-share sources get their share).
+    revenue_micros: int | None = None
 
 
 # A table row as the hot path keeps it: column name -> value. Answers, usage events and locked

@@ -91,6 +91,13 @@ class ProvenantOptionsSerializer(StrictSerializer):
     max_price_micros = serializers.IntegerField(
         required=False, allow_null=True, min_value=0, max_value=answers.MAX_PRICE_MICROS
     )
+    revenue_micros = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=answers.MAX_PRICE_MICROS,
+        help_text="What this answer earns you (micros): revenue-share sources get their share.",
+    )
 
 
 class ChatCompletionRequestSerializer(serializers.Serializer):

@@ -102,6 +102,7 @@ class ChatCompletionView(OpenAIView):
                 collection_ids=options.get("collections"),
                 max_sources=options.get("max_sources"),
                 max_price_micros=options.get("max_price_micros"),
+                revenue_micros=options.get("revenue_micros"),
             )
 
         if not data.get("stream"):

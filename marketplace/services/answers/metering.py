@@ -37,6 +37,7 @@ def _meter(
         sources=uses,
         api_key_id=answer_plan.api_key_id,
         created_at=answer_plan.created_at,
+        revenue_micros=answer_plan.revenue_micros,
     )
     metered = licensing.settle_use(record) if settle else licensing.record_use(record)
     if not metered.created:

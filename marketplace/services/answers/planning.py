@@ -79,6 +79,8 @@ class AnswerPlan:
     left_out: tuple[LeftOut, ...]
     max_price_micros: int | None
     created_at: datetime
+    # What the agent declares the answer earns: shared with revenue-share sources by weight.
+    revenue_micros: int | None = None
     # A search's results under licences that do not permit `search`: shown as a title and a
     # link, never their text, and not metered.
     listed: tuple[Candidate, ...] = ()
@@ -111,6 +113,21 @@ def _clean_limits(
             details={"max_price_micros": ["Zero or more."]},
         )
     return max_sources, max_price_micros
+
+
+def _clean_revenue(revenue_micros: object) -> int | None:
+    if revenue_micros is None:
+        return None
+    if (
+        isinstance(revenue_micros, bool)
+        or not isinstance(revenue_micros, int)
+        or not 0 <= revenue_micros <= MAX_PRICE_MICROS
+    ):
+        raise errors.ValidationFailed(
+            "revenue_micros is an integer, zero or more.",
+            details={"revenue_micros": [f"0 to {MAX_PRICE_MICROS}."]},
+        )
+    return revenue_micros
 
 
 def _snippet(hit: ChunkHit, max_chars: int | None, question: str) -> tuple[str, int, int]:
@@ -291,10 +308,12 @@ def plan(
     max_price_micros: object = None,
     max_snippet_chars: int | None = None,
     most_sources: int = MAX_SOURCES,
+    revenue_micros: object = None,
 ) -> AnswerPlan:
     """Decide which licensed sources ground the answer and what they cost, or refuse."""
     question = clean_question(question)
     max_sources, max_price_micros = _clean_limits(max_sources, max_price_micros, most=most_sources)
+    revenue = _clean_revenue(revenue_micros)
     wanted = _parse_collection_ids(collection_ids)
     entitlements = licensing.get_entitlements(agent_id=agent_id, usage_type=usage_type)
     terms_by_collection = entitlements.by_collection
@@ -336,4 +355,5 @@ def plan(
         max_price_micros=max_price_micros,
         created_at=timezone.now(),
         collection_ids=frozenset(usable),
+        revenue_micros=revenue,
     )

@@ -1,0 +1,1 @@
+"""Rating: usage events, agreements and revenue reports into ledger transactions."""

@@ -1,0 +1,202 @@
+"""What billing reads of metering: the usage events that move money, in id order, up to a
+mark below which every event is committed, and the revenue-share uses of a period."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q, Sum
+
+from licensing.models import PaymentType, UsageEvent
+
+# The event fields rating reads, with the accepted terms and the answer's declared revenue.
+_RATABLE_FIELDS = (
+    "id",
+    "created_at",
+    "agent_id",
+    "provider_id",
+    "agreement_id",
+    "payment_type",
+    "amount_micros",
+    "currency",
+    "attribution_weight_ppm",
+    "answer__revenue_micros",
+    "answer__currency",
+    "offer_version__revenue_share_bps",
+    "offer_version__revenue_share_min_micros",
+)
+
+
+@dataclass(frozen=True)
+class RatableUse:
+    """One usage event that may move money: a priced use, or a revenue-share use whose
+    answer declared its revenue or whose offer sets a minimum per use."""
+
+    id: int
+    created_at: datetime
+    agent_id: uuid.UUID
+    provider_id: uuid.UUID
+    agreement_id: uuid.UUID
+    payment_type: str
+    amount_micros: int
+    currency: str
+    attribution_weight_ppm: int
+    revenue_micros: int | None  # the answer's declared revenue, in the event's currency
+    revenue_share_bps: int
+    revenue_share_min_micros: int
+
+
+def _ratable() -> Q:
+    return Q(payment_type=PaymentType.USE, amount_micros__gt=0) | Q(
+        Q(answer__revenue_micros__isnull=False) | Q(offer_version__revenue_share_min_micros__gt=0),
+        payment_type=PaymentType.REVENUE_SHARE,
+    )
+
+
+def usage_high_water_mark() -> int:
+    """Return an event id at or below which every usage event is committed (or deleted).
+
+    On PostgreSQL ids are taken before their transactions commit, so a later id can be visible
+    while an earlier one is not; a SHARE lock waits for the transactions writing events to end
+    (holding off new ones for that moment) before the largest id is read.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            table = connection.ops.quote_name(UsageEvent._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {table} IN SHARE MODE")
+        mark: int | None = UsageEvent.objects.aggregate(mark=Max("id"))["mark"]
+    return mark or 0
+
+
+def ratable_usage(*, after_id: int, upto_id: int, limit: int) -> list[RatableUse]:
+    """Return up to `limit` events that may move money with after_id < id <= upto_id, by id."""
+    rows = (
+        UsageEvent.objects.filter(id__gt=after_id, id__lte=upto_id)
+        .filter(_ratable())
+        .order_by("id")
+        .values_list(*_RATABLE_FIELDS)[:limit]
+    )
+    return [_ratable_use(row) for row in rows]
+
+
+def _ratable_use(row: tuple) -> RatableUse:  # type: ignore[type-arg]
+    (
+        event_id,
+        created_at,
+        agent_id,
+        provider_id,
+        agreement_id,
+        payment_type,
+        amount,
+        currency,
+        weight,
+        revenue,
+        answer_currency,
+        bps,
+        minimum,
+    ) = row
+    return RatableUse(
+        id=event_id,
+        created_at=created_at,
+        agent_id=agent_id,
+        provider_id=provider_id,
+        agreement_id=agreement_id,
+        payment_type=payment_type,
+        amount_micros=amount,
+        currency=currency,
+        attribution_weight_ppm=weight,
+        revenue_micros=revenue if answer_currency == currency else None,
+        revenue_share_bps=bps,
+        revenue_share_min_micros=minimum,
+    )
+
+
+def ratable_usage_ids(*, after_id: int, upto_id: int) -> list[int]:
+    """Return the ids of every event that may move money with after_id < id <= upto_id."""
+    rows = UsageEvent.objects.filter(id__gt=after_id, id__lte=upto_id).filter(_ratable())
+    return list(rows.order_by("id").values_list("id", flat=True))
+
+
+def existing_usage_event_ids(*, ids: list[int]) -> set[int]:
+    """Return which of these usage event ids still exist (metering voids undelivered ones)."""
+    if not ids:
+        return set()
+    return set(UsageEvent.objects.filter(id__in=ids).values_list("id", flat=True))
+
+
+@dataclass(frozen=True)
+class RevenueShareUse:
+    id: int
+    created_at: datetime
+    provider_id: uuid.UUID
+    agreement_id: uuid.UUID
+    attribution_weight_ppm: int
+    revenue_share_bps: int
+    revenue_share_min_micros: int
+
+
+def _period_uses(
+    agent_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    currency: str,
+    agreement_id: uuid.UUID | None,
+) -> Q:
+    scope = Q(
+        agent_id=agent_id,
+        payment_type=PaymentType.REVENUE_SHARE,
+        currency=currency,
+        created_at__gte=start,
+        created_at__lt=end,
+        answer__revenue_micros__isnull=True,  # a declared revenue was shared already
+    )
+    if agreement_id is not None:
+        scope &= Q(agreement_id=agreement_id)
+    return scope
+
+
+def revenue_share_weight(
+    *,
+    agent_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    currency: str,
+    agreement_id: uuid.UUID | None = None,
+) -> tuple[int, int]:
+    """Return (uses, total attribution weight in ppm) of an agent's revenue-share uses in
+    [start, end) whose answers declared no revenue (optionally under one agreement)."""
+    scope = _period_uses(agent_id, start, end, currency, agreement_id)
+    found = UsageEvent.objects.filter(scope).aggregate(
+        uses=Count("id"), weight=Sum("attribution_weight_ppm")
+    )
+    return int(found["uses"] or 0), int(found["weight"] or 0)
+
+
+def revenue_share_uses(
+    *,
+    agent_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    currency: str,
+    agreement_id: uuid.UUID | None = None,
+    after_id: int = 0,
+    limit: int = 5000,
+) -> list[RevenueShareUse]:
+    """Return a page (by id, after `after_id`) of the uses `revenue_share_weight` counts."""
+    scope = _period_uses(agent_id, start, end, currency, agreement_id)
+    rows = (
+        UsageEvent.objects.filter(scope, id__gt=after_id)
+        .order_by("id")
+        .values_list(
+            "id",
+            "created_at",
+            "provider_id",
+            "agreement_id",
+            "attribution_weight_ppm",
+            "offer_version__revenue_share_bps",
+            "offer_version__revenue_share_min_micros",
+        )[:limit]
+    )
+    return [RevenueShareUse(*row) for row in rows]
