@@ -8,18 +8,37 @@ is carried to the next invoice). Always down: nobody is charged or paid a fracti
 """
 
 # ISO 4217 exponents that are not 2 (Stripe's list of zero- and three-decimal currencies).
-_EXPONENTS = {
+_EXPONENTS: dict[str, int] = {
     **dict.fromkeys(
-        "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF".split(), 0
+        [
+            "BIF",
+            "CLP",
+            "DJF",
+            "GNF",
+            "JPY",
+            "KMF",
+            "KRW",
+            "MGA",
+            "PYG",
+            "RWF",
+            "UGX",
+            "VND",
+            "VUV",
+            "XAF",
+            "XOF",
+            "XPF",
+        ],
+        0,
     ),
-    **dict.fromkeys("BHD JOD KWD OMR TND".split(), 3),
+    **dict.fromkeys(["BHD", "JOD", "KWD", "OMR", "TND"], 3),
 }
 MICROS_PER_UNIT = 1_000_000
 
 
 def micros_per_minor_unit(currency: str) -> int:
     """Return how many micros one minor unit of the currency is (USD: 10,000)."""
-    return MICROS_PER_UNIT // 10 ** _EXPONENTS.get(currency.upper(), 2)
+    exponent: int = _EXPONENTS.get(currency.upper(), 2)
+    return MICROS_PER_UNIT // 10**exponent
 
 
 def to_minor_units(amount_micros: int, currency: str) -> int:

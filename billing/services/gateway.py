@@ -21,6 +21,7 @@ from django.db import connection
 
 from billing import errors
 
+
 @dataclass(frozen=True)
 class PaymentIntentInfo:
     id: str
@@ -153,6 +154,12 @@ def create_customer(*, name: str, organization_id: str, idempotency_key: str) ->
         idempotency_key,
     )
     return str(customer.id)
+
+
+def attach_payment_method(*, payment_method_id: str, customer_id: str) -> None:
+    """Attach a card the customer saved (with a SetupIntent, client side) for later use."""
+    attach = functools.partial(_client().v1.payment_methods.attach, payment_method_id)
+    _call(attach, {"customer": customer_id})
 
 
 def create_payment_intent(

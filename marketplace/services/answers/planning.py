@@ -16,6 +16,7 @@ from catalog.services import ChunkHit, search_chunks
 from licensing import errors as licensing_errors
 from licensing import services as licensing
 from marketplace import errors
+from marketplace.services.answers.funds import hold_funds
 from marketplace.services.answers.offers import _no_entitled_content
 from marketplace.services.answers.questions import clean_question
 from marketplace.services.answers.relevance import relevant_hits
@@ -344,7 +345,7 @@ def plan(
     )
     if not chosen:
         raise price_limit_too_low(candidates, max_sources, max_price_micros)
-    return AnswerPlan(
+    answer_plan = AnswerPlan(
         request_id=request_id or new_request_id(),
         agent_id=agent_id,
         api_key_id=api_key_id,
@@ -357,3 +358,5 @@ def plan(
         collection_ids=frozenset(usable),
         revenue_micros=revenue,
     )
+    hold_funds(answer_plan)  # a prepaid wallet that cannot cover it: 402 insufficient_funds
+    return answer_plan

@@ -1,0 +1,48 @@
+"""Holding an answer's worst-case cost against a prepaid agent's wallet (billing holds).
+
+The hold is taken when the answer is planned, before any text is written, so a wallet that
+cannot cover the answer is refused with 402 `insufficient_funds` like every other refusal. It
+is settled on what the answer was metered at when it completes, and released if it fails.
+"""
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+from billing import services as billing
+
+if TYPE_CHECKING:  # planning holds funds once it has planned
+    from marketplace.services.answers.planning import AnswerPlan
+
+REVENUE_SHARE = "revenue_share"
+
+
+def worst_case_micros(answer_plan: "AnswerPlan") -> int:
+    """Return the most the planned answer can be charged: each source priced as if cited,
+    and a revenue share at its basis points of the declared revenue (all the weight)."""
+    total = 0
+    for candidate in answer_plan.chosen:
+        if candidate.terms.payment_type == REVENUE_SHARE:
+            revenue = answer_plan.revenue_micros or 0
+            total += -(-candidate.terms.revenue_share_bps * revenue // 10_000)  # ceiling
+        else:
+            total += candidate.price_micros
+    return total
+
+
+def hold_funds(answer_plan: "AnswerPlan") -> bool:
+    """Hold the planned answer's worst-case cost (402 insufficient_funds if it cannot be)."""
+    return billing.hold_for_answer(
+        organization_id=answer_plan.agent_id,
+        request_id=answer_plan.request_id,
+        amount_micros=worst_case_micros(answer_plan),
+        currency=settings.LICENSING_CURRENCY,
+    )
+
+
+def settle_funds(answer_plan: "AnswerPlan", total_micros: int) -> None:
+    billing.settle_hold(request_id=answer_plan.request_id, amount_micros=total_micros)
+
+
+def release_funds(answer_plan: "AnswerPlan") -> None:
+    billing.release_hold(request_id=answer_plan.request_id)
