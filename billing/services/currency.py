@@ -33,12 +33,12 @@ _EXPONENTS: dict[str, int] = {
     **dict.fromkeys(["BHD", "JOD", "KWD", "OMR", "TND"], 3),
 }
 MICROS_PER_UNIT = 1_000_000
+_MICROS_PER_MINOR_UNIT = {0: MICROS_PER_UNIT, 2: MICROS_PER_UNIT // 100, 3: MICROS_PER_UNIT // 1000}
 
 
 def micros_per_minor_unit(currency: str) -> int:
     """Return how many micros one minor unit of the currency is (USD: 10,000)."""
-    exponent: int = _EXPONENTS.get(currency.upper(), 2)
-    return MICROS_PER_UNIT // 10**exponent
+    return _MICROS_PER_MINOR_UNIT[_EXPONENTS.get(currency.upper(), 2)]
 
 
 def to_minor_units(amount_micros: int, currency: str) -> int:
