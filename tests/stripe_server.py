@@ -11,7 +11,7 @@ module runs its aiohttp app in a thread on a free loopback port and adds:
 - idempotency-key replay (the same key returns the first response; other parameters are a
   400 `idempotency_error`), as Stripe does for 24 hours;
 - `/_config/fail`: make the next matching requests fail (before or after they take effect), to
-  test retries; `/_test/...`: what a payer or Stripe does outside our API (pay a Checkout
+  test retries; `/_config/test/...`: what a payer or Stripe does outside our API (pay a Checkout
   Session, enable an account's payouts, reverse a transfer, pay an invoice).
 
 Events are not sent by HTTP: they are kept in order (`LocalStripe.events`), and tests deliver
@@ -220,9 +220,9 @@ def _patch(state: LocalStripe) -> None:
         ("GET", "/v1/checkout/sessions/{id}", _retrieve("checkout.session")),
         ("POST", "/v1/invoices/{id}/finalize", _finalize_invoice),
         ("POST", "/_config/fail", _config_fail(state)),
-        ("POST", "/_test/checkout/sessions/{id}/pay", _pay_session(state)),
-        ("POST", "/_test/accounts/{id}/enable", _enable_account(state)),
-        ("POST", "/_test/invoices/{id}/pay", _pay_invoice(state)),
+        ("POST", "/_config/test/checkout/sessions/{id}/pay", _pay_session(state)),
+        ("POST", "/_config/test/accounts/{id}/enable", _enable_account(state)),
+        ("POST", "/_config/test/invoices/{id}/pay", _pay_invoice(state)),
     ]
     for method, path, handler in routes:
         app.router.add_route(method, path, handler)
@@ -456,7 +456,7 @@ def _idempotency(state: LocalStripe):
         if failure and not failure["after"]:
             failure["count"] -= 1
             return web.json_response({"error": {"message": "injected failure"}}, status=500)
-        if request.method != "POST" or not key or request.path.startswith(("/_config", "/_test")):
+        if request.method != "POST" or not key or request.path.startswith("/_config"):
             return await handler(request)
         body = await request.read()
         fingerprint = hashlib.sha256(request.path.encode() + b"\0" + body).hexdigest()

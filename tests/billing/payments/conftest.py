@@ -6,6 +6,7 @@ run with real commits (`transaction=True`) rather than inside one test transacti
 
 from dataclasses import dataclass
 
+import httpx
 import pytest
 import stripe
 from rest_framework.test import APIClient
@@ -50,6 +51,12 @@ class StripeEnv:
             return self.payer.v1.payment_intents.confirm(payment_intent_id)
         except stripe.CardError as exc:
             return {"error": str(exc)}
+
+    def act(self, path: str) -> dict:
+        """Do what a payer or Stripe does outside our API (`/_config/test/...`)."""
+        response = httpx.post(f"{self.server.url}/_config/test/{path}", timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
 
     def card(self, customer_id: str, number: str = "4242424242424242") -> str:
         """Save a card to a customer (what a SetupIntent does client side); return its id."""
