@@ -254,8 +254,8 @@ def retrieve_account(*, account_id: str) -> AccountInfo:
 def _account_info(account: Any) -> AccountInfo:
     return AccountInfo(
         id=str(account.id),
-        payouts_enabled=bool(account.get("payouts_enabled")),
-        details_submitted=bool(account.get("details_submitted")),
+        payouts_enabled=bool(getattr(account, "payouts_enabled", None)),
+        details_submitted=bool(getattr(account, "details_submitted", None)),
     )
 
 
@@ -341,7 +341,7 @@ def create_invoice(
     return InvoiceInfo(
         id=str(invoice.id),
         status=str(invoice.status),
-        hosted_invoice_url=_str(invoice.get("hosted_invoice_url")),
+        hosted_invoice_url=_str(getattr(invoice, "hosted_invoice_url", None)),
         amount_due_minor=int(invoice.amount_due),
     )
 
@@ -359,9 +359,9 @@ def list_balance_transactions(*, created_gte: int, created_lt: int) -> list[Bala
                 id=str(txn.id),
                 type=str(txn.type),
                 amount_minor=int(txn.amount),
-                fee_minor=int(txn.get("fee") or 0),
+                fee_minor=int(getattr(txn, "fee", None) or 0),
                 currency=str(txn.currency).upper(),
-                source=_str(txn.get("source")),
+                source=_str(getattr(txn, "source", None)),
                 created=int(txn.created),
             )
         )
