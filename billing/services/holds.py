@@ -107,26 +107,28 @@ def _money(amount_micros: int, currency: str) -> str:
     return f"{amount_micros / 1_000_000:.6f}".rstrip("0").rstrip(".") + f" {currency}"
 
 
-def settle_hold(*, request_id: str, amount_micros: int) -> None:
-    """Replace an answer's held worst case with what it was metered at (zero: release it)."""
+def settle_hold(
+    *,
+    organization_id: uuid.UUID,
+    request_id: str,
+    currency: str,
+    held_micros: int,
+    amount_micros: int,
+) -> None:
+    """Replace an answer's held worst case (`held_micros`) with what it was metered at; a
+    hold settled (or released) before is left as it is."""
+    amount = max(amount_micros, 0)
     with transaction.atomic():
-        hold = (
-            WalletHold.objects.select_for_update()
-            .filter(request_id=request_id, status=WalletHold.Status.HELD)
-            .first()
+        holds = WalletHold.objects.filter(
+            request_id=request_id, status=WalletHold.Status.HELD, amount_micros=held_micros
         )
-        if hold is None:
-            return
-        change = max(amount_micros, 0) - hold.amount_micros
-        if amount_micros <= 0:
-            hold.delete()
+        if amount:
+            changed = holds.update(status=WalletHold.Status.SETTLED, amount_micros=amount)
         else:
-            hold.status = WalletHold.Status.SETTLED
-            hold.amount_micros = amount_micros
-            hold.save(update_fields=["status", "amount_micros"])
-        if change:
-            _wallet(hold.organization_id, hold.currency).update(
-                reserved_micros=F("reserved_micros") + change
+            changed = holds.delete()[0]
+        if changed and amount != held_micros:
+            _wallet(organization_id, currency).update(
+                reserved_micros=F("reserved_micros") + amount - held_micros
             )
 
 

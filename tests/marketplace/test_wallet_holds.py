@@ -185,3 +185,15 @@ def test_the_hold_of_an_answer_that_never_finished_expires(market):
     later = timezone.now() + timedelta(seconds=901)
     assert billing.release_wallet_holds(now=later).expired == 1
     assert _line(market.agent).reserved_micros == 0
+
+
+def test_holding_adds_a_bounded_number_of_queries(
+    market, agent_client, django_assert_max_num_queries
+):
+    _fund(market.agent, 1_000_000)
+    _ask(agent_client)  # warm the entitlement cache
+    # The answer path's 9, and: postpaid?, hold (savepoint, wallet update, hold row, release),
+    # settle (savepoint, hold update, wallet update, release).
+    with django_assert_max_num_queries(9 + 9):
+        response = _ask(agent_client)
+    assert response.status_code == 200

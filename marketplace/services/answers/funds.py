@@ -30,19 +30,34 @@ def worst_case_micros(answer_plan: "AnswerPlan") -> int:
     return total
 
 
-def hold_funds(answer_plan: "AnswerPlan") -> bool:
-    """Hold the planned answer's worst-case cost (402 insufficient_funds if it cannot be)."""
-    return billing.hold_for_answer(
+def hold_funds(answer_plan: "AnswerPlan") -> int:
+    """Hold the planned answer's worst-case cost; return what was held (0: nothing needed).
+
+    Raises InsufficientFunds (402 insufficient_funds) when the wallet cannot cover it.
+    """
+    worst_case = worst_case_micros(answer_plan)
+    held = billing.hold_for_answer(
         organization_id=answer_plan.agent_id,
         request_id=answer_plan.request_id,
-        amount_micros=worst_case_micros(answer_plan),
+        amount_micros=worst_case,
         currency=settings.LICENSING_CURRENCY,
     )
+    return worst_case if held else 0
 
 
 def settle_funds(answer_plan: "AnswerPlan", total_micros: int) -> None:
-    billing.settle_hold(request_id=answer_plan.request_id, amount_micros=total_micros)
+    """Replace the answer's hold with what it was metered at."""
+    if answer_plan.held_micros:
+        billing.settle_hold(
+            organization_id=answer_plan.agent_id,
+            request_id=answer_plan.request_id,
+            currency=settings.LICENSING_CURRENCY,
+            held_micros=answer_plan.held_micros,
+            amount_micros=total_micros,
+        )
 
 
 def release_funds(answer_plan: "AnswerPlan") -> None:
-    billing.release_hold(request_id=answer_plan.request_id)
+    """Release the answer's hold: it failed, and owes nothing."""
+    if answer_plan.held_micros:
+        billing.release_hold(request_id=answer_plan.request_id)

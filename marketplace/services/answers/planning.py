@@ -5,7 +5,7 @@ inference and nothing is metered for a failed answer.
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.conf import settings
@@ -87,6 +87,8 @@ class AnswerPlan:
     listed: tuple[Candidate, ...] = ()
     # The collections searched: the answer's words are weighed by their statistics.
     collection_ids: frozenset[uuid.UUID] = frozenset()
+    # What is held against the agent's prepaid wallet for this answer (0: nothing).
+    held_micros: int = 0
 
 
 def new_request_id(prefix: str = "ans") -> str:
@@ -358,5 +360,5 @@ def plan(
         collection_ids=frozenset(usable),
         revenue_micros=revenue,
     )
-    hold_funds(answer_plan)  # a prepaid wallet that cannot cover it: 402 insufficient_funds
-    return answer_plan
+    # A prepaid wallet that cannot cover the worst case: 402 insufficient_funds.
+    return replace(answer_plan, held_micros=hold_funds(answer_plan))
