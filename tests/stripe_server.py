@@ -237,7 +237,6 @@ def _patch_classes(state: LocalStripe) -> None:
         return obj
 
     Refund._api_create = classmethod(refund)
-    create_invoice = Invoice._api_create.__func__  # type: ignore[attr-defined]
     stripe_only = {
         "collection_method",
         "days_until_due",
@@ -246,7 +245,8 @@ def _patch_classes(state: LocalStripe) -> None:
     }
 
     def invoice(cls, **data):
-        return create_invoice(cls, **{k: v for k, v in data.items() if k not in stripe_only})
+        # localstripe makes invoices for subscriptions only; Stripe's own (pending items) here.
+        return cls(**{k: v for k, v in data.items() if k not in stripe_only})
 
     Invoice._api_create = classmethod(invoice)
     list_txns = BalanceTransaction._api_list_all.__func__  # type: ignore[attr-defined]

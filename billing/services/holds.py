@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
 from billing import errors
 from billing.models import Account, BillingProfile, Purpose, RatingCursor, WalletHold
+from billing.services import hold_sql
 from billing.services.rating.usage import USAGE_CURSOR
 from billing.services.types import normal_balance
 from licensing import services as licensing
@@ -55,30 +56,59 @@ def hold_for_answer(
     Holding the same request id again holds nothing more. Raises InsufficientFunds (402)
     when the available balance cannot cover the amount.
     """
-    if amount_micros <= 0 or not holds_apply(organization_id):
+    if amount_micros <= 0 or not settings.BILLING_WALLET_HOLDS:
         return False
     now = timezone.now()
+    expires_at = now + timedelta(seconds=settings.BILLING_HOLD_TTL_S)
+    if connection.vendor == "postgresql":  # one round trip on the answer path
+        held = hold_sql.hold(
+            organization_id=organization_id,
+            request_id=request_id,
+            amount_micros=amount_micros,
+            currency=currency,
+            now=now,
+            expires_at=expires_at,
+        )
+    else:
+        held = _hold(organization_id, request_id, amount_micros, currency, now, expires_at)
+    if held is None:  # this request holds already (a retry)
+        return False
+    if held:
+        return True
+    if not holds_apply(organization_id):  # postpaid: looked up only when nothing was held
+        return False
+    raise _insufficient(organization_id, currency, amount_micros)
+
+
+def _hold(
+    organization_id: uuid.UUID,
+    request_id: str,
+    amount_micros: int,
+    currency: str,
+    now: datetime,
+    expires_at: datetime,
+) -> bool | None:
     try:
         with transaction.atomic():
             held = (
                 _wallet(organization_id, currency)
                 # available = -balance - reserved (a wallet's balance is a credit) >= amount
                 .filter(balance_micros__lte=-(F("reserved_micros") + amount_micros))
+                .exclude(organization__billing_profile__postpaid=True)
                 .update(reserved_micros=F("reserved_micros") + amount_micros)
             )
-            if not held:
-                raise _insufficient(organization_id, currency, amount_micros)
-            WalletHold.objects.create(
-                request_id=request_id,
-                organization_id=organization_id,
-                currency=currency,
-                amount_micros=amount_micros,
-                created_at=now,
-                expires_at=now + timedelta(seconds=settings.BILLING_HOLD_TTL_S),
-            )
-    except IntegrityError:  # this request holds already (a retry): the update rolled back
-        return False
-    return True
+            if held:
+                WalletHold.objects.create(
+                    request_id=request_id,
+                    organization_id=organization_id,
+                    currency=currency,
+                    amount_micros=amount_micros,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+    except IntegrityError:  # a hold of this request exists: the update rolled back
+        return None
+    return bool(held)
 
 
 def _insufficient(
@@ -118,6 +148,15 @@ def settle_hold(
     """Replace an answer's held worst case (`held_micros`) with what it was metered at; a
     hold settled (or released) before is left as it is."""
     amount = max(amount_micros, 0)
+    if connection.vendor == "postgresql":  # one round trip on the answer path
+        hold_sql.settle(
+            organization_id=organization_id,
+            request_id=request_id,
+            currency=currency,
+            held_micros=held_micros,
+            amount_micros=amount,
+        )
+        return
     with transaction.atomic():
         holds = WalletHold.objects.filter(
             request_id=request_id, status=WalletHold.Status.HELD, amount_micros=held_micros
