@@ -116,3 +116,20 @@ def settle(
         """  # noqa: S608 (names from model metadata, values as parameters)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def release(*, request_id: str) -> None:
+    """Delete a hold and take its amount off its wallet's reserved, in one statement."""
+    sql = f"""
+        WITH hold AS (
+            DELETE FROM {_table(WalletHold)} WHERE request_id = %(request_id)s
+            RETURNING organization_id, currency, amount_micros
+        )
+        UPDATE {_table(Account)} AS a
+        SET reserved_micros = a.reserved_micros - hold.amount_micros
+        FROM hold
+        WHERE a.organization_id = hold.organization_id AND a.purpose = %(purpose)s
+          AND a.currency = hold.currency
+    """  # noqa: S608 (names from model metadata, values as parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"request_id": request_id, "purpose": Purpose.AGENT_WALLET.value})

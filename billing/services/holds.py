@@ -173,6 +173,9 @@ def settle_hold(
 
 def release_hold(*, request_id: str) -> None:
     """Release an answer's hold: it failed, so it owes nothing."""
+    if connection.vendor == "postgresql":
+        hold_sql.release(request_id=request_id)
+        return
     with transaction.atomic():
         hold = WalletHold.objects.select_for_update().filter(request_id=request_id).first()
         if hold is None:
