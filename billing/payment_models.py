@@ -48,7 +48,8 @@ class WalletHold(models.Model):
     expires_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["status", "expires_at"], name="hold_status_expiry")]
+        # No secondary index: the table holds only answers in flight or not yet rated, and
+        # every index would be written twice per answer on the hot path.
         constraints = [
             models.CheckConstraint(condition=Q(amount_micros__gte=0), name="hold_not_negative")
         ]

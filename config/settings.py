@@ -347,8 +347,9 @@ BILLING_REVENUE_REPORT_DAYS = env_int("BILLING_REVENUE_REPORT_DAYS", 15)
 # Wallets (docs/operations-stripe.md). Prepaid agents must hold an answer's worst-case cost
 # before it is written (402 insufficient_funds); off, answers are not held against wallets.
 BILLING_WALLET_HOLDS = env_bool("BILLING_WALLET_HOLDS", default=True)
-# A hold not settled within this time (its answer's process died) is released.
-BILLING_HOLD_TTL_S = env_int("BILLING_HOLD_TTL_S", 900)
+# How long an answer may take: a hold this old is over (completed at its worst case, or its
+# process died) and is released once rating has drawn the wallet for it.
+BILLING_HOLD_TTL_S = env_int("BILLING_HOLD_TTL_S", 120)
 # Top-ups: the least and the most one payment may add (micros), and where Checkout returns.
 BILLING_TOP_UP_MIN_MICROS = env_int("BILLING_TOP_UP_MIN_MICROS", 1_000_000)
 BILLING_TOP_UP_MAX_MICROS = env_int("BILLING_TOP_UP_MAX_MICROS", 10_000_000_000)

@@ -6,7 +6,9 @@ row keyed by the request id; otherwise 402 `insufficient_funds`, before any text
 `settle_hold` replaces the worst case with what the answer was metered at (`release_hold`
 drops it if the answer failed). A settled hold stays reserved until rating has drawn the
 wallet for the answer's usage events (`release_wallet_holds`, after each rating pass), so
-money an answer owes is never promised to another one. Postpaid organizations hold nothing.
+money an answer owes is never promised to another one. An answer metered at its worst case
+is not settled (nothing to change): its hold is due when it is BILLING_HOLD_TTL_S old.
+Postpaid organizations hold nothing.
 """
 
 import uuid
@@ -15,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from billing import errors
@@ -28,8 +30,8 @@ from licensing import services as licensing
 
 @dataclass(frozen=True)
 class HoldRelease:
-    expired: int  # holds of answers that never finished (their process died)
-    rated: int  # settled holds whose charges rating has drawn from the wallet
+    marked: int  # holds found due (their answers over): released once rated
+    released: int  # holds whose answers' charges rating has drawn from the wallet
 
 
 def holds_apply(organization_id: uuid.UUID) -> bool:
@@ -187,26 +189,25 @@ def release_hold(*, request_id: str) -> None:
 
 
 def release_wallet_holds(*, now: datetime | None = None) -> HoldRelease:
-    """Release the holds of answers that never finished, and the settled holds whose usage
-    events rating has drawn from the wallet. Re-running it releases nothing twice."""
+    """Release the holds whose answers rating has drawn from the wallet. Re-running it
+    releases nothing twice.
+
+    A hold is due once its answer is over: settled, or older than BILLING_HOLD_TTL_S (an
+    answer that completed at its worst case is not settled; one whose process died never
+    is). A due hold is marked with the usage high-water mark (its answer's events, if any,
+    were committed before: at or below it) and released when rating has passed the mark.
+    """
     now = now or timezone.now()
-    unmarked = WalletHold.objects.filter(
-        status=WalletHold.Status.SETTLED, rated_after_event_id__isnull=True
+    due = WalletHold.objects.filter(rated_after_event_id__isnull=True).filter(
+        Q(status=WalletHold.Status.SETTLED) | Q(expires_at__lte=now)
     )
-    if unmarked.exists():
-        # A settled answer's events were committed before it settled: at or below this mark.
-        unmarked.update(rated_after_event_id=licensing.usage_high_water_mark())
+    marked = (
+        due.update(rated_after_event_id=licensing.usage_high_water_mark()) if due.exists() else 0
+    )
     cursor = RatingCursor.objects.filter(name=USAGE_CURSOR).values_list("position", flat=True)
     position = cursor.first() or 0
-    expired = _release(
-        WalletHold.objects.filter(status=WalletHold.Status.HELD, expires_at__lte=now)
-    )
-    rated = _release(
-        WalletHold.objects.filter(
-            status=WalletHold.Status.SETTLED, rated_after_event_id__lte=position
-        )
-    )
-    return HoldRelease(expired=expired, rated=rated)
+    released = _release(WalletHold.objects.filter(rated_after_event_id__lte=position))
+    return HoldRelease(marked=marked, released=released)
 
 
 def _release(holds) -> int:  # type: ignore[no-untyped-def]

@@ -61,7 +61,7 @@ def test_a_wallet_short_of_the_worst_case_is_refused_and_says_what_it_has(market
     assert _line(market.agent).reserved_micros == 0
 
 
-def test_an_answer_holds_its_cost_until_rating_draws_the_wallet(market, agent_client):
+def test_an_answer_holds_its_cost_until_rating_draws_the_wallet(market, agent_client, settings):
     _fund(market.agent, 1_000_000)
 
     response = _ask(agent_client)
@@ -69,20 +69,20 @@ def test_an_answer_holds_its_cost_until_rating_draws_the_wallet(market, agent_cl
     assert response.status_code == 200, response.json()
     total = response.json()["cost"]["total_micros"]
     assert total > 0
-    hold = WalletHold.objects.get()
-    assert (hold.status, hold.amount_micros) == ("settled", total)
+    assert WalletHold.objects.get().amount_micros == total  # settled, or metered at its quote
     line = _line(market.agent)
     assert (line.wallet_micros, line.reserved_micros) == (1_000_000, total)
     assert line.available_micros == 1_000_000 - total
-    assert billing.release_wallet_holds().rated == 0  # not rated yet: still held
+    over = timezone.now() + timedelta(seconds=settings.BILLING_HOLD_TTL_S + 1)
+    assert billing.release_wallet_holds(now=over).released == 0  # not rated yet: still held
 
     billing.rate_usage()
-    assert billing.release_wallet_holds().rated == 1
+    assert billing.release_wallet_holds(now=over).released == 1
 
     line = _line(market.agent)
     assert (line.wallet_micros, line.reserved_micros) == (1_000_000 - total, 0)
     assert WalletHold.objects.count() == 0
-    assert billing.release_wallet_holds() == billing.HoldRelease(expired=0, rated=0)
+    assert billing.release_wallet_holds() == billing.HoldRelease(marked=0, released=0)
 
 
 def test_what_is_held_for_one_answer_is_not_promised_to_the_next(market, agent_client):
@@ -137,9 +137,8 @@ def test_a_streamed_answer_settles_its_hold(market, agent_client):
 
     assert response.status_code == 200
     assert b"answer.completed" in body
-    hold = WalletHold.objects.get()
     total = AnswerRecord.objects.get().total_micros
-    assert (hold.status, hold.amount_micros) == ("settled", total)
+    assert WalletHold.objects.get().amount_micros == total
     assert _line(market.agent).reserved_micros == total
 
 
@@ -166,7 +165,7 @@ def test_holds_off_answers_are_not_held(market, agent_client, settings):
     assert WalletHold.objects.count() == 0
 
 
-def test_the_hold_of_an_answer_that_never_finished_expires(market):
+def test_the_hold_of_an_answer_that_never_finished_is_released_after_its_time(market, settings):
     _fund(market.agent, 1_000_000)
     assert billing.hold_for_answer(
         organization_id=market.agent.id, request_id="ans_dead", amount_micros=5000, currency="USD"
@@ -181,10 +180,30 @@ def test_the_hold_of_an_answer_that_never_finished_expires(market):
         is False
     )
     assert _line(market.agent).reserved_micros == 5000
+    assert billing.release_wallet_holds() == billing.HoldRelease(marked=0, released=0)
 
-    later = timezone.now() + timedelta(seconds=901)
-    assert billing.release_wallet_holds(now=later).expired == 1
+    later = timezone.now() + timedelta(seconds=settings.BILLING_HOLD_TTL_S + 1)
+    assert billing.release_wallet_holds(now=later) == billing.HoldRelease(marked=1, released=1)
     assert _line(market.agent).reserved_micros == 0
+
+
+def test_an_answer_metered_at_its_worst_case_keeps_its_hold_until_its_time(
+    market, agent_client, monkeypatch, settings
+):
+    _fund(market.agent, 1_000_000)
+    from marketplace.services.answers import funds
+
+    monkeypatch.setattr(funds, "worst_case_micros", lambda plan: 2000)  # one source, as metered
+    response = _ask(agent_client, max_sources=1)
+    assert response.json()["cost"]["total_micros"] == 2000
+    assert WalletHold.objects.get().status == "held"  # nothing to settle
+    billing.rate_usage()
+    assert billing.release_wallet_holds().released == 0
+
+    later = timezone.now() + timedelta(seconds=settings.BILLING_HOLD_TTL_S + 1)
+    assert billing.release_wallet_holds(now=later).released == 1
+    line = _line(market.agent)
+    assert (line.wallet_micros, line.reserved_micros) == (1_000_000 - 2000, 0)
 
 
 def test_holding_adds_a_bounded_number_of_queries(
@@ -197,3 +216,22 @@ def test_holding_adds_a_bounded_number_of_queries(
     with django_assert_max_num_queries(9 + 9):
         response = _ask(agent_client)
     assert response.status_code == 200
+
+
+def test_an_answer_metered_below_its_worst_case_is_settled_at_once(
+    market, agent_client, monkeypatch
+):
+    _fund(market.agent, 1_000_000)
+    from marketplace.services.answers import funds
+
+    monkeypatch.setattr(funds, "worst_case_micros", lambda plan: 50_000)
+
+    response = _ask(agent_client)
+
+    total = response.json()["cost"]["total_micros"]
+    hold = WalletHold.objects.get()
+    assert (hold.status, hold.amount_micros) == ("settled", total)
+    assert _line(market.agent).reserved_micros == total
+    billing.rate_usage()
+    assert billing.release_wallet_holds() == billing.HoldRelease(marked=1, released=1)
+    assert _line(market.agent).reserved_micros == 0
