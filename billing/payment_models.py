@@ -35,8 +35,14 @@ class WalletHold(models.Model):
         SETTLED = "settled", "Settled (metered, waiting for rating)"
 
     request_id = models.CharField(max_length=64, primary_key=True)
+    # No database constraint: a foreign key check locks the organization's row (FOR KEY SHARE)
+    # on every insert, which makes concurrent answers of one agent contend on it. Holds are
+    # transient (released after rating) and the wallet they hold against has the constraint.
     organization = models.ForeignKey(
-        "accounts.Organization", on_delete=models.CASCADE, related_name="wallet_holds"
+        "accounts.Organization",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="wallet_holds",
     )
     currency = models.CharField(max_length=3)
     amount_micros = models.BigIntegerField()
