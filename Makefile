@@ -9,10 +9,10 @@ INSTALLER ?= uv
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test coverage check fuzz worker beat bench clean
+.PHONY: help setup run test coverage check fuzz billing-check worker beat bench clean
 
 help: ## List the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 	@echo
 	@echo "Variables (make VAR=value target):"
 	@echo "  PORT=8000 HOST=127.0.0.1   where make run serves, e.g. make run PORT=8080 HOST=0.0.0.0"
@@ -59,6 +59,10 @@ check: setup ## Lint, format check, import contracts, type check, migrations che
 
 fuzz: setup ## Fuzz the API with Schemathesis against a live server (needs PostgreSQL, Redis)
 	BIN=$(BIN) tests/fuzz/run_schemathesis.sh
+
+billing-check: setup ## Rate pending usage, then check the ledger (DATABASE_URL's): non-zero if off
+	$(BIN)/python manage.py rate_usage
+	$(BIN)/python manage.py billing_check
 
 worker: setup ## Start a Celery worker (needs CELERY_BROKER_URL or REDIS_URL)
 	$(BIN)/celery -A config worker --loglevel=INFO

@@ -169,9 +169,19 @@ class Entry(models.Model):
     """One leg of a transaction: a signed amount (debit positive) on one account."""
 
     id = models.BigAutoField(primary_key=True)
-    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="entries")
+    # No foreign-key constraints in the database: on PostgreSQL a statement trigger checks, set
+    # based, that every entry's transaction was written in the same database transaction and
+    # its account exists in its currency (per-row foreign-key checks would cost rating more
+    # than everything else); transactions and accounts are never deleted.
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.PROTECT, related_name="entries", db_constraint=False
+    )
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="entries", db_index=False
+        Account,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,
+        db_constraint=False,
     )
     amount_micros = models.BigIntegerField()
     currency = models.CharField(max_length=3)

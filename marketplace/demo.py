@@ -22,6 +22,7 @@ from catalog import services as catalog_services
 from catalog.ingestion.extract import content_hash, normalize_text
 from catalog.models import Document
 from licensing import services as licensing
+from marketplace.demo_usage import DemoUsage, seed_usage
 
 CONTENT_DIR = Path(__file__).resolve().parent / "demo_content"
 CATALOG_FILE = CONTENT_DIR / "catalog.toml"
@@ -155,6 +156,8 @@ class DemoSummary:
     agreements: int
     # A document the demo agent is not licensed to read, and its collection's name.
     locked_document: tuple[int, str] | None
+    # The demo's first answers, rated: what each provider has earned.
+    usage: DemoUsage | None = None
 
 
 def read_article(path: Path) -> Article:
@@ -360,6 +363,10 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
     with transaction.atomic():
         api_key = _fresh_api_key(agent_user, agent_org)
 
+    usage = seed_usage(
+        agent_id=agent_org.id,
+        providers={p.account.org_name: owners[p.slug][1].id for p in catalog.providers},
+    )
     documents = Document.objects.filter(collection_id__in=collection_ids.values())
     entitled = licensing.list_entitlements(**agent, usage_type="ai-input")
     locked = documents.exclude(collection_id__in=entitled.collection_ids).order_by("id")
@@ -373,4 +380,5 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
         offers=offers,
         agreements=len(licensing.list_agreements(**agent, status="active")),
         locked_document=locked.values_list("id", "collection__name").first(),
+        usage=usage,
     )

@@ -8,6 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "architecture.md").read_text()
 PACKAGES = (
     "accounts",
+    "billing",
     "catalog",
     "config",
     "core",
@@ -20,6 +21,7 @@ PACKAGES = (
 APPS = {
     "accounts": "accounts.services",
     "licensing": "licensing.services",
+    "billing": "billing.services",
     "catalog": "catalog.services",
 }
 

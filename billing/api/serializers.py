@@ -3,6 +3,7 @@ from rest_framework import serializers
 from core.api.serializers import StrictSerializer
 
 BIGINT_MAX = 2**63 - 1
+PERIOD_PATTERN = r"^2[0-9]{3}-(0[1-9]|1[0-2])$"  # a month of this millennium, YYYY-MM
 MAX_REVENUE_MICROS = 10**15  # a billion currency units: anything larger is a typo
 
 
@@ -27,7 +28,12 @@ class TransactionQuerySerializer(StrictSerializer, OrganizationQueryMixin):
 class StatementQuerySerializer(StrictSerializer, OrganizationQueryMixin):
     json_types = False
     period = serializers.RegexField(
-        r"^\d{4}-(0[1-9]|1[0-2])$", help_text="The month, YYYY-MM (UTC).", max_length=7
+        PERIOD_PATTERN, help_text="The month, YYYY-MM (UTC).", max_length=7
+    )
+    format = serializers.ChoiceField(
+        choices=["json", "csv"],
+        required=False,
+        help_text="csv: the same as Accept: text/csv (for a link in a browser).",
     )
 
 
@@ -37,7 +43,7 @@ class OrganizationOnlyQuerySerializer(StrictSerializer, OrganizationQueryMixin):
 
 class RevenueReportCreateSerializer(StrictSerializer):
     period = serializers.RegexField(
-        r"^\d{4}-(0[1-9]|1[0-2])$",
+        PERIOD_PATTERN,
         max_length=7,
         help_text="The month the revenue was earned, YYYY-MM (UTC); once it has ended.",
     )

@@ -17,6 +17,7 @@ from billing.services.balances import (
     postpaid_organizations,
     set_postpaid,
 )
+from billing.services.charges import Charge, post_charges
 from billing.services.checks import CheckReport, check_ledger
 from billing.services.funding import (
     FundingInfo,
@@ -102,6 +103,7 @@ __all__ = [
     "KINDS",
     "AccountKey",
     "Balance",
+    "Charge",
     "ChargeRun",
     "CheckReport",
     "ConnectInfo",
@@ -163,6 +165,7 @@ __all__ = [
     "pay_providers",
     "period_bounds",
     "platform_account",
+    "post_charges",
     "post_transaction",
     "post_transactions",
     "postpaid_organizations",

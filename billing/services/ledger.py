@@ -9,7 +9,7 @@ so re-running whatever posts changes nothing.
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -123,8 +123,8 @@ def post_transactions(batch: Sequence[NewTransaction]) -> PostResult:
                         new.effective_at,
                     )
                 )
-        _apply_balances(dict(deltas))
         _insert_entries(entries)
+        _apply_balances(dict(deltas))  # last: the balance rows stay locked the least time
     duplicates = tuple(k for k in unique if k not in written)
     return PostResult(written=written, duplicates=duplicates)
 
@@ -147,6 +147,8 @@ def _insert_transactions(rows: list[NewTransaction]) -> dict[str, int]:
         }
         for t in rows
     ]
+    if connection.vendor == "postgresql":
+        return _insert_transactions_pg(values)
     names = list(_TRANSACTION_PG_TYPES)
     quote = connection.ops.quote_name
     table = quote(Transaction._meta.db_table)
@@ -154,11 +156,6 @@ def _insert_transactions(rows: list[NewTransaction]) -> dict[str, int]:
     conflict = "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key"
     written: dict[str, int] = {}
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{_TRANSACTION_PG_TYPES[n]}[]" for n in names)
-            sql = f"INSERT INTO {table} ({column_sql}) SELECT * FROM unnest({arrays}) {conflict}"  # noqa: S608
-            cursor.execute(sql, [[row[n] for row in values] for n in names])
-            return {key: transaction_id for transaction_id, key in cursor.fetchall()}
         fields = {f.attname: f for f in Transaction._meta.concrete_fields}
         placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
         for start in range(0, len(values), 80):  # SQLite: at most 999 parameters a statement
@@ -175,6 +172,35 @@ def _insert_transactions(rows: list[NewTransaction]) -> dict[str, int]:
     return written
 
 
+_STAGED = "billing_staged_transaction"
+
+
+def _insert_transactions_pg(values: Sequence[Mapping[str, object]]) -> dict[str, int]:
+    """Insert on PostgreSQL: binary COPY into a session's temporary table, then one
+    INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING (no per-row parameters)."""
+    names = list(_TRANSACTION_PG_TYPES)
+    quote = connection.ops.quote_name
+    column_sql = ", ".join(quote(n) for n in names)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT to_regclass('pg_temp.{_STAGED}')")
+        if cursor.fetchone()[0] is None:
+            columns = ", ".join(f"{quote(n)} {_TRANSACTION_PG_TYPES[n]}" for n in names)
+            cursor.execute(f"CREATE TEMP TABLE {_STAGED} ({columns}) ON COMMIT DELETE ROWS")
+        else:
+            cursor.execute(f"TRUNCATE pg_temp.{_STAGED}")
+        copy_sql = f"COPY pg_temp.{_STAGED} ({column_sql}) FROM STDIN (FORMAT BINARY)"
+        with cursor.cursor.copy(copy_sql) as copy:
+            copy.set_types([_TRANSACTION_PG_TYPES[n] for n in names])
+            for row in values:
+                copy.write_row([row[n] for n in names])
+        cursor.execute(
+            f"INSERT INTO {quote(Transaction._meta.db_table)} ({column_sql}) "  # noqa: S608
+            f"SELECT {column_sql} FROM pg_temp.{_STAGED} "
+            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key"
+        )
+        return {key: transaction_id for transaction_id, key in cursor.fetchall()}
+
+
 def _insert_entries(entries: list[tuple[int, int, int, str, datetime]]) -> None:
     if not entries:
         return
@@ -186,8 +212,9 @@ def _insert_entries(entries: list[tuple[int, int, int, str, datetime]]) -> None:
         return
     quote = connection.ops.quote_name
     column_sql = ", ".join(quote(c) for c in _ENTRY_COLUMNS)
-    sql = f"COPY {quote(Entry._meta.db_table)} ({column_sql}) FROM STDIN"
+    sql = f"COPY {quote(Entry._meta.db_table)} ({column_sql}) FROM STDIN (FORMAT BINARY)"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        copy.set_types(["int8", "int8", "int8", "text", "timestamptz"])
         for row in entries:
             copy.write_row(row)
 

@@ -1,5 +1,6 @@
 """What the ledger takes (transactions of legs on accounts) and what it gives back."""
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -21,10 +22,13 @@ class AccountKey:
     organization_id: uuid.UUID | None = None
 
 
+# Account keys are immutable values asked for once per leg of every rated event: made once.
+@functools.lru_cache(maxsize=64)
 def platform_account(purpose: str, currency: str) -> AccountKey:
     return AccountKey(purpose=purpose, currency=currency)
 
 
+@functools.lru_cache(maxsize=65_536)
 def org_account(organization_id: uuid.UUID, purpose: str, currency: str) -> AccountKey:
     return AccountKey(purpose=purpose, currency=currency, organization_id=organization_id)
 

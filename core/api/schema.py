@@ -62,6 +62,7 @@ class AutoSchema(SpectacularAutoSchema):
         if (
             direction == "request"
             and isinstance(field, serializers.CharField)
+            and not isinstance(field, serializers.RegexField)  # its own pattern says it all
             and field.trim_whitespace
             and not field.allow_blank
             and schema.get("type") == "string"

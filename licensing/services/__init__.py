@@ -61,10 +61,12 @@ from licensing.services.paywall import crawler_price, public_content_terms
 from licensing.services.renewals import (
     RENEWAL_UNPAID,
     BillableAgreement,
+    LapsedAgreement,
     billable_agreements,
     end_agreement,
     extend_agreement,
     lapse_agreement,
+    lapsed_agreements,
 )
 from licensing.services.reports import UsageGroup, UsageSummary, list_usage, summarize_usage
 from licensing.services.rsl import RSL_CONTENT_TYPE, rsl_document, rsl_providers
@@ -90,6 +92,7 @@ __all__ = [
     "BillableAgreement",
     "ContentGrant",
     "Entitlements",
+    "LapsedAgreement",
     "MeteredAnswer",
     "MeteredEvent",
     "OfferInfo",
@@ -125,6 +128,7 @@ __all__ = [
     "get_price_ceilings",
     "is_metered",
     "lapse_agreement",
+    "lapsed_agreements",
     "list_agreements",
     "list_entitlements",
     "list_market_offers",

@@ -111,3 +111,48 @@ def end_agreement(*, agreement_id: uuid.UUID) -> bool:
         if changed:
             invalidate()
     return bool(changed)
+
+
+@dataclass(frozen=True)
+class LapsedAgreement:
+    agreement_id: uuid.UUID
+    offer_id: uuid.UUID
+    offer_name: str
+    reason: str
+    ended_at: datetime | None
+
+
+def lapsed_agreements(*, agent_id: uuid.UUID, offer_ids: list[uuid.UUID]) -> list[LapsedAgreement]:
+    """Return the agent's agreements on these offers that lapsed (and were not taken again),
+    newest first, so a refusal can say why a licence the agent had is gone."""
+    rows = (
+        LicenseAgreement.objects.filter(
+            agent_id=agent_id,
+            offer_id__in=offer_ids,
+            status=LicenseAgreement.Status.SUSPENDED,
+        )
+        .exclude(status_reason="")
+        .select_related("offer")
+        .order_by("-ends_at")
+    )
+    active = set(
+        LicenseAgreement.objects.filter(
+            agent_id=agent_id, offer_id__in=offer_ids, status=LicenseAgreement.Status.ACTIVE
+        ).values_list("offer_id", flat=True)
+    )
+    seen: set[uuid.UUID] = set()
+    found = []
+    for a in rows:
+        if a.offer_id in active or a.offer_id in seen:
+            continue
+        seen.add(a.offer_id)
+        found.append(
+            LapsedAgreement(
+                agreement_id=a.id,
+                offer_id=a.offer_id,
+                offer_name=a.offer.name,
+                reason=a.status_reason,
+                ended_at=a.ends_at,
+            )
+        )
+    return found

@@ -241,3 +241,58 @@ def test_postgres_keeps_the_ledger_append_only(make_org, change):
                 rows._raw_delete(rows.db)
 
     assert (Transaction.objects.count(), Entry.objects.count()) == (1, 3)
+
+
+def _immediately():
+    with connection.cursor() as cursor:  # what COMMIT does: run the deferred checks now
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@on_postgres
+def test_postgres_lets_a_transactions_entries_come_in_several_statements(make_org):
+    agent, _ = make_org(roles=("agent",))
+    billing.post_transaction(_use(agent.id, agent.id, key="opens-the-accounts"))
+    receivable, payable = (
+        Account.objects.get(purpose=p) for p in ("agent_receivable", "provider_payable")
+    )
+    now = timezone.now()
+
+    row = Transaction.objects.create(idempotency_key="by-hand", kind="adjustment", effective_at=now)
+    Entry.objects.create(
+        transaction=row, account=receivable, amount_micros=5, currency="USD", effective_at=now
+    )
+    Entry.objects.create(
+        transaction=row, account=payable, amount_micros=-5, currency="USD", effective_at=now
+    )
+    _immediately()  # deferred: checked once all of its entries are in
+
+    assert Entry.objects.filter(transaction=row).count() == 2
+
+
+@on_postgres
+def test_postgres_refuses_entries_for_a_transaction_already_checked(make_org):
+    agent, _ = make_org(roles=("agent",))
+    posted = billing.post_transaction(_use(agent.id, agent.id, key="ok"))
+    _immediately()
+    account = Account.objects.get(purpose="agent_receivable")
+
+    with pytest.raises(IntegrityError, match="is closed"), transaction.atomic():
+        for amount in (7, -7):  # balanced, but added after the transaction was checked
+            Entry.objects.create(
+                transaction_id=posted.id,
+                account=account,
+                amount_micros=amount,
+                currency="USD",
+                effective_at=posted.effective_at,
+            )
+
+    assert Entry.objects.count() == 3
+
+
+@on_postgres
+def test_postgres_refuses_a_transaction_with_no_entries(make_org):
+    with pytest.raises(IntegrityError, match="fewer than two entries"), transaction.atomic():
+        Transaction.objects.create(
+            idempotency_key="empty", kind="adjustment", effective_at=timezone.now()
+        )
+        _immediately()

@@ -13,6 +13,7 @@
 #   FUZZ_MAX_EXAMPLES  test cases per operation and phase (default 25)
 #   FUZZ_PORT          default 8765
 #   FUZZ_SEED          Schemathesis seed, for a reproducible run
+#   FUZZ_INCLUDE       only the paths matching this regex (e.g. /api/v1/billing/)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -74,6 +75,7 @@ for tenant in provider agent; do
     --generation-allow-x00 false \
     --suppress-health-check all \
     ${FUZZ_SEED:+--seed "$FUZZ_SEED"} \
+    ${FUZZ_INCLUDE:+--include-path-regex "$FUZZ_INCLUDE"} \
     --report junit --report-dir "$REPORT_DIR/$tenant" \
     --no-color || status=1
 done

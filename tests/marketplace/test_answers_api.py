@@ -6,7 +6,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts import services as accounts_services
+from licensing import services as licensing
 from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
+from tests.acting import acting_for
 
 pytestmark = pytest.mark.django_db
 
@@ -438,3 +440,38 @@ def test_relevance_gate_keeps_passages_covering_the_question():
     kept = relevant_hits("Why does sourdough rise?", hits)
 
     assert [h.chunk_id for h in kept] == [1]
+
+
+def test_a_402_says_when_a_licence_lapsed_for_an_unpaid_renewal(market, agent_client):
+    agreement = licensing.accept_offer(**acting_for(market.agent), offer_id=market.canals_offer.id)
+    licensing.lapse_agreement(agreement_id=agreement.id, reason=licensing.RENEWAL_UNPAID)
+
+    response = _ask(agent_client, question="When did the Panama Canal open?")
+
+    assert response.status_code == 402
+    body = response.json()
+    assert "lapsed: its renewal was not paid" in body["message"]
+    assert body["details"]["lapsed"] == [
+        {
+            "agreement_id": str(agreement.id),
+            "offer_id": str(market.canals_offer.id),
+            "reason": "renewal_unpaid",
+            "ended_at": body["details"]["lapsed"][0]["ended_at"],
+        }
+    ]
+
+
+def test_declared_revenue_is_metered_with_the_answer(market, agent_client):
+    response = _ask(agent_client, question=HEAT_QUESTION, revenue_micros=1_500_000)
+
+    assert response.status_code == 200
+    assert AnswerRecord.objects.get().revenue_micros == 1_500_000
+
+
+@pytest.mark.parametrize("revenue", [-1, "5", 10**16, True])
+def test_a_bad_declared_revenue_is_400_and_meters_nothing(market, agent_client, revenue):
+    response = _ask(agent_client, question=HEAT_QUESTION, revenue_micros=revenue)
+
+    assert response.status_code == 400
+    assert "revenue_micros" in response.json()["details"]
+    assert _nothing_metered()

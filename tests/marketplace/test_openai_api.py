@@ -592,3 +592,10 @@ def test_get_on_chat_completions_is_405_in_both_formats(market, agent_client):
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_sdk_declared_revenue_rides_in_extra_body(sdk):
+    completion = _chat(sdk(), extra_body={"provenant": {"revenue_micros": 250_000}})
+
+    assert completion.model_extra["provenant"]["sources"]
+    assert AnswerRecord.objects.get().revenue_micros == 250_000

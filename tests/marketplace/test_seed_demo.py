@@ -166,7 +166,8 @@ def test_every_printed_example_gets_a_cited_metered_answer():
     assert search.json()["results"]
     mcp = client.post("/api/v1/answers", {"question": MCP_QUESTION}, format="json")
     assert mcp.status_code == 200, mcp.json()  # what examples/mcp_ask.py asks, through REST
-    assert AnswerRecord.objects.count() == 4
+    # Besides the seed's own first answers (rated into the ledger: tests/billing).
+    assert AnswerRecord.objects.exclude(request_id__startswith="demo-").count() == 4
     provider = APIClient()
     assert provider.login(username="provider@demo.provenant.dev", password="provenant-demo")
     earned = provider.get("/api/v1/provider/usage/events").json()["results"]

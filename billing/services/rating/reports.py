@@ -29,7 +29,7 @@ from billing.services.rating.shares import BPS, Funding, accounts_touched, earni
 from billing.services.types import NewTransaction
 from licensing import services as licensing
 
-PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+PERIOD = re.compile(r"^(2[0-9]{3})-(0[1-9]|1[0-2])$")  # as the API's schema says
 
 
 @dataclass(frozen=True)
@@ -68,13 +68,10 @@ def period_bounds(period: str) -> tuple[datetime, datetime]:
     match = PERIOD.match(period)
     if match is None:
         raise errors.ValidationFailed(
-            "A period is a month: YYYY-MM.", details={"period": ["Use YYYY-MM, e.g. 2026-01."]}
+            "A period is a month: YYYY-MM.",
+            details={"period": ["Use YYYY-MM (2000-2999), e.g. 2026-01."]},
         )
     year, month = int(match[1]), int(match[2])
-    if year < 2000:
-        raise errors.ValidationFailed(
-            "A period is a month: YYYY-MM.", details={"period": ["No period before 2000."]}
-        )
     start = datetime(year, month, 1, tzinfo=UTC)
     days = calendar.monthrange(year, month)[1]
     return start, start + timedelta(days=days)
@@ -179,7 +176,7 @@ def allocate_revenue_report(*, report_id: uuid.UUID | str, batch_size: int = 500
     postpaid = report.agent_id in postpaid_organizations({report.agent_id})
     after = 0
     while weight:
-        uses = licensing.revenue_share_uses(**scope.__dict__, after_id=after, limit=batch_size)
+        uses = licensing.revenue_share_uses(**scope, after_id=after, limit=batch_size)
         if not uses:
             break
         after = uses[-1].id

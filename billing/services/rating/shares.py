@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.conf import settings
 
 from billing.models import Purpose
-from billing.services.ledger import lock_accounts
+from billing.services.ledger import account_ids, lock_accounts
 from billing.services.types import AccountKey, Leg, credit, debit, org_account, platform_account
 
 BPS = 10_000
@@ -29,10 +29,19 @@ def revenue_share_micros(*, revenue_micros: int, bps: int, weight_ppm: int) -> i
 
 
 def earning_legs(
-    *, provider_id: uuid.UUID, payment_type: str, amount_micros: int, currency: str
+    *,
+    provider_id: uuid.UUID,
+    payment_type: str,
+    amount_micros: int,
+    currency: str,
+    take_bps: int | None = None,
 ) -> list[Leg]:
-    """Return the credits of a charge: the provider's payable less the platform's take."""
-    take = take_micros(payment_type, amount_micros)
+    """Return the credits of a charge: the provider's payable less the platform's take
+    (BILLING_TAKE_RATE_BPS, or `take_bps` read from it once for a whole batch)."""
+    if take_bps is None:
+        take = take_micros(payment_type, amount_micros)
+    else:
+        take = (amount_micros * take_bps + BPS // 2) // BPS
     legs = []
     if amount_micros - take:
         legs.append(
@@ -65,7 +74,10 @@ class Funding:
     their receivables. The accounts are locked when it is made and stay so until commit."""
 
     def __init__(self, keys: set[AccountKey], postpaid: set[uuid.UUID]) -> None:
-        locked = lock_accounts(keys)
+        # Every account is opened now; only wallets are locked now (their balances decide who
+        # pays), the rest when the batch's balances are added (ledger.post_transactions).
+        self.ids = account_ids(keys)
+        locked = lock_accounts(k for k in keys if k.purpose == Purpose.AGENT_WALLET)
         self.postpaid = postpaid
         # What each wallet holds, on its normal (credit) side.
         self.wallets = {
@@ -77,14 +89,23 @@ class Funding:
     def wallet_micros(self, agent_id: uuid.UUID, currency: str) -> int:
         return self.wallets.get(org_account(agent_id, Purpose.AGENT_WALLET, currency), 0)
 
+    def split(self, agent_id: uuid.UUID, currency: str, amount_micros: int) -> tuple[int, int]:
+        """Return (from the wallet, owed) for a charge, drawing the wallet down as it goes."""
+        if agent_id in self.postpaid:
+            return 0, amount_micros
+        wallet = org_account(agent_id, Purpose.AGENT_WALLET, currency)
+        held = self.wallets.get(wallet, 0)
+        from_wallet = min(held, amount_micros)
+        if from_wallet:
+            self.wallets[wallet] = held - from_wallet
+        return from_wallet, amount_micros - from_wallet
+
     def charge(self, agent_id: uuid.UUID, currency: str, amount_micros: int) -> list[Leg]:
         """Return the debits paying `amount_micros`, drawing the wallet down as it goes."""
         wallet = org_account(agent_id, Purpose.AGENT_WALLET, currency)
-        held = 0 if agent_id in self.postpaid else self.wallets.get(wallet, 0)
-        from_wallet = min(held, amount_micros)
+        from_wallet, _ = self.split(agent_id, currency, amount_micros)
         legs = []
         if from_wallet:
-            self.wallets[wallet] = held - from_wallet
             legs.append(debit(wallet, from_wallet))
         if amount_micros - from_wallet:
             receivable = org_account(agent_id, Purpose.AGENT_RECEIVABLE, currency)

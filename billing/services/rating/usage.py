@@ -21,16 +21,17 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from billing.models import RatingCursor, Transaction
+from billing.models import Purpose, RatingCursor, Transaction
 from billing.services.balances import postpaid_organizations
+from billing.services.charges import Charge, post_charges
 from billing.services.ledger import post_transactions, posted_keys, reversal_of
 from billing.services.rating.shares import (
+    BPS,
     Funding,
     accounts_touched,
-    earning_legs,
     revenue_share_micros,
 )
-from billing.services.types import NewTransaction
+from billing.services.types import org_account, platform_account
 from licensing import services as licensing
 
 USAGE_CURSOR = "usage"
@@ -74,7 +75,11 @@ def rate_usage(
     *, batch_size: int | None = None, from_id: int | None = None, max_batches: int | None = None
 ) -> RatingRun:
     """Rate the usage events not yet rated; with `from_id`, re-rate every event after it
-    (events already rated are left as they are). Then reverse charges of voided events."""
+    (events already rated are left as they are). Then reverse charges of voided events.
+
+    Call it outside a database transaction (a task, a command): on PostgreSQL it takes a
+    moment's SHARE lock on the usage table, which an outer transaction would hold on to.
+    """
     batch_size = batch_size or settings.BILLING_RATING_BATCH
     mark = licensing.usage_high_water_mark()
     rerun_from = from_id
@@ -126,26 +131,30 @@ def _rate_batch(uses: list[licensing.RatableUse], *, rerun: bool) -> tuple[int, 
     funding = Funding(
         accounts_touched(agents, providers), postpaid_organizations({a for a, _ in agents})
     )
-    batch = [
-        NewTransaction(
-            idempotency_key=usage_key(use.id),
-            kind=use.payment_type,
-            legs=(
-                *funding.charge(use.agent_id, use.currency, amount),
-                *earning_legs(
-                    provider_id=use.provider_id,
-                    payment_type=use.payment_type,
-                    amount_micros=amount,
-                    currency=use.currency,
-                ),
-            ),
-            effective_at=use.created_at,
-            usage_event_id=use.id,
-            agreement_id=use.agreement_id,
+    take_bps = {str(k): settings.BILLING_TAKE_RATE_BPS.get(k, 0) for k in RATED_KINDS}
+    batch = []
+    for use, amount in charges:
+        currency, agent_id = use.currency, use.agent_id
+        from_wallet, owed = funding.split(agent_id, currency, amount)
+        take = (amount * take_bps[use.payment_type] + BPS // 2) // BPS
+        batch.append(
+            Charge(
+                idempotency_key=usage_key(use.id),
+                kind=use.payment_type,
+                effective_at=use.created_at,
+                wallet=org_account(agent_id, Purpose.AGENT_WALLET, currency),
+                wallet_micros=from_wallet,
+                receivable=org_account(agent_id, Purpose.AGENT_RECEIVABLE, currency),
+                receivable_micros=owed,
+                payable=org_account(use.provider_id, Purpose.PROVIDER_PAYABLE, currency),
+                payable_micros=amount - take,
+                platform=platform_account(Purpose.PLATFORM_REVENUE, currency),
+                take_micros=take,
+                usage_event_id=use.id,
+                agreement_id=use.agreement_id,
+            )
         )
-        for use, amount in charges
-    ]
-    result = post_transactions(batch)
+    result = post_charges(batch, funding.ids)
     return len(result.written), already + len(result.duplicates)
 
 

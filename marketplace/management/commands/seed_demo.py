@@ -53,6 +53,15 @@ class Command(BaseCommand):
             f"{summary.documents} documents ({summary.documents_ingested} ingested now), "
             f"{len(summary.offers)} offers; Acme Agents holds {summary.agreements} licences."
         )
+        if summary.usage is not None:
+            earned = ", ".join(
+                f"{name} ${micros / 1_000_000:.4f}"
+                for name, micros in summary.usage.payable_micros.items()
+            )
+            out.write(
+                f"  Billing:  {summary.usage.answers} demo answers asked now, "
+                f"{summary.usage.rated} ledger transactions written; earned so far: {earned}."
+            )
         out.write("")
         out.write("The demo agent's API key (shown once; `make run` prints a new one each time):")
         out.write(f"PROVENANT_API_KEY={key}")
@@ -78,6 +87,7 @@ class Command(BaseCommand):
         out.write("")
         out.write("What those answers cost, and earned:")
         out.write(f"  curl -s {host}/api/v1/usage {auth}   # the agent's spend by day, provider")
+        out.write(f"  curl -s {host}/api/v1/billing/balance {auth}   # wallet, owed, earned")
         provider = next((a for a in summary.accounts if accounts.PROVIDER in a.roles), None)
         if provider is not None:
             out.write(

@@ -103,6 +103,20 @@ def _no_entitled_content(
     message = (
         "No content you are licensed to use matches this question; these offers would cover it."
     )
+    lapsed = licensing.lapsed_agreements(agent_id=agent_id, offer_ids=[o.id for o in offers])
+    if lapsed:
+        # A licence the agent had is gone: say so, and why (a renewal left unpaid).
+        names = ", ".join(f"'{a.offer_name}'" for a in lapsed)
+        message += f" Your licence to {names} lapsed: its renewal was not paid."
+        details["lapsed"] = [
+            {
+                "agreement_id": str(a.agreement_id),
+                "offer_id": str(a.offer_id),
+                "reason": a.reason,
+                "ended_at": a.ended_at.isoformat() if a.ended_at else None,
+            }
+            for a in lapsed
+        ]
     if ceilings is not None and any(o.auto_accept for o in offers):
         # An auto-accept offer listed here costs more than the agent consented to.
         message += " Auto-accept offers apply only within your price ceilings."

@@ -1,0 +1,49 @@
+"""The demo seed shows money moving: its first answers are rated, every paid provider has
+earned, the ledger checks out, and a second seed moves nothing more."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import Organization
+from billing import services as billing
+from billing.models import Entry, Transaction
+from marketplace.demo_usage import DEMO_CREDIT_MICROS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _isolated_index(settings, tmp_path):
+    settings.RETRIEVAL_INDEX_DIR = tmp_path / "index"
+    settings.RETRIEVAL_RELOAD_INTERVAL_S = 0
+
+
+def _seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_the_seeded_usage_is_rated_and_every_paid_provider_has_earned():
+    output = _seed()
+
+    summary = {line for line in output.splitlines() if "Billing:" in line}
+    assert len(summary) == 1 and "6 demo answers asked now" in summary.pop()
+    kinds = set(Transaction.objects.values_list("kind", flat=True))
+    assert kinds == {"credit", "use", "revenue_share"}
+    for provider in Organization.objects.filter(is_provider=True):
+        earned = billing.balance_of(organization_id=provider.id).currencies[0].payable_micros
+        assert earned > 0, provider.name
+    agent = Organization.objects.get(name="Acme Agents")
+    line = billing.balance_of(organization_id=agent.id).currencies[0]
+    spent = DEMO_CREDIT_MICROS - line.wallet_micros
+    assert 0 < spent < DEMO_CREDIT_MICROS and line.receivable_micros == 0
+    assert billing.check_ledger().ok
+
+    entries = Entry.objects.count()
+    second = _seed()
+
+    assert "0 demo answers asked now, 0 ledger transactions written" in second
+    assert Entry.objects.count() == entries
