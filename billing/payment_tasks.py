@@ -31,9 +31,9 @@ def retry_stripe_events() -> int:
 
 @shared_task(name="billing.release_wallet_holds", **LATE)
 def release_wallet_holds() -> dict[str, int]:
-    """Release the holds of answers rated (or never finished)."""
+    """Release the holds of answers rated (also run by billing.rate_usage after each pass)."""
     run = billing.release_wallet_holds()
-    return {"expired": run.expired, "rated": run.rated}
+    return {"marked": run.marked, "released": run.released}
 
 
 @shared_task(name="billing.check_low_balances", **LATE)

@@ -436,10 +436,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(BILLING_RATING_INTERVAL_S),
     },
     # Stripe and wallets (docs/operations-stripe.md).
-    "release-wallet-holds": {
-        "task": "billing.release_wallet_holds",
-        "schedule": float(BILLING_RATING_INTERVAL_S),
-    },
     "check-low-balances": {"task": "billing.check_low_balances", "schedule": 300.0},
     "pay-providers": {
         "task": "billing.pay_providers",

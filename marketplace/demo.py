@@ -17,7 +17,6 @@ from django.db import transaction
 
 from accounts import services as accounts
 from accounts.models import APIKey, Membership, Organization, User
-from billing import services as billing
 from catalog import services as catalog_services
 from catalog.ingestion.extract import content_hash, normalize_text
 from catalog.models import Document
@@ -28,7 +27,6 @@ CONTENT_DIR = Path(__file__).resolve().parent / "demo_content"
 CATALOG_FILE = CONTENT_DIR / "catalog.toml"
 DEMO_PASSWORD = "provenant-demo"  # noqa: S105 - a documented demo login, printed on purpose
 DEMO_KEY_NAME = "Demo agent key"
-DEMO_WALLET_MICROS = 100_000_000  # 100 USD of credit in the demo agent's prepaid wallet
 FRONT_MATTER_KEYS = ("title", "author", "url", "published")
 
 
@@ -352,14 +350,6 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
                     spend_cap_micros=spec.spend_cap_micros,
                 )
 
-    # The demo agent is prepaid: its wallet is funded by an operator's credit (once), so its
-    # answers pass the wallet hold without Stripe (docs/operations-stripe.md).
-    billing.grant_credit(
-        organization_id=agent_org.id,
-        amount_micros=DEMO_WALLET_MICROS,
-        idempotency_key="demo-agent-wallet",
-        memo="Demo credit",
-    )
     with transaction.atomic():
         api_key = _fresh_api_key(agent_user, agent_org)
 
