@@ -102,8 +102,8 @@ def start_onboarding(
     portal = settings.BILLING_PORTAL_URL
     link = gateway.create_account_link(
         account_id=row.stripe_account_id,
-        refresh_url=f"{portal}/billing/connect/refresh",
-        return_url=f"{portal}/billing/connect/done",
+        refresh_url=f"{portal}/orgs/{org_id}/billing/?connect=expired",
+        return_url=f"{portal}/orgs/{org_id}/billing/?connect=done",
     )
     return _connect_info(row, link)
 

@@ -164,8 +164,8 @@ def _start_payment(row: TopUp, customer_id: str) -> TopUpInfo:
                 customer_id=customer_id,
                 description="Provenant wallet top-up",
                 metadata=metadata,
-                success_url=f"{portal}/billing/?top_up={row.id}",
-                cancel_url=f"{portal}/billing/?top_up={row.id}&canceled=1",
+                success_url=f"{portal}/orgs/{row.organization_id}/billing/?top_up={row.id}",
+                cancel_url=f"{portal}/orgs/{row.organization_id}/billing/?top_up=canceled",
                 idempotency_key=f"top-up-{row.id}",
             )
             row.checkout_session_id = session.id
