@@ -30,10 +30,11 @@ class InsufficientFunds(DomainError):
 # -- Stripe (billing/services/gateway.py) and the flows through it ---------------------------
 
 
-class StripeNotConfigured(DomainError):
-    """No STRIPE_SECRET_KEY: collection and payouts are unavailable, the rest works."""
+class StripeNotConfigured(Conflict):
+    """No STRIPE_SECRET_KEY: collection and payouts are unavailable, the rest works (409:
+    the deployment's state refuses it, as a retry would; not a server failure)."""
 
-    status = 503
+    status = 409
     code = "stripe_not_configured"
 
 

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 STRIPE_ERRORS = {
     402: ErrorSerializer,  # payment_refused: the card was declined
     502: ErrorSerializer,  # stripe_refused
-    503: ErrorSerializer,  # stripe_not_configured, stripe_unavailable
+    503: ErrorSerializer,  # stripe_unavailable (no Stripe at all: 409 stripe_not_configured)
 }
 
 
@@ -51,7 +51,7 @@ class TopUpListView(APIView):
 
         Returns a PaymentIntent's `client_secret` (confirm it with Stripe.js) or a Checkout
         `checkout_url`. The wallet is credited when Stripe confirms the payment (webhook), not
-        before. 503 `stripe_not_configured` on a deployment without Stripe.
+        before. 409 `stripe_not_configured` on a deployment without Stripe.
         """
         body = s.TopUpCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -200,7 +200,7 @@ def test_payouts_without_stripe_say_so_and_leave_the_balance(
         "/api/v1/billing/payouts", {}, format="json"
     )
 
-    assert response.status_code == 503
+    assert response.status_code == 409
     assert response.json()["code"] == "stripe_not_configured"
     assert _payable(earning_provider) == 5_400_000
 

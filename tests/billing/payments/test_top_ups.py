@@ -102,7 +102,7 @@ def test_without_stripe_top_ups_say_so_plainly_and_nothing_is_written(agent, key
 
     response = client.post("/api/v1/billing/top-ups", {"amount_micros": 5_000_000}, format="json")
 
-    assert response.status_code == 503
+    assert response.status_code == 409
     assert response.json()["code"] == "stripe_not_configured"
     assert "Stripe is not configured" in response.json()["message"]
     assert TopUp.objects.count() == 0
