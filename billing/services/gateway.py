@@ -6,7 +6,7 @@ to run inside an atomic block. Every call that creates something carries an idem
 derived from our own row (`top-up-<id>`, `payout-<id>`), so the SDK's retries and ours never
 charge or pay twice. Amounts cross this boundary in the currency's minor units (cents).
 
-Without STRIPE_SECRET_KEY every function raises `StripeNotConfigured` (503,
+Without STRIPE_SECRET_KEY every function raises `StripeNotConfigured` (409,
 `stripe_not_configured`); nothing else in the project needs Stripe.
 """
 

@@ -165,7 +165,7 @@ def pay_provider(*, organization_id: uuid.UUID, currency: str) -> PayoutInfo:
     """Pay a provider's payable balance (whole minor units) to its connected account.
 
     Refused, with the balance untouched: no connected account or payouts not enabled (409),
-    Stripe not configured (503), a balance below the minimum (409).
+    Stripe not configured (409), a balance below the minimum (409).
     """
     connected = ConnectedAccount.objects.filter(organization_id=organization_id).first()
     if connected is None:
