@@ -1,18 +1,51 @@
 """Request and response shapes of top-ups, funding, Connect onboarding and payouts."""
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.api.serializers import OrganizationQueryMixin
+from billing.services.currency import micros_per_minor_unit
 from core.api.serializers import StrictCharField, StrictSerializer
+
+# A top-up is a whole number of the currency's minor units (USD: a multiple of 10,000 micros).
+STEP = micros_per_minor_unit(settings.LICENSING_CURRENCY)
+LEAST, MOST = settings.BILLING_TOP_UP_MIN_MICROS, settings.BILLING_TOP_UP_MAX_MICROS
+AMOUNT = {"minimum": LEAST, "maximum": MOST, "multipleOf": STEP}
+
+
+@extend_schema_field({"type": "integer", **AMOUNT})
+class TopUpAmountField(serializers.IntegerField):
+    """An amount one top-up may add: within the bounds, in whole minor units."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=kwargs.pop("min_value", LEAST), max_value=MOST, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if value % STEP:
+            raise serializers.ValidationError(f"A multiple of {STEP} (whole minor units).")
+        return value
+
+
+@extend_schema_field({"type": "integer", "anyOf": [{"enum": [0]}, AMOUNT]})
+class AutoTopUpAmountField(TopUpAmountField):
+    """0 (off), or an amount a top-up may add."""
+
+    def __init__(self, **kwargs):
+        super().__init__(min_value=0, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if 0 < value < LEAST:
+            raise serializers.ValidationError(f"0 (off) or at least {LEAST}.")
+        return value
 
 
 class TopUpCreateSerializer(StrictSerializer):
-    amount_micros = serializers.IntegerField(
-        min_value=1,
-        max_value=settings.BILLING_TOP_UP_MAX_MICROS,
+    amount_micros = TopUpAmountField(
         help_text="What to add, in micros: a whole number of the currency's minor units (USD: "
-        f"a multiple of 10000), at least {settings.BILLING_TOP_UP_MIN_MICROS}.",
+        f"a multiple of 10000), from {LEAST} to {MOST}.",
     )
     method = serializers.ChoiceField(
         choices=["payment_intent", "checkout"],
@@ -65,10 +98,8 @@ class FundingUpdateSerializer(StrictSerializer):
         max_value=settings.BILLING_TOP_UP_MAX_MICROS,
         help_text="Below this available wallet balance you are flagged (0: never).",
     )
-    auto_top_up_micros = serializers.IntegerField(
+    auto_top_up_micros = AutoTopUpAmountField(
         required=False,
-        min_value=0,
-        max_value=settings.BILLING_TOP_UP_MAX_MICROS,
         help_text="Top up this much automatically when under the threshold (0: off).",
     )
     payment_method_id = StrictCharField(
