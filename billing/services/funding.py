@@ -83,9 +83,10 @@ def update_funding(
             )
         row.payment_method_id = payment_method_id
     if row.auto_top_up_micros and not row.payment_method_id:
-        raise errors.ValidationFailed(
-            "Automatic top-up needs a saved card: send payment_method_id too.",
-            details={"payment_method_id": ["Required for automatic top-up."]},
+        raise errors.Conflict(
+            "Automatic top-up needs a saved card: send payment_method_id too (or save one "
+            "first).",
+            code="no_payment_method",
         )
     row.save()
     return _funding_info(row)

@@ -105,8 +105,9 @@ def test_auto_top_up_needs_a_saved_card(stripe_env, agent, key_client):
         "/api/v1/billing/funding", {"auto_top_up_micros": 20_000_000}, format="json"
     )
 
-    assert response.status_code == 400
-    assert "payment_method_id" in response.json()["details"]
+    assert response.status_code == 409
+    assert response.json()["code"] == "no_payment_method"
+    assert FundingProfile.objects.get().auto_top_up_micros == 0
 
 
 def test_reconciliation_matches_top_ups_refunds_and_payouts_and_reports_what_differs(
