@@ -84,8 +84,7 @@ def update_funding(
         row.payment_method_id = payment_method_id
     if row.auto_top_up_micros and not row.payment_method_id:
         raise errors.Conflict(
-            "Automatic top-up needs a saved card: send payment_method_id too (or save one "
-            "first).",
+            "Automatic top-up needs a saved card: send payment_method_id too (or save one first).",
             code="no_payment_method",
         )
     row.save()

@@ -12,6 +12,7 @@ Without STRIPE_SECRET_KEY every function raises `StripeNotConfigured` (409,
 
 import functools
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.db import connection
 
 from billing import errors
+from core.cache import LocalCache
 
 
 @dataclass(frozen=True)
@@ -88,10 +90,13 @@ def _not_configured() -> errors.StripeNotConfigured:
     )
 
 
-@functools.cache
-def _cached_client(
-    api_key: str, api_base: str, retries: int, timeout_s: int
-) -> stripe.StripeClient:
+# One client per process and configuration: it keeps its HTTP connection pool.
+_clients: LocalCache[tuple[int, str, str, int, int], stripe.StripeClient] = LocalCache(
+    "billing.stripe_clients", maxsize=4, ttl_s=None
+)
+
+
+def _new_client(api_key: str, api_base: str, retries: int, timeout_s: int) -> stripe.StripeClient:
     return stripe.StripeClient(
         api_key,
         base_addresses={"api": api_base} if api_base else None,
@@ -107,12 +112,14 @@ def _client() -> stripe.StripeClient:
         )
     if not configured():
         raise _not_configured()
-    return _cached_client(
+    key = (
+        os.getpid(),  # a forked child never shares its parent's sockets
         settings.STRIPE_SECRET_KEY,
         settings.STRIPE_API_BASE,
         settings.STRIPE_MAX_NETWORK_RETRIES,
         settings.STRIPE_TIMEOUT_S,
     )
+    return _clients.get_or_compute(key, lambda: _new_client(*key[1:]))
 
 
 def _call(method: Any, params: dict[str, Any], idempotency_key: str | None = None) -> Any:
