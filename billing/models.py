@@ -274,3 +274,7 @@ class RevenueReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id} {self.period} {self.revenue_micros} {self.currency}"
+
+
+# What moving money through Stripe keeps (wallet holds, top-ups, webhooks, payouts, invoices).
+from billing.payment_models import *  # noqa: E402, F403
