@@ -337,6 +337,12 @@ if any(bps > 10_000 for bps in BILLING_TAKE_RATE_BPS.values()):
 # Usage events rated per database transaction, and how often beat starts a rating pass.
 BILLING_RATING_BATCH = env_int("BILLING_RATING_BATCH", 5000)
 BILLING_RATING_INTERVAL_S = env_int("BILLING_RATING_INTERVAL_S", 60)
+# Without a broker (CELERY_TASK_ALWAYS_EAGER: `make run`) no beat rates usage: "thread" rates it
+# in a background thread of the web process shortly after each answer and every interval
+# (billing/services/background.py); "off" leaves it to `manage.py rate_usage`.
+BILLING_WITHOUT_BROKER = env_str("BILLING_WITHOUT_BROKER", "thread")
+if BILLING_WITHOUT_BROKER not in {"thread", "off"}:
+    raise ImproperlyConfigured('BILLING_WITHOUT_BROKER is "thread" or "off"')
 # Metering voids the events of an answer never delivered (a stream that failed) within this
 # long; a charge rated for a voided event is reversed once its event is this old.
 BILLING_VOID_WINDOW_S = env_int("BILLING_VOID_WINDOW_S", 600)

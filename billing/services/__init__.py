@@ -6,6 +6,7 @@ reports, credits, and (through `billing/services/gateway.py`, the one module tha
 Stripe) top-ups, invoices and payouts. Amounts are signed integer micros, debit positive.
 """
 
+from billing.services.background import background_rating, rate_soon, rating_pass
 from billing.services.balances import (
     Balance,
     CurrencyBalance,
@@ -133,6 +134,7 @@ __all__ = [
     "TransactionPage",
     "account_ids",
     "allocate_revenue_report",
+    "background_rating",
     "balance_of",
     "billing_organization_id",
     "charge_agreements",
@@ -170,7 +172,9 @@ __all__ = [
     "post_transactions",
     "postpaid_organizations",
     "process_event",
+    "rate_soon",
     "rate_usage",
+    "rating_pass",
     "receive_event",
     "reconcile",
     "release_hold",

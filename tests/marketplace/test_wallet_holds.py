@@ -235,3 +235,35 @@ def test_an_answer_metered_below_its_worst_case_is_settled_at_once(
     billing.rate_usage()
     assert billing.release_wallet_holds() == billing.HoldRelease(marked=1, released=1)
     assert _line(market.agent).reserved_micros == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_an_answer_is_rated_in_the_background_soon_after(
+    market, agent_client, settings
+):
+    settings.BILLING_WITHOUT_BROKER = "thread"
+    _fund(market.agent, 1_000_000)
+
+    response = _ask(agent_client)
+
+    assert response.status_code == 200, response.json()
+    total = response.json()["cost"]["total_micros"]
+    assert billing.background_rating.wait_idle(timeout=30)
+    line = _line(market.agent)
+    assert line.wallet_micros == 1_000_000 - total  # drawn by rating, no command run
+    assert billing.check_ledger().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_rating_off_without_a_broker_nothing_is_rated_until_asked(
+    market, agent_client, settings
+):
+    settings.BILLING_WITHOUT_BROKER = "off"
+    _fund(market.agent, 1_000_000)
+
+    assert _ask(agent_client).status_code == 200
+
+    assert billing.background_rating.wait_idle(timeout=30)
+    assert _line(market.agent).wallet_micros == 1_000_000
+    billing.rating_pass()
+    assert _line(market.agent).wallet_micros < 1_000_000

@@ -47,7 +47,9 @@ def hold_funds(answer_plan: "AnswerPlan") -> int:
 
 def settle_funds(answer_plan: "AnswerPlan", total_micros: int) -> None:
     """Replace the answer's hold with what it was metered at (if it is less than held: at
-    the worst case the hold stands as it is, due for release when BILLING_HOLD_TTL_S old)."""
+    the worst case the hold stands as it is, due for release when BILLING_HOLD_TTL_S old),
+    and have what was metered rated soon."""
+    billing.rate_soon()
     if answer_plan.held_micros and total_micros != answer_plan.held_micros:
         billing.settle_hold(
             organization_id=answer_plan.agent_id,
