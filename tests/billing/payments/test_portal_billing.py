@@ -25,7 +25,7 @@ def test_without_stripe_the_page_says_so_and_shows_the_balance(make_org, setting
     assert page.status_code == 200
     text = page.content.decode()
     assert "Stripe is not configured on this deployment" in text
-    assert "<td>3000000</td>" in text
+    assert "<td>3.00</td>" in text
     assert "Pay with Stripe" not in text
 
 
