@@ -1,9 +1,11 @@
 """Writing the planned answer with the inference backend, whole or streamed, and metering it."""
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from django.conf import settings
+from django.db import transaction
 
 import inference_client
 from catalog import services as catalog
@@ -13,6 +15,8 @@ from marketplace.services import inference as inference_clients
 from marketplace.services.answers.metering import _meter_before_delivery
 from marketplace.services.answers.planning import AnswerPlan
 from marketplace.services.answers.result import AnswerResult, finish
+
+Delivered = TypeVar("Delivered")
 
 
 class AnswerInterrupted(errors.DomainError):
@@ -146,10 +150,32 @@ def answer_question(answer_plan: AnswerPlan, *, max_tokens: int | None = None) -
     An answer no source grounds (the sources do not answer the question) is not delivered
     nor metered: NotFound `no_answer`.
     """
+    return deliver_answer(answer_plan, _as_is, max_tokens=max_tokens)
+
+
+def _as_is(result: AnswerResult) -> AnswerResult:
+    return result
+
+
+def deliver_answer(
+    answer_plan: AnswerPlan,
+    deliver: Callable[[AnswerResult], Delivered],
+    *,
+    max_tokens: int | None = None,
+) -> Delivered:
+    """Write the planned answer, then meter it and hand it to `deliver` in one database
+    transaction; return what `deliver` returns.
+
+    What `deliver` writes (the response a retry with the same Idempotency-Key is given)
+    commits with the metering or not at all: if the database goes away in between, the answer
+    is not metered either, and the retry is answered afresh instead of refused for an answer
+    it never received. Inference runs before the transaction opens.
+    """
     answer = write_answer(answer_plan, max_tokens=max_tokens)
     if not _grounded(answer):
         raise _no_answer(answer_plan)
-    return _finish_answer(answer_plan, answer)
+    with transaction.atomic():
+        return deliver(_finish_answer(answer_plan, answer))
 
 
 def stream_answer(
