@@ -173,6 +173,15 @@ class Service:
         assert self.process is not None
         return self.process.pid
 
+    def wait_for(self, text: str, timeout_s: float) -> None:
+        """Wait until the log of the process started last shows `text`."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if text in self.log.read_text(errors="replace").rsplit("==== start", 1)[-1]:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name} did not log {text!r} within {timeout_s:.0f} s")
+
     def kill_group(self) -> None:
         """SIGKILL the process and everything in its group, as a machine dying would."""
         if self.process is None:

@@ -31,6 +31,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,7 +40,7 @@ from collections import Counter
 from pathlib import Path
 
 import _faults_client as client
-from _faults_services import PgCluster, RedisServer, Service, alive, children, free_port
+from _faults_services import PgCluster, RedisServer, Service, children, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "provenant_faults"
@@ -51,6 +52,8 @@ IN_RATING_BATCH = """
       AND l.pid IN (SELECT l2.pid FROM pg_locks l2 JOIN pg_class c2 ON c2.oid = l2.relation
                     WHERE c2.relname = 'licensing_usageevent' AND l2.granted)
 """
+# The counts that must be zero.
+FAILURES = ("lost", "doubled", "never", "not metered", "off", "without cause")
 CURSOR = "SELECT position FROM billing_ratingcursor WHERE name = 'usage'"
 
 
@@ -159,19 +162,20 @@ class Watch:
         return None
 
 
-def kill_in_batch(watch: Watch, kill, *, what: str, attempts: int = 8) -> dict:
-    """Kill (with `kill()`) while a rating batch is open; check the batch did not commit."""
+def kill_in_batch(watch: Watch, target, kill, *, what: str, attempts: int = 8) -> dict:
+    """Kill process `target()` with `kill(pid)` while a rating batch is open; check that the
+    batch did not commit (the rating cursor stayed where it was)."""
     for attempt in range(1, attempts + 1):
+        pid = target()  # found before the batch opens: looking it up takes a while
         if watch.in_rating_batch(timeout_s=30) is None:
             raise RuntimeError("no rating batch was seen open in 30 s")
         before = watch.position()
-        killed = kill()
+        kill(pid)
         time.sleep(0.5)
-        after = watch.position()
-        if after == before:
-            log(f"killed {what} (pid {killed}) in an open rating batch at cursor {before}")
-            return {"pid": killed, "cursor": before, "attempts": attempt}
-        log(f"killed {what} (pid {killed}) just after a batch committed; trying again")
+        if watch.position() == before:
+            log(f"killed {what} (pid {pid}) in an open rating batch at cursor {before}")
+            return {"pid": pid, "rating cursor": before, "attempts": attempt}
+        log(f"killed {what} (pid {pid}) just after a batch committed; trying again")
         time.sleep(2)
     raise RuntimeError(f"could not kill {what} inside a rating batch in {attempts} attempts")
 
@@ -258,9 +262,79 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def prepare(work: Path, pg: PgCluster, redis: RedisServer) -> tuple[dict[str, str], str, str]:
+    """Create the database, migrate, seed the demo; return the env, the API key, the agent."""
+    import psycopg
+
+    with psycopg.connect(pg.url("postgres"), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {DATABASE}")
+    env = environment(work, pg, redis)
+    manage(env, "migrate", "--noinput")
+    seeded = manage(env, "seed_demo")
+    api_key = re.search(r"PROVENANT_API_KEY=(\S+)", seeded).group(1)
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    from accounts.models import Organization
+
+    agent = Organization.objects.get(name="Acme Agents", is_agent=True)
+    connections.close_all()  # PostgreSQL restarts under this process too
+    return env, api_key, str(agent.id)
+
+
+def pool_process(worker: Service, timeout_s: float = 30) -> int:
+    """Return the worker's pool process (one: concurrency 1), once it has one."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        pool = children(worker.pid)
+        if pool:
+            return pool[0]
+        time.sleep(0.2)
+    raise RuntimeError(f"the worker has no pool process after {timeout_s:.0f} s")
+
+
+def inject_faults(
+    watch: Watch, worker: Service, pg: PgCluster, redis: RedisServer, *, phase_s: float
+) -> dict[str, object]:
+    """Kill the worker's pool process, then the whole worker, in rating batches; restart
+    Redis, then PostgreSQL twice; `phase_s` apart, under the agents' load."""
+    faults: dict[str, object] = {}
+
+    def kill_worker(pid: int) -> None:
+        worker.kill_group()
+        worker.start()
+
+    time.sleep(phase_s)
+    faults["pool process killed"] = kill_in_batch(
+        watch,
+        lambda: pool_process(worker),
+        lambda pid: os.kill(pid, signal.SIGKILL),
+        what="the pool process",
+    )
+    time.sleep(phase_s)
+    faults["worker killed"] = kill_in_batch(
+        watch, lambda: worker.pid, kill_worker, what="the whole worker"
+    )
+    worker.wait_for("ready.", timeout_s=60)  # so that the next fault hits a running worker
+    time.sleep(phase_s)
+    redis.restart(down_s=2.0)
+    faults["Redis restarted"] = "killed, down for 2 s, started empty (queue and cache lost)"
+    log(f"Redis {faults['Redis restarted']}")
+    for n in (1, 2):
+        time.sleep(phase_s)
+        took_s = pg.restart()
+        faults[f"PostgreSQL restart {n}"] = f"pg_ctl restart -m fast, {took_s:.1f} s"
+        log(f"PostgreSQL restarted ({took_s:.1f} s)")
+    time.sleep(phase_s)
+    return faults
+
+
 def main() -> int:
     args = parse_args()
-    phase_s = 6.0 if args.quick else 15.0
     work = Path(tempfile.mkdtemp(prefix="provenant-faults-"))
     pg, redis = PgCluster(work / "pg"), RedisServer(work / "redis")
     started: list[Service] = []
@@ -268,85 +342,39 @@ def main() -> int:
         log(f"throw-away PostgreSQL and Redis in {work}")
         pg.init()
         redis.start()
-        subprocess.run(
-            [PYTHON, "-c", f"import psycopg; psycopg.connect({pg.url('postgres')!r}, "
-             f"autocommit=True).execute('CREATE DATABASE {DATABASE}')"],
-            check=True,
-        )  # fmt: skip
-        env = environment(work, pg, redis)
-        manage(env, "migrate", "--noinput")
-        seeded = manage(env, "seed_demo")
-        api_key = re.search(r"PROVENANT_API_KEY=(\S+)", seeded).group(1)
-        os.environ.update(env)
-        sys.path.insert(0, str(ROOT))
-        import django
-        import django.db
-
-        django.setup()
-        from accounts.models import Organization
-
-        agent_id = str(Organization.objects.get(name="Acme Agents", is_agent=True).id)
+        env, api_key, agent_id = prepare(work, pg, redis)
         web, worker, beat, url = services(env, work)
         for service in (web, worker, beat):
             service.start()
             started.append(service)
         wait_http(url)
+        worker.wait_for("ready.", timeout_s=60)
         watch = Watch(pg.url(DATABASE))
         log(f"serving at {url}; {args.concurrency} agents start asking")
 
         load = client.AnswerLoad(url, api_key, concurrency=args.concurrency)
         load_started = time.monotonic()
         load.start()
-        faults: dict[str, object] = {}
-        time.sleep(phase_s)
-
-        def kill_pool() -> int:
-            pid = children(worker.pid)[0]
-            os.kill(pid, 9)
-            return pid
-
-        faults["pool process killed"] = kill_in_batch(watch, kill_pool, what="the pool process")
-        time.sleep(phase_s)
-
-        def kill_worker() -> int:
-            pid = worker.pid
-            worker.kill_group()
-            worker.start()
-            return pid
-
-        faults["worker killed"] = kill_in_batch(watch, kill_worker, what="the whole worker")
-        time.sleep(phase_s)
-        redis.restart(down_s=2.0)
-        log("Redis killed, down for 2 s, started again (queue and cache lost)")
-        time.sleep(phase_s)
-        restart_s = pg.restart()
-        log(f"PostgreSQL restarted (pg_ctl restart -m fast, {restart_s:.1f} s)")
-        time.sleep(phase_s)
+        faults = inject_faults(watch, worker, pg, redis, phase_s=6.0 if args.quick else 15.0)
         load.stop()
         load_s = time.monotonic() - load_started
         outcomes = load.outcomes
         log(f"{len(outcomes)} requests finished in {load_s:.0f} s; waiting for rating")
         caught_up_s = wait_rated(watch, timeout_s=120)
         client.save(outcomes, work / "outcomes.jsonl")
-        django.db.connections.close_all()  # this process's connection died with the restart
         counts = count(outcomes, agent_id)
         replays = client.replay_all(url, api_key, outcomes)
         check = subprocess.run(
-            [PYTHON, "manage.py", "billing_check"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
+            [PYTHON, "manage.py", "billing_check"], cwd=ROOT, env=env, capture_output=True,
             text=True,
-        )
-        alive_workers = [p for p in children(worker.pid) if alive(p)]
+        )  # fmt: skip
         report(
             outcomes, counts, replays, check, faults,
-            load_s=load_s, caught_up_s=caught_up_s, restart_s=restart_s,
-            redeliveries=worker_redeliveries(worker.log), pool=len(alive_workers), quick=args.quick,
+            load_s=load_s, caught_up_s=caught_up_s, quick=args.quick,
+            redeliveries=worker_redeliveries(worker.log),
         )  # fmt: skip
-        bad = [k for k in counts if ("lost" in k or "doubled" in k or "never" in k or "off" in k)]
-        failed = any(counts[k] for k in bad) or counts.get("answers not metered", 0)
-        return 1 if failed or check.returncode or replays.get("different") else 0
+        bad = sum(v for k, v in counts.items() if any(w in k for w in FAILURES))
+        return 1 if bad or check.returncode or replays.get("different") else 0
     finally:
         for service in reversed(started):
             service.stop()
@@ -366,8 +394,7 @@ def report(outcomes, counts, replays, check, faults, **figures) -> None:
           f"{os.cpu_count()} cores, Python {platform.python_version()}")  # fmt: skip
     for name, detail in faults.items():
         print(f"  {name}: {detail}")
-    print(f"  PostgreSQL restart took {figures['restart_s']:.1f} s; rating caught up "
-          f"{figures['caught_up_s']:.1f} s after the load stopped")  # fmt: skip
+    print(f"  rating caught up {figures['caught_up_s']:.1f} s after the load stopped")
     print(f"  rating tasks the worker received twice (redelivered): {figures['redeliveries']}")
     print(f"\n  requests: {len(outcomes)} in {figures['load_s']:.0f} s; final statuses "
           f"{dict(sorted(statuses.items(), key=str))}")  # fmt: skip
