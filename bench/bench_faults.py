@@ -53,7 +53,7 @@ IN_RATING_BATCH = """
                     WHERE c2.relname = 'licensing_usageevent' AND l2.granted)
 """
 # The counts that must be zero.
-FAILURES = ("lost", "doubled", "never", "not metered", "off", "without cause")
+FAILURES = ("lost", "doubled", "never", "not metered", "off", "without cause", "given up")
 CURSOR = "SELECT position FROM billing_ratingcursor WHERE name = 'usage'"
 
 
@@ -206,6 +206,7 @@ def count(outcomes: list[client.Outcome], agent_id: str) -> dict[str, int]:
         .values_list("request_id", "n")
     )
     c: Counter[str] = Counter()
+    c["requests given up (no final response)"] = sum(1 for o in outcomes if o.status is None)
     for request_id, answer in got.items():
         shown, recorded = len(answer["sources"]), metered.get(request_id, 0)
         c["events lost"] += max(0, shown - recorded)
@@ -214,8 +215,8 @@ def count(outcomes: list[client.Outcome], agent_id: str) -> dict[str, int]:
     c["metered, never received"] = len(set(metered) - set(got))
     events = UsageEvent.objects.filter(answer__request_id__in=list(got))
     c["usage events"] = events.count()
-    c["usage events, micros"] = events.aggregate(s=Sum("amount_micros"))["s"] or 0
-    c["answers' cost, micros"] = sum(a["cost"]["total_micros"] for a in got.values())
+    c["metered, micros"] = events.aggregate(s=Sum("amount_micros"))["s"] or 0
+    c["cost shown in the answers, micros"] = sum(a["cost"]["total_micros"] for a in got.values())
     ids = set(events.values_list("id", flat=True))
     top = max(ids, default=0)
     due = {
@@ -241,8 +242,8 @@ def count(outcomes: list[client.Outcome], agent_id: str) -> dict[str, int]:
     c["ledger transactions doubled"] = sum(n - 1 for n in rated.values() if n > 1)
     c["ledger transactions without cause"] = sum(1 for e in rated if e not in due)
     c["ledger amounts off"] = sum(1 for e, amount in due.items() if charged.get(e, 0) != amount)
-    c["charged, micros"] = sum(charged.values())
-    c["due, micros"] = sum(due.values())
+    c["charged in the ledger, micros"] = sum(charged.values())
+    c["due by the rating rules, micros"] = sum(due.values())
     return dict(c)
 
 
@@ -374,6 +375,8 @@ def main() -> int:
             redeliveries=worker_redeliveries(worker.log),
         )  # fmt: skip
         bad = sum(v for k, v in counts.items() if any(w in k for w in FAILURES))
+        bad += counts["metered, micros"] != counts["cost shown in the answers, micros"]
+        bad += counts["charged in the ledger, micros"] != counts["due by the rating rules, micros"]
         return 1 if bad or check.returncode or replays.get("different") else 0
     finally:
         for service in reversed(started):
