@@ -1,9 +1,11 @@
 """Writing the planned answer with the inference backend, whole or streamed, and metering it."""
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from django.conf import settings
+from django.db import transaction
 
 import inference_client
 from catalog import services as catalog
@@ -14,6 +16,8 @@ from marketplace.services.answers.funds import release_funds, settle_funds, wors
 from marketplace.services.answers.metering import _meter_before_delivery
 from marketplace.services.answers.planning import AnswerPlan
 from marketplace.services.answers.result import AnswerResult, finish
+
+Delivered = TypeVar("Delivered")
 
 
 class AnswerInterrupted(errors.DomainError):
@@ -148,16 +152,40 @@ def answer_question(answer_plan: AnswerPlan, *, max_tokens: int | None = None) -
     nor metered: NotFound `no_answer`. The plan's wallet hold is settled on what the answer
     was metered at, or released if it fails.
     """
+    return deliver_answer(answer_plan, _as_is, max_tokens=max_tokens)
+
+
+def _as_is(result: AnswerResult) -> AnswerResult:
+    return result
+
+
+def deliver_answer(
+    answer_plan: AnswerPlan,
+    deliver: Callable[[AnswerResult], Delivered],
+    *,
+    max_tokens: int | None = None,
+) -> Delivered:
+    """Write the planned answer, then meter it and hand it to `deliver` in one database
+    transaction; return what `deliver` returns.
+
+    What `deliver` writes (the response a retry with the same Idempotency-Key is given)
+    commits with the metering or not at all: if the database goes away in between, the answer
+    is not metered either, and the retry is answered afresh instead of refused for an answer
+    it never received. Inference runs before the transaction opens. The plan's wallet hold
+    is settled on what the answer was metered at once that commits, or released if it fails.
+    """
     try:
         answer = write_answer(answer_plan, max_tokens=max_tokens)
         if not _grounded(answer):
             raise _no_answer(answer_plan)
-        result = _finish_answer(answer_plan, answer)
+        with transaction.atomic():
+            result = _finish_answer(answer_plan, answer)
+            delivered = deliver(result)
     except BaseException:
         release_funds(answer_plan)
         raise
     settle_funds(answer_plan, result.total_micros)
-    return result
+    return delivered
 
 
 def stream_answer(
