@@ -122,18 +122,24 @@ def get_connect_status(
 
 
 def apply_account_update(*, account: dict[str, object], event_created: datetime) -> bool:
-    """Apply an account.updated event unless a newer one was applied; return whether it was."""
+    """Apply an account.updated event: read the account from Stripe and keep its state now;
+    return whether it was read.
+
+    The event's own copy can be stale: events carry whole seconds, so two updates of one
+    second cannot be ordered, and they arrive in any order. An event older than one already
+    applied is skipped (the state read then includes it)."""
+    account_id = str(account.get("id", ""))
+    row = ConnectedAccount.objects.filter(stripe_account_id=account_id).first()
+    if row is None or (row.updated_by_event_at and row.updated_by_event_at > event_created):
+        return False
+    current = gateway.retrieve_account(account_id=account_id)  # outside any transaction
     with transaction.atomic():
-        row = (
-            ConnectedAccount.objects.select_for_update()
-            .filter(stripe_account_id=str(account.get("id", "")))
-            .first()
-        )
-        if row is None or (row.updated_by_event_at and row.updated_by_event_at > event_created):
-            return False
-        row.payouts_enabled = bool(account.get("payouts_enabled"))
-        row.details_submitted = bool(account.get("details_submitted"))
-        row.updated_by_event_at = event_created
+        row = ConnectedAccount.objects.select_for_update().get(pk=row.pk)
+        if row.updated_by_event_at and row.updated_by_event_at > event_created:
+            return False  # a newer event was applied meanwhile, with what Stripe said then
+        row.payouts_enabled = current.payouts_enabled
+        row.details_submitted = current.details_submitted
+        row.updated_by_event_at = max(row.updated_by_event_at or event_created, event_created)
         row.save(update_fields=["payouts_enabled", "details_submitted", "updated_by_event_at"])
     return True
 

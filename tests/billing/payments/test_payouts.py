@@ -212,3 +212,25 @@ def test_an_agent_is_not_paid_out(stripe_env, agent, key_client):
 
     assert response.status_code == 403
     assert response.json()["code"] == "wrong_role"
+
+
+def test_account_updates_of_one_second_in_any_order_leave_stripes_current_state(
+    stripe_env, provider, key_client
+):
+    """Found by the stateful test: events carry whole seconds, so two `account.updated` of one
+    second cannot be ordered by their `created`; the account is read from Stripe instead."""
+    client = key_client(provider, scopes=["billing"])
+    account_id = client.post("/api/v1/billing/connect", {}, format="json").json()["account_id"]
+    stripe_env.act(f"accounts/{account_id}/disable")
+    stripe_env.act(f"accounts/{account_id}/enable")
+    disabled, enabled = stripe_env.server.take_events("account.updated")
+    assert (
+        disabled["data"]["object"]["payouts_enabled"],
+        enabled["data"]["object"]["payouts_enabled"],
+    ) == (False, True)
+    disabled["created"] = enabled["created"]  # one second
+
+    stripe_env.server.events.extend([enabled, disabled])  # the later one first
+    stripe_env.deliver()
+
+    assert client.get("/api/v1/billing/connect").json()["payouts_enabled"] is True
