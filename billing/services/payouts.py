@@ -280,7 +280,7 @@ def _transfer(payout_id: uuid.UUID) -> PayoutInfo:
     return _payout_info(row)
 
 
-def _undo(payout_id: uuid.UUID, status: str, message: str) -> bool:
+def _undo(payout_id: uuid.UUID, status: str, message: str, transfer_id: str = "") -> bool:
     """Fail or reverse a payout: its ledger transaction is reversed (payable again)."""
     with transaction.atomic():
         row = Payout.objects.select_for_update().get(id=payout_id)
@@ -290,15 +290,19 @@ def _undo(payout_id: uuid.UUID, status: str, message: str) -> bool:
         reverse_transaction(transaction_id=original.id, memo=f"Payout {row.id} {status}")
         row.status = status
         row.failure_message = message[:500]
-        row.save(update_fields=["status", "failure_message"])
+        # A transfer reversed before we heard Stripe made it (a lost answer, its retry not run
+        # yet): its id comes with the reversal, and reconciliation matches Stripe's by it.
+        row.transfer_id = row.transfer_id or transfer_id
+        row.save(update_fields=["status", "failure_message", "transfer_id"])
     return True
 
 
 def reverse_payout(*, transfer: dict[str, object]) -> bool:
     """Apply transfer.reversed: the provider's payable balance is restored (once)."""
+    transfer_id = str(transfer.get("id", ""))
     metadata = transfer.get("metadata") or {}
     payout_id = metadata.get("payout_id") if isinstance(metadata, dict) else None
-    rows = Payout.objects.filter(transfer_id=str(transfer.get("id", "")))
+    rows = Payout.objects.filter(transfer_id=transfer_id)
     if payout_id:
         try:
             rows = Payout.objects.filter(id=uuid.UUID(str(payout_id)))
@@ -307,7 +311,7 @@ def reverse_payout(*, transfer: dict[str, object]) -> bool:
     row = rows.first()
     if row is None:
         return False
-    return _undo(row.id, Payout.Status.REVERSED, "The transfer was reversed.")
+    return _undo(row.id, Payout.Status.REVERSED, "The transfer was reversed.", transfer_id)
 
 
 def pay_providers(*, currency: str | None = None) -> list[PayoutInfo]:
