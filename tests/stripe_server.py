@@ -12,7 +12,7 @@ module runs its aiohttp app in a thread on a free loopback port and adds:
   400 `idempotency_error`), as Stripe does for 24 hours;
 - `/_config/fail`: make the next matching requests fail (before or after they take effect), to
   test retries; `/_config/test/...`: what a payer or Stripe does outside our API (pay a Checkout
-  Session, enable an account's payouts, reverse a transfer, pay an invoice).
+  Session, enable or disable an account's payouts, pay an invoice).
 
 Events are not sent by HTTP: they are kept in order (`LocalStripe.events`), and tests deliver
 them to the webhook endpoint signed with the webhook secret, as Stripe signs them.
@@ -132,10 +132,14 @@ class LocalStripe:
         self._idempotent.clear()
         self._failures.clear()
 
-    def fail_next(self, path_prefix: str, *, count: int = 1, after: bool = False) -> None:
-        """Make the next `count` POSTs under `path_prefix` fail with a 500 (with `after`, once
-        they took effect: the caller never hears that they did)."""
-        self._failures.append({"prefix": path_prefix, "count": count, "after": after})
+    def fail_next(
+        self, path_prefix: str, *, count: int = 1, after: bool = False, exact: bool = False
+    ) -> None:
+        """Make the next `count` POSTs under `path_prefix` (to it alone, with `exact`) fail with
+        a 500 (with `after`, once they took effect: the caller never hears that they did)."""
+        self._failures.append(
+            {"prefix": path_prefix, "count": count, "after": after, "exact": exact}
+        )
 
     def signed(
         self, event: dict[str, Any], *, timestamp: int | None = None, secret: str = WEBHOOK_SECRET
@@ -221,7 +225,8 @@ def _patch(state: LocalStripe) -> None:
         ("POST", "/v1/invoices/{id}/finalize", _finalize_invoice),
         ("POST", "/_config/fail", _config_fail(state)),
         ("POST", "/_config/test/checkout/sessions/{id}/pay", _pay_session(state)),
-        ("POST", "/_config/test/accounts/{id}/enable", _enable_account(state)),
+        ("POST", "/_config/test/accounts/{id}/enable", _enable_account(state, True)),
+        ("POST", "/_config/test/accounts/{id}/disable", _enable_account(state, False)),
         ("POST", "/_config/test/invoices/{id}/pay", _pay_invoice(state)),
     ]
     for method, path, handler in routes:
@@ -397,13 +402,19 @@ def _pay_session(state: LocalStripe):
     return handler
 
 
-def _enable_account(state: LocalStripe):
+def _enable_account(state: LocalStripe, enabled: bool):
+    """Stripe enables an account's payouts (onboarding finished) or disables them (say, for
+    missing information), and says so with `account.updated`."""
+
     async def handler(request):
         account = store.get(f"account:{request.match_info['id']}")
         if account is None:
             raise UserError(404, "Not Found")
-        account.payouts_enabled = account.charges_enabled = account.details_submitted = True
-        account.capabilities = {k: "active" for k in account.capabilities}
+        account.payouts_enabled = account.charges_enabled = enabled
+        account.details_submitted = True
+        account.capabilities = {
+            k: "active" if enabled else "inactive" for k in account.capabilities
+        }
         state._emit(Event("account.updated", account))
         return _json(account)
 
@@ -431,7 +442,10 @@ def _config_fail(state: LocalStripe):
     async def handler(request):
         data = await request.json()
         state.fail_next(
-            data["prefix"], count=int(data.get("count", 1)), after=bool(data.get("after"))
+            data["prefix"],
+            count=int(data.get("count", 1)),
+            after=bool(data.get("after")),
+            exact=bool(data.get("exact")),
         )
         return web.Response()
 
@@ -449,7 +463,10 @@ def _idempotency(state: LocalStripe):
             (
                 f
                 for f in state._failures
-                if request.method == "POST" and request.path.startswith(f["prefix"]) and f["count"]
+                if request.method == "POST"
+                and f["count"]
+                and (request.path == f["prefix"] or not f["exact"])
+                and request.path.startswith(f["prefix"])
             ),
             None,
         )

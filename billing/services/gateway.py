@@ -199,6 +199,14 @@ def create_payment_intent(
     )
 
 
+def payment_intent_charge_id(*, payment_intent_id: str) -> str:
+    """Return the id of the charge that paid a PaymentIntent ("" if none did yet)."""
+    retrieve = functools.partial(_client().v1.payment_intents.retrieve, payment_intent_id)
+    intent = _call(retrieve, {})
+    charge = getattr(intent, "latest_charge", None)
+    return _str(getattr(charge, "id", charge))
+
+
 def create_checkout_session(
     *,
     amount_minor: int,

@@ -122,18 +122,24 @@ def get_connect_status(
 
 
 def apply_account_update(*, account: dict[str, object], event_created: datetime) -> bool:
-    """Apply an account.updated event unless a newer one was applied; return whether it was."""
+    """Apply an account.updated event: read the account from Stripe and keep its state now;
+    return whether it was read.
+
+    The event's own copy can be stale: events carry whole seconds, so two updates of one
+    second cannot be ordered, and they arrive in any order. An event older than one already
+    applied is skipped (the state read then includes it)."""
+    account_id = str(account.get("id", ""))
+    row = ConnectedAccount.objects.filter(stripe_account_id=account_id).first()
+    if row is None or (row.updated_by_event_at and row.updated_by_event_at > event_created):
+        return False
+    current = gateway.retrieve_account(account_id=account_id)  # outside any transaction
     with transaction.atomic():
-        row = (
-            ConnectedAccount.objects.select_for_update()
-            .filter(stripe_account_id=str(account.get("id", "")))
-            .first()
-        )
-        if row is None or (row.updated_by_event_at and row.updated_by_event_at > event_created):
-            return False
-        row.payouts_enabled = bool(account.get("payouts_enabled"))
-        row.details_submitted = bool(account.get("details_submitted"))
-        row.updated_by_event_at = event_created
+        row = ConnectedAccount.objects.select_for_update().get(pk=row.pk)
+        if row.updated_by_event_at and row.updated_by_event_at > event_created:
+            return False  # a newer event was applied meanwhile, with what Stripe said then
+        row.payouts_enabled = current.payouts_enabled
+        row.details_submitted = current.details_submitted
+        row.updated_by_event_at = max(row.updated_by_event_at or event_created, event_created)
         row.save(update_fields=["payouts_enabled", "details_submitted", "updated_by_event_at"])
     return True
 
@@ -274,7 +280,7 @@ def _transfer(payout_id: uuid.UUID) -> PayoutInfo:
     return _payout_info(row)
 
 
-def _undo(payout_id: uuid.UUID, status: str, message: str) -> bool:
+def _undo(payout_id: uuid.UUID, status: str, message: str, transfer_id: str = "") -> bool:
     """Fail or reverse a payout: its ledger transaction is reversed (payable again)."""
     with transaction.atomic():
         row = Payout.objects.select_for_update().get(id=payout_id)
@@ -284,15 +290,19 @@ def _undo(payout_id: uuid.UUID, status: str, message: str) -> bool:
         reverse_transaction(transaction_id=original.id, memo=f"Payout {row.id} {status}")
         row.status = status
         row.failure_message = message[:500]
-        row.save(update_fields=["status", "failure_message"])
+        # A transfer reversed before we heard Stripe made it (a lost answer, its retry not run
+        # yet): its id comes with the reversal, and reconciliation matches Stripe's by it.
+        row.transfer_id = row.transfer_id or transfer_id
+        row.save(update_fields=["status", "failure_message", "transfer_id"])
     return True
 
 
 def reverse_payout(*, transfer: dict[str, object]) -> bool:
     """Apply transfer.reversed: the provider's payable balance is restored (once)."""
+    transfer_id = str(transfer.get("id", ""))
     metadata = transfer.get("metadata") or {}
     payout_id = metadata.get("payout_id") if isinstance(metadata, dict) else None
-    rows = Payout.objects.filter(transfer_id=str(transfer.get("id", "")))
+    rows = Payout.objects.filter(transfer_id=transfer_id)
     if payout_id:
         try:
             rows = Payout.objects.filter(id=uuid.UUID(str(payout_id)))
@@ -301,7 +311,7 @@ def reverse_payout(*, transfer: dict[str, object]) -> bool:
     row = rows.first()
     if row is None:
         return False
-    return _undo(row.id, Payout.Status.REVERSED, "The transfer was reversed.")
+    return _undo(row.id, Payout.Status.REVERSED, "The transfer was reversed.", transfer_id)
 
 
 def pay_providers(*, currency: str | None = None) -> list[PayoutInfo]:

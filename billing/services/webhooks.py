@@ -120,14 +120,19 @@ def _handle(kind: str, payload: dict[str, Any], created: datetime) -> None:
 
 def _credit(obj: dict[str, Any], *, payment_intent_id: str) -> None:
     top_up = top_ups.find_top_up(metadata=_metadata(obj), payment_intent_id=payment_intent_id)
-    if top_up is None:
-        return  # a payment that is not a top-up (an invoice's, say)
+    if top_up is None or top_up.credited_at is not None:
+        return  # a payment that is not a top-up (an invoice's, say), or credited already
     amount = obj.get("amount_received") or obj.get("amount_total") or obj.get("amount") or 0
+    charge_id = _id_of(obj.get("latest_charge"))
+    if not charge_id and payment_intent_id:
+        # A Checkout Session names its PaymentIntent, not the charge; the ledger keeps the
+        # charge, which is what Stripe's balance transactions (reconciliation) name.
+        charge_id = gateway.payment_intent_charge_id(payment_intent_id=payment_intent_id)
     top_ups.credit_top_up(
         top_up_id=top_up.id,
         amount_minor=int(amount),
         currency=str(obj.get("currency") or top_up.currency),
-        reference=_id_of(obj.get("latest_charge")) or payment_intent_id or _id_of(obj.get("id")),
+        reference=charge_id or payment_intent_id or _id_of(obj.get("id")),
         payment_intent_id=payment_intent_id,
     )
 

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from billing import services as billing
-from billing.models import FundingProfile, StripeInvoice, TopUp
+from billing.models import FundingProfile, StripeInvoice, TopUp, Transaction
 from tests.billing.conftest import meter
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -140,3 +140,30 @@ def test_reconciliation_matches_top_ups_refunds_and_payouts_and_reports_what_dif
     assert [(d.kind, d.stripe_micros, d.ledger_micros, d.problem) for d in report.differences] == [
         ("charge", 3_000_000, 0, "at Stripe, not in the ledger")
     ]
+
+
+def test_a_checkout_top_up_credited_by_its_session_event_is_booked_under_its_charge(
+    stripe_env, agent, key_client
+):
+    """Found by the stateful test: `checkout.session.completed` names the PaymentIntent, not
+    the charge; credited by it first, the top-up was booked under the PaymentIntent's id and
+    reconciliation found its charge "at Stripe, not in the ledger"."""
+    body = (
+        key_client(agent, scopes=["billing"])
+        .post(
+            "/api/v1/billing/top-ups",
+            {"amount_micros": 4_000_000, "method": "checkout"},
+            format="json",
+        )
+        .json()
+    )
+    stripe_env.act(f"checkout/sessions/{body['checkout_session_id']}/pay")
+    stripe_env.deliver("checkout.session.completed")  # before payment_intent.succeeded
+    stripe_env.deliver()
+
+    charge = stripe_env.payer.v1.payment_intents.retrieve(body["payment_intent_id"]).latest_charge
+    assert TopUp.objects.get().status == "succeeded"
+    assert Transaction.objects.get(kind="top_up").external_ref == getattr(charge, "id", charge)
+    now = timezone.now()
+    report = billing.reconcile(since=now - timedelta(minutes=5), until=now + timedelta(minutes=5))
+    assert report.differences == ()

@@ -1,6 +1,9 @@
 """Payouts: Connect onboarding, transfers of payable balances, and what each payout paid for."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from billing import services as billing
 from billing.models import Payout, Transaction
@@ -212,3 +215,52 @@ def test_an_agent_is_not_paid_out(stripe_env, agent, key_client):
 
     assert response.status_code == 403
     assert response.json()["code"] == "wrong_role"
+
+
+def test_account_updates_of_one_second_in_any_order_leave_stripes_current_state(
+    stripe_env, provider, key_client
+):
+    """Found by the stateful test: events carry whole seconds, so two `account.updated` of one
+    second cannot be ordered by their `created`; the account is read from Stripe instead."""
+    client = key_client(provider, scopes=["billing"])
+    account_id = client.post("/api/v1/billing/connect", {}, format="json").json()["account_id"]
+    stripe_env.act(f"accounts/{account_id}/disable")
+    stripe_env.act(f"accounts/{account_id}/enable")
+    disabled, enabled = stripe_env.server.take_events("account.updated")
+    assert (
+        disabled["data"]["object"]["payouts_enabled"],
+        enabled["data"]["object"]["payouts_enabled"],
+    ) == (False, True)
+    disabled["created"] = enabled["created"]  # one second
+
+    stripe_env.server.events.extend([enabled, disabled])  # the later one first
+    stripe_env.deliver()
+
+    assert client.get("/api/v1/billing/connect").json()["payouts_enabled"] is True
+
+
+def test_a_transfer_reversed_before_its_lost_response_is_retried_keeps_its_id(
+    stripe_env, earning_provider, key_client
+):
+    """Found by the stateful test: Stripe made the transfer but its answer was lost, then
+    reversed it before our retry; the reversed payout kept no transfer id, and reconciliation
+    found the transfer and its reversal "at Stripe, not in the ledger"."""
+    client = key_client(earning_provider, scopes=["billing"])
+    _onboard(stripe_env, client)
+    stripe_env.server.fail_next("/v1/transfers", after=True)
+    assert client.post("/api/v1/billing/payouts", {}, format="json").json()["status"] == "pending"
+    from tests.stripe_server import store
+
+    (transfer_key,) = [k for k in store if k.startswith("transfer:")]
+    transfer_id = transfer_key.removeprefix("transfer:")
+
+    stripe_env.payer.v1.transfers.reversals.create(transfer_id)
+    stripe_env.deliver()
+    billing.pay_providers()  # the retry finds the payout reversed: nothing to transfer again
+
+    payout = Payout.objects.order_by("created_at").first()
+    assert (payout.status, payout.transfer_id) == ("reversed", transfer_id)
+    now = timezone.now()
+    report = billing.reconcile(since=now - timedelta(minutes=5), until=now + timedelta(minutes=5))
+    assert report.differences == ()
+    assert billing.check_ledger().ok
