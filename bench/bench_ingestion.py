@@ -1,18 +1,26 @@
 """Benchmark catalog ingestion end to end: upload -> job -> extract -> chunk -> store -> index.
 
 Run: .venv/bin/python bench/bench_ingestion.py [--quick] [--workers N] [--database-url URL]
+                                                [--without-duplicates] [--repeat N]
 
 Corpus: Debian's python3.11-doc (apt-get install -y python3.11-doc). Plain text is the
 reStructuredText sources (each copied 4 times with a distinct first line so every copy is a
 new document); HTML is the rendered pages, extracted with trafilatura. Each worker process
 runs its own ingestion jobs of 100 files (the API's batch limit), like a Celery worker would.
+
+`--without-duplicates` runs the same pipeline with duplicate detection replaced by no-ops (no
+signing, judging or signatures stored; nothing held out): what detection costs is the
+difference. `--repeat N` runs each measurement N times on fresh collections and prints every
+rate and their median (the machine is shared: single runs spread by about 20%).
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import statistics
 import time
+from contextlib import nullcontext
 
 import _catalog_corpus as corpus
 
@@ -52,6 +60,34 @@ def _ingest(collection_id, files: list[tuple[str, bytes]]) -> tuple[int, int]:
     return created, failed
 
 
+class _NoJudgement:
+    def passage_state(self, ordinal: int) -> tuple[bool, None]:
+        return False, None
+
+
+def _without_duplicates() -> None:
+    """Replace duplicate detection in ingestion by no-ops (before the workers fork)."""
+    from catalog.services.ingestion import items, runner
+
+    class Disabled:
+        @staticmethod
+        def judge_version(**kwargs) -> _NoJudgement:
+            return _NoJudgement()
+
+        @staticmethod
+        def record_version(**kwargs) -> None:
+            return None
+
+        @staticmethod
+        def sign_documents(**kwargs) -> int:
+            return 0
+
+        recording = staticmethod(nullcontext)
+        deferred_signatures = staticmethod(nullcontext)
+
+    items.duplicates = runner.duplicates = Disabled  # type: ignore[assignment]
+
+
 def _worker(args) -> tuple[int, int]:
     collection_id, files = args
     return _ingest(collection_id, files)
@@ -77,9 +113,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short run")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--without-duplicates", action="store_true", help="duplicate detection off (a baseline)"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement")
+    parser.add_argument("--kinds", default="text,html", help="text, html or both (default)")
     args = parser.parse_args()
     corpus.require_corpus()
     data_dir = corpus.setup_django(database_url=args.database_url)
+    if args.without_duplicates:
+        _without_duplicates()
 
     from django.db import connection
 
@@ -94,25 +137,38 @@ def main() -> None:
     print(f"machine: {corpus.machine()}")
     print(
         f"database: {connection.vendor}; search backend: {search_backend()}; data dir: {data_dir}"
+        + ("; duplicate detection OFF" if args.without_duplicates else "")
     )
-    for kind in ("text", "html"):
+    for kind in args.kinds.split(","):
         files = _files(kind, args.quick)
         megabytes = sum(len(c) for _, c in files) / 2**20
-        collection = Collection.objects.create(organization=org, name=f"{kind}-{time.time_ns()}")
-        elapsed, ok, failed = run(kind, files, args.workers, collection.id)
-        chunks = Chunk.objects.filter(collection=collection).count()
-        held = Chunk.objects.filter(collection=collection, held_out=True).count()
-        print(
-            f"{kind:5s}: {ok} documents ({failed} failed, {megabytes:.1f} MiB, {chunks} chunks, "
-            f"{held} held out as repeats) "
-            f"in {elapsed:.2f} s with {args.workers} worker(s) = {ok / elapsed:.0f} documents/s"
-        )
-        # Re-ingesting identical content is a no-op: measure how fast it is recognised.
-        elapsed, ok, _ = run(kind, files, args.workers, collection.id)
-        print(
-            f"{kind:5s}: re-ingesting the same {ok} documents (unchanged): "
-            f"{ok / elapsed:.0f} documents/s"
-        )
+        rates, unchanged = [], []
+        for _ in range(args.repeat):
+            collection = Collection.objects.create(
+                organization=org, name=f"{kind}-{time.time_ns()}"
+            )
+            elapsed, ok, failed = run(kind, files, args.workers, collection.id)
+            rates.append(ok / elapsed)
+            chunks = Chunk.objects.filter(collection=collection).count()
+            held = Chunk.objects.filter(collection=collection, held_out=True).count()
+            print(
+                f"{kind:5s}: {ok} documents ({failed} failed, {megabytes:.1f} MiB, {chunks} "
+                f"chunks, {held} held out as repeats) in {elapsed:.2f} s with {args.workers} "
+                f"worker(s) = {ok / elapsed:.0f} documents/s"
+            )
+            # Re-ingesting identical content is a no-op: measure how fast it is recognised.
+            elapsed, ok, _ = run(kind, files, args.workers, collection.id)
+            unchanged.append(ok / elapsed)
+            print(
+                f"{kind:5s}: re-ingesting the same {ok} documents (unchanged): "
+                f"{ok / elapsed:.0f} documents/s"
+            )
+        if args.repeat > 1:
+            print(
+                f"{kind:5s}: median of {args.repeat} runs {statistics.median(rates):.0f} "
+                f"documents/s (runs: {', '.join(f'{r:.0f}' for r in rates)}); unchanged "
+                f"{statistics.median(unchanged):.0f}"
+            )
 
 
 if __name__ == "__main__":

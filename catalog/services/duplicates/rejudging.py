@@ -4,18 +4,13 @@ out against are gone, and the operator's release of a false positive."""
 import uuid
 from collections.abc import Iterable
 
+import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.ingestion import minhash
 from catalog.models import Chunk, Document, TextSignature
-from catalog.services.duplicates.judging import (
-    Verdict,
-    _Subject,
-    band_keys_of,
-    decode_parts,
-    judge,
-)
+from catalog.services.duplicates.judging import Row, Subject, Verdict, judge, subject_of
 
 
 def _apply(document: Document, chunks: list[Chunk], verdict: Verdict) -> list[int]:
@@ -27,10 +22,12 @@ def _apply(document: Document, chunks: list[Chunk], verdict: Verdict) -> list[in
     ):
         document.duplicate_of_id = verdict.duplicate_of
         document.duplicate_similarity = verdict.similarity
+        document.duplicate_measure = verdict.measure
         document.status = Document.Status.DUPLICATE if held_document else Document.Status.PENDING
         Document.objects.filter(id=document.id).update(
             duplicate_of_id=document.duplicate_of_id,
             duplicate_similarity=document.duplicate_similarity,
+            duplicate_measure=document.duplicate_measure,
             status=document.status,
         )
     changed, newly_held, released = [], [], False
@@ -56,27 +53,25 @@ def _apply(document: Document, chunks: list[Chunk], verdict: Verdict) -> list[in
     return newly_held
 
 
-def _stored_subject(document: Document) -> _Subject | None:
-    row = (
+def _stored_subject(document: Document) -> Subject | None:
+    stored = (
         TextSignature.objects.filter(document=document, algorithm=minhash.ALGORITHM)
-        .values_list("id", "provider_id", "digests", "chunk_ids", "since_us")
+        .values_list("id", "collection_id", "provider_id", "digests", "chunk_ids", "since_us")
         .first()
     )
-    if row is None:
+    if stored is None:
         return None
-    signature_id, provider_id, digests, chunk_ids, since_us = row
-    parts = decode_parts(digests, chunk_ids, since_us, signature_id)
-    document_text = parts[0][1]
-    passages = tuple((chunk_id, text) for chunk_id, text in parts[1:] if chunk_id is not None)
-    return _Subject(
+    signature_id, collection_id, provider_id, digests, chunk_ids, since_us = stored
+    row = Row(
+        signature_id=signature_id,
         document_id=document.id,
-        collection_id=document.collection_id,
+        collection_id=collection_id,
         provider_id=provider_id,
-        released_from=document.duplicate_released_from_id,
-        document=document_text,
-        passages=passages,
-        keys=band_keys_of(document_text, passages),
+        digests=minhash.from_bytes(digests),
+        chunk_ids=np.frombuffer(chunk_ids, dtype="<i8").astype(np.int64),
+        since_us=np.frombuffer(since_us, dtype="<i8").astype(np.int64),
     )
+    return subject_of(row, released_from=document.duplicate_released_from_id)
 
 
 def recheck(*, document_ids: Iterable[int]) -> None:
@@ -94,7 +89,7 @@ def recheck(*, document_ids: Iterable[int]) -> None:
         .order_by("id")
     )
     subjects = [(d, s) for d in documents if (s := _stored_subject(d)) is not None]
-    subjects.sort(key=lambda pair: (pair[1].document.since, pair[0].id))
+    subjects.sort(key=lambda pair: (int(pair[1].since_us[0]), pair[0].id))
     newly_held: list[int] = []
     for document, subject in subjects:
         chunks = list(document.chunks.order_by("ordinal").defer("text"))
