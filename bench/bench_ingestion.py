@@ -64,6 +64,9 @@ class _NoJudgement:
     def passage_state(self, ordinal: int) -> tuple[bool, None]:
         return False, None
 
+    def fits(self, document) -> bool:
+        return True
+
 
 def _without_duplicates() -> None:
     """Replace duplicate detection in ingestion by no-ops (before the workers fork)."""
@@ -81,6 +84,10 @@ def _without_duplicates() -> None:
         @staticmethod
         def sign_documents(**kwargs) -> int:
             return 0
+
+        @staticmethod
+        def dependents_of(**kwargs) -> list[int]:
+            return []
 
         recording = staticmethod(nullcontext)
         deferred_signatures = staticmethod(nullcontext)
