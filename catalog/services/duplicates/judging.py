@@ -84,7 +84,10 @@ class Row:
     digests: minhash.Digests
     chunk_ids: Int64s  # 0 for the document
     since_us: Int64s
-    held: npt.NDArray[np.bool_] | None = None  # known for a batch's rows; else read when needed
+    held: npt.NDArray[np.bool_] | None = None  # which parts are held out
+    # Whether `held` is known for the passages too (a batch's rows); a stored row's passages
+    # are looked up only when they are near enough to count.
+    passages_known: bool = True
 
 
 @dataclass(frozen=True)
@@ -216,24 +219,14 @@ def stored_matches(subject: Subject) -> list[tuple[Row, int, int]]:
         return []
     signature_ids = sorted({signature_id for signature_id, _, _ in bands})
     rows: dict[int, Row] = {}
-    held_documents: set[int] = set()
     for values in _query(_ROWS_SQL, signature_ids, [minhash.ALGORITHM, subject.document_id]):
         row, status = decode_row(values)
         if row.provider_id == subject.provider_id and row.collection_id != subject.collection_id:
             continue  # the provider's other collections are licensed on their own
-        rows[row.signature_id] = row
-        if status == Document.Status.DUPLICATE:
-            held_documents.add(row.signature_id)
-    matches = [(rows[s], part, key) for s, part, key in bands if s in rows]
-    chunk_ids = sorted({int(row.chunk_ids[part]) for row, part, _ in matches if part})
-    held_chunks = {values[0] for values in _query(_HELD_SQL, chunk_ids)} if chunk_ids else set()
-    for signature_id, row in rows.items():
-        held = np.isin(row.chunk_ids, list(held_chunks)) if held_chunks else None
-        if held is None:
-            held = np.zeros(len(row.chunk_ids), dtype=np.bool_)
-        held[0] = signature_id in held_documents
-        rows[signature_id] = replace(row, held=held)
-    return [(rows[row.signature_id], part, key) for row, part, key in matches]
+        held = np.zeros(len(row.chunk_ids), dtype=np.bool_)
+        held[0] = status == Document.Status.DUPLICATE
+        rows[row.signature_id] = replace(row, held=held, passages_known=False)
+    return [(rows[s], part, key) for s, part, key in bands if s in rows]
 
 
 def judge(subject: Subject, also: Pool | None = None) -> Verdict:
@@ -293,15 +286,27 @@ def _best_candidates(
         np.stack([row.digests[part] for row, part, _ in found]),
     )
     wording_threshold, content_threshold = thresholds()
-    best: dict[int, _Found] = {}
+    near: list[tuple[tuple[Row, int, int], float, float, bool]] = []
     for (row, part, own), by_wording, by_content in zip(
         found, wording.tolist(), content.tolist(), strict=True
     ):
         foreign = row.provider_id != subject.provider_id and row.document_id != (
             subject.released_from
         )
-        near = by_wording >= wording_threshold or (foreign and by_content >= content_threshold)
-        if not near or not _counts(subject, own, row, part, foreign):
+        if by_wording >= wording_threshold or (foreign and by_content >= content_threshold):
+            near.append(((row, part, own), by_wording, by_content, foreign))
+    unknown = sorted(
+        {int(row.chunk_ids[part]) for (row, part, _), *_ in near if part and not row.passages_known}
+    )
+    held_chunks = {values[0] for values in _query(_HELD_SQL, unknown)} if unknown else set()
+    best: dict[int, _Found] = {}
+    for (row, part, own), by_wording, by_content, foreign in near:
+        held = (
+            bool(row.held is not None and row.held[part])
+            if part == 0 or row.passages_known
+            else int(row.chunk_ids[part]) in held_chunks
+        )
+        if held or not _counts(subject, own, row, part, foreign):
             continue
         current = best.get(own)
         rank = (by_wording, by_content, -int(row.since_us[part]), -row.signature_id)
@@ -316,13 +321,13 @@ def _rank(found: _Found) -> tuple[float, float, int, int]:
 
 
 def _counts(subject: Subject, own: int, row: Row, part: int, foreign: bool) -> bool:
-    """Return whether a candidate part may hold the subject's part out: earlier, not held out,
+    """Return whether a candidate part (not held out) may hold the subject's part out: earlier,
     and a document of another provider or a passage of another or its own collection."""
     earlier = (int(row.since_us[part]), row.signature_id) < (
         int(subject.since_us[own]),
         subject.signature_id,
     )
-    if not earlier or row.held is None or row.held[part] or (own == 0) != (part == 0):
+    if not earlier or (own == 0) != (part == 0):
         return False
     if own == 0:
         return foreign
