@@ -385,6 +385,33 @@ def test_signatures_and_band_keys_are_stored_for_lookups_from_any_process(provid
     assert bytes(stored.chunk_ids) == (0).to_bytes(8, "little") + chunk.id.to_bytes(8, "little")
 
 
+def test_held_out_texts_get_band_keys_only_once_let_back_in(
+    providers, django_capture_on_commit_callbacks
+):
+    original_collection, copy_collection = providers
+    original = _ingest(original_collection, "water.txt", ORIGINAL)
+    copy = _ingest(copy_collection, "copy.txt", ORIGINAL)
+    repeats = _ingest(copy_collection, "brew.txt", "\n\n".join([PASSAGE] * 10))
+    assert repeats.chunks.filter(held_out=True).count() == repeats.chunks.count() - 1 > 0
+
+    def keys(document: Document) -> int:
+        return SignatureBand.objects.filter(signature__document=document).count()
+
+    # A held-out text is never a candidate: only what may be an original is looked up.
+    assert keys(original) == minhash.DOCUMENT_BANDS + minhash.PASSAGE_BANDS
+    assert keys(copy) == 0
+    assert keys(repeats) == minhash.DOCUMENT_BANDS + minhash.PASSAGE_BANDS  # its first passage
+
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog_services.delete_document(
+            actor=_actor(original_collection.organization), document_id=original.id
+        )
+
+    assert keys(copy) == minhash.DOCUMENT_BANDS + minhash.PASSAGE_BANDS
+    third = _ingest(CollectionFactory(organization__is_provider=True), "again.txt", ORIGINAL)
+    assert (third.status, third.duplicate_of_id) == ("duplicate", copy.id)
+
+
 def test_texts_too_short_to_judge_are_never_held_out(providers):
     original_collection, copy_collection = providers
     _ingest(original_collection, "a.txt", "Tides and moons.")

@@ -167,6 +167,28 @@ class Verdict:
     passage_originals: dict[int, int] = field(default_factory=dict)
 
 
+def held_parts(subject: Subject, verdict: Verdict) -> npt.NDArray[np.bool_]:
+    """Return which of the subject's parts the verdict holds out (row 0: the document)."""
+    held_document = verdict.duplicate_of is not None
+    return np.asarray(
+        [held_document]
+        + [held_document or chunk_id in verdict.passage_originals for chunk_id in subject.chunk_ids]
+    )
+
+
+def original_keys(subject: Subject, held: npt.NDArray[np.bool_]) -> tuple[list[int], list[int]]:
+    """Return the band keys (parts, keys) of the parts that may be originals: not held out.
+
+    A held-out text never counts as a candidate, so it needs no keys; a text repeated across a
+    collection (a footer, a licence) then has keys once, not once a copy.
+    """
+    keep = [not held[part] for part in subject.key_parts]
+    return (
+        [p for p, k in zip(subject.key_parts, keep, strict=True) if k],
+        [key for key, k in zip(subject.keys, keep, strict=True) if k],
+    )
+
+
 def thresholds() -> tuple[float, float]:
     """Return the wording and content similarities from which two texts are one."""
     return (

@@ -5,12 +5,22 @@ import uuid
 from collections.abc import Iterable
 
 import numpy as np
+import numpy.typing as npt
 from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.ingestion import minhash
 from catalog.models import Chunk, Document, TextSignature
-from catalog.services.duplicates.judging import Row, Subject, Verdict, judge, subject_of
+from catalog.services.duplicates.judging import (
+    LOOKUP_BATCH,
+    Row,
+    Subject,
+    Verdict,
+    held_parts,
+    judge,
+    original_keys,
+    subject_of,
+)
 
 
 def _apply(document: Document, chunks: list[Chunk], verdict: Verdict) -> list[int]:
@@ -93,10 +103,33 @@ def recheck(*, document_ids: Iterable[int]) -> None:
     newly_held: list[int] = []
     for document, subject in subjects:
         chunks = list(document.chunks.order_by("ordinal").defer("text"))
-        newly_held += _apply(document, chunks, judge(subject))
+        verdict = judge(subject)
+        newly_held += _apply(document, chunks, verdict)
+        _rewrite_keys(subject, held_parts(subject, verdict))
     retrieval.forget_chunks_on_commit(newly_held)
     if subjects:
         retrieval.index_pending_on_commit()
+
+
+_DELETE_KEYS = "DELETE FROM catalog_signatureband WHERE signature_id = %s AND key IN ({marks})"
+
+
+def _rewrite_keys(subject: Subject, held: npt.NDArray[np.bool_]) -> None:
+    """Give a stored signature band keys for the parts not held out now, and only those: a
+    text let back in can be an original again, a text newly held out cannot."""
+    with connection.cursor() as cursor:
+        every = sorted(set(subject.keys))
+        for start in range(0, len(every), LOOKUP_BATCH):
+            part = every[start : start + LOOKUP_BATCH]
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(_DELETE_KEYS.format(marks=marks), [subject.signature_id, *part])
+        cursor.executemany(
+            "INSERT INTO catalog_signatureband (signature_id, part, key) VALUES (%s, %s, %s)",
+            [
+                (subject.signature_id, part, key)
+                for part, key in zip(*original_keys(subject, held), strict=True)
+            ],
+        )
 
 
 def dependents_of(

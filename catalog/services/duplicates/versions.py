@@ -22,8 +22,10 @@ from catalog.services.duplicates.judging import (
     Row,
     Subject,
     Verdict,
+    held_parts,
     judge,
     micros,
+    original_keys,
     row_of,
     since_of,
 )
@@ -204,16 +206,10 @@ class _Batch:
         self.staged: list[_Signed] = []  # recorded in a transaction not yet committed
 
     def add(self, signed: _Signed) -> None:
-        subject, verdict = signed.subject, signed.verdict
-        held = np.asarray(
-            [verdict.duplicate_of is not None]
-            + [
-                verdict.duplicate_of is not None or chunk_id in verdict.passage_originals
-                for chunk_id in subject.chunk_ids
-            ]
-        )
+        subject = signed.subject
+        held = held_parts(subject, signed.verdict)
         row = row_of(subject, _BATCH_IDS + len(self.signed), held)
-        self.pool.add(row, subject.key_parts, subject.keys)
+        self.pool.add(row, *original_keys(subject, held))
         self.signed.append(signed)
 
 
@@ -260,7 +256,7 @@ def _store_signed(signed: list[_Signed]) -> None:
     judge again what was held out against their old versions."""
     if not signed:
         return
-    prepared = _prepare([s.subject for s in signed])  # before taking the write lock
+    prepared = _prepare(signed)  # before taking the write lock
     with transaction.atomic():
         ids = [s.subject.document_id for s in signed]
         current = dict(Document.objects.filter(id__in=ids).values_list("id", "version"))
@@ -328,9 +324,9 @@ class _Prepared:
     bands: npt.NDArray[np.int64]  # rows of (signature row, part, key), in key order
 
 
-def _prepare(subjects: Sequence[Subject]) -> _Prepared:
+def _prepare(signed: Sequence[_Signed]) -> _Prepared:
     """Return the signature rows and band keys of versions to store, ready to insert (the
-    versions with nothing long enough to sign have none)."""
+    versions with nothing long enough to sign have none; held-out parts have no keys)."""
     fields = {f.name: f for f in TextSignature._meta.concrete_fields}
 
     def prepared(name: str, value: object) -> Any:  # what the database driver takes
@@ -341,12 +337,14 @@ def _prepare(subjects: Sequence[Subject]) -> _Prepared:
     rows: list[int] = []
     parts: list[int] = []
     keys: list[int] = []
-    for origin, subject in enumerate(subjects):
+    for origin, version in enumerate(signed):
+        subject = version.subject
         if not subject.signed.any():
             continue
-        rows += [len(origins)] * len(subject.keys)
-        parts += subject.key_parts
-        keys += subject.keys
+        key_parts, part_keys = original_keys(subject, held_parts(subject, version.verdict))
+        rows += [len(origins)] * len(part_keys)
+        parts += key_parts
+        keys += part_keys
         origins.append(origin)
         chunk_ids = np.asarray([0, *subject.chunk_ids], dtype="<i8")
         values.append(
