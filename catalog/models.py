@@ -164,8 +164,10 @@ class TextSignature(models.Model):
 class SignatureBand(models.Model):
     """One LSH band key of one part of a signature row: texts sharing a key are candidates.
 
-    Only the key is indexed: rows of a replaced signature are left behind (they match no
-    signature any more, ids are never reused) and `sign_documents` prunes them.
+    Only parts that may be originals (not held out) have keys. The one index holds the key,
+    the signature and the part, so a lookup reads the index alone. Rows of a replaced
+    signature are left behind (they match no signature any more, ids are never reused) and
+    `sign_documents` prunes them.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -177,7 +179,12 @@ class SignatureBand(models.Model):
         related_name="+",
     )
     part = models.PositiveSmallIntegerField()
-    key = models.BigIntegerField(db_index=True)
+    key = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["key", "signature", "part"], name="signatureband_lookup"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.signature_id}/{self.part}:{self.key}"
