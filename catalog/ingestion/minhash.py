@@ -27,7 +27,6 @@ shared keeps even more of its content, so the content keys find what the wording
 Plain functions, no Django: the catalog's duplicate service stores and compares what they make.
 """
 
-import hashlib
 import itertools
 import string
 from collections.abc import Sequence
@@ -149,23 +148,31 @@ class _Vocabulary:
             dtype=np.intp,
             count=len(flat_words),
         )
-        missing = np.flatnonzero(index < 0)
-        for position in missing.tolist():
-            index[position] = self._add(flat_words[position])
+        missing = np.flatnonzero(index < 0).tolist()
+        if missing:
+            self._learn(list(dict.fromkeys(flat_words[position] for position in missing)))
+            index[missing] = [self._index[flat_words[position]] for position in missing]
         return self._words[index], self._terms[index]
 
-    def _add(self, word: bytes) -> int:
-        known = self._index.get(word)
-        if known is not None:
-            return known
-        number = self._index[word] = len(self._index)
-        if number == len(self._words):
+    def _learn(self, new_words: list[bytes]) -> None:
+        """Hash new words and their content terms, all in one call into rensa."""
+        start = len(self._index)
+        end = start + len(new_words)
+        while end > len(self._words):
             self._words = np.concatenate([self._words, np.zeros_like(self._words)])
             self._terms = np.concatenate([self._terms, np.zeros_like(self._terms)])
-        digest = hashlib.blake2b(word, digest_size=8, person=b"pvn-word").digest()
-        self._words[number] = int.from_bytes(digest, "little")
-        self._terms[number] = wording.term_hash(word)
-        return number
+        terms = [wording.term(word) for word in new_words]
+        known = [term for term in terms if term is not None]
+        words_hashed, terms_hashed = rensa.RMinHash.hash_token_sets(
+            [new_words, [term.encode() for term in known]]
+        )
+        self._words[start:end] = words_hashed
+        is_term = np.asarray([term is not None for term in terms], dtype=np.bool_)
+        term_hashes = np.zeros(len(new_words), dtype=np.uint64)
+        term_hashes[is_term] = terms_hashed
+        term_hashes[is_term & (term_hashes == 0)] = 1  # 0 means "no term"
+        self._terms[start:end] = term_hashes
+        self._index.update(zip(new_words, range(start, end), strict=True))
 
 
 _VOCABULARY = _Vocabulary()

@@ -9,8 +9,6 @@ module's own, not the attribution's (`inference_client.text`), which may change 
 reasons.
 """
 
-import hashlib
-
 # Version of the list and the stemmer below; bump it with any change to either.
 TERMS_VERSION = 1
 
@@ -84,23 +82,15 @@ def term(word: bytes) -> str | None:
     """Return the content term of one word as the shingles see it (lower case, ASCII punctuation
     blanked), or None: a function or general word, a single letter, or no letter or digit."""
     text = word.decode("utf-8", "replace")
-    # Typographic apostrophes: "dough’s" is "dough" (the ASCII one was blanked already).
-    text = text.split("’", 1)[0].split("ʼ", 1)[0]
-    start, end = 0, len(text)
-    while start < end and not text[start].isalnum():
-        start += 1
-    while end > start and not text[end - 1].isalnum():
-        end -= 1
-    text = text[start:end]
+    if not text.isalnum():
+        # Typographic apostrophes: "dough’s" is "dough" (the ASCII one was blanked already).
+        text = text.split("’", 1)[0].split("ʼ", 1)[0]
+        start, end = 0, len(text)
+        while start < end and not text[start].isalnum():
+            start += 1
+        while end > start and not text[end - 1].isalnum():
+            end -= 1
+        text = text[start:end]
     if not text or text in STOPWORDS or (len(text) == 1 and not text.isdigit()):
         return None
     return stem(text)
-
-
-def term_hash(word: bytes) -> int:
-    """Return a 64-bit hash of the word's content term, 0 if it has none (stable everywhere)."""
-    found = term(word)
-    if found is None:
-        return 0
-    digest = hashlib.blake2b(found.encode(), digest_size=8, person=b"pvn-term").digest()
-    return int.from_bytes(digest, "little") or 1

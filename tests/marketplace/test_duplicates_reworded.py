@@ -52,6 +52,24 @@ REWORDED = (
     "and ice crystals that make up clouds. They fall as rain, snow, sleet or hail when "
     "droplets collide and grow heavy enough."
 )
+# ORIGINAL with its clauses moved and few words changed: it keeps three quarters of its
+# content words and their pairs (LSH proposes a passage pair at 0.74 with probability 0.96;
+# the hashing is fixed, so the outcome is too), a quarter of its 5-word runs.
+CLAUSES_MOVED = (
+    "The water cycle is the continuous movement of water between the oceans, the "
+    "atmosphere and the land. What changes is where it is and in what form; the total "
+    "amount of water on Earth stays almost constant. The cycle is driven by gravity, "
+    "which brings water back down and pulls it downhill, and by energy from the Sun, "
+    "which evaporates it.\n\n"
+    "The oceans supply the great majority of it, and evaporation is the main way water "
+    "enters the atmosphere. Through transpiration plants add more: they release vapour "
+    "through pores in their leaves after they draw water from the soil through their "
+    "roots. Scientists often combine the two as evapotranspiration.\n\n"
+    "Moist air expands and cools as it rises. Since cooler air can hold less water "
+    "vapour, the vapour condenses onto tiny particles of dust, salt or smoke, forming the "
+    "ice crystals and droplets that make up clouds. They fall as rain, snow, sleet or "
+    "hail when droplets collide and grow heavy enough."
+)
 # The same subject, written independently.
 SAME_SUBJECT = (
     "Rain that falls on a hillside has a long journey ahead. Some of it soaks into the ground "
@@ -75,8 +93,9 @@ def _similarities(first: str, second: str) -> tuple[float, float]:
 
 
 def test_the_reworded_copy_shares_content_not_wording():
-    by_wording, by_content = _similarities(ORIGINAL, REWORDED)
-    assert by_wording < 0.5 <= by_content  # the wording alone would let it pass
+    for copy in (REWORDED, CLAUSES_MOVED):
+        by_wording, by_content = _similarities(ORIGINAL, copy)
+        assert by_wording < 0.5 <= by_content  # the wording alone would let it pass
     assert _similarities(ORIGINAL, SAME_SUBJECT)[1] < 0.1
 
 
@@ -114,7 +133,7 @@ def test_honest_writing_on_the_same_subject_is_not_held_out(providers):
 def test_a_reworded_passage_inside_a_longer_document_is_held_out_alone(providers):
     original_collection, copy_collection = providers
     original = _ingest(original_collection, "water.txt", ORIGINAL)
-    padded = "\n\n".join([_padding(1), REWORDED, _padding(2)])
+    padded = "\n\n".join([_padding(1), CLAUSES_MOVED, _padding(2)])
 
     copy = _ingest(copy_collection, "padded.txt", padded)
 
