@@ -15,7 +15,6 @@ earlier (its `since`, then its signature id), not held out itself, and near enou
 """
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -197,25 +196,57 @@ def thresholds() -> tuple[float, float]:
     )
 
 
+_PART_BITS = 20  # parts of a document: a 20 MiB upload makes about 20,000 passages
+_PART_MASK = (1 << _PART_BITS) - 1
+
+
+def _by_key(parts: Iterable[int], keys: Iterable[int]) -> dict[int, int | list[int]]:
+    """Return each key's part (a list of parts where a key repeats: identical passages)."""
+    found: dict[int, int | list[int]] = {}
+    for part, key in zip(parts, keys, strict=True):
+        known = found.get(key)
+        if known is None:
+            found[key] = part
+        elif isinstance(known, list):
+            known.append(part)
+        else:
+            found[key] = [known, part]
+    return found
+
+
+def _parts(entries: int | list[int] | None) -> Sequence[int]:
+    if entries is None:
+        return ()
+    return entries if isinstance(entries, list) else (entries,)
+
+
 class Pool:
-    """The signatures of versions judged in a batch and not stored yet, by band key."""
+    """The signatures of versions judged in a batch and not stored yet, by band key.
+
+    An entry is one int, row number << 20 | part (a list only where keys collide): a batch
+    adds thousands of them, and ints cost the garbage collector nothing.
+    """
 
     def __init__(self) -> None:
         self.rows: list[Row] = []
-        self._by_key: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        self._by_key: dict[int, int | list[int]] = {}
 
     def add(self, row: Row, key_parts: Iterable[int], keys: Iterable[int]) -> None:
-        number = len(self.rows)
+        number = len(self.rows) << _PART_BITS
         self.rows.append(row)
-        for part, key in zip(key_parts, keys, strict=True):
-            self._by_key[key].append((number, part))
+        for key, entries in _by_key((number | part for part in key_parts), keys).items():
+            known = self._by_key.get(key)
+            if known is None:
+                self._by_key[key] = entries
+            else:
+                self._by_key[key] = [*_parts(known), *_parts(entries)]
 
     def matches(self, keys: Iterable[int]) -> list[tuple[Row, int, int]]:
         """Return (row, part, key) for each of the keys' entries."""
         return [
-            (self.rows[number], part, key)
+            (self.rows[entry >> _PART_BITS], entry & _PART_MASK, key)
             for key in keys
-            for number, part in self._by_key.get(key, ())
+            for entry in _parts(self._by_key.get(key))
         ]
 
 
@@ -257,9 +288,7 @@ def judge(subject: Subject, also: Pool | None = None) -> Verdict:
     matches = stored_matches(subject) if subject.keys else []
     if also is not None and subject.keys:
         matches += also.matches(subject.keys)
-    by_key: dict[int, list[int]] = defaultdict(list)  # the subject's parts with each key
-    for part, key in zip(subject.key_parts, subject.keys, strict=True):
-        by_key[key].append(part)
+    by_key = _by_key(subject.key_parts, subject.keys)  # the subject's parts with each key
     best = _best_candidates(subject, matches, by_key)
     verdict_document = best.get(0)
     originals: dict[int, int] = {}
@@ -293,12 +322,12 @@ _Found = tuple[tuple[Row, int], float, float]  # (row, part), wording, content
 
 
 def _best_candidates(
-    subject: Subject, matches: list[tuple[Row, int, int]], by_key: dict[int, list[int]]
+    subject: Subject, matches: list[tuple[Row, int, int]], by_key: dict[int, int | list[int]]
 ) -> dict[int, _Found]:
     """Return, for each of the subject's parts, the nearest candidate that counts."""
     pairs: dict[tuple[int, int, int], tuple[Row, int, int]] = {}
     for row, part, key in matches:
-        for own_part in by_key.get(key, ()):
+        for own_part in _parts(by_key.get(key)):
             pairs.setdefault((own_part, id(row), part), (row, part, own_part))
     if not pairs:
         return {}
@@ -364,7 +393,7 @@ def _best_own(
     subject: Subject,
     part: int,
     kept: list[int],
-    by_key: dict[int, list[int]],
+    by_key: dict[int, int | list[int]],
     threshold: float,
 ) -> tuple[int, float, float] | None:
     """Return the earlier passage of the same version this one repeats (by wording), if any."""
@@ -373,7 +402,7 @@ def _best_own(
     start = subject.key_parts.index(part)
     keys = subject.keys[start : start + minhash.PASSAGE_BANDS]
     indexed = set(kept)
-    earlier = sorted({p for key in keys for p in by_key[key] if p in indexed})
+    earlier = sorted({p for key in keys for p in _parts(by_key.get(key)) if p in indexed})
     if not earlier:
         return None
     wording, content = minhash.similarities(subject.digests[part], subject.digests[earlier])
