@@ -14,21 +14,27 @@ earlier (its `since`, then its signature id), not held out itself, and near enou
   repeats are indexed once, and its own writing on one subject is not judged by content.
 """
 
-import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-from django.conf import settings
 from django.db import connection
 
 from catalog.ingestion import minhash
 from catalog.models import Document
-
-WORDING, CONTENT = "wording", "content"  # which measure found a copy
+from catalog.services.duplicates.texts import (
+    CONTENT,
+    WORDING,
+    Pool,
+    Row,
+    Subject,
+    Verdict,
+    decode_row,
+    entries_of,
+    parts_by_key,
+    thresholds,
+)
 
 _BANDS_SQL = "SELECT signature_id, part, key FROM catalog_signatureband WHERE key IN ({marks})"
 _ROWS_SQL = """
@@ -40,214 +46,6 @@ WHERE s.id IN ({marks}) AND s.algorithm = %s AND s.document_id <> %s
 """
 _HELD_SQL = "SELECT id FROM catalog_chunk WHERE held_out AND id IN ({marks})"
 LOOKUP_BATCH = 2000  # values per lookup query (SQLite takes at most 32,766 parameters)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-LATEST = (1 << 63) - 1  # the signature id of a text not stored yet: later than any other
-
-Int64s = npt.NDArray[np.int64]
-
-
-def micros(moment: datetime) -> int:
-    """Return a moment as stored with signatures: microseconds since 1970."""
-    return (moment - _EPOCH) // _MICROSECOND
-
-
-def moment(value: int) -> datetime:
-    return _EPOCH + value * _MICROSECOND
-
-
-def _uuid(value: Any) -> uuid.UUID:
-    """Return a UUID as read raw: PostgreSQL gives UUIDs, SQLite 32 hex digits."""
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-@dataclass(frozen=True)
-class DuplicateRef:
-    """The original a held-out document copies, as its provider may see it: id and title, and
-    how near: the similarity by the measure that found it (wording or content)."""
-
-    document_id: int
-    title: str
-    similarity: float
-    measure: str = WORDING
-
-
-@dataclass(frozen=True)
-class Row:
-    """The stored signatures of one document version: every part's, row 0 the document's."""
-
-    signature_id: int
-    document_id: int
-    collection_id: uuid.UUID
-    provider_id: uuid.UUID
-    digests: minhash.Digests
-    chunk_ids: Int64s  # 0 for the document
-    since_us: Int64s
-    held: npt.NDArray[np.bool_] | None = None  # which parts are held out
-    # Whether `held` is known for the passages too (a batch's rows); a stored row's passages
-    # are looked up only when they are near enough to count.
-    passages_known: bool = True
-
-
-@dataclass(frozen=True)
-class Subject:
-    """A document version to judge: its signatures, their band keys, and whose it is."""
-
-    document_id: int
-    collection_id: uuid.UUID
-    provider_id: uuid.UUID
-    released_from: int | None
-    signature_id: int
-    digests: minhash.Digests
-    signed: npt.NDArray[np.bool_]
-    since_us: Int64s
-    chunk_ids: tuple[int, ...]  # the passages' (placeholders -1, -2, ... until stored)
-    key_parts: tuple[int, ...]
-    keys: tuple[int, ...]
-
-
-def subject_of(
-    row: Row, *, document_id: int | None = None, released_from: int | None = None
-) -> Subject:
-    """Return the subject of stored (or batched) signatures, its band keys made again."""
-    signed = minhash.signed_rows(row.digests)
-    key_parts, keys = minhash.band_keys(row.digests, signed)
-    return Subject(
-        document_id=row.document_id if document_id is None else document_id,
-        collection_id=row.collection_id,
-        provider_id=row.provider_id,
-        released_from=released_from,
-        signature_id=row.signature_id,
-        digests=row.digests,
-        signed=signed,
-        since_us=row.since_us,
-        chunk_ids=tuple(row.chunk_ids[1:].tolist()),
-        key_parts=tuple(key_parts),
-        keys=tuple(keys),
-    )
-
-
-def row_of(subject: Subject, signature_id: int, held: npt.NDArray[np.bool_] | None) -> Row:
-    return Row(
-        signature_id=signature_id,
-        document_id=subject.document_id,
-        collection_id=subject.collection_id,
-        provider_id=subject.provider_id,
-        digests=subject.digests,
-        chunk_ids=np.asarray([0, *subject.chunk_ids], dtype=np.int64),
-        since_us=subject.since_us,
-        held=held,
-    )
-
-
-def decode_row(values: Sequence[Any]) -> tuple[Row, str]:
-    """Return a signature row as read by _ROWS_SQL, and its document's status."""
-    signature_id, document_id, collection, provider, digests, chunk_ids, since_us, status = values
-    row = Row(
-        signature_id=signature_id,
-        document_id=document_id,
-        collection_id=_uuid(collection),
-        provider_id=_uuid(provider),
-        digests=minhash.from_bytes(digests),
-        chunk_ids=np.frombuffer(chunk_ids, dtype="<i8").astype(np.int64),
-        since_us=np.frombuffer(since_us, dtype="<i8").astype(np.int64),
-    )
-    return row, status
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What a judgement found: the original document and by which measure, and each copied
-    passage's original (a negative placeholder: an earlier passage of the same version)."""
-
-    duplicate_of: int | None = None
-    similarity: float | None = None
-    measure: str = ""
-    passage_originals: dict[int, int] = field(default_factory=dict)
-
-
-def held_parts(subject: Subject, verdict: Verdict) -> npt.NDArray[np.bool_]:
-    """Return which of the subject's parts the verdict holds out (row 0: the document)."""
-    held_document = verdict.duplicate_of is not None
-    return np.asarray(
-        [held_document]
-        + [held_document or chunk_id in verdict.passage_originals for chunk_id in subject.chunk_ids]
-    )
-
-
-def original_keys(subject: Subject, held: npt.NDArray[np.bool_]) -> tuple[list[int], list[int]]:
-    """Return the band keys (parts, keys) of the parts that may be originals: not held out.
-
-    A held-out text never counts as a candidate, so it needs no keys; a text repeated across a
-    collection (a footer, a licence) then has keys once, not once a copy.
-    """
-    keep = [not held[part] for part in subject.key_parts]
-    return (
-        [p for p, k in zip(subject.key_parts, keep, strict=True) if k],
-        [key for key, k in zip(subject.keys, keep, strict=True) if k],
-    )
-
-
-def thresholds() -> tuple[float, float]:
-    """Return the wording and content similarities from which two texts are one."""
-    return (
-        float(settings.CATALOG_DUPLICATE_THRESHOLD),
-        float(settings.CATALOG_DUPLICATE_CONTENT_THRESHOLD),
-    )
-
-
-_PART_BITS = 20  # parts of a document: a 20 MiB upload makes about 20,000 passages
-_PART_MASK = (1 << _PART_BITS) - 1
-
-
-def _by_key(parts: Iterable[int], keys: Iterable[int]) -> dict[int, int | list[int]]:
-    """Return each key's part (a list of parts where a key repeats: identical passages)."""
-    found: dict[int, int | list[int]] = {}
-    for part, key in zip(parts, keys, strict=True):
-        known = found.get(key)
-        if known is None:
-            found[key] = part
-        elif isinstance(known, list):
-            known.append(part)
-        else:
-            found[key] = [known, part]
-    return found
-
-
-def _parts(entries: int | list[int] | None) -> Sequence[int]:
-    if entries is None:
-        return ()
-    return entries if isinstance(entries, list) else (entries,)
-
-
-class Pool:
-    """The signatures of versions judged in a batch and not stored yet, by band key.
-
-    An entry is one int, row number << 20 | part (a list only where keys collide): a batch
-    adds thousands of them, and ints cost the garbage collector nothing.
-    """
-
-    def __init__(self) -> None:
-        self.rows: list[Row] = []
-        self._by_key: dict[int, int | list[int]] = {}
-
-    def add(self, row: Row, key_parts: Iterable[int], keys: Iterable[int]) -> None:
-        number = len(self.rows) << _PART_BITS
-        self.rows.append(row)
-        for key, entries in _by_key((number | part for part in key_parts), keys).items():
-            known = self._by_key.get(key)
-            if known is None:
-                self._by_key[key] = entries
-            else:
-                self._by_key[key] = [*_parts(known), *_parts(entries)]
-
-    def matches(self, keys: Iterable[int]) -> list[tuple[Row, int, int]]:
-        """Return (row, part, key) for each of the keys' entries."""
-        return [
-            (self.rows[entry >> _PART_BITS], entry & _PART_MASK, key)
-            for key in keys
-            for entry in _parts(self._by_key.get(key))
-        ]
 
 
 def _query(sql: str, values: Sequence[Any], extra: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -282,13 +80,14 @@ def stored_matches(subject: Subject) -> list[tuple[Row, int, int]]:
     return [(rows[s], part, key) for s, part, key in bands if s in rows]
 
 
-def judge(subject: Subject, also: Pool | None = None) -> Verdict:
+def judge(subject: Subject, also: Pool | None = None, *, stored: bool = True) -> Verdict:
     """Return which earlier document the subject copies or rewords, and which of its passages
-    repeat others; candidates are stored, or in `also` (a batch's versions not stored yet)."""
-    matches = stored_matches(subject) if subject.keys else []
+    repeat others; candidates are stored (unless not `stored`), or in `also` (a batch's
+    versions not stored yet)."""
+    matches = stored_matches(subject) if subject.keys and stored else []
     if also is not None and subject.keys:
         matches += also.matches(subject.keys)
-    by_key = _by_key(subject.key_parts, subject.keys)  # the subject's parts with each key
+    by_key = parts_by_key(subject.key_parts, subject.keys)  # the subject's parts with each key
     best = _best_candidates(subject, matches, by_key)
     verdict_document = best.get(0)
     originals: dict[int, int] = {}
@@ -324,26 +123,43 @@ _Found = tuple[tuple[Row, int], float, float]  # (row, part), wording, content
 def _best_candidates(
     subject: Subject, matches: list[tuple[Row, int, int]], by_key: dict[int, int | list[int]]
 ) -> dict[int, _Found]:
-    """Return, for each of the subject's parts, the nearest candidate that counts."""
+    """Return, for each of the subject's parts, the nearest candidate that counts.
+
+    Besides the parts LSH proposes, every document found is compared with the subject's
+    document, and when the two are close (half the content threshold), every pair of their
+    passages too: once a copy is found by some of its parts, the rest is judged in full.
+    """
     pairs: dict[tuple[int, int, int], tuple[Row, int, int]] = {}
+    rows: dict[int, Row] = {}
     for row, part, key in matches:
-        for own_part in _parts(by_key.get(key)):
+        rows[id(row)] = row
+        for own_part in entries_of(by_key.get(key)):
             pairs.setdefault((own_part, id(row), part), (row, part, own_part))
+    if subject.signed[0]:
+        for row in rows.values():
+            pairs.setdefault((0, id(row), 0), (row, 0, 0))
     if not pairs:
         return {}
-    found = list(pairs.values())
-    wording, content = minhash.similarities(
-        subject.digests[[own for _, _, own in found]],
-        np.stack([row.digests[part] for row, part, _ in found]),
-    )
+    scored = _scored(subject, list(pairs.values()))
     wording_threshold, content_threshold = thresholds()
+    close = [
+        row
+        for row, part, _, _, by_content in scored
+        if part == 0 and by_content >= content_threshold / 2 and _foreign(subject, row)
+    ]
+    if close:
+        mine = np.flatnonzero(subject.signed[1:]) + 1
+        extra = [
+            (row, int(part), int(own))
+            for row in close
+            for part in np.flatnonzero(minhash.signed_rows(row.digests[1:])) + 1
+            for own in mine
+            if (int(own), id(row), int(part)) not in pairs
+        ]
+        scored += _scored(subject, extra)
     near: list[tuple[tuple[Row, int, int], float, float, bool]] = []
-    for (row, part, own), by_wording, by_content in zip(
-        found, wording.tolist(), content.tolist(), strict=True
-    ):
-        foreign = row.provider_id != subject.provider_id and row.document_id != (
-            subject.released_from
-        )
+    for row, part, own, by_wording, by_content in scored:
+        foreign = _foreign(subject, row)
         if by_wording >= wording_threshold or (foreign and by_content >= content_threshold):
             near.append(((row, part, own), by_wording, by_content, foreign))
     unknown = sorted(
@@ -364,6 +180,30 @@ def _best_candidates(
         if current is None or rank > _rank(current):
             best[own] = ((row, part), by_wording, by_content)
     return best
+
+
+def _foreign(subject: Subject, row: Row) -> bool:
+    """Return whether a row is another provider's (and not the original an operator released
+    the subject from)."""
+    return row.provider_id != subject.provider_id and row.document_id != subject.released_from
+
+
+def _scored(
+    subject: Subject, pairs: list[tuple[Row, int, int]]
+) -> list[tuple[Row, int, int, float, float]]:
+    """Return (row, part, own part, wording, content) for (row, part, own part) pairs."""
+    if not pairs:
+        return []
+    wording, content = minhash.similarities(
+        subject.digests[[own for _, _, own in pairs]],
+        np.stack([row.digests[part] for row, part, _ in pairs]),
+    )
+    return [
+        (row, part, own, by_wording, by_content)
+        for (row, part, own), by_wording, by_content in zip(
+            pairs, wording.tolist(), content.tolist(), strict=True
+        )
+    ]
 
 
 def _rank(found: _Found) -> tuple[float, float, int, int]:
@@ -402,7 +242,7 @@ def _best_own(
     start = subject.key_parts.index(part)
     keys = subject.keys[start : start + minhash.PASSAGE_BANDS]
     indexed = set(kept)
-    earlier = sorted({p for key in keys for p in _parts(by_key.get(key)) if p in indexed})
+    earlier = sorted({p for key in keys for p in entries_of(by_key.get(key)) if p in indexed})
     if not earlier:
         return None
     wording, content = minhash.similarities(subject.digests[part], subject.digests[earlier])
@@ -410,27 +250,3 @@ def _best_own(
     if wording[choice] < threshold:
         return None
     return earlier[choice], float(wording[choice]), float(content[choice])
-
-
-def since_of(
-    digests: minhash.Digests, signed: npt.NDArray[np.bool_], previous: Row | None, now_us: int
-) -> Int64s:
-    """Return the date each part owns from: that of the old version's part it nearly repeats
-    (by either measure; the document's with the old document's), else now."""
-    since = np.full(len(digests), now_us, dtype=np.int64)
-    if previous is None:
-        return since
-    old_signed = minhash.signed_rows(previous.digests)
-    wording_threshold, content_threshold = thresholds()
-    for rows, old_rows in (([0], [0]), (range(1, len(digests)), range(1, len(previous.digests)))):
-        new = [r for r in rows if signed[r]]
-        old = [r for r in old_rows if old_signed[r]]
-        if not new or not old:
-            continue
-        wording, content = minhash.similarities(
-            digests[new][:, None, :], previous.digests[old][None, :, :]
-        )
-        near = (wording >= wording_threshold) | (content >= content_threshold)
-        dates = np.where(near, previous.since_us[old][None, :], now_us).min(axis=1)
-        since[new] = np.minimum(dates, now_us)
-    return since

@@ -11,13 +11,12 @@ from django.utils import timezone
 
 from catalog.ingestion import minhash
 from catalog.models import Chunk, Document, TextSignature
-from catalog.services.duplicates.judging import (
-    LOOKUP_BATCH,
+from catalog.services.duplicates.judging import LOOKUP_BATCH, judge
+from catalog.services.duplicates.texts import (
     Row,
     Subject,
     Verdict,
     held_parts,
-    judge,
     original_keys,
     subject_of,
 )

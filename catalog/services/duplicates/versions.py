@@ -16,20 +16,20 @@ from django.db.models import F
 
 from catalog.ingestion import minhash
 from catalog.models import Document, SignatureBand, TextSignature
-from catalog.services.duplicates.judging import (
+from catalog.services.duplicates.judging import judge
+from catalog.services.duplicates.rejudging import _apply, dependents_of, recheck
+from catalog.services.duplicates.texts import (
     LATEST,
     Pool,
     Row,
     Subject,
     Verdict,
     held_parts,
-    judge,
     micros,
     original_keys,
     row_of,
     since_of,
 )
-from catalog.services.duplicates.rejudging import _apply, dependents_of, recheck
 
 # -- signing each new version --------------------------------------------------------------------
 
