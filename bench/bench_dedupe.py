@@ -2,11 +2,11 @@
 
 Run: .venv/bin/python bench/bench_dedupe.py [--quick]
 
-Both measures are judged the way ingestion judges them (catalog.services.duplicates): LSH band
-keys of the content signature propose candidates, and a candidate of another provider counts
-if its wording similarity (5-word shingles) reaches CATALOG_DUPLICATE_THRESHOLD or its content
-similarity (content words and pairs of consecutive content words) reaches
-CATALOG_DUPLICATE_CONTENT_THRESHOLD; a document and each passage are judged on their own.
+Texts are judged by ingestion's own code (catalog.services.duplicates.judge, on an in-memory
+pool of signatures instead of the database): LSH band keys of the content signature propose
+candidates, and a candidate of another provider counts if its wording similarity (5-word
+shingles) reaches CATALOG_DUPLICATE_THRESHOLD or its content similarity (content words and
+pairs of consecutive content words) reaches CATALOG_DUPLICATE_CONTENT_THRESHOLD.
 
 1. Throughput: documents of about 20 KiB (the reStructuredText sources of Debian's
    python3.11-doc between 15 and 30 KiB), chunked as ingestion chunks them, both signatures of
@@ -33,20 +33,26 @@ import random
 import statistics
 import sys
 import time
-from collections import defaultdict
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import _attacks as attacks
 import _catalog_corpus as corpus
 import _rewording as rewording
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from catalog.ingestion import minhash, wording  # noqa: E402
 from catalog.ingestion.chunking import split_into_chunks  # noqa: E402
+
+# catalog.services.duplicates' modules, imported once Django is set up (see main)
+judging: Any = None
+texts: Any = None
 
 WORDING_THRESHOLD = float(os.environ.get("CATALOG_DUPLICATE_THRESHOLD", "0.5"))
 CONTENT_THRESHOLD = float(os.environ.get("CATALOG_DUPLICATE_CONTENT_THRESHOLD", "0.4"))
@@ -113,55 +119,79 @@ def throughput(quick: bool) -> None:
 
 @dataclass(frozen=True)
 class Near:
-    """The best another provider's candidate scored: its wording and content similarity."""
+    """How a text was judged: held out or not, and its wording and content similarity to the
+    original it was held out against (0 when not held out)."""
 
+    held: bool = False
     wording: float = 0.0
     content: float = 0.0
+    against: str = ""  # the original's name
 
     def by_wording(self) -> bool:
-        return self.wording >= WORDING_THRESHOLD
+        return self.held and self.wording >= WORDING_THRESHOLD
 
-    def by_content(self, threshold: float = CONTENT_THRESHOLD) -> bool:
-        return self.content >= threshold
-
-    def held(self, threshold: float = CONTENT_THRESHOLD) -> bool:
-        return self.by_wording() or self.by_content(threshold)
+    def by_content_only(self) -> bool:
+        return self.held and not self.by_wording()
 
 
 class Catalog:
-    """The band table and the stored signatures, in memory: texts of many providers."""
+    """Signatures of many providers' texts, judged and kept the way ingestion keeps them."""
 
     def __init__(self) -> None:
-        self.keys: dict[int, list[tuple[int, int]]] = defaultdict(list)  # key -> (text, part)
-        self.texts: list[minhash.TextSignatures] = []
-        self.providers: list[str] = []
+        self.pool = texts.Pool()
+        self.digests: dict[int, np.ndarray] = {}  # a passage's signatures by chunk id
+        self.names: dict[int, str] = {}  # a text's name by document id
 
-    def add(self, signed: minhash.TextSignatures, provider: str) -> int:
-        number = len(self.texts)
-        self.texts.append(signed)
-        self.providers.append(provider)
-        for part, key in zip(*minhash.band_keys(signed.digests, signed.signed), strict=True):
-            self.keys[key].append((number, part))
-        return number
+    def judge(self, parts: Sequence[str], name: str, *, keep: bool = True) -> list[Near]:
+        """Judge a text of its own provider; return its document's and passages' outcomes."""
+        number = len(self.names) + 1
+        signed = minhash.sign_passages(parts)
+        key_parts, keys = minhash.band_keys(signed.digests, signed.signed)
+        chunk_ids = tuple(number * 100_000 + ordinal for ordinal in range(1, len(parts) + 1))
+        subject = texts.Subject(
+            document_id=number,
+            collection_id=uuid.uuid4(),
+            provider_id=uuid.uuid4(),
+            released_from=None,
+            signature_id=texts.LATEST,
+            digests=signed.digests,
+            signed=signed.signed,
+            since_us=np.full(len(signed.signed), number, dtype=np.int64),
+            chunk_ids=chunk_ids,
+            key_parts=tuple(key_parts),
+            keys=tuple(keys),
+        )
+        verdict = judging.judge(subject, also=self.pool, stored=False)
+        own = dict(zip(chunk_ids, subject.digests[1:], strict=True))  # repeats within the text
+        outcome = [self._near(subject.digests[0], verdict.duplicate_of, own)]
+        for part, chunk_id in enumerate(chunk_ids, start=1):
+            original = verdict.passage_originals.get(chunk_id)
+            outcome.append(self._near(subject.digests[part], original, own, passage=True))
+        if keep:
+            held = texts.held_parts(subject, verdict)
+            self.pool.add(texts.row_of(subject, number, held), *texts.original_keys(subject, held))
+            self.digests.update(zip(chunk_ids, subject.digests[1:], strict=True))
+            self.digests[-number] = subject.digests[0]
+            self.names[number] = name
+        return outcome
 
-    def near(self, signed: minhash.TextSignatures, provider: str) -> list[tuple[Near, int]]:
-        """Return, for each part of a new text, the nearest candidate of another provider that
-        LSH proposes (by wording, then content) and its text (-1: none)."""
-        found: list[dict[tuple[int, int], None]] = [{} for _ in signed.signed]
-        for part, key in zip(*minhash.band_keys(signed.digests, signed.signed), strict=True):
-            for text, other in self.keys.get(key, ()):
-                if self.providers[text] != provider and (part == 0) == (other == 0):
-                    found[part][(text, other)] = None
-        result = []
-        for part, candidates in enumerate(found):
-            best, best_text = Near(), -1
-            for text, other in candidates:
-                scores = minhash.similarities(signed.digests[part], self.texts[text].digests[other])
-                near = Near(float(scores[0]), float(scores[1]))
-                if (near.wording, near.content) > (best.wording, best.content):
-                    best, best_text = near, text
-            result.append((best, best_text))
-        return result
+    def _near(
+        self,
+        digests: np.ndarray,
+        original: int | None,
+        own: dict[int, np.ndarray],
+        *,
+        passage: bool = False,
+    ) -> Near:
+        if original is None:
+            return Near()
+        other = own.get(original) if passage else None
+        against = "itself"
+        if other is None:
+            other = self.digests[original if passage else -original]
+            against = self.names[original // 100_000 if passage else original]
+        wording_similarity, content_similarity = minhash.similarities(digests, other)
+        return Near(True, float(wording_similarity), float(content_similarity), against)
 
 
 Attack = Callable[[str], str]
@@ -186,32 +216,30 @@ def attack_kinds(articles: Sequence[tuple[str, str]]) -> dict[str, Attack]:
 
 @dataclass
 class Caught:
-    """What one kind of copy gives: per copy document and passage, its best candidate."""
+    """What one kind of copy gives: each copy's document and passages."""
 
     documents: list[Near]
-    passages: list[Near]
-    passages_with_document: list[tuple[Near, Near]]
+    passages: list[tuple[Near, Near]]  # (its document, the passage)
     exact_wording: list[float]
     exact_content: list[float]
 
 
-def judge_copies(articles: Sequence[tuple[str, str]]) -> dict[str, Caught]:
-    catalog = Catalog()
-    for name, text in articles:
-        catalog.add(minhash.sign_passages(passages(text)), name)
+def judge_copies(articles: Sequence[tuple[str, str]], kinds: Sequence[str]) -> dict[str, Caught]:
+    """Judge a copy of each article, kind by kind, against a catalog of the articles."""
     results = {}
-    for label, attack in attack_kinds(articles).items():
-        caught = Caught([], [], [], [], [])
-        for _name, text in articles:
-            copy = attack(text)
+    attack = attack_kinds(articles)
+    for label in kinds:
+        catalog = Catalog()
+        for name, text in articles:
+            catalog.judge(passages(text), name)
+        caught = Caught([], [], [], [])
+        for name, text in articles:
+            copy = attack[label](text)
             caught.exact_wording.append(jaccard(shingles(text), shingles(copy)))
             caught.exact_content.append(jaccard(content(text), content(copy)))
-            signed = minhash.sign_passages(passages(copy))
-            near = catalog.near(signed, "copier")
-            caught.documents.append(near[0][0])
-            for part in range(1, len(near)):
-                caught.passages.append(near[part][0])
-                caught.passages_with_document.append((near[0][0], near[part][0]))
+            outcome = catalog.judge(passages(copy), f"copy of {name}", keep=False)
+            caught.documents.append(outcome[0])
+            caught.passages += [(outcome[0], near) for near in outcome[1:]]
         results[label] = caught
     return results
 
@@ -226,40 +254,34 @@ def catches(articles: Sequence[tuple[str, str]], results: dict[str, Caught]) -> 
         f"or content >= {CONTENT_THRESHOLD}):"
     )
     print(
-        "| copy | exact J wording / content (median) | documents held out: by wording, by "
-        "content, either | passages held out: by wording, by content, either | passages held "
-        "out with their document |"
+        "| copy | exact J wording / content (median) | documents held out (by wording + by "
+        "content only) | passages held out (by wording + by content only) | passages held out "
+        "with their document |"
     )
     print("|---|---|---|---|---|")
     for label, caught in results.items():
         documents = caught.documents
-        parts = caught.passages
+        parts = [near for _, near in caught.passages]
         print(
             f"| {label} | {statistics.median(caught.exact_wording):.2f} / "
             f"{statistics.median(caught.exact_content):.2f} | "
-            f"{_count([n.by_wording() for n in documents])}, "
-            f"{_count([n.by_content() for n in documents])}, "
-            f"**{_count([n.held() for n in documents])}** | "
-            f"{_count([n.by_wording() for n in parts])}, "
-            f"{_count([n.by_content() for n in parts])}, "
-            f"**{_count([n.held() for n in parts])}** | "
-            f"{_count([d.held() or p.held() for d, p in caught.passages_with_document])} |"
+            f"**{_count([n.held for n in documents])}** "
+            f"({sum(n.by_wording() for n in documents)} + "
+            f"{sum(n.by_content_only() for n in documents)}) | "
+            f"**{_count([n.held for n in parts])}** "
+            f"({sum(n.by_wording() for n in parts)} + "
+            f"{sum(n.by_content_only() for n in parts)}) | "
+            f"{_count([d.held or p.held for d, p in caught.passages])} |"
         )
 
 
 @dataclass
 class Honest:
-    """Best candidates of honest texts: documents and passages, per corpus."""
+    """How honest texts were judged: documents and passages, with what they were held against."""
 
     label: str
     documents: list[tuple[Near, str]]
     passages: list[tuple[Near, str]]
-
-    def held(self, threshold: float) -> tuple[int, int]:
-        return (
-            sum(n.held(threshold) for n, _ in self.documents),
-            sum(n.held(threshold) for n, _ in self.passages),
-        )
 
 
 def honest_corpora(quick: bool) -> list[Honest]:
@@ -268,24 +290,9 @@ def honest_corpora(quick: bool) -> list[Honest]:
     sources = [(p.name, p.read_text(errors="replace")) for p in corpus.text_sources()]
     sources = sources[: 150 if quick else None]
     found = []
-
-    def judge_in_order(label: str, texts: Sequence[tuple[str, str]]) -> Honest:
-        catalog, honest = Catalog(), Honest(label, [], [])
-        names: list[str] = []
-        for name, text in texts:
-            signed = minhash.sign_passages(passages(text))
-            near = catalog.near(signed, name)
-            honest.documents.append((near[0][0], f"{name} ~ {_name(names, near[0][1])}"))
-            honest.passages += [(n, f"{name} ~ {_name(names, t)}") for n, t in near[1:]]
-            catalog.add(signed, name)
-            names.append(name)
-        return honest
-
-    found.append(judge_in_order("demo articles, against each other", articles))
-    found.append(judge_in_order("python3.11-doc sources, against each other", sources))
-    # Each demo article as a new upload to a catalog of the python3.11-doc sources, and each
-    # independently written article as a new upload to a catalog of the demo articles.
     for label, catalog_texts, new_texts in (
+        ("demo articles, against each other", [], articles),
+        ("python3.11-doc sources, against each other", [], sources),
         ("demo articles, against the python3.11-doc sources", sources, articles),
         (
             "independent articles on the attack targets' topics, against the demo articles",
@@ -294,81 +301,85 @@ def honest_corpora(quick: bool) -> list[Honest]:
         ),
     ):
         catalog, honest = Catalog(), Honest(label, [], [])
-        names = []
         for name, text in catalog_texts:
-            catalog.add(minhash.sign_passages(passages(text)), name)
-            names.append(name)
+            catalog.judge(passages(text), name)
+        keep = not catalog_texts  # against each other: each joins the catalog once judged
         for name, text in new_texts:
-            near = catalog.near(minhash.sign_passages(passages(text)), name)
-            honest.documents.append((near[0][0], f"{name} ~ {_name(names, near[0][1])}"))
-            honest.passages += [(n, f"{name} ~ {_name(names, t)}") for n, t in near[1:]]
+            outcome = catalog.judge(passages(text), name, keep=keep)
+            honest.documents.append((outcome[0], name))
+            honest.passages += [(near, name) for near in outcome[1:]]
         found.append(honest)
     return found
-
-
-def _name(names: Sequence[str], text: int) -> str:
-    return names[text] if text >= 0 else "-"
 
 
 def false_positives(honest: Sequence[Honest]) -> None:
     print(f"\nfalse positives (each text its own provider; content >= {CONTENT_THRESHOLD}):")
     print(
-        "| honest texts | documents | passages | documents held out: by wording, by content only "
-        "| passages held out: by wording, by content only | highest content similarity "
-        "(documents / passages, of the pairs LSH proposed) |"
+        "| honest texts | documents | passages | documents held out (by wording + by content "
+        "only) | passages held out (by wording + by content only) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|")
     for corpus_found in honest:
         documents = [n for n, _ in corpus_found.documents]
         parts = [n for n, _ in corpus_found.passages]
         print(
             f"| {corpus_found.label} | {len(documents)} | {len(parts)} | "
-            f"{sum(n.by_wording() for n in documents)}, "
-            f"{sum(n.by_content() and not n.by_wording() for n in documents)} | "
-            f"{sum(n.by_wording() for n in parts)}, "
-            f"{sum(n.by_content() and not n.by_wording() for n in parts)} | "
-            f"{max((n.content for n in documents), default=0):.2f} / "
-            f"{max((n.content for n in parts), default=0):.2f} |"
+            f"{sum(n.held for n in documents)} ({sum(n.by_wording() for n in documents)} + "
+            f"{sum(n.by_content_only() for n in documents)}) | "
+            f"{sum(n.held for n in parts)} ({sum(n.by_wording() for n in parts)} + "
+            f"{sum(n.by_content_only() for n in parts)}) |"
         )
     for corpus_found in honest:
         only = [
-            (n.content, n.wording, pair)
-            for n, pair in corpus_found.documents + corpus_found.passages
-            if n.by_content() and not n.by_wording()
+            (n.content, n.wording, name, n.against)
+            for n, name in corpus_found.documents + corpus_found.passages
+            if n.by_content_only()
         ]
         if only:
             print(f"  held out by content only, {corpus_found.label} (content, wording, texts):")
-            for score, by_wording, pair in sorted(only, reverse=True)[:12]:
-                print(f"    {score:.2f} {by_wording:.2f} {pair}")
+            for score, by_wording, name, against in sorted(only, reverse=True)[:15]:
+                print(f"    {score:.2f} {by_wording:.2f} {name} ~ {against}")
 
 
-def sweep(results: dict[str, Caught], honest: Sequence[Honest]) -> None:
+SWEPT_KINDS = (
+    "reworded (synonym table)",
+    "reworded (attack bench: synonyms, clause order)",
+    "reworded + padded to 2x",
+    "every 12th word edited",
+)
+
+
+def sweep(articles: Sequence[tuple[str, str]], quick: bool) -> None:
     """Print catches and honest texts held out for several content thresholds."""
-    kinds = [
-        "reworded (synonym table)",
-        "reworded (attack bench: synonyms, clause order)",
-        "reworded + padded to 2x",
-        "every 12th word edited",
-    ]
-    print("\ncontent threshold, swept (wording stays at", WORDING_THRESHOLD, "):")
-    header = " | ".join(
-        ["threshold"]
-        + [f"{k}: documents, passages" for k in kinds]
-        + [f"{h.label}: documents, passages held out" for h in honest]
-    )
-    print(f"| {header} |")
-    print("|" + "---|" * (1 + len(kinds) + len(honest)))
+    from django.conf import settings
+
+    print(f"\ncontent threshold, swept (wording stays at {WORDING_THRESHOLD}):")
+    rows = []
+    labels: list[str] = []
     for threshold in (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
+        settings.CATALOG_DUPLICATE_CONTENT_THRESHOLD = threshold
+        results = judge_copies(articles, SWEPT_KINDS)
+        honest = honest_corpora(quick)
+        labels = [f"{k}: documents, passages" for k in SWEPT_KINDS] + [
+            f"{h.label}: documents, passages held out" for h in honest
+        ]
         cells = [f"{threshold:.2f}"]
-        for kind in kinds:
+        for kind in SWEPT_KINDS:
             caught = results[kind]
             cells.append(
-                f"{sum(n.held(threshold) for n in caught.documents)}, "
-                f"{sum(n.held(threshold) for n in caught.passages)}"
+                f"{sum(n.held for n in caught.documents)}, "
+                f"{sum(near.held for _, near in caught.passages)}"
             )
         for corpus_found in honest:
-            documents, parts = corpus_found.held(threshold)
-            cells.append(f"{documents}, {parts}")
+            cells.append(
+                f"{sum(n.held for n, _ in corpus_found.documents)}, "
+                f"{sum(n.held for n, _ in corpus_found.passages)}"
+            )
+        rows.append(cells)
+    settings.CATALOG_DUPLICATE_CONTENT_THRESHOLD = CONTENT_THRESHOLD
+    print("| threshold | " + " | ".join(labels) + " |")
+    print("|" + "---|" * (1 + len(labels)))
+    for cells in rows:
         print("| " + " | ".join(cells) + " |")
 
 
@@ -392,14 +403,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short run")
     args = parser.parse_args()
     corpus.require_corpus()
+    corpus.setup_django()  # the judging code reads its thresholds from the settings
+    global judging, texts
+    from catalog.services.duplicates import judging, texts
+
     print(f"machine: {corpus.machine()}; signatures: {minhash.ALGORITHM}")
     throughput(args.quick)
     articles = demo_articles()
-    results = judge_copies(articles)
-    catches(articles, results)
-    honest = honest_corpora(args.quick)
-    false_positives(honest)
-    sweep(results, honest)
+    catches(articles, judge_copies(articles, list(attack_kinds(articles))))
+    false_positives(honest_corpora(args.quick))
+    sweep(articles, args.quick)
     lsh_recall()
 
 
