@@ -43,12 +43,14 @@ NUM_PERM = 128
 SEED = 20_251_201
 ROWS_PER_BAND = 3
 # Bands of 3 values of the content signature: a pair at similarity J shares a key with
-# probability 1 - (1 - J^3)^bands. Documents use 16 bands (88% at J = 0.5, 98% at 0.6);
-# passages 6 (55% at 0.5, 77% at 0.6, 92% at 0.7; whole copies are caught at document level).
-# A document of 17 passages writes 16 + 17 * 6 = 118 keys; unrelated texts (J near 0.02) share
-# a key about once in 20,000 pairs, and a proposed pair is confirmed on the full signatures.
-DOCUMENT_BANDS = 16
-PASSAGE_BANDS = 6
+# probability 1 - (1 - J^3)^bands. Documents use 12 bands (80% at J = 0.5, 95% at 0.6);
+# passages 5 (49% at 0.5, 70% at 0.6, 88% at 0.7). Keys only propose: every document a lookup
+# finds is compared with the new one whole, and passage by passage when they are close, so a
+# copy found by any of its parts is judged in full (bench/bench_dedupe.py: 12 and 5 bands catch
+# what 16 and 6 did). A document of 17 passages has 12 + 17 * 5 = 97 keys; unrelated texts
+# (J near 0.02) share a key about once in 25,000 pairs.
+DOCUMENT_BANDS = 12
+PASSAGE_BANDS = 5
 # A text needs this many shingles (nine words) and content words for signatures: shorter ones
 # (a heading, a signature line) say too little to call two texts copies of each other.
 MIN_SHINGLES = 5
