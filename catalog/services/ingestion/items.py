@@ -133,6 +133,7 @@ def _store(
         except IntegrityError:  # another worker created the same document a moment ago
             if attempt:
                 raise
+            judgement = None  # or the original judged against is gone: judge again, inside
     return []
 
 
