@@ -255,3 +255,27 @@ def test_a_documents_signatures_are_those_of_its_whole_text():
     assert short.signed.tolist() == [False, False]
     assert (short.digests == minhash.UNSIGNED).all()
     assert np.array_equal(minhash.band_keys(short.digests, short.signed), ([], []))
+
+
+def test_a_version_judged_before_its_transaction_is_judged_again_if_the_document_changed(
+    providers, monkeypatch
+):
+    original_collection, copy_collection = providers
+    original = _ingest(original_collection, "water.txt", ORIGINAL)
+    judged_as = []
+    judge_version = duplicates.judge_version
+
+    def racing(**kwargs):
+        judged_as.append(kwargs["document"])
+        if len(judged_as) == 1:  # another worker stores the document meanwhile
+            Document.objects.create(
+                collection=copy_collection, external_id="copy.txt", content_hash="other"
+            )
+        return judge_version(**kwargs)
+
+    monkeypatch.setattr(duplicates, "judge_version", racing)
+
+    copy = _ingest(copy_collection, "copy.txt", REWORDED)
+
+    assert judged_as[0] is None and judged_as[1].id == copy.id  # new, then the stored one
+    assert (copy.version, copy.status, copy.duplicate_of_id) == (2, "duplicate", original.id)
