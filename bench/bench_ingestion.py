@@ -1,23 +1,40 @@
 """Benchmark catalog ingestion end to end: upload -> job -> extract -> chunk -> store -> index.
 
 Run: .venv/bin/python bench/bench_ingestion.py [--quick] [--workers N] [--database-url URL]
+                                                [--without-duplicates] [--repeat N]
+                                                [--kinds text,html] [--distinct]
 
 Corpus: Debian's python3.11-doc (apt-get install -y python3.11-doc). Plain text is the
 reStructuredText sources (each copied 4 times with a distinct first line so every copy is a
 new document); HTML is the rendered pages, extracted with trafilatura. Each worker process
 runs its own ingestion jobs of 100 files (the API's batch limit), like a Celery worker would.
+
+`--distinct` ingests as many plain-text sources once each instead (nothing for duplicate
+detection to hold out, so it saves no indexing). `--without-duplicates` runs the same pipeline
+with duplicate detection replaced by no-ops (no signing, judging or signatures stored; nothing
+held out): what detection costs is the difference. `--repeat N` runs each measurement N times
+on fresh collections and prints every rate and their median (the machine is shared: single
+runs spread by about 20%).
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
+import statistics
 import time
+from contextlib import nullcontext
 
 import _catalog_corpus as corpus
 
 
-def _files(kind: str, quick: bool) -> list[tuple[str, bytes]]:
+def _files(kind: str, quick: bool, distinct: bool = False) -> list[tuple[str, bytes]]:
+    if kind == "text" and distinct:  # as many documents, every one a text of its own
+        count = 200 if quick else None
+        return [
+            (str(path.relative_to(corpus.CORPUS)), path.read_bytes())
+            for path in corpus.text_sources()[:count]
+        ]
     if kind == "text":
         sources = corpus.text_sources()[: 100 if quick else None]
         copies = 2 if quick else 4
@@ -33,11 +50,13 @@ def _files(kind: str, quick: bool) -> list[tuple[str, bytes]]:
     return [(str(p.relative_to(corpus.CORPUS)), p.read_bytes()) for p in pages]
 
 
-def _ingest(collection_id, files: list[tuple[str, bytes]]) -> tuple[int, int]:
+def _ingest(collection_id, files: list[tuple[str, bytes]]) -> tuple[int, int, float]:
+    """Ingest the files in jobs of 100; return documents done, failed, and the CPU seconds."""
     from django.db import connections
 
     from catalog import services
 
+    cpu = time.process_time()
     created = failed = 0
     for start in range(0, len(files), 100):
         batch = [
@@ -49,15 +68,51 @@ def _ingest(collection_id, files: list[tuple[str, bytes]]) -> tuple[int, int]:
         created += info.progress.created + info.progress.updated + info.progress.unchanged
         failed += info.progress.failed
     connections.close_all()
-    return created, failed
+    return created, failed, time.process_time() - cpu
 
 
-def _worker(args) -> tuple[int, int]:
+class _NoJudgement:
+    def passage_state(self, ordinal: int) -> tuple[bool, None]:
+        return False, None
+
+    def fits(self, document) -> bool:
+        return True
+
+
+def _without_duplicates() -> None:
+    """Replace duplicate detection in ingestion by no-ops (before the workers fork)."""
+    from catalog.services.ingestion import items, runner
+
+    class Disabled:
+        @staticmethod
+        def judge_version(**kwargs) -> _NoJudgement:
+            return _NoJudgement()
+
+        @staticmethod
+        def record_version(**kwargs) -> None:
+            return None
+
+        @staticmethod
+        def sign_documents(**kwargs) -> int:
+            return 0
+
+        @staticmethod
+        def dependents_of(**kwargs) -> list[int]:
+            return []
+
+        recording = staticmethod(nullcontext)
+        deferred_signatures = staticmethod(nullcontext)
+
+    items.duplicates = runner.duplicates = Disabled  # type: ignore[assignment]
+
+
+def _worker(args) -> tuple[int, int, float]:
     collection_id, files = args
     return _ingest(collection_id, files)
 
 
-def run(kind: str, files, workers: int, collection_id) -> tuple[float, int, int]:
+def run(kind: str, files, workers: int, collection_id) -> tuple[float, int, int, float]:
+    """Return the wall seconds, documents done and failed, and the workers' CPU seconds."""
     from django.db import connections
 
     connections.close_all()  # children open their own connections
@@ -69,7 +124,12 @@ def run(kind: str, files, workers: int, collection_id) -> tuple[float, int, int]
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             results = pool.map(_worker, [(collection_id, part) for part in parts])
     elapsed = time.perf_counter() - started
-    return elapsed, sum(r[0] for r in results), sum(r[1] for r in results)
+    return (
+        elapsed,
+        sum(r[0] for r in results),
+        sum(r[1] for r in results),
+        sum(r[2] for r in results),
+    )
 
 
 def main() -> None:
@@ -77,9 +137,19 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a short run")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--without-duplicates", action="store_true", help="duplicate detection off (a baseline)"
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement")
+    parser.add_argument("--kinds", default="text,html", help="text, html or both (default)")
+    parser.add_argument(
+        "--distinct", action="store_true", help="plain text: distinct sources, no copies"
+    )
     args = parser.parse_args()
     corpus.require_corpus()
     data_dir = corpus.setup_django(database_url=args.database_url)
+    if args.without_duplicates:
+        _without_duplicates()
 
     from django.db import connection
 
@@ -94,25 +164,41 @@ def main() -> None:
     print(f"machine: {corpus.machine()}")
     print(
         f"database: {connection.vendor}; search backend: {search_backend()}; data dir: {data_dir}"
+        + ("; duplicate detection OFF" if args.without_duplicates else "")
     )
-    for kind in ("text", "html"):
-        files = _files(kind, args.quick)
+    for kind in args.kinds.split(","):
+        files = _files(kind, args.quick, args.distinct)
         megabytes = sum(len(c) for _, c in files) / 2**20
-        collection = Collection.objects.create(organization=org, name=f"{kind}-{time.time_ns()}")
-        elapsed, ok, failed = run(kind, files, args.workers, collection.id)
-        chunks = Chunk.objects.filter(collection=collection).count()
-        held = Chunk.objects.filter(collection=collection, held_out=True).count()
-        print(
-            f"{kind:5s}: {ok} documents ({failed} failed, {megabytes:.1f} MiB, {chunks} chunks, "
-            f"{held} held out as repeats) "
-            f"in {elapsed:.2f} s with {args.workers} worker(s) = {ok / elapsed:.0f} documents/s"
-        )
-        # Re-ingesting identical content is a no-op: measure how fast it is recognised.
-        elapsed, ok, _ = run(kind, files, args.workers, collection.id)
-        print(
-            f"{kind:5s}: re-ingesting the same {ok} documents (unchanged): "
-            f"{ok / elapsed:.0f} documents/s"
-        )
+        rates, unchanged, cpus = [], [], []
+        for _ in range(args.repeat):
+            collection = Collection.objects.create(
+                organization=org, name=f"{kind}-{time.time_ns()}"
+            )
+            elapsed, ok, failed, cpu = run(kind, files, args.workers, collection.id)
+            rates.append(ok / elapsed)
+            cpus.append(cpu / max(ok, 1) * 1000)
+            chunks = Chunk.objects.filter(collection=collection).count()
+            held = Chunk.objects.filter(collection=collection, held_out=True).count()
+            print(
+                f"{kind:5s}: {ok} documents ({failed} failed, {megabytes:.1f} MiB, {chunks} "
+                f"chunks, {held} held out as repeats) in {elapsed:.2f} s with {args.workers} "
+                f"worker(s) = {ok / elapsed:.0f} documents/s; workers' CPU "
+                f"{cpus[-1]:.2f} ms a document"
+            )
+            # Re-ingesting identical content is a no-op: measure how fast it is recognised.
+            elapsed, ok, _, _ = run(kind, files, args.workers, collection.id)
+            unchanged.append(ok / elapsed)
+            print(
+                f"{kind:5s}: re-ingesting the same {ok} documents (unchanged): "
+                f"{ok / elapsed:.0f} documents/s"
+            )
+        if args.repeat > 1:
+            print(
+                f"{kind:5s}: median of {args.repeat} runs {statistics.median(rates):.0f} "
+                f"documents/s (runs: {', '.join(f'{r:.0f}' for r in rates)}); CPU "
+                f"{statistics.median(cpus):.2f} ms a document; unchanged "
+                f"{statistics.median(unchanged):.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -23,10 +23,11 @@ class DocumentAdmin(admin.ModelAdmin):
         "status",
         "duplicate_of",
         "duplicate_similarity",
+        "duplicate_measure",
         "version",
         "updated_at",
     ]
-    list_filter = ["status"]
+    list_filter = ["status", "duplicate_measure"]
     search_fields = ["title", "external_id", "source_url"]
     raw_id_fields = ["collection"]
     readonly_fields = [
@@ -35,6 +36,7 @@ class DocumentAdmin(admin.ModelAdmin):
         "status",
         "duplicate_of",
         "duplicate_similarity",
+        "duplicate_measure",
         "duplicate_released_from",
         "duplicate_released_at",
         "duplicate_released_by",

@@ -57,11 +57,14 @@ class Document(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
     # Held out of retrieval (status duplicate) as a near-copy of this earlier document of another
-    # provider; the estimated Jaccard similarity of their 5-word shingles says how near.
+    # provider: `duplicate_similarity` is the estimated Jaccard similarity by the measure that
+    # found it, `duplicate_measure`: "wording" (5-word shingles: a copy, lightly edited or not)
+    # or "content" (content words and their pairs: a reworded copy).
     duplicate_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="duplicates"
     )
     duplicate_similarity = models.FloatField(null=True, blank=True)
+    duplicate_measure = models.CharField(max_length=10, blank=True, default="")
     # An operator found this document is no copy of that one: it is never held out against it.
     duplicate_released_from = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -134,11 +137,12 @@ class Chunk(models.Model):
 class TextSignature(models.Model):
     """The MinHash signatures of a document version: of the whole text and of each passage.
 
-    Part 0 is the document, part i the passage of ordinal i - 1. Per part: a 128-value digest
-    (all ones: too short to sign), the chunk, and `since`, which orders who published a text
-    first: a new text is dated when it is ingested; a new version keeps the date of the old
-    text it nearly repeats (a small edit keeps ownership, a rewrite does not). One row per
-    document, replaced with each version, so a document costs one row, not one per passage.
+    Part 0 is the document, part i the passage of ordinal i - 1. Per part: its wording and its
+    content signatures (2 x 128 16-bit values; all ones: too short to sign), the chunk, and
+    `since`, which orders who published a text first: a new text is dated when it is ingested;
+    a new version keeps the date of the old text it nearly repeats or rewords (an edit keeps
+    ownership, a new text does not). One row per document, replaced with each version, so a
+    document costs one row, not one per passage.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -149,7 +153,7 @@ class TextSignature(models.Model):
         "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     algorithm = models.CharField(max_length=64)
-    digests = models.BinaryField()  # parts x 128 little-endian 32-bit values
+    digests = models.BinaryField()  # parts x 256 little-endian 16-bit values
     chunk_ids = models.BinaryField()  # parts x little-endian 64-bit ids (0 for the document)
     since_us = models.BinaryField()  # parts x little-endian 64-bit microseconds since 1970
 
@@ -160,8 +164,10 @@ class TextSignature(models.Model):
 class SignatureBand(models.Model):
     """One LSH band key of one part of a signature row: texts sharing a key are candidates.
 
-    Only the key is indexed: rows of a replaced signature are left behind (they match no
-    signature any more, ids are never reused) and `sign_documents` prunes them.
+    Only parts that may be originals (not held out) have keys. The one index holds the key,
+    the signature and the part, so a lookup reads the index alone. Rows of a replaced
+    signature are left behind (they match no signature any more, ids are never reused) and
+    `sign_documents` prunes them.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -173,7 +179,12 @@ class SignatureBand(models.Model):
         related_name="+",
     )
     part = models.PositiveSmallIntegerField()
-    key = models.BigIntegerField(db_index=True)
+    key = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["key", "signature", "part"], name="signatureband_lookup"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.signature_id}/{self.part}:{self.key}"

@@ -372,6 +372,9 @@ CATALOG_CHUNK_TOKENS = env_int("CATALOG_CHUNK_TOKENS", 200)
 # A document or passage whose 5-word shingles overlap an earlier one's at least this much
 # (estimated Jaccard similarity) is held out as its copy (docs/catalog.md, "Duplicates").
 CATALOG_DUPLICATE_THRESHOLD = float(env_str("CATALOG_DUPLICATE_THRESHOLD", "0.5"))
+# ... or whose content words and pairs of consecutive content words overlap another provider's
+# at least this much: a reworded copy (chosen by bench/bench_dedupe.py; docs/catalog.md).
+CATALOG_DUPLICATE_CONTENT_THRESHOLD = float(env_str("CATALOG_DUPLICATE_CONTENT_THRESHOLD", "0.4"))
 INGESTION_MAX_UPLOAD_BYTES = env_int("INGESTION_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 INGESTION_MAX_FILES_PER_UPLOAD = env_int("INGESTION_MAX_FILES_PER_UPLOAD", 100)
 INGESTION_MAX_ITEMS_PER_JOB = env_int("INGESTION_MAX_ITEMS_PER_JOB", 50_000)

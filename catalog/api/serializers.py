@@ -45,7 +45,12 @@ class DuplicateRefSerializer(serializers.Serializer):
     document_id = serializers.IntegerField(help_text="The original document (another provider's).")
     title = serializers.CharField()
     similarity = serializers.FloatField(
-        help_text="Estimated Jaccard similarity of the two texts' 5-word shingles (0 to 1)."
+        help_text="Estimated Jaccard similarity of the two texts (0 to 1), by `measure`."
+    )
+    measure = serializers.ChoiceField(
+        choices=["wording", "content"],
+        help_text="wording: their 5-word shingles (a copy, edited or not); content: their "
+        "content words and pairs of consecutive content words (a reworded copy).",
     )
 
 

@@ -264,7 +264,12 @@ def _duplicate_ref(document: Document) -> DuplicateRef | None:
     original = document.duplicate_of
     if document.status != Document.Status.DUPLICATE or original is None:
         return None
-    return DuplicateRef(original.id, original.title, document.duplicate_similarity or 0.0)
+    return DuplicateRef(
+        original.id,
+        original.title,
+        document.duplicate_similarity or 0.0,
+        document.duplicate_measure or "wording",
+    )
 
 
 def _document_info(document: Document, *, with_text: bool = False) -> DocumentInfo:

@@ -45,26 +45,12 @@ UNRELATED = (
     "expanded locks opened in 2016 for larger Neopanamax ships, which carry about three times "
     "as many containers as the ships the old locks could take."
 )
-WORDS = [
-    "canal",
-    "lock",
-    "ship",
-    "water",
-    "gate",
-    "lake",
-    "river",
-    "boat",
-    "cargo",
-    "pilot",
-    "tug",
-    "dock",
-    "pier",
-    "crane",
-]
+# Made-up words: padding drawn from them shares neither wording nor content with anything.
+WORDS = [f"{stem}{n}" for stem in ("canal", "lock", "ship", "gate", "pier") for n in range(100)]
 
 
 def _padding(seed: int, words: int = 190) -> str:
-    """Return a paragraph of random words: shares no 5-word run with anything else."""
+    """Return a paragraph of random words: shares no 5-word run nor content with anything."""
     return " ".join(random.Random(seed).choices(WORDS, k=words)) + "."
 
 
@@ -249,6 +235,7 @@ def test_the_provider_sees_duplicate_of_with_the_originals_id_and_title_only(pro
         "document_id": original.id,
         "title": "The water cycle",
         "similarity": 1.0,
+        "measure": "wording",
     }
     assert detail["held_out_chunk_count"] == detail["chunk_count"] > 0
     assert listed["documents"][0]["duplicate_of"] == detail["duplicate_of"]
@@ -383,18 +370,46 @@ def test_signatures_and_band_keys_are_stored_for_lookups_from_any_process(provid
     chunk = document.chunks.get()
 
     assert stored.algorithm == minhash.ALGORITHM
-    parts = bytes(stored.digests)
-    assert len(parts) == 2 * 4 * minhash.NUM_PERM  # the document and its one passage
+    digests = minhash.from_bytes(bytes(stored.digests))
+    assert digests.shape == (2, 2 * minhash.NUM_PERM)  # the document and its one passage
+    assert (digests[0] == digests[1]).all()  # one passage: the document's text
     bands = SignatureBand.objects.filter(signature=stored)
     for part, level, count in (
         (0, minhash.DOCUMENT_LEVEL, minhash.DOCUMENT_BANDS),
         (1, minhash.PASSAGE_LEVEL, minhash.PASSAGE_BANDS),
     ):
-        digest = minhash.from_bytes(parts[part * 512 : (part + 1) * 512])
         keys = set(bands.filter(part=part).values_list("key", flat=True))
-        assert keys == set(minhash.band_keys(digest, level))
+        content = digests[part : part + 1, minhash.CONTENT]
+        assert keys == set(minhash.band_key_matrix(content, level)[0].tolist())
         assert len(keys) == count
     assert bytes(stored.chunk_ids) == (0).to_bytes(8, "little") + chunk.id.to_bytes(8, "little")
+
+
+def test_held_out_texts_get_band_keys_only_once_let_back_in(
+    providers, django_capture_on_commit_callbacks
+):
+    original_collection, copy_collection = providers
+    original = _ingest(original_collection, "water.txt", ORIGINAL)
+    copy = _ingest(copy_collection, "copy.txt", ORIGINAL)
+    repeats = _ingest(copy_collection, "brew.txt", "\n\n".join([PASSAGE] * 10))
+    assert repeats.chunks.filter(held_out=True).count() == repeats.chunks.count() - 1 > 0
+
+    def keys(document: Document) -> int:
+        return SignatureBand.objects.filter(signature__document=document).count()
+
+    # A held-out text is never a candidate: only what may be an original is looked up.
+    assert keys(original) == minhash.DOCUMENT_BANDS + minhash.PASSAGE_BANDS
+    assert keys(copy) == 0
+    assert keys(repeats) == minhash.DOCUMENT_BANDS + minhash.PASSAGE_BANDS  # its first passage
+
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog_services.delete_document(
+            actor=_actor(original_collection.organization), document_id=original.id
+        )
+
+    assert keys(copy) == minhash.DOCUMENT_BANDS + minhash.PASSAGE_BANDS
+    third = _ingest(CollectionFactory(organization__is_provider=True), "again.txt", ORIGINAL)
+    assert (third.status, third.duplicate_of_id) == ("duplicate", copy.id)
 
 
 def test_texts_too_short_to_judge_are_never_held_out(providers):

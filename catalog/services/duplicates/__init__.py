@@ -17,8 +17,9 @@ operator releases a false positive in the admin; it is then never held out again
 original again.
 """
 
-from catalog.services.duplicates.judging import DuplicateRef, Verdict, judge
+from catalog.services.duplicates.judging import judge
 from catalog.services.duplicates.rejudging import dependents_of, recheck, release_duplicate
+from catalog.services.duplicates.texts import DuplicateRef, Verdict
 from catalog.services.duplicates.versions import (
     Judgement,
     deferred_signatures,

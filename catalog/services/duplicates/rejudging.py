@@ -4,17 +4,21 @@ out against are gone, and the operator's release of a false positive."""
 import uuid
 from collections.abc import Iterable
 
+import numpy as np
+import numpy.typing as npt
 from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.ingestion import minhash
 from catalog.models import Chunk, Document, TextSignature
-from catalog.services.duplicates.judging import (
+from catalog.services.duplicates.judging import LOOKUP_BATCH, judge
+from catalog.services.duplicates.texts import (
+    Row,
+    Subject,
     Verdict,
-    _Subject,
-    band_keys_of,
-    decode_parts,
-    judge,
+    held_parts,
+    original_keys,
+    subject_of,
 )
 
 
@@ -27,10 +31,12 @@ def _apply(document: Document, chunks: list[Chunk], verdict: Verdict) -> list[in
     ):
         document.duplicate_of_id = verdict.duplicate_of
         document.duplicate_similarity = verdict.similarity
+        document.duplicate_measure = verdict.measure
         document.status = Document.Status.DUPLICATE if held_document else Document.Status.PENDING
         Document.objects.filter(id=document.id).update(
             duplicate_of_id=document.duplicate_of_id,
             duplicate_similarity=document.duplicate_similarity,
+            duplicate_measure=document.duplicate_measure,
             status=document.status,
         )
     changed, newly_held, released = [], [], False
@@ -56,27 +62,25 @@ def _apply(document: Document, chunks: list[Chunk], verdict: Verdict) -> list[in
     return newly_held
 
 
-def _stored_subject(document: Document) -> _Subject | None:
-    row = (
+def _stored_subject(document: Document) -> Subject | None:
+    stored = (
         TextSignature.objects.filter(document=document, algorithm=minhash.ALGORITHM)
-        .values_list("id", "provider_id", "digests", "chunk_ids", "since_us")
+        .values_list("id", "collection_id", "provider_id", "digests", "chunk_ids", "since_us")
         .first()
     )
-    if row is None:
+    if stored is None:
         return None
-    signature_id, provider_id, digests, chunk_ids, since_us = row
-    parts = decode_parts(digests, chunk_ids, since_us, signature_id)
-    document_text = parts[0][1]
-    passages = tuple((chunk_id, text) for chunk_id, text in parts[1:] if chunk_id is not None)
-    return _Subject(
+    signature_id, collection_id, provider_id, digests, chunk_ids, since_us = stored
+    row = Row(
+        signature_id=signature_id,
         document_id=document.id,
-        collection_id=document.collection_id,
+        collection_id=collection_id,
         provider_id=provider_id,
-        released_from=document.duplicate_released_from_id,
-        document=document_text,
-        passages=passages,
-        keys=band_keys_of(document_text, passages),
+        digests=minhash.from_bytes(digests),
+        chunk_ids=np.frombuffer(chunk_ids, dtype="<i8").astype(np.int64),
+        since_us=np.frombuffer(since_us, dtype="<i8").astype(np.int64),
     )
+    return subject_of(row, released_from=document.duplicate_released_from_id)
 
 
 def recheck(*, document_ids: Iterable[int]) -> None:
@@ -94,14 +98,37 @@ def recheck(*, document_ids: Iterable[int]) -> None:
         .order_by("id")
     )
     subjects = [(d, s) for d in documents if (s := _stored_subject(d)) is not None]
-    subjects.sort(key=lambda pair: (pair[1].document.since, pair[0].id))
+    subjects.sort(key=lambda pair: (int(pair[1].since_us[0]), pair[0].id))
     newly_held: list[int] = []
     for document, subject in subjects:
         chunks = list(document.chunks.order_by("ordinal").defer("text"))
-        newly_held += _apply(document, chunks, judge(subject))
+        verdict = judge(subject)
+        newly_held += _apply(document, chunks, verdict)
+        _rewrite_keys(subject, held_parts(subject, verdict))
     retrieval.forget_chunks_on_commit(newly_held)
     if subjects:
         retrieval.index_pending_on_commit()
+
+
+_DELETE_KEYS = "DELETE FROM catalog_signatureband WHERE signature_id = %s AND key IN ({marks})"
+
+
+def _rewrite_keys(subject: Subject, held: npt.NDArray[np.bool_]) -> None:
+    """Give a stored signature band keys for the parts not held out now, and only those: a
+    text let back in can be an original again, a text newly held out cannot."""
+    with connection.cursor() as cursor:
+        every = sorted(set(subject.keys))
+        for start in range(0, len(every), LOOKUP_BATCH):
+            part = every[start : start + LOOKUP_BATCH]
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(_DELETE_KEYS.format(marks=marks), [subject.signature_id, *part])
+        cursor.executemany(
+            "INSERT INTO catalog_signatureband (signature_id, part, key) VALUES (%s, %s, %s)",
+            [
+                (subject.signature_id, part, key)
+                for part, key in zip(*original_keys(subject, held), strict=True)
+            ],
+        )
 
 
 def dependents_of(

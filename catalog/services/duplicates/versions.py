@@ -9,24 +9,27 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from django.db import connection, transaction
 from django.db.models import F
 
 from catalog.ingestion import minhash
 from catalog.models import Document, SignatureBand, TextSignature
-from catalog.services.duplicates.judging import (
-    Pool,
-    Verdict,
-    _Candidate,
-    _since_of,
-    _Subject,
-    _Text,
-    band_keys_of,
-    decode_parts,
-    encode_parts,
-    judge,
-)
+from catalog.services.duplicates.judging import judge
 from catalog.services.duplicates.rejudging import _apply, dependents_of, recheck
+from catalog.services.duplicates.texts import (
+    LATEST,
+    Pool,
+    Row,
+    Subject,
+    Verdict,
+    held_parts,
+    micros,
+    original_keys,
+    row_of,
+    since_of,
+)
 
 # -- signing each new version --------------------------------------------------------------------
 
@@ -36,13 +39,14 @@ class Judgement:
     """A new version signed and judged before its chunks are stored.
 
     Its passages are keyed by placeholders (-1 for the first, -2 for the second...) until the
-    chunks exist; `record_version` maps them to the chunk ids.
+    chunks exist; `record_version` maps them to the chunk ids. `document_id` and `version`
+    say which state of the document it was judged as (None and 0: not stored yet).
     """
 
-    subject: _Subject
+    subject: Subject
     verdict: Verdict
-    dependents: tuple[int, ...]  # documents holding texts held out against the old version
-    created: bool  # a new document: no old version, no signatures to replace
+    document_id: int | None
+    version: int
 
     def passage_state(self, ordinal: int) -> tuple[bool, int | None]:
         """Return whether the passage is held out, and the other document's passage it copies
@@ -51,72 +55,101 @@ class Judgement:
         held = self.verdict.duplicate_of is not None or original is not None
         return held, original if original is not None and original > 0 else None
 
+    def fits(self, document: Document | None) -> bool:
+        """Return whether this judgement was made of the document as it is now."""
+        if document is None:
+            return self.document_id is None
+        return (self.document_id, self.version) == (document.id, document.version)
 
-def _previous(document: Document) -> tuple[list[tuple[int | None, _Text]], datetime | None]:
-    """Return the stored texts of a document (of the current algorithm) and the oldest date."""
+
+def _previous(document_id: int) -> tuple[Row | None, int | None]:
+    """Return the stored signatures of a document (of the current algorithm) and the oldest
+    date they hold (of any algorithm), in microseconds."""
     row = (
-        TextSignature.objects.filter(document=document)
-        .values_list("id", "algorithm", "digests", "chunk_ids", "since_us")
+        TextSignature.objects.filter(document_id=document_id)
+        .values_list(
+            "id", "algorithm", "digests", "chunk_ids", "since_us", "collection_id", "provider_id"
+        )
         .first()
     )
     if row is None:
-        return [], None
-    signature_id, algorithm, digests, chunk_ids, since_us = row
-    parts = decode_parts(digests, chunk_ids, since_us, signature_id)
-    oldest = min(text.since for _, text in parts)
-    return (parts if algorithm == minhash.ALGORITHM else []), oldest
+        return None, None
+    signature_id, algorithm, digests, chunk_ids, since_us, collection_id, provider_id = row
+    since = np.frombuffer(since_us, dtype="<i8").astype(np.int64)
+    if algorithm != minhash.ALGORITHM:
+        return None, int(since.min())
+    stored = Row(
+        signature_id=signature_id,
+        document_id=document_id,
+        collection_id=collection_id,
+        provider_id=provider_id,
+        digests=minhash.from_bytes(digests),
+        chunk_ids=np.frombuffer(chunk_ids, dtype="<i8").astype(np.int64),
+        since_us=since,
+    )
+    return stored, int(since.min())
 
 
 def judge_version(
     *,
-    document: Document,
-    passages: Sequence[str],
+    document: Document | None,
+    collection_id: uuid.UUID,
     provider_id: uuid.UUID,
+    passages: Sequence[str],
     anew: datetime,
-    created: bool = False,
 ) -> Judgement:
     """Sign a document version's passages (in ordinal order) and judge it against the catalog.
 
-    Call before the old version's chunks are deleted: the documents holding texts held out
-    against them are found through them.
+    `document` is the document as stored now (None: a new one). Needs no transaction: call it
+    before taking locks, and judge again inside if the document changed since (`fits`).
     Its texts are dated `anew` unless they nearly repeat the texts of the version before (which
     keep their date; a version signed by another algorithm keeps the oldest date it had).
     """
-    previous, oldest = ([], None) if created else _previous(document)
-    if oldest is not None and not previous:
-        anew = min(anew, oldest)
+    previous, oldest = _previous(document.id) if document is not None else (None, None)
+    now_us = micros(anew)
+    if oldest is not None and previous is None:
+        now_us = min(now_us, oldest)
     signed = minhash.sign_passages(passages)
-    old_document = [text for chunk_id, text in previous if chunk_id is None]
-    old_passages = [text for chunk_id, text in previous if chunk_id is not None]
-    document_text = _Text(signed.document, _since_of(signed.document, old_document, anew))
-    texts = tuple(
-        (-(ordinal + 1), _Text(digest, _since_of(digest, old_passages, anew)))
-        for ordinal, digest in enumerate(signed.passages)
-    )
-    subject = _Subject(
-        document_id=document.id,
-        collection_id=document.collection_id,
+    key_parts, keys = minhash.band_keys(signed.digests, signed.signed)
+    subject = Subject(
+        document_id=document.id if document is not None else 0,
+        collection_id=collection_id,
         provider_id=provider_id,
-        released_from=document.duplicate_released_from_id,
-        document=document_text,
-        passages=texts,
-        keys=band_keys_of(document_text, texts),
+        released_from=document.duplicate_released_from_id if document is not None else None,
+        signature_id=LATEST,
+        digests=signed.digests,
+        signed=signed.signed,
+        since_us=since_of(signed.digests, signed.signed, previous, now_us),
+        chunk_ids=tuple(-(ordinal + 1) for ordinal in range(len(passages))),
+        key_parts=tuple(key_parts),
+        keys=tuple(keys),
     )
-    dependents = () if created else tuple(dependents_of(document_id=document.id))
     batch = _batch.get()
     verdict = judge(subject, also=batch.pool if batch is not None else None)
-    return Judgement(subject, verdict, dependents, created)
+    if document is None:
+        return Judgement(subject, verdict, None, 0)
+    return Judgement(subject, verdict, document.id, document.version)
 
 
-def record_version(*, judgement: Judgement, document: Document, chunk_ids: Sequence[int]) -> None:
+def record_version(
+    *,
+    judgement: Judgement,
+    document: Document,
+    chunk_ids: Sequence[int],
+    dependents: Sequence[int] = (),
+) -> Verdict:
     """Hold out the document if it is a copy and point repeats at their passage, once its
-    chunks exist; store its signatures now, or with its batch (`deferred_signatures`)."""
+    chunks exist; store its signatures now, or with its batch (`deferred_signatures`).
+
+    `dependents` are the documents holding texts held out against its old version (found
+    before the old chunks went): they are judged again once the new signatures are stored.
+    Returns the verdict with chunk ids in place of placeholders.
+    """
     real = {-(ordinal + 1): chunk_id for ordinal, chunk_id in enumerate(chunk_ids)}
-    subject = judgement.subject
     subject = replace(
-        subject,
-        passages=tuple((real[placeholder], text) for placeholder, text in subject.passages),
-        keys={(real[k] if k is not None else None): v for k, v in subject.keys.items()},
+        judgement.subject,
+        document_id=document.id,
+        chunk_ids=tuple(real[placeholder] for placeholder in judgement.subject.chunk_ids),
     )
     verdict = judgement.verdict
     repeats = [
@@ -130,37 +163,35 @@ def record_version(*, judgement: Judgement, document: Document, chunk_ids: Seque
                 "UPDATE catalog_chunk SET duplicate_of_id = %s WHERE id = %s",
                 [(original, chunk_id) for chunk_id, original in repeats],
             )
-        verdict = replace(
-            verdict,
-            passage_originals={
-                real[p]: real[o] if o < 0 else o for p, o in verdict.passage_originals.items()
-            },
-        )
-    else:
-        verdict = replace(
-            verdict,
-            passage_originals={real[p]: o for p, o in verdict.passage_originals.items()},
-        )
+    verdict = replace(
+        verdict,
+        passage_originals={
+            real[p]: real[o] if o < 0 else o for p, o in verdict.passage_originals.items()
+        },
+    )
     if verdict.duplicate_of is not None:
         document.status = Document.Status.DUPLICATE
         document.duplicate_of_id = verdict.duplicate_of
         document.duplicate_similarity = verdict.similarity
+        document.duplicate_measure = verdict.measure
         Document.objects.filter(id=document.id).update(
             status=document.status,
             duplicate_of_id=verdict.duplicate_of,
             duplicate_similarity=verdict.similarity,
+            duplicate_measure=verdict.measure,
         )
-    signed = _Signed(subject, verdict, document.version, judgement.dependents)
+    signed = _Signed(subject, verdict, document.version, tuple(dependents))
     batch = _batch.get()
     if batch is not None:
         batch.staged.append(signed)  # joins the batch once its transaction commits
     else:
         _store_signed([signed])
+    return verdict
 
 
 @dataclass(frozen=True)
 class _Signed:
-    subject: _Subject
+    subject: Subject
     verdict: Verdict
     version: int
     dependents: tuple[int, ...]
@@ -175,23 +206,10 @@ class _Batch:
         self.staged: list[_Signed] = []  # recorded in a transaction not yet committed
 
     def add(self, signed: _Signed) -> None:
-        subject, verdict = signed.subject, signed.verdict
-        held_document = verdict.duplicate_of is not None
-        for chunk_id, text in [(None, subject.document), *subject.passages]:
-            if text.digest is None:
-                continue
-            held = held_document or (chunk_id is not None and chunk_id in verdict.passage_originals)
-            candidate = _Candidate(
-                signature_id=_BATCH_IDS + len(self.signed),
-                document_id=subject.document_id,
-                chunk_id=chunk_id,
-                collection_id=subject.collection_id,
-                provider_id=subject.provider_id,
-                since=text.since,
-                digest=text.digest,
-                held_out=held,
-            )
-            self.pool.add(candidate, subject.keys.get(chunk_id, []))
+        subject = signed.subject
+        held = held_parts(subject, signed.verdict)
+        row = row_of(subject, _BATCH_IDS + len(self.signed), held)
+        self.pool.add(row, *original_keys(subject, held))
         self.signed.append(signed)
 
 
@@ -238,15 +256,19 @@ def _store_signed(signed: list[_Signed]) -> None:
     judge again what was held out against their old versions."""
     if not signed:
         return
+    prepared = _prepare(signed)  # before taking the write lock
     with transaction.atomic():
         ids = [s.subject.document_id for s in signed]
         current = dict(Document.objects.filter(id__in=ids).values_list("id", "version"))
-        kept = [s for s in signed if current.get(s.subject.document_id) == s.version]
-        kept_ids = [s.subject.document_id for s in kept]
+        kept = [current.get(s.subject.document_id) == s.version for s in signed]
+        kept_ids = [s.subject.document_id for s, k in zip(signed, kept, strict=True) if k]
         TextSignature.objects.filter(document_id__in=kept_ids).delete()
-        _store([s.subject for s in kept])
+        _store(prepared, kept)
         Document.objects.filter(id__in=kept_ids).update(signed_version=F("version"))
-        dependents = sorted({d for s in kept for d in s.dependents} - set(kept_ids))
+        dependents = sorted(
+            {d for s, k in zip(signed, kept, strict=True) if k for d in s.dependents}
+            - set(kept_ids)
+        )
         if dependents:
             recheck(document_ids=dependents)
 
@@ -277,85 +299,109 @@ def sign_documents(*, collection_id: uuid.UUID | None = None) -> int:
             chunks = list(document.chunks.order_by("ordinal"))
             judgement = judge_version(
                 document=document,
-                passages=[chunk.text for chunk in chunks],
+                collection_id=document.collection_id,
                 provider_id=document.collection.organization_id,
+                passages=[chunk.text for chunk in chunks],
                 anew=document.created_at,
             )
-            record_version(judgement=judgement, document=document, chunk_ids=[c.id for c in chunks])
-            verdict = judgement.verdict
-            by_chunk = Verdict(
-                verdict.duplicate_of,
-                verdict.similarity,
-                {
-                    chunks[-placeholder - 1].id: (
-                        chunks[-original - 1].id if original < 0 else original
-                    )
-                    for placeholder, original in verdict.passage_originals.items()
-                },
+            verdict = record_version(
+                judgement=judgement,
+                document=document,
+                chunk_ids=[c.id for c in chunks],
+                dependents=dependents_of(document_id=document.id),
             )
             document.refresh_from_db(fields=["status", "duplicate_of", "duplicate_similarity"])
-            retrieval.forget_chunks_on_commit(_apply(document, chunks, by_chunk))
+            retrieval.forget_chunks_on_commit(_apply(document, chunks, verdict))
     if collection_id is None:  # the whole catalog: drop the band keys of replaced signatures
         SignatureBand.objects.exclude(signature_id__in=TextSignature.objects.values("id")).delete()
     return len(pending)
 
 
-_SIGNATURE_ROW = "(%s, %s, %s, %s, %s, %s, %s)"
+@dataclass(frozen=True)
+class _Prepared:
+    origins: list[int]  # the index of each signature row's version among those given
+    values: list[list[Any]]  # each signature row's values, as the database driver takes them
+    bands: npt.NDArray[np.int64]  # rows of (signature row, part, key), in key order
 
 
-def _store(subjects: Sequence[_Subject]) -> None:
-    """Write signature rows (one INSERT returning their ids) and band keys (one executemany,
-    in key order, which SQLite's index takes about twice as fast).
-
-    Raw SQL: building a model instance per band key cost more than the inserts themselves.
-    """
+def _prepare(signed: Sequence[_Signed]) -> _Prepared:
+    """Return the signature rows and band keys of versions to store, ready to insert (the
+    versions with nothing long enough to sign have none; held-out parts have no keys)."""
     fields = {f.name: f for f in TextSignature._meta.concrete_fields}
 
     def prepared(name: str, value: object) -> Any:  # what the database driver takes
         return fields[name].get_db_prep_value(value, connection)
 
-    rows: list[tuple[_Subject, list[tuple[int | None, _Text]]]] = []
-    values: list[Any] = []
-    for subject in subjects:
-        parts = [(None, subject.document), *subject.passages]
-        if all(text.digest is None for _, text in parts):
+    origins: list[int] = []
+    values: list[list[Any]] = []
+    rows: list[int] = []
+    parts: list[int] = []
+    keys: list[int] = []
+    for origin, version in enumerate(signed):
+        subject = version.subject
+        if not subject.signed.any():
             continue
-        digests, chunk_ids, since_us = encode_parts(parts)
-        rows.append((subject, parts))
-        values += [
-            subject.document_id,
-            prepared("collection", subject.collection_id),
-            prepared("provider", subject.provider_id),
-            minhash.ALGORITHM,
-            prepared("digests", digests),
-            prepared("chunk_ids", chunk_ids),
-            prepared("since_us", since_us),
-        ]
-    if not rows:
+        key_parts, part_keys = original_keys(subject, held_parts(subject, version.verdict))
+        rows += [len(origins)] * len(part_keys)
+        parts += key_parts
+        keys += part_keys
+        origins.append(origin)
+        chunk_ids = np.asarray([0, *subject.chunk_ids], dtype="<i8")
+        values.append(
+            [
+                subject.document_id,
+                prepared("collection", subject.collection_id),
+                prepared("provider", subject.provider_id),
+                minhash.ALGORITHM,
+                prepared("digests", minhash.to_bytes(subject.digests)),
+                prepared("chunk_ids", chunk_ids.tobytes()),
+                prepared("since_us", subject.since_us.astype("<i8").tobytes()),
+            ]
+        )
+    bands = np.column_stack(
+        [np.asarray(a, dtype=np.int64).reshape(-1) for a in (rows, parts, keys)]
+    )
+    # Band keys in key order: SQLite's index takes them about twice as fast.
+    return _Prepared(origins, values, bands[np.argsort(bands[:, 2], kind="stable")])
+
+
+_SIGNATURE_ROW = "(%s, %s, %s, %s, %s, %s, %s)"
+
+
+def _store(prepared: _Prepared, kept: Sequence[bool]) -> None:
+    """Write the signature rows of the versions kept (one INSERT returning their ids) and their
+    band keys (one executemany).
+
+    Raw SQL: building a model instance per band key cost more than the inserts themselves.
+    """
+    chosen = [row for row, origin in enumerate(prepared.origins) if kept[origin]]
+    if not chosen:
         return
+    signature_ids = np.full(len(prepared.origins), -1, dtype=np.int64)
     with connection.cursor() as cursor:
-        bands: list[tuple[int, int, int]] = []
-        for start in range(0, len(rows), _ROWS_PER_INSERT):
-            part_rows = rows[start : start + _ROWS_PER_INSERT]
+        for start in range(0, len(chosen), _ROWS_PER_INSERT):
+            part = chosen[start : start + _ROWS_PER_INSERT]
             cursor.execute(
-                _INSERT_SIGNATURES.format(rows=", ".join([_SIGNATURE_ROW] * len(part_rows))),
-                values[start * 7 : (start + len(part_rows)) * 7],
+                _INSERT_SIGNATURES.format(rows=", ".join([_SIGNATURE_ROW] * len(part))),
+                [value for row in part for value in prepared.values[row]],
             )
             # Rows come back in the order given, as bulk_create relies on for both databases.
-            for (signature_id,), (subject, parts) in zip(cursor.fetchall(), part_rows, strict=True):
-                bands += [
-                    (signature_id, part, key)
-                    for part, (chunk_id, _) in enumerate(parts)
-                    for key in subject.keys.get(chunk_id, [])
-                ]
-        bands.sort(key=lambda band: band[2])
-        cursor.executemany(
-            "INSERT INTO catalog_signatureband (signature_id, part, key) VALUES (%s, %s, %s)",
-            bands,
-        )
+            signature_ids[part] = [signature_id for (signature_id,) in cursor.fetchall()]
+        bands = prepared.bands.copy()
+        bands[:, 0] = signature_ids[bands[:, 0]]
+        bands = bands[bands[:, 0] >= 0]
+        # Many rows a statement, their values one flat list: no object per row to build.
+        for start in range(0, len(bands), _BANDS_PER_INSERT):
+            values = bands[start : start + _BANDS_PER_INSERT]
+            cursor.execute(
+                _INSERT_BANDS.format(rows=", ".join(["(%s, %s, %s)"] * len(values))),
+                values.ravel().tolist(),
+            )
 
 
 _ROWS_PER_INSERT = 100  # 700 parameters a statement
+_BANDS_PER_INSERT = 3000  # 9,000 parameters (SQLite takes 32,766, PostgreSQL 65,535)
+_INSERT_BANDS = "INSERT INTO catalog_signatureband (signature_id, part, key) VALUES {rows}"
 _INSERT_SIGNATURES = (
     "INSERT INTO catalog_textsignature (document_id, collection_id, provider_id, algorithm, "
     "digests, chunk_ids, since_us) VALUES {rows} RETURNING id"

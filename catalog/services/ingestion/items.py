@@ -112,26 +112,40 @@ def _store(
         "status": Document.Status.PENDING,
         "duplicate_of": None,
         "duplicate_similarity": None,
+        "duplicate_measure": "",
     }
+    passages = [extracted.text[span.char_start : span.char_end] for span in spans]
+    # Signing and judging read only: done before the write transaction, whose lock (the whole
+    # database's, on SQLite) other workers wait for. Judged again inside if the document
+    # changed in between.
+    current = (
+        Document.objects.filter(collection_id=job.collection_id, external_id=external_id)
+        .only("id", "version", "content_hash", "duplicate_released_from_id")
+        .first()
+    )
+    judgement = None
+    if current is None or current.content_hash != digest:
+        judgement = _judge(job, current, passages)
     for attempt in range(2):
         try:
             with duplicates.recording(), transaction.atomic():
-                return _upsert(job, item, external_id, digest, fields, spans)
+                return _upsert(job, item, external_id, digest, fields, spans, passages, judgement)
         except IntegrityError:  # another worker created the same document a moment ago
             if attempt:
                 raise
+            judgement = None  # or the original judged against is gone: judge again, inside
     return []
 
 
 def _judge(
-    job: IngestionJob, document: Document, passages: list[str], *, created: bool
+    job: IngestionJob, document: Document | None, passages: list[str]
 ) -> duplicates.Judgement:
     return duplicates.judge_version(
         document=document,
-        passages=passages,
+        collection_id=job.collection_id,
         provider_id=job.collection.organization_id,
-        anew=document.created_at if created else timezone.now(),
-        created=created,
+        passages=passages,
+        anew=timezone.now(),
     )
 
 
@@ -142,20 +156,25 @@ def _upsert(
     digest: str,
     fields: dict[str, Any],
     spans: list[ChunkSpan],
+    passages: list[str],
+    judgement: duplicates.Judgement | None,
 ) -> list[int]:
     document = (
         Document.objects.select_for_update()
         .filter(collection_id=job.collection_id, external_id=external_id)
         .first()
     )
-    replaced: list[int] = []
-    text = fields["text"]
-    passages = [text[span.char_start : span.char_end] for span in spans]
     if document is not None and document.content_hash == digest:
-        status = Item.Status.UNCHANGED
-    elif document is not None:
+        _done(item, Item.Status.UNCHANGED, document)
+        return []
+    if judgement is None or not judgement.fits(document):
+        judgement = _judge(job, document, passages)
+    replaced: list[int] = []
+    dependents: list[int] = []
+    if document is not None:
         replaced = list(document.chunks.values_list("id", flat=True))
-        judgement = _judge(job, document, passages, created=False)
+        # Found through the old chunks: texts held out against them are judged again.
+        dependents = duplicates.dependents_of(document_id=document.id)
         document.chunks.all().delete()
         for key, value in fields.items():
             setattr(document, key, value)
@@ -166,28 +185,34 @@ def _upsert(
         document = Document.objects.create(
             collection_id=job.collection_id, external_id=external_id, **fields
         )
-        judgement = _judge(job, document, passages, created=True)
         status = Item.Status.CREATED
-    if status != Item.Status.UNCHANGED:
-        # Passages that copy or repeat earlier ones are stored held out (docs/catalog.md).
-        states = [judgement.passage_state(span.ordinal) for span in spans]
-        chunks = Chunk.objects.bulk_create(
-            Chunk(
-                document=document,
-                collection_id=job.collection_id,
-                ordinal=span.ordinal,
-                text=passage,
-                char_start=span.char_start,
-                char_end=span.char_end,
-                token_count=span.token_count,
-                held_out=held_out,
-                duplicate_of_id=original,
-            )
-            for span, passage, (held_out, original) in zip(spans, passages, states, strict=True)
+    # Passages that copy or repeat earlier ones are stored held out (docs/catalog.md).
+    states = [judgement.passage_state(span.ordinal) for span in spans]
+    chunks = Chunk.objects.bulk_create(
+        Chunk(
+            document=document,
+            collection_id=job.collection_id,
+            ordinal=span.ordinal,
+            text=passage,
+            char_start=span.char_start,
+            char_end=span.char_end,
+            token_count=span.token_count,
+            held_out=held_out,
+            duplicate_of_id=original,
         )
-        duplicates.record_version(
-            judgement=judgement, document=document, chunk_ids=[c.id for c in chunks]
-        )
+        for span, passage, (held_out, original) in zip(spans, passages, states, strict=True)
+    )
+    duplicates.record_version(
+        judgement=judgement,
+        document=document,
+        chunk_ids=[c.id for c in chunks],
+        dependents=dependents,
+    )
+    _done(item, status, document)
+    return replaced
+
+
+def _done(item: Item, status: str, document: Document) -> None:
     Item.objects.filter(id=item.id).update(
         status=status,
         document=document,
@@ -196,4 +221,3 @@ def _upsert(
         error_message="",
         updated_at=timezone.now(),
     )
-    return replaced
