@@ -6,15 +6,16 @@ the two over the same events), in a handful of statements per batch, whatever it
 1. the batch's ratable events (`licensing.ratable_usage_query`) go into a session's temporary
    table with what each charges (`use`: the metered amount; `revenue_share`: the offer's basis
    points of the declared revenue times the attribution weight, half up, at least the offer's
-   minimum) and whether its key `usage:<event id>` is posted already; each event that charges
-   and is not posted gets its transaction id from the transactions' own sequence;
-2. the accounts the charges touch are opened if need be, and the agents' wallets locked in id
+   minimum); each event that charges gets a transaction id from the transactions' sequence;
+2. one `INSERT ... SELECT ... ON CONFLICT (idempotency_key) DO NOTHING` writes the transactions
+   under `usage:<event id>`; the events whose key was posted before (a re-run) are left out of
+   what follows, as the Python path leaves them out before it draws on wallets;
+3. the accounts the charges touch are opened if need be, and the agents' wallets locked in id
    order (as `Funding` does), so their balances cannot move while the split is worked out;
-3. one `INSERT ... SELECT ... ON CONFLICT (idempotency_key) DO NOTHING` writes the
-   transactions, and one `INSERT ... SELECT` their entries: the wallet pays first, in event
-   order (a running sum per agent and currency, a window function), the receivable the rest,
-   the provider earns the charge less the platform's take (BILLING_TAKE_RATE_BPS, half up);
-4. the entries' net change per account comes back aggregated and `_apply_balances` adds it to
+4. one `INSERT ... SELECT` writes the entries: the wallet pays first, in event order (a running
+   sum per agent and currency, a window function), the receivable the rest; the provider earns
+   the charge less the platform's take (BILLING_TAKE_RATE_BPS, half up);
+5. the entries' net change per account comes back aggregated and `_apply_balances` adds it to
    the balance rows under their locks, in id order.
 
 The deferred constraint trigger checks at commit that every transaction balances, as it does
@@ -33,16 +34,14 @@ from licensing import services as licensing
 
 _BATCH = "billing_rating_batch"
 _BATCH_COLUMNS = (
-    "event_id int8 PRIMARY KEY, created_at timestamptz, agent_id uuid, provider_id uuid, "
-    "agreement_id uuid, kind text, currency text, amount_micros numeric, posted bool, "
-    "transaction_id int8"
+    "event_id int8, created_at timestamptz, agent_id uuid, provider_id uuid, "
+    "agreement_id uuid, kind text, currency text, amount_micros numeric, transaction_id int8"
 )
 
 
 @dataclass(frozen=True)
 class BatchOutcome:
     events: int  # ratable events read
-    last_id: int  # the largest event id read (0 when none)
     written: int  # transactions posted
     already_rated: int  # events whose transaction was posted before
 
@@ -61,35 +60,35 @@ def rate_batch_in_sql(*, after_id: int, upto_id: int, limit: int) -> BatchOutcom
             cursor.execute(f"CREATE TEMP TABLE {_BATCH} ({_BATCH_COLUMNS}) ON COMMIT DELETE ROWS")
         else:
             cursor.execute(f"TRUNCATE pg_temp.{_BATCH}")
-        events, last_id, already, charging = _stage(cursor, after_id, upto_id, limit)
+        events, charging = _stage(cursor, after_id, upto_id, limit)
         if not charging:
-            return BatchOutcome(events, last_id, 0, already)
-        cursor.execute(f"ANALYZE pg_temp.{_BATCH}")  # a temporary table has no statistics
+            return BatchOutcome(events, 0, 0)
         now = timezone.now()
+        written = _insert_transactions(cursor, now, charging)
+        if not written:
+            return BatchOutcome(events, 0, charging)
         _open_accounts(cursor, now)
         _lock_wallets(cursor)
-        written = _insert_transactions(cursor, now, charging)
-        deltas = _insert_entries(cursor) if written else {}
+        deltas = _insert_entries(cursor)
     _apply_balances(deltas)
-    return BatchOutcome(events, last_id, written, already)
+    return BatchOutcome(events, written, charging - written)
 
 
-def _stage(cursor, after_id: int, upto_id: int, limit: int) -> tuple[int, int, int, int]:  # type: ignore[no-untyped-def]
-    """Stage the batch; return (events, last id, already rated, to be written)."""
+def _stage(cursor, after_id: int, upto_id: int, limit: int) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Stage the batch; return (events, events that charge)."""
     ratable_sql, params = licensing.ratable_usage_query(
         after_id=after_id, upto_id=upto_id, limit=limit
     )
     columns = ", ".join(licensing.RATABLE_COLUMNS)
-    transactions = _q(Transaction._meta.db_table)
     sequence = f"(SELECT pg_get_serial_sequence('{Transaction._meta.db_table}', 'id'))"
     cursor.execute(
         f"""
         WITH staged AS (
             INSERT INTO pg_temp.{_BATCH} (event_id, created_at, agent_id, provider_id,
-                agreement_id, kind, currency, amount_micros, posted, transaction_id)
+                agreement_id, kind, currency, amount_micros, transaction_id)
             SELECT c.id, c.created_at, c.agent_id, c.provider_id, c.agreement_id,
-                c.payment_type, c.currency, c.charge, c.posted,
-                CASE WHEN c.charge > 0 AND NOT c.posted THEN nextval({sequence}) END
+                c.payment_type, c.currency, c.charge,
+                CASE WHEN c.charge > 0 THEN nextval({sequence}) END
             FROM (
                 SELECT r.*,
                     CASE WHEN r.payment_type = 'use' THEN r.amount_micros::numeric
@@ -99,22 +98,18 @@ def _stage(cursor, after_id: int, upto_id: int, limit: int) -> tuple[int, int, i
                                 * r.attribution_weight_ppm + 5000000000, 10000000000)
                             ELSE 0 END,
                         r.revenue_share_min_micros)
-                    END AS charge,
-                    EXISTS (SELECT 1 FROM {transactions} t
-                            WHERE t.idempotency_key = 'usage:' || r.id) AS posted
+                    END AS charge
                 FROM ({ratable_sql}) AS r ({columns})
             ) AS c
             ORDER BY c.id
-            RETURNING event_id, posted, transaction_id
+            RETURNING transaction_id
         )
-        SELECT count(*), COALESCE(max(event_id), 0), count(*) FILTER (WHERE posted),
-            count(transaction_id)
-        FROM staged
+        SELECT count(*), count(transaction_id) FROM staged
         """,  # noqa: S608
         params,
     )
-    events, last_id, already, charging = cursor.fetchone()
-    return int(events), int(last_id), int(already), int(charging)
+    events, charging = cursor.fetchone()
+    return int(events), int(charging)
 
 
 def _open_accounts(cursor, now) -> None:  # type: ignore[no-untyped-def]
@@ -184,10 +179,10 @@ def _insert_transactions(cursor, now, charging: int) -> int:  # type: ignore[no-
         [now],
     )
     written = int(cursor.rowcount)
-    if written < charging:  # posted meanwhile under the same key: leave those out
+    if written < charging:  # rated before (a re-run), or meanwhile: leave those out
         cursor.execute(
             f"""
-            UPDATE pg_temp.{_BATCH} b SET transaction_id = NULL, posted = true
+            UPDATE pg_temp.{_BATCH} b SET transaction_id = NULL
             WHERE b.transaction_id IS NOT NULL AND NOT EXISTS (
                 SELECT 1 FROM {_q(Transaction._meta.db_table)} t WHERE t.id = b.transaction_id)
             """  # noqa: S608
@@ -199,14 +194,37 @@ def _insert_entries(cursor) -> dict[int, int]:  # type: ignore[no-untyped-def]
     """Insert the entries of the batch's transactions; return each account's net change."""
     accounts = _q(Account._meta.db_table)
     take = settings.BILLING_TAKE_RATE_BPS
+    # The temporary table has no statistics (ANALYZE would cost more than the join): without
+    # this the batch is taken for a few rows and joined row by row. (The cost that refusing
+    # nested loops puts on the plan would otherwise make it worth compiling, JIT, for a second.)
+    cursor.execute("SET LOCAL enable_nestloop = off; SET LOCAL jit = off")
     cursor.execute(
         f"""
-        WITH charged AS (
+        WITH agents AS MATERIALIZED (
+            SELECT x.agent_id, x.currency, w.id AS wallet_id, w.balance_micros,
+                r.id AS receivable_id, bp.organization_id IS NOT NULL AS postpaid
+            FROM (SELECT DISTINCT agent_id, currency FROM pg_temp.{_BATCH}
+                  WHERE transaction_id IS NOT NULL) AS x
+            JOIN {accounts} w ON w.organization_id = x.agent_id AND w.purpose = %s
+                AND w.currency = x.currency
+            JOIN {accounts} r ON r.organization_id = x.agent_id AND r.purpose = %s
+                AND r.currency = x.currency
+            LEFT JOIN {_q(BillingProfile._meta.db_table)} bp
+                ON bp.organization_id = x.agent_id AND bp.postpaid
+        ), providers AS MATERIALIZED (
+            SELECT x.provider_id, x.currency, p.id AS payable_id
+            FROM (SELECT DISTINCT provider_id, currency FROM pg_temp.{_BATCH}
+                  WHERE transaction_id IS NOT NULL) AS x
+            JOIN {accounts} p ON p.organization_id = x.provider_id AND p.purpose = %s
+                AND p.currency = x.currency
+        ), platform AS MATERIALIZED (
+            SELECT id AS platform_id, currency FROM {accounts}
+            WHERE organization_id IS NULL AND purpose = %s
+        ), charged AS (
             SELECT b.transaction_id, b.currency, b.created_at, b.amount_micros AS amount,
-                w.id AS wallet_id, r.id AS receivable_id, p.id AS payable_id,
-                pl.id AS platform_id,
-                CASE WHEN bp.organization_id IS NOT NULL THEN 0
-                ELSE LEAST(b.amount_micros, GREATEST(0, -w.balance_micros - COALESCE(
+                ag.wallet_id, ag.receivable_id, pr.payable_id, pl.platform_id,
+                CASE WHEN ag.postpaid THEN 0
+                ELSE LEAST(b.amount_micros, GREATEST(0, -ag.balance_micros - COALESCE(
                     SUM(b.amount_micros) OVER (
                         PARTITION BY b.agent_id, b.currency ORDER BY b.event_id
                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)))
@@ -214,16 +232,9 @@ def _insert_entries(cursor) -> dict[int, int]:  # type: ignore[no-untyped-def]
                 div(b.amount_micros * CASE b.kind WHEN %s THEN %s ELSE %s END + 5000, 10000)
                     AS take
             FROM pg_temp.{_BATCH} b
-            JOIN {accounts} w ON w.organization_id = b.agent_id AND w.purpose = %s
-                AND w.currency = b.currency
-            JOIN {accounts} r ON r.organization_id = b.agent_id AND r.purpose = %s
-                AND r.currency = b.currency
-            JOIN {accounts} p ON p.organization_id = b.provider_id AND p.purpose = %s
-                AND p.currency = b.currency
-            JOIN {accounts} pl ON pl.organization_id IS NULL AND pl.purpose = %s
-                AND pl.currency = b.currency
-            LEFT JOIN {_q(BillingProfile._meta.db_table)} bp
-                ON bp.organization_id = b.agent_id AND bp.postpaid
+            JOIN agents ag ON ag.agent_id = b.agent_id AND ag.currency = b.currency
+            JOIN providers pr ON pr.provider_id = b.provider_id AND pr.currency = b.currency
+            JOIN platform pl ON pl.currency = b.currency
             WHERE b.transaction_id IS NOT NULL
         ), written AS (
             INSERT INTO {_q(Entry._meta.db_table)} (transaction_id, account_id, amount_micros,
@@ -237,19 +248,20 @@ def _insert_entries(cursor) -> dict[int, int]:  # type: ignore[no-untyped-def]
                 (c.platform_id, -c.take)
             ) AS leg (account_id, amount)
             WHERE leg.amount <> 0
-            ORDER BY c.transaction_id
             RETURNING account_id, amount_micros
         )
         SELECT account_id, SUM(amount_micros) FROM written GROUP BY account_id
         """,  # noqa: S608
         [
-            Transaction.Kind.USE,
-            take.get(Transaction.Kind.USE, 0),
-            take.get(Transaction.Kind.REVENUE_SHARE, 0),
             Purpose.AGENT_WALLET,
             Purpose.AGENT_RECEIVABLE,
             Purpose.PROVIDER_PAYABLE,
             Purpose.PLATFORM_REVENUE,
+            Transaction.Kind.USE,
+            take.get(Transaction.Kind.USE, 0),
+            take.get(Transaction.Kind.REVENUE_SHARE, 0),
         ],
     )
-    return {int(account_id): int(total) for account_id, total in cursor.fetchall()}
+    deltas = {int(account_id): int(total) for account_id, total in cursor.fetchall()}
+    cursor.execute("RESET enable_nestloop; RESET jit")
+    return deltas
