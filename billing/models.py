@@ -185,7 +185,10 @@ class Entry(models.Model):
     )
     amount_micros = models.BigIntegerField()
     currency = models.CharField(max_length=3)
-    effective_at = models.DateTimeField()  # the transaction's, kept here for statements
+    # The transaction's, kept here for statements: a month's statement is one aggregation of
+    # the month's entries by account and kind, with no join to millions of transactions.
+    effective_at = models.DateTimeField()
+    kind = models.CharField(max_length=24, choices=Transaction.Kind.choices)
 
     class Meta:
         ordering = ["id"]

@@ -19,15 +19,7 @@ from billing.services.balances import (
 )
 from billing.services.charges import Charge, post_charges
 from billing.services.checks import CheckReport, check_ledger
-from billing.services.history import (
-    Statement,
-    StatementAccount,
-    StatementLine,
-    TransactionPage,
-    list_transactions,
-    statement,
-    statement_for,
-)
+from billing.services.history import TransactionPage, list_transactions
 from billing.services.ledger import (
     account_ids,
     get_transaction,
@@ -46,6 +38,15 @@ from billing.services.rating.reports import (
 )
 from billing.services.rating.shares import revenue_share_micros, take_micros
 from billing.services.rating.usage import RatingRun, rate_usage, reverse_voided_uses, use_charge
+from billing.services.statements import (
+    Statement,
+    StatementAccount,
+    StatementLine,
+    month_end_statements,
+    platform_statement,
+    statement,
+    statement_for,
+)
 from billing.services.types import (
     KINDS,
     AccountKey,
@@ -96,11 +97,13 @@ __all__ = [
     "list_revenue_reports",
     "list_transactions",
     "merged",
+    "month_end_statements",
     "new_key",
     "normal_balance",
     "org_account",
     "period_bounds",
     "platform_account",
+    "platform_statement",
     "post_charges",
     "post_transaction",
     "post_transactions",

@@ -221,7 +221,7 @@ def _insert_entries(cursor) -> dict[int, int]:  # type: ignore[no-untyped-def]
             SELECT id AS platform_id, currency FROM {accounts}
             WHERE organization_id IS NULL AND purpose = %s
         ), charged AS (
-            SELECT b.transaction_id, b.currency, b.created_at, b.amount_micros AS amount,
+            SELECT b.transaction_id, b.kind, b.currency, b.created_at, b.amount_micros AS amount,
                 ag.wallet_id, ag.receivable_id, pr.payable_id, pl.platform_id,
                 CASE WHEN ag.postpaid THEN 0
                 ELSE LEAST(b.amount_micros, GREATEST(0, -ag.balance_micros - COALESCE(
@@ -238,8 +238,8 @@ def _insert_entries(cursor) -> dict[int, int]:  # type: ignore[no-untyped-def]
             WHERE b.transaction_id IS NOT NULL
         ), written AS (
             INSERT INTO {_q(Entry._meta.db_table)} (transaction_id, account_id, amount_micros,
-                currency, effective_at)
-            SELECT c.transaction_id, leg.account_id, leg.amount, c.currency, c.created_at
+                currency, effective_at, kind)
+            SELECT c.transaction_id, leg.account_id, leg.amount, c.currency, c.created_at, c.kind
             FROM charged c
             CROSS JOIN LATERAL (VALUES
                 (c.wallet_id, c.from_wallet),
