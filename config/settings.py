@@ -313,6 +313,10 @@ AGENT_DEFAULT_MAX_PRICE_PER_ANSWER_MICROS = env_int(
 # The revenue an answer is taken to earn when a revenue-share offer is compared with per-use
 # prices (its per-use equivalent is its share of this; see docs/attribution.md).
 LICENSING_REVENUE_SHARE_BASIS_MICROS = env_int("LICENSING_REVENUE_SHARE_BASIS_MICROS", 10_000)
+# Called, with the agreement's id, in the transaction that makes an agreement an agent accepts:
+# billing charges a subscription's first period or a purchase then (402 insufficient_funds
+# refuses the acceptance). Named here so that licensing, below billing, imports nothing of it.
+LICENSING_ON_ACCEPT = "billing.services.charge_at_acceptance"
 
 # Billing (docs/billing.md). The platform's take, in basis points of what each payment type
 # moves: BILLING_TAKE_RATE_BPS="use=1000,revenue_share=1000" overrides some or all of them.

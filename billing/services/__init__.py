@@ -28,6 +28,7 @@ from billing.services.ledger import (
     post_transactions,
     reverse_transaction,
 )
+from billing.services.rating.acceptance import charge_at_acceptance
 from billing.services.rating.agreements import ChargeRun, charge_agreements
 from billing.services.rating.reports import (
     RevenueReportInfo,
@@ -87,6 +88,7 @@ __all__ = [
     "balance_of",
     "billing_organization_id",
     "charge_agreements",
+    "charge_at_acceptance",
     "check_ledger",
     "credit",
     "debit",
