@@ -343,6 +343,8 @@ BILLING_VOID_WINDOW_S = env_int("BILLING_VOID_WINDOW_S", 600)
 BILLING_GRACE_PERIOD_S = env_int("BILLING_GRACE_PERIOD_S", 3 * 86400)
 # A month's revenue report is taken from the month's end until this many days after it.
 BILLING_REVENUE_REPORT_DAYS = env_int("BILLING_REVENUE_REPORT_DAYS", 15)
+# How long a dataset export's signed download URL works (POST .../dataset-export makes a new one).
+BILLING_EXPORT_URL_TTL_S = env_int("BILLING_EXPORT_URL_TTL_S", 3600)
 
 # Catalog: ingestion limits, SSRF policy and retrieval (see docs/catalog.md).
 CATALOG_CHUNK_TOKENS = env_int("CATALOG_CHUNK_TOKENS", 200)

@@ -39,9 +39,11 @@ from catalog.services.ingestion import (
 )
 from catalog.services.ownership import (
     DocumentContent,
+    DocumentText,
     collection_names,
     collection_owners,
     get_document_content,
+    licensed_documents,
 )
 from catalog.services.retrieval import (
     ChunkHit,
@@ -60,6 +62,7 @@ __all__ = [
     "DocumentContent",
     "DocumentInfo",
     "DocumentPage",
+    "DocumentText",
     "DuplicateRef",
     "IngestionError",
     "IngestionJobInfo",
@@ -85,6 +88,7 @@ __all__ = [
     "index_pending_documents",
     "list_collections",
     "list_documents",
+    "licensed_documents",
     "list_ingestion_jobs",
     "rebuild_search_index",
     "release_duplicate",
