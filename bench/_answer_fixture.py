@@ -395,7 +395,8 @@ def make_requests(count: int, agent_id: str, rng) -> list[dict]:
 
 
 def _plans(task: tuple[str, str, list[dict]]) -> list[bool]:
-    """Return, per request, whether `backend` plans an answer (no 402/404), metering nothing."""
+    """Return, per request, whether `backend` plans and writes an answer (no 402, and no 404
+    `no_matching_content` or `no_answer`), metering nothing."""
     backend, agent_id, requests = task
     from django.conf import settings
 
@@ -406,7 +407,7 @@ def _plans(task: tuple[str, str, list[dict]]) -> list[bool]:
     ok = []
     for body in requests:
         try:
-            answers.plan(
+            answer_plan = answers.plan(
                 agent_id=agent_id,
                 question=body["question"],
                 max_sources=body.get("max_sources"),
@@ -414,8 +415,10 @@ def _plans(task: tuple[str, str, list[dict]]) -> list[bool]:
             )
         except errors.DomainError:  # 402 or 404: nothing licensed matches
             ok.append(False)
-        else:
-            ok.append(True)
+            continue
+        # The writer may still find that the passages do not answer (404 no_answer, free).
+        answer = answers.write_answer(answer_plan)
+        ok.append(any(w.weight_ppm for w in answer.attribution.sources))
     return ok
 
 

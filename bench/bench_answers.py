@@ -17,6 +17,9 @@ per source it showed. Reference floors are measured through the same server with
 client. Last, one process answers questions through Django's test client with a timer around
 each stage, to show where an answer's time goes. `--app module:callable` serves another WSGI
 application (a wrapper that changes something) to compare it with the default.
+The agent is prepaid and funded: each answer holds its worst case against its wallet (billing,
+BILLING_WALLET_HOLDS); `--wallet-holds both` runs each backend with holds off, then on, in the
+same run, and prints the share of answers/s kept.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -670,6 +674,27 @@ def print_tables(results: dict) -> None:
     )
 
 
+def print_holds_comparison(results: dict, backends: list[str]) -> None:
+    """Print answers/s with wallet holds on as a share of the same run with them off."""
+    print("\n| backend | concurrency | answers/s, holds off | answers/s, holds on | kept |")
+    print("|---|---|---|---|---|")
+    for backend in backends:
+        off = {
+            r.result.concurrency: r
+            for r in results[f"{backend}, wallet holds off"][1]
+            if r.label.startswith("answers")
+        }
+        for run in results[f"{backend}, wallet holds on"][1]:
+            before = off.get(run.result.concurrency)
+            if not run.label.startswith("answers") or before is None:
+                continue
+            kept = run.result.rate / before.result.rate
+            print(
+                f"| {backend} | {run.result.concurrency} | {before.result.rate:,.0f} | "
+                f"{run.result.rate:,.0f} | {kept:.1%} |"
+            )
+
+
 # -- main ----------------------------------------------------------------------------------------
 
 
@@ -715,6 +740,13 @@ def parse_args():
         help="the WSGI application gunicorn serves (to compare a change against the default)",
     )
     parser.add_argument("--no-floors", action="store_true")
+    parser.add_argument(
+        "--wallet-holds",
+        default="on",
+        choices=("on", "off", "both"),
+        help="hold each answer's worst case against the agent's prepaid wallet (billing); "
+        "both: run each backend with holds off, then on, and compare (default on)",
+    )
     parser.add_argument(
         "--profile-answers", type=int, help="answers timed in-process per backend (150; 0: none)"
     )
@@ -763,6 +795,15 @@ def prepare(args, env: dict, database_url: str, meta: dict | None) -> Fixture:
             (WORK_DIR / "fixture.json").write_text(json.dumps(meta))
     else:
         print(f"reusing database {DATABASE} and the index in {WORK_DIR / 'index'}")
+    # A prepaid agent: its wallet holds far more than any run spends (holds never refuse).
+    from billing import services as billing
+
+    billing.grant_credit(
+        organization_id=uuid.UUID(meta["agent_id"]),
+        amount_micros=10**15,
+        idempotency_key="bench-answers-wallet",
+        memo="Benchmark funds",
+    )
     return Fixture(
         database_url=database_url,
         **{k: meta[k] for k in ("agent_id", "raw_key", "chunks", "agreements", "collections")},
@@ -809,24 +850,29 @@ def main() -> None:
             f"collections, {fixture.offers:,} offers, {fixture.agreements:,} agreements"
         )
         concurrencies = args.concurrency
+        holds = {"on": ["on"], "off": ["off"], "both": ["off", "on"]}[args.wallet_holds]
         for n, backend in enumerate(args.backends):
-            print(f"\n{backend}:")
-            results[backend] = run_backend(
-                backend,
-                env,
-                fixture,
-                bodies,
-                args,
-                concurrencies=concurrencies,
-                floors=n == 0 and not args.no_floors,
-            )
+            for mode in holds:
+                name = backend if len(holds) == 1 else f"{backend}, wallet holds {mode}"
+                print(f"\n{name}:")
+                results[name] = run_backend(
+                    backend,
+                    {**env, "BILLING_WALLET_HOLDS": "1" if mode == "on" else "0"},
+                    fixture,
+                    bodies,
+                    args,
+                    concurrencies=concurrencies,
+                    floors=n == 0 and mode == holds[0] and not args.no_floors,
+                )
             if n == 0 and not args.sweep_all:
                 best = max(
-                    (r for r in results[backend][1] if r.label.startswith("answers")),
+                    (r for r in results[name][1] if r.label.startswith("answers")),
                     key=lambda r: r.result.rate,
                 )
                 concurrencies = [best.result.concurrency]
         print_tables(results)
+        if len(holds) == 2:
+            print_holds_comparison(results, args.backends)
         for backend in args.backends if args.profile_answers else ():
             rows = breakdown(fixture, usable, backend, args.profile_answers)
             print_breakdown(rows, backend, args.profile_answers)

@@ -58,3 +58,6 @@ class BillingProfileAdmin(admin.ModelAdmin):
     list_display = ["organization", "postpaid", "updated_at"]
     list_filter = ["postpaid"]
     raw_id_fields = ["organization"]
+
+
+from billing import payment_admin  # noqa: E402, F401  (Stripe: top-ups, events, payouts, invoices)

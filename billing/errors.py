@@ -27,14 +27,57 @@ class InsufficientFunds(DomainError):
     code = "insufficient_funds"
 
 
+# -- Stripe (billing/services/gateway.py) and the flows through it ---------------------------
+
+
+class StripeNotConfigured(Conflict):
+    """No STRIPE_SECRET_KEY: collection and payouts are unavailable, the rest works (409:
+    the deployment's state refuses it, as a retry would; not a server failure)."""
+
+    status = 409
+    code = "stripe_not_configured"
+
+
+class StripeUnavailable(DomainError):
+    """Stripe could not be reached or failed; the same call may be retried."""
+
+    status = 503
+    code = "stripe_unavailable"
+
+
+class StripeRefused(DomainError):
+    """Stripe refused a request (not a transient failure)."""
+
+    status = 502
+    code = "stripe_refused"
+
+
+class PaymentRefused(DomainError):
+    """The card or payment method was declined."""
+
+    status = 402
+    code = "payment_refused"
+
+
+class BadSignature(ValidationFailed):
+    """A webhook whose signature does not verify, or whose timestamp is too old."""
+
+    code = "bad_signature"
+
+
 __all__ = [
     "AlreadyReversed",
+    "BadSignature",
     "Conflict",
     "DomainError",
     "InsufficientFunds",
     "NotFound",
+    "PaymentRefused",
     "PeriodClosed",
     "PermissionDenied",
+    "StripeNotConfigured",
+    "StripeRefused",
+    "StripeUnavailable",
     "Unbalanced",
     "ValidationFailed",
 ]

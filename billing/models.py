@@ -301,3 +301,7 @@ class DatasetExport(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.id} of {self.agreement_id}"
+
+
+# What moving money through Stripe keeps (wallet holds, top-ups, webhooks, payouts, invoices).
+from billing.payment_models import *  # noqa: E402, F403

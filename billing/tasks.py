@@ -11,6 +11,7 @@ from billing import services
 def rate_usage() -> dict[str, int]:
     """Rate the usage events not yet rated into the ledger."""
     run = services.rate_usage()
+    services.release_wallet_holds()  # holds of the answers just rated (billing/services/holds.py)
     return {"events": run.events, "written": run.written, "reversed": run.reversed}
 
 

@@ -289,7 +289,12 @@ INFERENCE_MAX_CONCURRENCY = env_int("INFERENCE_MAX_CONCURRENCY", 64)
 # Stripe: disabled until a key is set.
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
-STRIPE_API_BASE = env_str("STRIPE_API_BASE")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE")  # a Stripe-compatible server (tests: local)
+# How old a webhook's signed timestamp may be, and how often the SDK retries a failed call
+# (with the same idempotency key, so a retry never charges or pays twice).
+STRIPE_WEBHOOK_TOLERANCE_S = env_int("STRIPE_WEBHOOK_TOLERANCE_S", 300)
+STRIPE_MAX_NETWORK_RETRIES = env_int("STRIPE_MAX_NETWORK_RETRIES", 2)
+STRIPE_TIMEOUT_S = env_int("STRIPE_TIMEOUT_S", 30)
 
 LOGGING = {
     "version": 1,
@@ -336,6 +341,12 @@ if any(bps > 10_000 for bps in BILLING_TAKE_RATE_BPS.values()):
 # Usage events rated per database transaction, and how often beat starts a rating pass.
 BILLING_RATING_BATCH = env_int("BILLING_RATING_BATCH", 5000)
 BILLING_RATING_INTERVAL_S = env_int("BILLING_RATING_INTERVAL_S", 60)
+# Without a broker (CELERY_TASK_ALWAYS_EAGER: `make run`) no beat rates usage: "thread" rates it
+# in a background thread of the web process shortly after each answer and every interval
+# (billing/services/background.py); "off" leaves it to `manage.py rate_usage`.
+BILLING_WITHOUT_BROKER = env_str("BILLING_WITHOUT_BROKER", "thread")
+if BILLING_WITHOUT_BROKER not in {"thread", "off"}:
+    raise ImproperlyConfigured('BILLING_WITHOUT_BROKER is "thread" or "off"')
 # Metering voids the events of an answer never delivered (a stream that failed) within this
 # long; a charge rated for a voided event is reversed once its event is this old.
 BILLING_VOID_WINDOW_S = env_int("BILLING_VOID_WINDOW_S", 600)
@@ -345,6 +356,22 @@ BILLING_GRACE_PERIOD_S = env_int("BILLING_GRACE_PERIOD_S", 3 * 86400)
 BILLING_REVENUE_REPORT_DAYS = env_int("BILLING_REVENUE_REPORT_DAYS", 15)
 # How long a dataset export's signed download URL works (POST .../dataset-export makes a new one).
 BILLING_EXPORT_URL_TTL_S = env_int("BILLING_EXPORT_URL_TTL_S", 3600)
+# Wallets (docs/operations-stripe.md). Prepaid agents must hold an answer's worst-case cost
+# before it is written (402 insufficient_funds); off, answers are not held against wallets.
+BILLING_WALLET_HOLDS = env_bool("BILLING_WALLET_HOLDS", default=True)
+# How long an answer may take: a hold this old is over (completed at its worst case, or its
+# process died) and is released once rating has drawn the wallet for it.
+BILLING_HOLD_TTL_S = env_int("BILLING_HOLD_TTL_S", 120)
+# Top-ups: the least and the most one payment may add (micros), and where Checkout returns.
+BILLING_TOP_UP_MIN_MICROS = env_int("BILLING_TOP_UP_MIN_MICROS", 1_000_000)
+BILLING_TOP_UP_MAX_MICROS = env_int("BILLING_TOP_UP_MAX_MICROS", 10_000_000_000)
+# Where Stripe sends people back to (Checkout, Connect onboarding): the portal's address.
+BILLING_PORTAL_URL = env_str("BILLING_PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
+# Payouts: a provider is paid when its payable balance reaches this much (micros).
+BILLING_PAYOUT_MINIMUM_MICROS = env_int("BILLING_PAYOUT_MINIMUM_MICROS", 10_000_000)
+BILLING_PAYOUT_INTERVAL_S = env_int("BILLING_PAYOUT_INTERVAL_S", 86400)
+# Postpaid invoices are due this many days after they are sent.
+BILLING_INVOICE_DAYS_UNTIL_DUE = env_int("BILLING_INVOICE_DAYS_UNTIL_DUE", 14)
 
 # Catalog: ingestion limits, SSRF policy and retrieval (see docs/catalog.md).
 CATALOG_CHUNK_TOKENS = env_int("CATALOG_CHUNK_TOKENS", 200)
@@ -420,6 +447,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.charge_agreements",
         "schedule": float(BILLING_RATING_INTERVAL_S),
     },
+    # Stripe and wallets (docs/operations-stripe.md).
+    "check-low-balances": {"task": "billing.check_low_balances", "schedule": 300.0},
+    "pay-providers": {
+        "task": "billing.pay_providers",
+        "schedule": float(BILLING_PAYOUT_INTERVAL_S),
+    },
+    "invoice-postpaid": {"task": "billing.invoice_postpaid", "schedule": 86400.0},
+    "reconcile-stripe": {"task": "billing.reconcile_stripe", "schedule": 86400.0},
+    "retry-stripe-events": {"task": "billing.retry_stripe_events", "schedule": 600.0},
 }
 
 # -- Accounts, abuse limits, client addresses, email and the Content-Security-Policy ----------

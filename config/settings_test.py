@@ -29,3 +29,13 @@ LOGGING = {
 # Argon2 is deliberately slow; the suite hashes thousands of passwords. One test proves that
 # production settings hash with Argon2 (tests/config/test_settings.py).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Most tests ask questions for agents that never funded a wallet; the billing tests turn wallet
+# holds on (tests/billing/), as a deployment has them by default.
+BILLING_WALLET_HOLDS = False
+# Tests rate when they mean to (tests/billing/test_background_rating.py turns the thread on).
+BILLING_WITHOUT_BROKER = "off"
+# Stripe is reached only by the tests that start the local Stripe server and set these.
+STRIPE_SECRET_KEY = ""
+STRIPE_WEBHOOK_SECRET = ""
+STRIPE_API_BASE = ""
+STRIPE_MAX_NETWORK_RETRIES = 0

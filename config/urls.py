@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from billing.api.payment_views import stripe_webhook
 from config import health
 from core.api import errors
 from licensing.api import views as licensing_views
@@ -11,11 +12,13 @@ api_v1 = [
     path("", include("catalog.api.urls")),
     path("", include("licensing.api.urls")),
     path("", include("billing.api.urls")),
+    path("", include("billing.api.payment_urls")),
     path("", include("marketplace.api.answer_urls")),
 ]
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("stripe/webhook", stripe_webhook, name="stripe-webhook"),
     path("robots.txt", licensing_views.robots_txt, name="robots"),
     path("rsl/<slug:provider_slug>.xml", licensing_views.RSLDocumentView.as_view(), name="rsl"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal import views
+from portal import billing_views, views
 
 app_name = "portal"
 
@@ -25,4 +25,20 @@ urlpatterns = [
     ),
     path("orgs/<uuid:organization_id>/leave/", views.leave_organization, name="leave"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path("orgs/<uuid:organization_id>/billing/", billing_views.billing_page, name="billing"),
+    path(
+        "orgs/<uuid:organization_id>/billing/top-up/",
+        billing_views.top_up,
+        name="billing-top-up",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/billing/connect/",
+        billing_views.connect,
+        name="billing-connect",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/billing/payout/",
+        billing_views.payout,
+        name="billing-payout",
+    ),
 ]

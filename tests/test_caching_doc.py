@@ -4,7 +4,16 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("accounts", "catalog", "config", "core", "licensing", "marketplace", "portal")
+PACKAGES = (
+    "accounts",
+    "billing",
+    "catalog",
+    "config",
+    "core",
+    "licensing",
+    "marketplace",
+    "portal",
+)
 DECLARATION = re.compile(
     r'LocalCache\(\s*"(?P<name>[\w.]+)",\s*maxsize=(?P<maxsize>[\d_]+),\s*'
     r"ttl_s=(?P<ttl>[\d_.]+|None)\s*\)"

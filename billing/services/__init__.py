@@ -6,6 +6,7 @@ reports, credits, and (through `billing/services/gateway.py`, the one module tha
 Stripe) top-ups, invoices and payouts. Amounts are signed integer micros, debit positive.
 """
 
+from billing.services.background import background_rating, rate_soon, rating_pass
 from billing.services.balances import (
     Balance,
     CurrencyBalance,
@@ -19,7 +20,25 @@ from billing.services.balances import (
 )
 from billing.services.charges import Charge, post_charges
 from billing.services.checks import CheckReport, check_ledger
+from billing.services.funding import (
+    FundingInfo,
+    LowBalanceRun,
+    check_low_balances,
+    get_funding,
+    update_funding,
+)
+from billing.services.gateway import configured as stripe_configured
 from billing.services.history import TransactionPage, list_transactions
+from billing.services.holds import (
+    HoldRelease,
+    hold_for_answer,
+    holds_apply,
+    release_hold,
+    release_wallet_holds,
+    reserved_total,
+    settle_hold,
+)
+from billing.services.invoices import InvoiceRun, invoice_organization, invoice_postpaid
 from billing.services.ledger import (
     account_ids,
     get_transaction,
@@ -29,6 +48,22 @@ from billing.services.ledger import (
     reverse_transaction,
 )
 from billing.services.rating.acceptance import charge_at_acceptance
+from billing.services.payout_statements import (
+    PayoutItem,
+    PayoutLine,
+    PayoutStatement,
+    get_payout_statement,
+    list_payouts,
+)
+from billing.services.payouts import (
+    ConnectInfo,
+    PayoutInfo,
+    get_connect_status,
+    pay_provider,
+    pay_providers,
+    request_payout,
+    start_onboarding,
+)
 from billing.services.rating.agreements import ChargeRun, charge_agreements
 from billing.services.rating.reports import (
     RevenueReportInfo,
@@ -48,6 +83,8 @@ from billing.services.statements import (
     statement,
     statement_for,
 )
+from billing.services.reconciliation import Difference, ReconciliationInfo, reconcile
+from billing.services.top_ups import TopUpInfo, create_top_up, get_top_up, list_top_ups
 from billing.services.types import (
     KINDS,
     AccountKey,
@@ -63,6 +100,7 @@ from billing.services.types import (
     org_account,
     platform_account,
 )
+from billing.services.webhooks import Received, process_event, receive_event, unprocessed_event_ids
 
 __all__ = [
     "KINDS",
@@ -71,38 +109,66 @@ __all__ = [
     "Charge",
     "ChargeRun",
     "CheckReport",
+    "ConnectInfo",
     "CurrencyBalance",
+    "Difference",
     "EntryInfo",
+    "FundingInfo",
+    "HoldRelease",
+    "InvoiceRun",
     "Leg",
+    "LowBalanceRun",
     "NewTransaction",
+    "PayoutInfo",
+    "PayoutItem",
+    "PayoutLine",
+    "PayoutStatement",
     "PostResult",
     "RatingRun",
+    "Received",
+    "ReconciliationInfo",
     "RevenueReportInfo",
     "Statement",
     "StatementAccount",
     "StatementLine",
+    "TopUpInfo",
     "TransactionInfo",
     "TransactionPage",
     "account_ids",
     "allocate_revenue_report",
+    "background_rating",
     "balance_of",
     "billing_organization_id",
     "charge_agreements",
     "charge_at_acceptance",
     "check_ledger",
+    "check_low_balances",
+    "create_top_up",
     "credit",
     "debit",
     "get_balance",
+    "get_connect_status",
+    "get_funding",
+    "get_payout_statement",
+    "get_top_up",
     "get_transaction",
     "grant_credit",
+    "hold_for_answer",
+    "holds_apply",
+    "invoice_organization",
+    "invoice_postpaid",
     "is_postpaid",
+    "list_payouts",
     "list_revenue_reports",
+    "list_top_ups",
     "list_transactions",
     "merged",
     "month_end_statements",
     "new_key",
     "normal_balance",
     "org_account",
+    "pay_provider",
+    "pay_providers",
     "period_bounds",
     "platform_account",
     "platform_statement",
@@ -110,14 +176,28 @@ __all__ = [
     "post_transaction",
     "post_transactions",
     "postpaid_organizations",
+    "process_event",
+    "rate_soon",
     "rate_usage",
+    "rating_pass",
+    "receive_event",
+    "reconcile",
+    "release_hold",
+    "release_wallet_holds",
+    "request_payout",
+    "reserved_total",
     "revenue_share_micros",
     "reverse_transaction",
     "reverse_voided_uses",
     "set_postpaid",
+    "settle_hold",
+    "start_onboarding",
     "statement",
     "statement_for",
+    "stripe_configured",
     "submit_revenue_report",
     "take_micros",
+    "unprocessed_event_ids",
+    "update_funding",
     "use_charge",
 ]

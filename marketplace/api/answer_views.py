@@ -114,8 +114,8 @@ class AnswerView(APIView):
                 raise
             return run.stream(_answer_events(plan, data.get("max_tokens")), replay=_replay_answer)
         return run.run(
-            lambda _request_id: answer_body(
-                answers.answer_question(make_plan(), max_tokens=data.get("max_tokens"))
+            lambda _request_id: answers.deliver_answer(
+                make_plan(), run.deliver(answer_body), max_tokens=data.get("max_tokens")
             )
         )
 

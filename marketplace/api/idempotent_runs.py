@@ -3,6 +3,7 @@ whether it is JSON or a stream of server-sent events."""
 
 import json
 from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter
@@ -31,6 +32,9 @@ def sse_response(events: Iterator[bytes]) -> StreamingHttpResponse:
     return response
 
 
+Result = TypeVar("Result")
+
+
 class IdempotentRun:
     """Run a request once per `Idempotency-Key`, replaying the stored response to retries."""
 
@@ -39,6 +43,7 @@ class IdempotentRun:
         self.endpoint = endpoint
         self.key = request.headers.get("Idempotency-Key")
         self.replay = None
+        self.stored = False
         if self.key is None:
             self.request_id = answers.new_request_id(prefix)
             return
@@ -69,6 +74,19 @@ class IdempotentRun:
                 body=body,
             )
 
+    def deliver(self, to_body: Callable[[Result], dict]) -> Callable[[Result], dict]:
+        """Return a function making the response body of a result and storing it for retries,
+        in the caller's database transaction: the one that meters the result
+        (`answers.deliver_answer`), so that the two commit together or not at all."""
+
+        def store(result: Result) -> dict:
+            body = to_body(result)
+            self.complete(200, body)
+            self.stored = True
+            return body
+
+        return store
+
     def release(self) -> None:
         if self.key is not None:
             idempotency.release(
@@ -91,7 +109,8 @@ class IdempotentRun:
         except BaseException:
             self.release()
             raise
-        self.complete(200, body)
+        if not self.stored:
+            self.complete(200, body)
         return Response(body)
 
     def stream(

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import tenacity
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -36,6 +37,10 @@ from marketplace.models import IdempotencyRecord
 MAX_KEY_CHARS = max_length(IdempotencyRecord, "key")
 # A duplicate racing with a request that fails and releases the key claims it again.
 CLAIM_ATTEMPTS = 3
+# A request that failed because the database went away (a restart, a fail-over) cannot
+# release its key on the connection that broke: it tries again on new connections for this
+# long. A claim left behind would refuse every retry (409) until its lock expires.
+RELEASE_RETRY_S = 5.0
 
 
 class IdempotencyKeyReused(errors.DomainError):
@@ -194,13 +199,31 @@ def complete(
     )
 
 
+def _lost_connection(exc: BaseException) -> bool:
+    """Return whether `exc` is the database connection failing, outside any transaction."""
+    return isinstance(exc, OperationalError | InterfaceError) and not connection.in_atomic_block
+
+
+def _drop_broken_connection(_state: tenacity.RetryCallState) -> None:
+    connection.close_if_unusable_or_obsolete()  # the next query opens a new one
+
+
+@tenacity.retry(
+    retry=tenacity.retry_if_exception(_lost_connection),
+    stop=tenacity.stop_after_delay(RELEASE_RETRY_S),
+    wait=tenacity.wait_exponential_jitter(initial=0.1, max=1.0),
+    before_sleep=_drop_broken_connection,
+    reraise=True,
+)
 def release(
     *, organization_id: uuid.UUID, endpoint: str, key: str, request_id: str | None = None
 ) -> None:
     """Forget an unfinished claim, so that a retry runs the request again.
 
     A claim whose answer was metered under `request_id` is kept: the same key must never
-    run again and be answered free under the first request's metering.
+    run again and be answered free under the first request's metering. If the database
+    connection broke (outside a transaction), it is tried again on a new connection for up to
+    RELEASE_RETRY_S.
     """
     if request_id is not None and licensing.is_metered(request_id=request_id):
         _unlock(organization_id, endpoint, key)

@@ -107,8 +107,8 @@ class ChatCompletionView(OpenAIView):
 
         if not data.get("stream"):
             return run.run(
-                lambda _request_id: completion_body(
-                    answers.answer_question(make_plan(), max_tokens=max_tokens)
+                lambda _request_id: answers.deliver_answer(
+                    make_plan(), run.deliver(completion_body), max_tokens=max_tokens
                 )
             )
         include_usage = bool((data.get("stream_options") or {}).get("include_usage"))

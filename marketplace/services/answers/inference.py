@@ -1,18 +1,23 @@
 """Writing the planned answer with the inference backend, whole or streamed, and metering it."""
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from django.conf import settings
+from django.db import transaction
 
 import inference_client
 from catalog import services as catalog
 from licensing import services as licensing
 from marketplace import errors
 from marketplace.services import inference as inference_clients
+from marketplace.services.answers.funds import release_funds, settle_funds, worst_case_micros
 from marketplace.services.answers.metering import _meter_before_delivery
 from marketplace.services.answers.planning import AnswerPlan
 from marketplace.services.answers.result import AnswerResult, finish
+
+Delivered = TypeVar("Delivered")
 
 
 class AnswerInterrupted(errors.DomainError):
@@ -144,12 +149,43 @@ def answer_question(answer_plan: AnswerPlan, *, max_tokens: int | None = None) -
     """Write the planned answer with the configured inference backend and meter it.
 
     An answer no source grounds (the sources do not answer the question) is not delivered
-    nor metered: NotFound `no_answer`.
+    nor metered: NotFound `no_answer`. The plan's wallet hold is settled on what the answer
+    was metered at, or released if it fails.
     """
-    answer = write_answer(answer_plan, max_tokens=max_tokens)
-    if not _grounded(answer):
-        raise _no_answer(answer_plan)
-    return _finish_answer(answer_plan, answer)
+    return deliver_answer(answer_plan, _as_is, max_tokens=max_tokens)
+
+
+def _as_is(result: AnswerResult) -> AnswerResult:
+    return result
+
+
+def deliver_answer(
+    answer_plan: AnswerPlan,
+    deliver: Callable[[AnswerResult], Delivered],
+    *,
+    max_tokens: int | None = None,
+) -> Delivered:
+    """Write the planned answer, then meter it and hand it to `deliver` in one database
+    transaction; return what `deliver` returns.
+
+    What `deliver` writes (the response a retry with the same Idempotency-Key is given)
+    commits with the metering or not at all: if the database goes away in between, the answer
+    is not metered either, and the retry is answered afresh instead of refused for an answer
+    it never received. Inference runs before the transaction opens. The plan's wallet hold
+    is settled on what the answer was metered at once that commits, or released if it fails.
+    """
+    try:
+        answer = write_answer(answer_plan, max_tokens=max_tokens)
+        if not _grounded(answer):
+            raise _no_answer(answer_plan)
+        with transaction.atomic():
+            result = _finish_answer(answer_plan, answer)
+            delivered = deliver(result)
+    except BaseException:
+        release_funds(answer_plan)
+        raise
+    settle_funds(answer_plan, result.total_micros)
+    return delivered
 
 
 def stream_answer(
@@ -166,6 +202,19 @@ def stream_answer(
     On completion the metering is settled on the sources the answer used: the others are
     dropped from it, and the result's text has their markers taken out.
     """
+    try:
+        yield from _stream_answer(answer_plan, max_tokens)
+    except GeneratorExit:  # the client went away: what it read stays metered at the quote
+        settle_funds(answer_plan, worst_case_micros(answer_plan))
+        raise
+    except BaseException:  # failed: nothing is charged
+        release_funds(answer_plan)
+        raise
+
+
+def _stream_answer(
+    answer_plan: AnswerPlan, max_tokens: int | None
+) -> Iterator[StreamDelta | StreamDone]:
     statistics = statistics_for(answer_plan)
     events = _client().stream_answer(
         answer_plan.question,
@@ -201,4 +250,6 @@ def stream_answer(
         if metered:
             licensing.void_use(request_id=answer_plan.request_id)
         raise _no_answer(answer_plan)
-    yield StreamDone(_finish_answer(answer_plan, answer, settle=metered))
+    result = _finish_answer(answer_plan, answer, settle=metered)
+    settle_funds(answer_plan, result.total_micros)  # settled before the client has the end
+    yield StreamDone(result)

@@ -5,7 +5,7 @@ inference and nothing is metered for a failed answer.
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.conf import settings
@@ -16,6 +16,7 @@ from catalog.services import ChunkHit, search_chunks
 from licensing import errors as licensing_errors
 from licensing import services as licensing
 from marketplace import errors
+from marketplace.services.answers.funds import hold_funds
 from marketplace.services.answers.offers import _no_entitled_content
 from marketplace.services.answers.questions import clean_question
 from marketplace.services.answers.relevance import relevant_hits
@@ -86,6 +87,8 @@ class AnswerPlan:
     listed: tuple[Candidate, ...] = ()
     # The collections searched: the answer's words are weighed by their statistics.
     collection_ids: frozenset[uuid.UUID] = frozenset()
+    # What is held against the agent's prepaid wallet for this answer (0: nothing).
+    held_micros: int = 0
 
 
 def new_request_id(prefix: str = "ans") -> str:
@@ -344,7 +347,7 @@ def plan(
     )
     if not chosen:
         raise price_limit_too_low(candidates, max_sources, max_price_micros)
-    return AnswerPlan(
+    answer_plan = AnswerPlan(
         request_id=request_id or new_request_id(),
         agent_id=agent_id,
         api_key_id=api_key_id,
@@ -357,3 +360,5 @@ def plan(
         collection_ids=frozenset(usable),
         revenue_micros=revenue,
     )
+    # A prepaid wallet that cannot cover the worst case: 402 insufficient_funds.
+    return replace(answer_plan, held_micros=hold_funds(answer_plan))

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
-        ('billing', '0004_entry_kind'),
+        ('billing', '0005_entry_kind'),
     ]
 
     operations = [

@@ -109,6 +109,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("billing", "0002_ledger_triggers")]
+    dependencies = [("billing", "0003_stripe")]
 
     operations = [migrations.RunPython(forward, backward, elidable=False)]

@@ -55,7 +55,7 @@ def drop_brin(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("billing", "0003_balance_check_once_per_commit")]
+    dependencies = [("billing", "0004_balance_check_once_per_commit")]
 
     operations = [
         migrations.AddField(
