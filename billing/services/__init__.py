@@ -20,6 +20,12 @@ from billing.services.balances import (
 )
 from billing.services.charges import Charge, post_charges
 from billing.services.checks import CheckReport, check_ledger
+from billing.services.export_files import ExportSource, export_archive
+from billing.services.exports import (
+    DatasetExportInfo,
+    create_dataset_export,
+    open_dataset_export,
+)
 from billing.services.funding import (
     FundingInfo,
     LowBalanceRun,
@@ -47,7 +53,6 @@ from billing.services.ledger import (
     post_transactions,
     reverse_transaction,
 )
-from billing.services.rating.acceptance import charge_at_acceptance
 from billing.services.payout_statements import (
     PayoutItem,
     PayoutLine,
@@ -64,6 +69,7 @@ from billing.services.payouts import (
     request_payout,
     start_onboarding,
 )
+from billing.services.rating.acceptance import charge_at_acceptance
 from billing.services.rating.agreements import ChargeRun, charge_agreements
 from billing.services.rating.reports import (
     RevenueReportInfo,
@@ -74,6 +80,7 @@ from billing.services.rating.reports import (
 )
 from billing.services.rating.shares import revenue_share_micros, take_micros
 from billing.services.rating.usage import RatingRun, rate_usage, reverse_voided_uses, use_charge
+from billing.services.reconciliation import Difference, ReconciliationInfo, reconcile
 from billing.services.statements import (
     Statement,
     StatementAccount,
@@ -83,7 +90,6 @@ from billing.services.statements import (
     statement,
     statement_for,
 )
-from billing.services.reconciliation import Difference, ReconciliationInfo, reconcile
 from billing.services.top_ups import TopUpInfo, create_top_up, get_top_up, list_top_ups
 from billing.services.types import (
     KINDS,
@@ -111,8 +117,10 @@ __all__ = [
     "CheckReport",
     "ConnectInfo",
     "CurrencyBalance",
+    "DatasetExportInfo",
     "Difference",
     "EntryInfo",
+    "ExportSource",
     "FundingInfo",
     "HoldRelease",
     "InvoiceRun",
@@ -143,9 +151,11 @@ __all__ = [
     "charge_at_acceptance",
     "check_ledger",
     "check_low_balances",
+    "create_dataset_export",
     "create_top_up",
     "credit",
     "debit",
+    "export_archive",
     "get_balance",
     "get_connect_status",
     "get_funding",
@@ -166,6 +176,7 @@ __all__ = [
     "month_end_statements",
     "new_key",
     "normal_balance",
+    "open_dataset_export",
     "org_account",
     "pay_provider",
     "pay_providers",

@@ -74,6 +74,13 @@ class DocumentText:
     text: str
 
 
+def count_licensed_documents(*, collection_ids: Iterable[uuid.UUID]) -> int:
+    """Return how many ready documents these collections hold."""
+    return Document.objects.filter(
+        collection_id__in=list(collection_ids), status=Document.Status.READY
+    ).count()
+
+
 def licensed_documents(
     *, collection_ids: Iterable[uuid.UUID], after_id: int = 0, limit: int = 200
 ) -> list[DocumentText]:
