@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
@@ -71,7 +72,11 @@ def statement(
 def statement_for(*, organization_id: uuid.UUID | None, period: str) -> Statement:
     """Return an organization's statement for a month (None: the platform's own accounts)."""
     start, end = period_bounds(period)
-    rows = Account.objects.filter(organization_id=organization_id).order_by("id")
+    rows = (
+        Account.objects.filter(organization__isnull=True)
+        if organization_id is None
+        else Account.objects.filter(organization_id=organization_id)
+    ).order_by("id")
     found = {a.id: (a.purpose, a.currency) for a in rows.only("id", "purpose", "currency")}
     lines, balances = _aggregate(list(found), start, end)
     return _statement(organization_id, period, start, end, found, lines, balances)
@@ -211,7 +216,7 @@ def _aggregate(
         return [], {}
     quote = connection.ops.quote_name
     entries, account_table = quote(Entry._meta.db_table), quote(Account._meta.db_table)
-    params: list[object] = []
+    params: list[Any] = []
     in_accounts = ""
     if account_ids is not None:
         in_accounts = f"account_id IN ({', '.join(['%s'] * len(account_ids))}) AND "

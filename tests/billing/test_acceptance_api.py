@@ -72,3 +72,19 @@ def test_a_per_use_offer_is_accepted_whatever_the_wallet_holds(
 
     assert response.status_code == 201
     assert Transaction.objects.count() == 0
+
+
+def test_what_answers_in_flight_hold_is_not_the_licences_to_take(
+    agent, monthly, key_client, settings
+):
+    settings.BILLING_WALLET_HOLDS = True
+    billing.grant_credit(organization_id=agent.id, amount_micros=10_000_000, idempotency_key="w")
+    billing.hold_for_answer(
+        organization_id=agent.id, request_id="in-flight", amount_micros=2_000_000, currency="USD"
+    )
+
+    refused = _accept(key_client(agent, scopes=["licensing"]), monthly)
+
+    assert refused.status_code == 402
+    assert refused.json()["details"]["available_micros"] == 8_000_000
+    assert LicenseAgreement.objects.count() == 0

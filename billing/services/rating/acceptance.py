@@ -14,12 +14,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from billing import errors
+from billing.models import Account, Purpose
 from billing.services.balances import is_postpaid
-from billing.services.ledger import get_transaction
+from billing.services.ledger import get_transaction, lock_accounts
 from billing.services.rating.agreements import _charge, purchase_key, subscription_key
-from billing.services.rating.shares import Funding, accounts_touched
-from billing.services.types import TransactionInfo
+from billing.services.types import TransactionInfo, org_account
 from licensing import services as licensing
+
+
+def _available(agent_id: uuid.UUID, currency: str) -> int:
+    """Lock the agent's wallet and return what it holds less what answers in flight hold."""
+    wallet = org_account(agent_id, Purpose.AGENT_WALLET, currency)
+    (account_id, balance) = lock_accounts([wallet])[wallet]
+    reserved = Account.objects.filter(id=account_id).values_list("reserved_micros", flat=True)
+    return -balance - (reserved.first() or 0)
 
 
 def charge_at_acceptance(*, agreement_id: uuid.UUID) -> TransactionInfo | None:
@@ -35,18 +43,21 @@ def charge_at_acceptance(*, agreement_id: uuid.UUID) -> TransactionInfo | None:
         else subscription_key(agreement.id, 0)
     )
     postpaid = is_postpaid(organization_id=agreement.agent_id)
+    currency = agreement.currency
     with transaction.atomic():
-        if not _charge(agreement, key, timezone.now(), postpaid):
-            currency = agreement.currency
-            funding = Funding(accounts_touched([(agreement.agent_id, currency)], []), set())
-            held = funding.wallet_micros(agreement.agent_id, currency)
+        # What answers in flight hold on the wallet (reserved) is not the licence's to take.
+        available = None if postpaid else _available(agreement.agent_id, currency)
+        paid = available is None or available >= agreement.price_micros
+        if paid and not _charge(agreement, key, timezone.now(), postpaid):
+            paid = False
+        if not paid:
             what = "first period" if agreement.period_length is not None else "price"
             raise errors.InsufficientFunds(
                 f"Your wallet cannot pay this licence's {what} "
                 f"({agreement.price_micros} micros {currency}); top it up and accept again.",
                 details={
                     "agreement_price_micros": agreement.price_micros,
-                    "available_micros": held,
+                    "available_micros": available or 0,
                     "currency": currency,
                     "offer_id": str(agreement.offer_id),
                 },
