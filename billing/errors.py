@@ -65,16 +65,32 @@ class BadSignature(ValidationFailed):
     code = "bad_signature"
 
 
+class PurchaseNotPaid(DomainError):
+    """A dataset export of a purchase licence whose purchase is not paid (or was reversed)."""
+
+    status = 402
+    code = "purchase_not_paid"
+
+
+class ExportExpired(DomainError):
+    """A dataset export's signed download link that is past its time."""
+
+    status = 410
+    code = "export_expired"
+
+
 __all__ = [
     "AlreadyReversed",
     "BadSignature",
     "Conflict",
     "DomainError",
+    "ExportExpired",
     "InsufficientFunds",
     "NotFound",
     "PaymentRefused",
     "PeriodClosed",
     "PermissionDenied",
+    "PurchaseNotPaid",
     "StripeNotConfigured",
     "StripeRefused",
     "StripeUnavailable",

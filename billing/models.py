@@ -185,7 +185,10 @@ class Entry(models.Model):
     )
     amount_micros = models.BigIntegerField()
     currency = models.CharField(max_length=3)
-    effective_at = models.DateTimeField()  # the transaction's, kept here for statements
+    # The transaction's, kept here for statements: a month's statement is one aggregation of
+    # the month's entries by account and kind, with no join to millions of transactions.
+    effective_at = models.DateTimeField()
+    kind = models.CharField(max_length=24, choices=Transaction.Kind.choices)
 
     class Meta:
         ordering = ["id"]
@@ -274,6 +277,30 @@ class RevenueReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id} {self.period} {self.revenue_micros} {self.currency}"
+
+
+class DatasetExport(models.Model):
+    """A dataset export of a paid purchase licence (a training or dataset licence): the
+    licensed collections' documents as JSONL with a manifest, downloaded through a signed URL
+    that expires. Each export is metered once, as an `ai-train` use of the licence."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agreement_id = models.UUIDField(db_index=True)
+    agent = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="dataset_exports"
+    )
+    offer_version_id = models.BigIntegerField()
+    documents = models.PositiveIntegerField(default=0)  # ready documents when it was made
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    downloads = models.PositiveIntegerField(default=0)
+    last_downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export {self.id} of {self.agreement_id}"
 
 
 # What moving money through Stripe keeps (wallet holds, top-ups, webhooks, payouts, invoices).

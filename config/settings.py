@@ -318,6 +318,10 @@ AGENT_DEFAULT_MAX_PRICE_PER_ANSWER_MICROS = env_int(
 # The revenue an answer is taken to earn when a revenue-share offer is compared with per-use
 # prices (its per-use equivalent is its share of this; see docs/attribution.md).
 LICENSING_REVENUE_SHARE_BASIS_MICROS = env_int("LICENSING_REVENUE_SHARE_BASIS_MICROS", 10_000)
+# Called, with the agreement's id, in the transaction that makes an agreement an agent accepts:
+# billing charges a subscription's first period or a purchase then (402 insufficient_funds
+# refuses the acceptance). Named here so that licensing, below billing, imports nothing of it.
+LICENSING_ON_ACCEPT = "billing.services.charge_at_acceptance"
 
 # Billing (docs/billing.md). The platform's take, in basis points of what each payment type
 # moves: BILLING_TAKE_RATE_BPS="use=1000,revenue_share=1000" overrides some or all of them.
@@ -350,6 +354,8 @@ BILLING_VOID_WINDOW_S = env_int("BILLING_VOID_WINDOW_S", 600)
 BILLING_GRACE_PERIOD_S = env_int("BILLING_GRACE_PERIOD_S", 3 * 86400)
 # A month's revenue report is taken from the month's end until this many days after it.
 BILLING_REVENUE_REPORT_DAYS = env_int("BILLING_REVENUE_REPORT_DAYS", 15)
+# How long a dataset export's signed download URL works (POST .../dataset-export makes a new one).
+BILLING_EXPORT_URL_TTL_S = env_int("BILLING_EXPORT_URL_TTL_S", 3600)
 # Wallets (docs/operations-stripe.md). Prepaid agents must hold an answer's worst-case cost
 # before it is written (402 insufficient_funds); off, answers are not held against wallets.
 BILLING_WALLET_HOLDS = env_bool("BILLING_WALLET_HOLDS", default=True)

@@ -212,6 +212,7 @@ class AnswerRecord(models.Model):
         ANSWER = "answer", "Answer"
         SEARCH = "search", "Search"
         CONTENT = "content", "Content fetch"
+        EXPORT = "export", "Dataset export (a purchase licence's collections)"
 
     usage_type = models.CharField(max_length=10, choices=UsageType.choices)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ANSWER)

@@ -134,3 +134,19 @@ class RevenueReportSerializer(serializers.Serializer):
     allocated_micros = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     allocated_at = serializers.DateTimeField(allow_null=True)
+
+
+class DatasetExportCreateSerializer(StrictSerializer):
+    """No fields: the export covers the licence's collections (`{}` or no body)."""
+
+
+class DatasetExportSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    agreement_id = serializers.UUIDField()
+    documents = serializers.IntegerField(help_text="Ready documents in the licensed collections.")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(help_text="When the download URL stops working.")
+    url = serializers.URLField(
+        help_text="GET it with your API key (the `licensing` scope) before `expires_at`: a ZIP "
+        "of data.jsonl and manifest.json. 403 if altered, 410 once expired."
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing.api import views
+from billing.api import export_views, views
 
 urlpatterns = [
     path("billing/balance", views.BalanceView.as_view(), name="billing-balance"),
@@ -10,5 +10,15 @@ urlpatterns = [
         "billing/revenue-reports",
         views.RevenueReportListView.as_view(),
         name="billing-revenue-reports",
+    ),
+    path(
+        "agreements/<uuid:agreement_id>/dataset-export",
+        export_views.DatasetExportView.as_view(),
+        name="dataset-export",
+    ),
+    path(
+        "dataset-exports/<str:token>",
+        export_views.DatasetExportDownloadView.as_view(),
+        name="dataset-export-download",
     ),
 ]

@@ -20,6 +20,12 @@ from billing.services.balances import (
 )
 from billing.services.charges import Charge, post_charges
 from billing.services.checks import CheckReport, check_ledger
+from billing.services.export_files import ExportSource, export_archive
+from billing.services.exports import (
+    DatasetExportInfo,
+    create_dataset_export,
+    open_dataset_export,
+)
 from billing.services.funding import (
     FundingInfo,
     LowBalanceRun,
@@ -28,15 +34,7 @@ from billing.services.funding import (
     update_funding,
 )
 from billing.services.gateway import configured as stripe_configured
-from billing.services.history import (
-    Statement,
-    StatementAccount,
-    StatementLine,
-    TransactionPage,
-    list_transactions,
-    statement,
-    statement_for,
-)
+from billing.services.history import TransactionPage, list_transactions
 from billing.services.holds import (
     HoldRelease,
     hold_for_answer,
@@ -71,6 +69,7 @@ from billing.services.payouts import (
     request_payout,
     start_onboarding,
 )
+from billing.services.rating.acceptance import charge_at_acceptance
 from billing.services.rating.agreements import ChargeRun, charge_agreements
 from billing.services.rating.reports import (
     RevenueReportInfo,
@@ -82,6 +81,15 @@ from billing.services.rating.reports import (
 from billing.services.rating.shares import revenue_share_micros, take_micros
 from billing.services.rating.usage import RatingRun, rate_usage, reverse_voided_uses, use_charge
 from billing.services.reconciliation import Difference, ReconciliationInfo, reconcile
+from billing.services.statements import (
+    Statement,
+    StatementAccount,
+    StatementLine,
+    month_end_statements,
+    platform_statement,
+    statement,
+    statement_for,
+)
 from billing.services.top_ups import TopUpInfo, create_top_up, get_top_up, list_top_ups
 from billing.services.types import (
     KINDS,
@@ -109,8 +117,10 @@ __all__ = [
     "CheckReport",
     "ConnectInfo",
     "CurrencyBalance",
+    "DatasetExportInfo",
     "Difference",
     "EntryInfo",
+    "ExportSource",
     "FundingInfo",
     "HoldRelease",
     "InvoiceRun",
@@ -138,11 +148,14 @@ __all__ = [
     "balance_of",
     "billing_organization_id",
     "charge_agreements",
+    "charge_at_acceptance",
     "check_ledger",
     "check_low_balances",
+    "create_dataset_export",
     "create_top_up",
     "credit",
     "debit",
+    "export_archive",
     "get_balance",
     "get_connect_status",
     "get_funding",
@@ -160,13 +173,16 @@ __all__ = [
     "list_top_ups",
     "list_transactions",
     "merged",
+    "month_end_statements",
     "new_key",
     "normal_balance",
+    "open_dataset_export",
     "org_account",
     "pay_provider",
     "pay_providers",
     "period_bounds",
     "platform_account",
+    "platform_statement",
     "post_charges",
     "post_transaction",
     "post_transactions",

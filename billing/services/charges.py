@@ -177,8 +177,9 @@ def _post_charges_pg(charges: Sequence[Charge], ids: dict[AccountKey, int]) -> P
             f"""
             WITH written AS (
                 INSERT INTO {entries} (transaction_id, account_id, amount_micros, currency,
-                    effective_at)
-                SELECT s.transaction_id, leg.account_id, leg.amount, s.currency, s.effective_at
+                    effective_at, kind)
+                SELECT s.transaction_id, leg.account_id, leg.amount, s.currency, s.effective_at,
+                    s.kind
                 FROM pg_temp.{_STAGED} s
                 CROSS JOIN LATERAL (VALUES
                     (s.wallet_id, s.wallet_micros),

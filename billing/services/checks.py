@@ -66,6 +66,18 @@ def check_ledger(*, examples: int = 5) -> CheckReport:
     )
     problems += [f"account {a}: balance row {b}, entries sum to {s}" for a, b, s in drifted]
 
+    # Entries carry their transaction's kind and time for statements: they must agree.
+    kind_of = Transaction.objects.filter(id=OuterRef("transaction_id"))
+    astray = list(
+        Entry.objects.annotate(
+            posted_kind=Subquery(kind_of.values("kind")[:1]),
+            posted_at=Subquery(kind_of.values("effective_at")[:1]),
+        )
+        .exclude(kind=F("posted_kind"), effective_at=F("posted_at"))
+        .values_list("id", "transaction_id")[:examples]
+    )
+    problems += [f"entry {e} differs from transaction {t} in kind or time" for e, t in astray]
+
     problems += _check_usage(examples)
     return CheckReport(
         transactions=Transaction.objects.count(), trial_balance=trial, problems=tuple(problems)

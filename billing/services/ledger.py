@@ -42,7 +42,14 @@ _TRANSACTION_PG_TYPES = {
     "external_ref": "text",
     "reverses_id": "bigint",
 }
-_ENTRY_COLUMNS = ("transaction_id", "account_id", "amount_micros", "currency", "effective_at")
+_ENTRY_COLUMNS = (
+    "transaction_id",
+    "account_id",
+    "amount_micros",
+    "currency",
+    "effective_at",
+    "kind",
+)
 
 
 def account_ids(keys: Iterable[AccountKey]) -> dict[AccountKey, int]:
@@ -108,7 +115,7 @@ def post_transactions(batch: Sequence[NewTransaction]) -> PostResult:
         ids = account_ids({leg.account for new in unique.values() for leg in new.legs})
         written = _insert_transactions(list(unique.values()))
         deltas: defaultdict[int, int] = defaultdict(int)
-        entries: list[tuple[int, int, int, str, datetime]] = []
+        entries: list[tuple[int, int, int, str, datetime, str]] = []
         for key, transaction_id in written.items():
             new = unique[key]
             for leg in new.legs:
@@ -121,6 +128,7 @@ def post_transactions(batch: Sequence[NewTransaction]) -> PostResult:
                         leg.amount_micros,
                         leg.account.currency,
                         new.effective_at,
+                        new.kind,
                     )
                 )
         _insert_entries(entries)
@@ -201,7 +209,7 @@ def _insert_transactions_pg(values: Sequence[Mapping[str, object]]) -> dict[str,
         return {key: transaction_id for transaction_id, key in cursor.fetchall()}
 
 
-def _insert_entries(entries: list[tuple[int, int, int, str, datetime]]) -> None:
+def _insert_entries(entries: list[tuple[int, int, int, str, datetime, str]]) -> None:
     if not entries:
         return
     if connection.vendor != "postgresql":
@@ -214,7 +222,7 @@ def _insert_entries(entries: list[tuple[int, int, int, str, datetime]]) -> None:
     column_sql = ", ".join(quote(c) for c in _ENTRY_COLUMNS)
     sql = f"COPY {quote(Entry._meta.db_table)} ({column_sql}) FROM STDIN (FORMAT BINARY)"
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        copy.set_types(["int8", "int8", "int8", "text", "timestamptz"])
+        copy.set_types(["int8", "int8", "int8", "text", "timestamptz", "text"])
         for row in entries:
             copy.write_row(row)
 

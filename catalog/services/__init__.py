@@ -39,9 +39,12 @@ from catalog.services.ingestion import (
 )
 from catalog.services.ownership import (
     DocumentContent,
+    DocumentText,
     collection_names,
     collection_owners,
+    count_licensed_documents,
     get_document_content,
+    licensed_documents,
 )
 from catalog.services.retrieval import (
     ChunkHit,
@@ -60,6 +63,7 @@ __all__ = [
     "DocumentContent",
     "DocumentInfo",
     "DocumentPage",
+    "DocumentText",
     "DuplicateRef",
     "IngestionError",
     "IngestionJobInfo",
@@ -70,6 +74,7 @@ __all__ = [
     "WordStatistics",
     "collection_names",
     "collection_owners",
+    "count_licensed_documents",
     "create_collection",
     "create_upload_job",
     "create_url_job",
@@ -83,6 +88,7 @@ __all__ = [
     "get_documents",
     "get_ingestion_job",
     "index_pending_documents",
+    "licensed_documents",
     "list_collections",
     "list_documents",
     "list_ingestion_jobs",

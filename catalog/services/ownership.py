@@ -3,6 +3,7 @@
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from catalog.models import Collection, Document
 
@@ -56,3 +57,52 @@ def get_document_content(*, document_id: int) -> DocumentContent | None:
 def collection_names(*, collection_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
     """Return {collection id: name} for the collections that exist."""
     return dict(Collection.objects.filter(id__in=list(collection_ids)).values_list("id", "name"))
+
+
+@dataclass(frozen=True)
+class DocumentText:
+    """A ready document in its current version, as a dataset export delivers it."""
+
+    id: int
+    collection_id: uuid.UUID
+    version: int
+    content_hash: str
+    title: str
+    author: str
+    source_url: str
+    published_at: datetime | None
+    text: str
+
+
+def count_licensed_documents(*, collection_ids: Iterable[uuid.UUID]) -> int:
+    """Return how many ready documents these collections hold."""
+    return Document.objects.filter(
+        collection_id__in=list(collection_ids), status=Document.Status.READY
+    ).count()
+
+
+def licensed_documents(
+    *, collection_ids: Iterable[uuid.UUID], after_id: int = 0, limit: int = 200
+) -> list[DocumentText]:
+    """Return a page, by id after `after_id`, of the ready documents of these collections with
+    their text (held-out duplicates of another provider's text are not theirs to license)."""
+    rows = (
+        Document.objects.filter(
+            collection_id__in=list(collection_ids),
+            status=Document.Status.READY,
+            id__gt=after_id,
+        )
+        .order_by("id")
+        .values_list(
+            "id",
+            "collection_id",
+            "version",
+            "content_hash",
+            "title",
+            "author",
+            "source_url",
+            "published_at",
+            "text",
+        )[:limit]
+    )
+    return [DocumentText(*row) for row in rows]

@@ -124,7 +124,10 @@ class AutoSchema(SpectacularAutoSchema):
             statuses.pop(401)
             statuses.pop(403)
         if scope in PAYMENT_SCOPES:
-            statuses[402] = "A licence is needed, or the price is over your limit."
+            statuses[402] = (
+                "A licence is needed, or the price is over your limit, or your wallet cannot "
+                "pay it (`insufficient_funds`)."
+            )
         for status, description in sorted(statuses.items()):
             responses.setdefault(str(status), {"description": description, **error})
         # Refused by the web server (gunicorn) before the application runs, so not in our format.

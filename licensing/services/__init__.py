@@ -26,6 +26,7 @@ from licensing.services.ceilings import PriceCeilings, get_price_ceilings, set_p
 from licensing.services.entitlements import Entitlements, get_entitlements, list_entitlements
 from licensing.services.market import get_market_offer, list_market_offers, list_published_offers
 from licensing.services.metering import (
+    RATABLE_COLUMNS,
     BatchResult,
     MeteredAnswer,
     MeteredEvent,
@@ -39,12 +40,14 @@ from licensing.services.metering import (
     is_metered,
     ratable_usage,
     ratable_usage_ids,
+    ratable_usage_query,
     record_use,
     record_uses,
     revenue_share_uses,
     revenue_share_weight,
     settle_use,
     usage_high_water_mark,
+    usage_window_end,
     void_use,
 )
 from licensing.services.offers import (
@@ -62,6 +65,7 @@ from licensing.services.renewals import (
     RENEWAL_UNPAID,
     BillableAgreement,
     LapsedAgreement,
+    billable_agreement,
     billable_agreements,
     end_agreement,
     extend_agreement,
@@ -83,6 +87,7 @@ from licensing.services.terms import (
 )
 
 __all__ = [
+    "RATABLE_COLUMNS",
     "RENEWAL_UNPAID",
     "RSL_CONTENT_TYPE",
     "USAGE_TYPES",
@@ -110,6 +115,7 @@ __all__ = [
     "UseRecord",
     "accept_offer",
     "agent_agreement",
+    "billable_agreement",
     "billable_agreements",
     "cancel_agreement",
     "charge_for",
@@ -143,6 +149,7 @@ __all__ = [
     "quote",
     "ratable_usage",
     "ratable_usage_ids",
+    "ratable_usage_query",
     "record_use",
     "record_uses",
     "retire_offer",
@@ -158,5 +165,6 @@ __all__ = [
     "update_offer",
     "usage_covers",
     "usage_high_water_mark",
+    "usage_window_end",
     "void_use",
 ]

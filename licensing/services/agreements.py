@@ -1,13 +1,16 @@
 """Agents' agreements: accept an offer (once), list, change a spend cap, cancel; quotes."""
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts.services import Actor
 from licensing import errors
@@ -126,6 +129,20 @@ def _create_agreement(
     )
 
 
+def _on_accept() -> Callable[..., object]:
+    """Return what is called, with the new agreement's id, in the transaction that makes an
+    agreement the agent accepts: LICENSING_ON_ACCEPT, which the project's settings point at
+    billing's charge of a subscription's first period or a purchase (licensing does not import
+    billing; a layer above it is named here by the composition root). What it raises refuses
+    the acceptance: nothing is written."""
+    path: str = settings.LICENSING_ON_ACCEPT
+    return import_string(path) if path else _accept_quietly
+
+
+def _accept_quietly(*, agreement_id: uuid.UUID) -> None:
+    return None
+
+
 def _active_agreement(agent_id: uuid.UUID, offer_id: uuid.UUID) -> LicenseAgreement | None:
     return (
         LicenseAgreement.objects.select_related("offer__provider", "offer_version")
@@ -210,6 +227,8 @@ def accept_for_agent(
                 ends_at__lte=timezone.now(),
             ).update(status=LicenseAgreement.Status.EXPIRED)
             agreement_id = _create_agreement(agent_id, offer, spend_cap_micros, origin).id
+            if origin == LicenseAgreement.Origin.ACCEPTED:
+                _on_accept()(agreement_id=agreement_id)
             invalidate()
     except IntegrityError:
         won = _active_agreement(agent_id, offer.id)  # a concurrent accept won

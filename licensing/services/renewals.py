@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from licensing.models import LicenseAgreement, PaymentType
@@ -34,37 +35,43 @@ class BillableAgreement:
     expires_at: datetime | None  # the offer version's own end, past which nothing renews
 
 
+def _billable() -> QuerySet[LicenseAgreement]:
+    return LicenseAgreement.objects.filter(
+        status=LicenseAgreement.Status.ACTIVE,
+        offer_version__payment_type__in=(PaymentType.SUBSCRIPTION, PaymentType.PURCHASE),
+        offer_version__price_micros__gt=0,
+    ).select_related("offer", "offer_version")
+
+
+def _billable_agreement(a: LicenseAgreement) -> BillableAgreement:
+    return BillableAgreement(
+        id=a.id,
+        agent_id=a.agent_id,
+        provider_id=a.offer.provider_id,
+        offer_id=a.offer_id,
+        offer_name=a.offer.name,
+        offer_version_id=a.offer_version_id,
+        payment_type=a.offer_version.payment_type,
+        price_micros=a.offer_version.price_micros,
+        currency=a.offer_version.currency,
+        period_length=PERIOD_LENGTH.get(a.offer_version.period)
+        if a.offer_version.payment_type == PaymentType.SUBSCRIPTION
+        else None,
+        starts_at=a.starts_at,
+        ends_at=a.ends_at,
+        expires_at=a.offer_version.expires_at,
+    )
+
+
 def billable_agreements() -> list[BillableAgreement]:
     """Return the active subscription and purchase agreements with a price, oldest first."""
-    rows = (
-        LicenseAgreement.objects.filter(
-            status=LicenseAgreement.Status.ACTIVE,
-            offer_version__payment_type__in=(PaymentType.SUBSCRIPTION, PaymentType.PURCHASE),
-            offer_version__price_micros__gt=0,
-        )
-        .select_related("offer", "offer_version")
-        .order_by("created_at", "id")
-    )
-    return [
-        BillableAgreement(
-            id=a.id,
-            agent_id=a.agent_id,
-            provider_id=a.offer.provider_id,
-            offer_id=a.offer_id,
-            offer_name=a.offer.name,
-            offer_version_id=a.offer_version_id,
-            payment_type=a.offer_version.payment_type,
-            price_micros=a.offer_version.price_micros,
-            currency=a.offer_version.currency,
-            period_length=PERIOD_LENGTH.get(a.offer_version.period)
-            if a.offer_version.payment_type == PaymentType.SUBSCRIPTION
-            else None,
-            starts_at=a.starts_at,
-            ends_at=a.ends_at,
-            expires_at=a.offer_version.expires_at,
-        )
-        for a in rows
-    ]
+    return [_billable_agreement(a) for a in _billable().order_by("created_at", "id")]
+
+
+def billable_agreement(*, agreement_id: uuid.UUID) -> BillableAgreement | None:
+    """Return the agreement if it is an active subscription or purchase with a price."""
+    found = _billable().filter(id=agreement_id).first()
+    return None if found is None else _billable_agreement(found)
 
 
 def extend_agreement(*, agreement_id: uuid.UUID, ends_at: datetime) -> bool:

@@ -56,6 +56,12 @@ class LedgerMachine(RuleBasedStateMachine):
             price_unit="period",
             period="month",
         )
+        # The first month is paid at acceptance: the prepaid agent's wallet must cover it.
+        billing.grant_credit(
+            organization_id=self.agents[0].id,
+            amount_micros=self.monthly_price_micros,
+            idempotency_key="start",
+        )
         self.agreements = {
             (agent.id, kind): cls.accept(agent, offer)
             for agent in self.agents

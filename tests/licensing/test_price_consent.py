@@ -4,6 +4,7 @@ spend caps that change without losing what was spent."""
 import pytest
 from rest_framework.test import APIClient
 
+from billing import services as billing
 from catalog.models import Document
 from licensing import services
 from licensing.models import AnswerRecord, LicenseAgreement, PriceCeiling, UsageEvent
@@ -284,6 +285,7 @@ def test_an_auto_accept_subscription_is_bought_by_a_fetch_only_standing_and_at_i
         price_micros=20_000,
     )
     services.set_price_ceilings(**acting_for(agent), per_source_micros=20_000)
+    billing.grant_credit(organization_id=agent.id, amount_micros=20_000, idempotency_key="w")
     document = Document.objects.get()
     standing = {"HTTP_CRAWLER_ACCEPT": "standing"}
 
@@ -298,6 +300,10 @@ def test_an_auto_accept_subscription_is_bought_by_a_fetch_only_standing_and_at_i
     agreement = LicenseAgreement.objects.get()
     assert (agreement.origin, agreement.status) == ("accepted", "active")
     assert agreement.ends_at is not None  # a month's subscription
+    # Bought standing, it is paid as any accepted subscription is: its first month, at once.
+    line = billing.balance_of(organization_id=agent.id).currencies[0]
+    assert (line.wallet_micros, line.receivable_micros) == (0, 0)
+    assert billing.get_transaction(idempotency_key=f"subscription:{agreement.id}:0") is not None
 
 
 def test_a_crawler_price_below_the_agents_agreement_is_402_and_charges_nothing(

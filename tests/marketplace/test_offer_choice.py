@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from billing import services as billing
 from catalog import services as catalog_services
 from catalog.models import Collection
 from catalog.services import ChunkHit
@@ -92,6 +93,7 @@ def test_a_paid_subscription_wins_over_a_per_use_agreement(market, agent_client)
         period="month",
     )
     _accept(market, per_use)
+    billing.set_postpaid(organization_id=market.agent.id, postpaid=True)  # pays at acceptance
     _accept(market, subscription)
 
     response = _ask(agent_client, question=TIDES_QUESTION)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from billing.models import Purpose, RatingCursor, Transaction
@@ -31,6 +31,7 @@ from billing.services.rating.shares import (
     accounts_touched,
     revenue_share_micros,
 )
+from billing.services.rating.usage_sql import rate_batch_in_sql
 from billing.services.types import org_account, platform_account
 from licensing import services as licensing
 
@@ -72,15 +73,24 @@ def _cursor(name: str) -> RatingCursor:
 
 
 def rate_usage(
-    *, batch_size: int | None = None, from_id: int | None = None, max_batches: int | None = None
+    *,
+    batch_size: int | None = None,
+    from_id: int | None = None,
+    max_batches: int | None = None,
+    set_based: bool | None = None,
 ) -> RatingRun:
     """Rate the usage events not yet rated; with `from_id`, re-rate every event after it
     (events already rated are left as they are). Then reverse charges of voided events.
+
+    On PostgreSQL each batch is rated inside the database (`usage_sql`), elsewhere in Python;
+    both write the same ledger. `set_based=False` asks for the Python path on PostgreSQL too.
 
     Call it outside a database transaction (a task, a command): on PostgreSQL it takes a
     moment's SHARE lock on the usage table, which an outer transaction would hold on to.
     """
     batch_size = batch_size or settings.BILLING_RATING_BATCH
+    if set_based is None or set_based:
+        set_based = connection.vendor == "postgresql"
     mark = licensing.usage_high_water_mark()
     rerun_from = from_id
     events = written = already = batches = 0
@@ -88,21 +98,28 @@ def rate_usage(
         with transaction.atomic():
             cursor = _cursor(USAGE_CURSOR)
             start = cursor.position if rerun_from is None else rerun_from
-            uses = licensing.ratable_usage(after_id=start, upto_id=mark, limit=batch_size)
-            full = len(uses) == batch_size
-            reached = uses[-1].id if full else max(start, mark)
-            batch_written, batch_already = _rate_batch(uses, rerun=rerun_from is not None)
+            # A window of at most `batch_size` event ids: each batch reads a bounded range.
+            reached = licensing.usage_window_end(after_id=start, upto_id=mark, size=batch_size)
+            if set_based:
+                outcome = rate_batch_in_sql(after_id=start, upto_id=reached, limit=batch_size)
+                read = outcome.events
+                batch_written, batch_already = outcome.written, outcome.already_rated
+            else:
+                uses = licensing.ratable_usage(after_id=start, upto_id=reached, limit=batch_size)
+                read = len(uses)
+                batch_written, batch_already = _rate_batch(uses)
+            reached = max(start, reached)
             if reached > cursor.position:
                 cursor.position = reached
                 cursor.save(update_fields=["position", "updated_at"])
             position = cursor.position
-        events += len(uses)
+        events += read
         written += batch_written
         already += batch_already
         batches += 1
         if rerun_from is not None:
             rerun_from = reached
-        if not full or (max_batches is not None and batches >= max_batches):
+        if reached >= mark or (max_batches is not None and batches >= max_batches):
             break
     return RatingRun(
         events=events,
@@ -113,15 +130,14 @@ def rate_usage(
     )
 
 
-def _rate_batch(uses: list[licensing.RatableUse], *, rerun: bool) -> tuple[int, int]:
+def _rate_batch(uses: list[licensing.RatableUse]) -> tuple[int, int]:
     """Post the transactions of a batch of events; return (written, already rated)."""
     if not uses:
         return 0, 0
-    already = 0
-    if rerun:  # leave rated events out before wallets are drawn on for the rest
-        done = posted_keys(usage_key(u.id) for u in uses)
-        already = len(done)
-        uses = [u for u in uses if usage_key(u.id) not in done]
+    # Rated events are left out before wallets are drawn on for the rest.
+    done = posted_keys(usage_key(u.id) for u in uses)
+    already = len(done)
+    uses = [u for u in uses if usage_key(u.id) not in done]
     charges = [(use, use_charge(use)) for use in uses]
     charges = [(use, amount) for use, amount in charges if amount > 0]
     if not charges:

@@ -16,14 +16,17 @@ from licensing.services.metering.events import (
     usage_events_page,
 )
 from licensing.services.metering.feed import (
+    RATABLE_COLUMNS,
     RatableUse,
     RevenueShareUse,
     existing_usage_event_ids,
     ratable_usage,
     ratable_usage_ids,
+    ratable_usage_query,
     revenue_share_uses,
     revenue_share_weight,
     usage_high_water_mark,
+    usage_window_end,
 )
 from licensing.services.metering.recording import (
     is_metered,
@@ -43,6 +46,7 @@ from licensing.services.metering.uses import (
 
 __all__ = [
     "INSERT_BATCH",
+    "RATABLE_COLUMNS",
     "USAGE_PAGE_MAX",
     "BatchResult",
     "MeteredAnswer",
@@ -58,6 +62,7 @@ __all__ = [
     "list_usage_events",
     "ratable_usage",
     "ratable_usage_ids",
+    "ratable_usage_query",
     "record_use",
     "record_uses",
     "revenue_share_uses",
@@ -65,5 +70,6 @@ __all__ = [
     "settle_use",
     "usage_events_page",
     "usage_high_water_mark",
+    "usage_window_end",
     "void_use",
 ]

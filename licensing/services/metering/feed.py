@@ -71,6 +71,23 @@ def usage_high_water_mark() -> int:
     return mark or 0
 
 
+def usage_window_end(*, after_id: int, upto_id: int, size: int) -> int:
+    """Return the last id of a window of `size` event ids that starts at the first event after
+    `after_id` (at most `upto_id`; `upto_id` when there is none).
+
+    A reader that goes window by window reads a bounded id range each time, whatever the
+    planner believes of the newest rows (their statistics lag behind the inserts, and a plain
+    `ORDER BY id LIMIT n` over them may be planned as a scan of every row up to the mark).
+    """
+    first = (
+        UsageEvent.objects.filter(id__gt=after_id, id__lte=upto_id)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return upto_id if first is None else min(upto_id, first + size - 1)
+
+
 def ratable_usage(*, after_id: int, upto_id: int, limit: int) -> list[RatableUse]:
     """Return up to `limit` events that may move money with after_id < id <= upto_id, by id."""
     rows = (
@@ -88,6 +105,43 @@ def ratable_usage(*, after_id: int, upto_id: int, limit: int) -> list[RatableUse
             cursor.execute(sql, params)
             return [_ratable_use(row) for row in cursor.fetchall()]
     return [_ratable_use(row) for row in rows]
+
+
+# The columns of `ratable_usage_query`, in order.
+RATABLE_COLUMNS = (
+    "id",
+    "created_at",
+    "agent_id",
+    "provider_id",
+    "agreement_id",
+    "payment_type",
+    "amount_micros",
+    "currency",
+    "attribution_weight_ppm",
+    "revenue_micros",
+    "answer_currency",
+    "revenue_share_bps",
+    "revenue_share_min_micros",
+)
+
+
+def ratable_usage_query(
+    *, after_id: int, upto_id: int, limit: int
+) -> tuple[str, tuple[object, ...]]:
+    """Return the SQL and parameters of `ratable_usage` as one SELECT of RATABLE_COLUMNS (by
+    id), for a caller that rates events inside the database without reading them out.
+
+    `revenue_micros` is the answer's declared revenue in `answer_currency`; it counts only
+    where that is the event's currency.
+    """
+    rows = (
+        UsageEvent.objects.filter(id__gt=after_id, id__lte=upto_id)
+        .filter(_ratable())
+        .order_by("id")
+        .values_list(*_RATABLE_FIELDS)[:limit]
+    )
+    sql, params = rows.query.sql_with_params()
+    return sql, tuple(params)
 
 
 @functools.cache
