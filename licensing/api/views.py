@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from accounts import services as accounts
 from accounts.api.auth import actor_from_request, requested_organization_id
+from core.api.schema import ErrorSerializer
 from core.api.scopes import NO_AUTH
 from licensing import errors, services
 from licensing.api import serializers as s
@@ -169,7 +170,13 @@ class AcceptView(APIView):
 
     @extend_schema(
         request=s.AcceptSerializer,
-        responses={201: s.AgreementSerializer, 200: s.AgreementSerializer},
+        responses={
+            201: s.AgreementSerializer,
+            200: s.AgreementSerializer,
+            # insufficient_funds: a prepaid wallet cannot pay a subscription's first period
+            # or a purchase, which are charged at acceptance
+            402: ErrorSerializer,
+        },
         operation_id="offers_accept",
     )
     def post(self, request, offer_id):
