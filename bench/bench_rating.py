@@ -121,13 +121,17 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--events", type=int, default=None)
+    parser.add_argument(
+        "--python", action="store_true", help="rate in Python on PostgreSQL too (not in SQL)"
+    )
     args = parser.parse_args()
     events = args.events or (20_000 if args.quick else 200_000)
     old = setup_databases(verbosity=0, interactive=False)
     try:
         print(
             f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-            f"{platform.python_version()}, database {connection.vendor}"
+            f"{platform.python_version()}, database {connection.vendor}, load average "
+            f"{os.getloadavg()[0]:.1f}"
         )
         t0 = time.perf_counter()
         agent_orgs, agreements = seed(providers=50, agents=10)
@@ -141,13 +145,13 @@ def main():
             f"{metered:,} usage events in {time.perf_counter() - t0:.1f} s"
         )
         started = time.perf_counter()
-        run = billing.rate_usage()
+        run = billing.rate_usage(set_based=not args.python)
         first_s = time.perf_counter() - started
         entries = Entry.objects.count()
         print(
             f"rating: {run.events:,} events read, {run.written:,} transactions "
             f"({entries:,} entries) in {first_s:.2f} s = {run.events / first_s:,.0f} events/s "
-            f"(target >= 20,000)"
+            f"(target >= 20,000; load average {os.getloadavg()[0]:.1f})"
         )
         started = time.perf_counter()
         again = billing.rate_usage(from_id=0)

@@ -21,7 +21,7 @@ from catalog import services as catalog_services
 from catalog.ingestion.extract import content_hash, normalize_text
 from catalog.models import Document
 from licensing import services as licensing
-from marketplace.demo_usage import DemoUsage, seed_usage
+from marketplace.demo_usage import DemoUsage, fund_wallet, seed_usage
 
 CONTENT_DIR = Path(__file__).resolve().parent / "demo_content"
 CATALOG_FILE = CONTENT_DIR / "catalog.toml"
@@ -156,6 +156,8 @@ class DemoSummary:
     locked_document: tuple[int, str] | None
     # The demo's first answers, rated: what each provider has earned.
     usage: DemoUsage | None = None
+    # The training licence (a purchase) the demo agent bought: it has a dataset export.
+    training_agreement_id: uuid.UUID | None = None
 
 
 def read_article(path: Path) -> Article:
@@ -335,20 +337,24 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
         catalog_services.rebuild_search_index()
 
     offers = {}
+    training_agreement_id = None
     agent = {
         "actor": accounts.actor_for_user(user_id=agent_user.pk),
         "organization_id": agent_org.id,
     }
+    fund_wallet(agent_id=agent_org.id)  # a purchase the agent accepts is paid from it at once
     with transaction.atomic():
         for spec in catalog.offers:
             offer = _ensure_offer(*owners[spec.provider], spec, _terms(spec, collection_ids))
             offers[spec.name] = offer.id
             if spec.accepted and offer.status == "published":
-                licensing.accept_offer(
+                accepted = licensing.accept_offer(
                     **agent,
                     offer_id=offer.id,
                     spend_cap_micros=spec.spend_cap_micros,
                 )
+                if accepted.offer.terms.payment_type == "purchase":
+                    training_agreement_id = accepted.id
 
     with transaction.atomic():
         api_key = _fresh_api_key(agent_user, agent_org)
@@ -371,4 +377,5 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
         agreements=len(licensing.list_agreements(**agent, status="active")),
         locked_document=locked.values_list("id", "collection__name").first(),
         usage=usage,
+        training_agreement_id=training_agreement_id,
     )

@@ -1,7 +1,8 @@
-"""The demo's first answers and what they moved: the demo agent asks a few questions across
-the catalog (under request ids of its own, so a second seed asks nothing twice), its wallet
-gets a starting credit, and billing rates the usage, so every paid provider has a payable
-balance and a statement from the start."""
+"""The demo's first answers and what they moved: the demo agent's wallet gets a starting
+credit (before it accepts offers: a purchase is paid at acceptance), it asks a few questions
+across the catalog (under request ids of its own, so a second seed asks nothing twice), and
+billing rates the usage, so every paid provider has a payable balance and a statement from the
+start."""
 
 import uuid
 from dataclasses import dataclass
@@ -10,7 +11,9 @@ from billing import services as billing
 from licensing import services as licensing
 from marketplace.services import answers
 
-DEMO_CREDIT_MICROS = 25_000_000  # $25 in the demo agent's wallet
+DEMO_CREDIT_MICROS = 25_000_000  # $25 in the demo agent's wallet, for its answers
+# What the training licence the demo agent buys costs (paid from its wallet at acceptance).
+DEMO_TRAINING_CREDIT_MICROS = 1_500_000_000
 # (question, revenue the agent declares the answer earned: shared with revenue-share sources)
 DEMO_QUESTIONS = (
     ("How does a heat pump keep working in freezing weather?", None),
@@ -29,14 +32,25 @@ class DemoUsage:
     payable_micros: dict[str, int]  # provider name -> its payable balance
 
 
-def seed_usage(*, agent_id: uuid.UUID, providers: dict[str, uuid.UUID]) -> DemoUsage:
-    """Ask the demo questions once, fund the wallet once, and rate what was used."""
+def fund_wallet(*, agent_id: uuid.UUID) -> None:
+    """Credit the demo agent's wallet once: for its answers, and for the training licence it
+    buys (a purchase is paid from the wallet when it is accepted)."""
     billing.grant_credit(
         organization_id=agent_id,
         amount_micros=DEMO_CREDIT_MICROS,
         idempotency_key=f"demo-wallet-{agent_id}",
         memo="Demo credit",
     )
+    billing.grant_credit(
+        organization_id=agent_id,
+        amount_micros=DEMO_TRAINING_CREDIT_MICROS,
+        idempotency_key=f"demo-training-{agent_id}",
+        memo="Demo credit for a training licence",
+    )
+
+
+def seed_usage(*, agent_id: uuid.UUID, providers: dict[str, uuid.UUID]) -> DemoUsage:
+    """Ask the demo questions once and rate what was used (fund the wallet first)."""
     asked = 0
     for n, (question, revenue_micros) in enumerate(DEMO_QUESTIONS):
         request_id = f"demo-{agent_id}-{n}"

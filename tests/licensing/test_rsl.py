@@ -230,3 +230,32 @@ def test_robots_txt_lists_providers_with_published_offers(
         "",
         f"License: http://provenant.example/rsl/{provider.slug}.xml",
     ]
+
+
+def test_a_training_licence_shows_its_purchase_price(provider, make_collection, make_offer):
+    """A purchase (a training or dataset licence) is `<payment type="purchase">` with its price
+    and currency, once (`one_off`), for the usages it permits; the document stays RSL 1.0."""
+    archive = make_collection(provider)
+    offer = make_offer(
+        provider,
+        [archive],
+        name="Archive, training licence",
+        payment_type="purchase",
+        price_micros=1_500_000_000,
+        price_unit="one_off",
+        usage_types=("ai-train",),
+    )
+
+    document = services.rsl_document(provider_slug=provider.slug, base_url="https://p.example")
+
+    tree = valid_rsl(document)
+    (licence,) = tree.findall(".//rsl:license", NS)
+    assert licence.findtext("rsl:permits[@type='usage']", namespaces=NS) == "ai-train"
+    payment = licence.find("rsl:payment", NS)
+    assert payment.get("type") == "purchase"
+    amount = payment.find("rsl:amount", NS)
+    assert (amount.text, amount.get("currency")) == ("1500.0", "USD")
+    assert payment.findtext("provenant:price-unit", namespaces=NS) == "one_off"
+    assert payment.findtext("rsl:custom", namespaces=NS) == (
+        f"https://p.example/api/v1/market/offers/{offer.id}"
+    )

@@ -84,6 +84,12 @@ class Command(BaseCommand):
                 f"  curl -si {host}/api/v1/documents/{document_id}/content {auth}"
                 f"   # 402 Payment Required: no licence for {collection} yet"
             )
+        if summary.training_agreement_id is not None:
+            export_url = f"{host}/api/v1/agreements/{summary.training_agreement_id}/dataset-export"
+            out.write(
+                f"  curl -s -X POST {export_url} {auth}"
+                "   # the training licence it bought: a signed URL to a ZIP (JSONL + manifest)"
+            )
         out.write("")
         out.write("What those answers cost, and earned:")
         out.write(f"  curl -s {host}/api/v1/usage {auth}   # the agent's spend by day, provider")
