@@ -107,6 +107,9 @@ def _without_duplicates() -> None:
 
 
 def _worker(args) -> tuple[int, int, float]:
+    from core.runtime import settle_heap
+
+    settle_heap()  # as a Celery worker process does once it starts (config/celery.py)
     collection_id, files = args
     return _ingest(collection_id, files)
 
@@ -119,6 +122,9 @@ def run(kind: str, files, workers: int, collection_id) -> tuple[float, int, int,
     parts = [files[i::workers] for i in range(workers)]
     started = time.perf_counter()
     if workers == 1:
+        from core.runtime import settle_heap
+
+        settle_heap()
         results = [_ingest(collection_id, files)]
     else:
         with multiprocessing.get_context("fork").Pool(workers) as pool:

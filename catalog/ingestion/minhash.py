@@ -132,7 +132,7 @@ class _Vocabulary:
     """Each word met so far in this process, with its word hash and content-term hash (0: a
     function or general word), so a word is hashed and normalised once, not once a use."""
 
-    LIMIT = 1 << 19  # words kept (about 60 MiB of dictionary at most); then it starts again
+    LIMIT = 1 << 18  # words kept (about 27 MiB at most); then it starts again
 
     def __init__(self) -> None:
         self._index: dict[bytes, int] = {}
