@@ -39,7 +39,12 @@ def test_created_resources_link_to_their_uses():
         "organization_id": "$request.path.organization_id",
     }
     accepted = paths["/api/v1/market/offers/{offer_id}/accept"]["post"]["responses"]["201"]
-    assert set(accepted["links"]) == {"AgreementsRetrieve", "AgreementsUpdate", "AgreementsCancel"}
+    assert set(accepted["links"]) == {
+        "AgreementsRetrieve",
+        "AgreementsUpdate",
+        "AgreementsCancel",
+        "AgreementsDatasetExport",
+    }
     offer = paths["/api/v1/offers"]["post"]["responses"]["201"]["links"]
     assert {"OffersRetrieve", "OffersUpdate", "OffersPublish", "OffersRetire"} <= set(offer)
 
