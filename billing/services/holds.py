@@ -25,6 +25,7 @@ from billing.models import Account, BillingProfile, Purpose, RatingCursor, Walle
 from billing.services import hold_sql
 from billing.services.rating.usage import USAGE_CURSOR
 from billing.services.types import normal_balance
+from core.money import format_micros
 from licensing import services as licensing
 
 
@@ -136,7 +137,7 @@ def _insufficient(
 
 
 def _money(amount_micros: int, currency: str) -> str:
-    return f"{amount_micros / 1_000_000:.6f}".rstrip("0").rstrip(".") + f" {currency}"
+    return f"{format_micros(amount_micros)} {currency}"
 
 
 def settle_hold(

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from xml.etree import ElementTree as ET
 
 from accounts import services as accounts
+from core.money import format_micros
 from licensing.models import PaymentType, PriceUnit
 from licensing.services.market import list_published_offers
 from licensing.services.offers import OfferInfo
@@ -51,8 +52,7 @@ def _child(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Ele
 
 def rsl_amount(micros: int) -> str:
     """Return micros as an RSL `<amount>` decimal: 2500 -> '0.0025', 49000000 -> '49.0'."""
-    text = f"{micros // 1_000_000}.{micros % 1_000_000:06d}".rstrip("0")
-    return text + "0" if text.endswith(".") else text
+    return format_micros(micros, min_places=1)
 
 
 def _payment(licence: ET.Element, offer: OfferInfo, base_url: str) -> None:
