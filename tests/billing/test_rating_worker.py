@@ -89,9 +89,11 @@ def _in_rating_batch() -> bool:
 
 
 def _pool_process(worker_pid: int) -> int:
+    """The worker's live pool process (a killed one lingers as a zombie until it is reaped)."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == worker_pid:
+            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]
+            if int(parent) == worker_pid and state != "Z":
                 return int(stat.parent.name)
         except (OSError, IndexError, ValueError):
             continue
@@ -124,7 +126,7 @@ def test_a_worker_killed_in_a_rating_batch_loses_and_doubles_nothing(
         "CELERY_BROKER_URL": REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CACHE_KEY_PREFIX": queue,
-        "BILLING_RATING_BATCH": "20",  # 150 batches: the kill lands inside one
+        "BILLING_RATING_BATCH": "100",  # 30 batches, each long enough for a kill to land inside
     }
     command = [
         *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue),
@@ -140,9 +142,9 @@ def test_a_worker_killed_in_a_rating_batch_loses_and_doubles_nothing(
     try:
         _wait(lambda: "ready." in log.read_text(), 60, "the worker to start")
         tasks.rate_usage.apply_async(queue=queue)
-        for _ in range(3):  # until a kill lands before the batch commits
-            pool = _pool_process(worker.pid)
+        for _ in range(10):  # until a kill lands before the batch commits
             _wait(_in_rating_batch, 30, "a rating batch")
+            pool = _pool_process(worker.pid)
             before = _position()
             os.kill(pool, signal.SIGKILL)
             time.sleep(0.5)
