@@ -41,75 +41,25 @@ from localstripe.resources import (  # noqa: E402
     Invoice,
     PaymentIntent,
     Refund,
-    StripeObject,
     store,
+)
+
+from tests.stripe_resources import (  # noqa: E402
+    Account,
+    EventPayload,
+    Transfer,
+    account_link,
+    card_payment_method,
+    create_handler,
+    create_session,
+    finalize_invoice,
+    json_response,
+    record_balance_transaction,
+    retrieve_handler,
 )
 
 WEBHOOK_SECRET = "whsec_local_test_secret"
 SECRET_KEY = "sk_test_local"
-
-
-class _Dict:
-    """An event payload that is not a localstripe object (what `Event` needs: `_export`)."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-
-    def _export(self, expand: Any = None) -> dict[str, Any]:
-        return dict(self.data)
-
-
-class Account(StripeObject):
-    object = "account"
-    _id_prefix = "acct_"
-
-    def __init__(self, type=None, metadata=None, capabilities=None, email=None, country=None):
-        if type not in ("express", "standard", "custom"):
-            raise UserError(400, "Bad request")
-        super().__init__()
-        self.type = type
-        self.metadata = metadata or {}
-        self.email = email
-        self.country = country or "US"
-        self.capabilities = {k: "inactive" for k in (capabilities or {})}
-        self.payouts_enabled = False
-        self.charges_enabled = False
-        self.details_submitted = False
-
-
-class Transfer(StripeObject):
-    object = "transfer"
-    _id_prefix = "tr_"
-
-    def __init__(self, amount=None, currency=None, destination=None, metadata=None, **kwargs):
-        amount = resources.try_convert_to_int(amount)
-        if not isinstance(amount, int) or amount <= 0 or not currency:
-            raise UserError(400, "Bad request")
-        account = store.get(f"account:{destination}")
-        if account is None:
-            raise UserError(404, f"No such destination: '{destination}'")
-        if not account.payouts_enabled:
-            raise UserError(400, "The destination account cannot receive transfers yet.")
-        super().__init__()
-        self.amount = amount
-        self.currency = currency
-        self.destination = destination
-        self.metadata = metadata or {}
-        self.transfer_group = kwargs.get("transfer_group")
-        self.reversed = False
-        self.amount_reversed = 0
-        self.balance_transaction = _balance_transaction(-amount, currency, "transfer", self.id)
-
-
-def _balance_transaction(amount: int, currency: str, kind: str, source: str) -> str:
-    """Record a balance transaction of a kind localstripe's own class refuses."""
-    txn = BalanceTransaction.__new__(BalanceTransaction)
-    StripeObject.__init__(txn)
-    txn.amount, txn.currency, txn.type, txn.source = amount, currency, kind, source
-    txn.available_on, txn.description, txn.exchange_rate = txn.created, None, 1.0
-    txn.fee, txn.fee_details, txn.status = 0, [], "available"
-    txn.reporting_category = kind
-    return txn.id
 
 
 class LocalStripe:
@@ -214,15 +164,15 @@ def _patch(state: LocalStripe) -> None:
     app = server.app
     app.middlewares.append(_idempotency(state))
     routes = [
-        ("POST", "/v1/accounts", _create(Account)),
-        ("GET", "/v1/accounts/{id}", _retrieve("account")),
-        ("POST", "/v1/account_links", _account_link),
-        ("POST", "/v1/transfers", _create(Transfer)),
-        ("GET", "/v1/transfers/{id}", _retrieve("transfer")),
+        ("POST", "/v1/accounts", create_handler(Account)),
+        ("GET", "/v1/accounts/{id}", retrieve_handler("account")),
+        ("POST", "/v1/account_links", account_link),
+        ("POST", "/v1/transfers", create_handler(Transfer)),
+        ("GET", "/v1/transfers/{id}", retrieve_handler("transfer")),
         ("POST", "/v1/transfers/{id}/reversals", _reverse_transfer(state)),
-        ("POST", "/v1/checkout/sessions", _create_session),
-        ("GET", "/v1/checkout/sessions/{id}", _retrieve("checkout.session")),
-        ("POST", "/v1/invoices/{id}/finalize", _finalize_invoice),
+        ("POST", "/v1/checkout/sessions", create_session),
+        ("GET", "/v1/checkout/sessions/{id}", retrieve_handler("checkout.session")),
+        ("POST", "/v1/invoices/{id}/finalize", finalize_invoice),
         ("POST", "/_config/fail", _config_fail(state)),
         ("POST", "/_config/test/checkout/sessions/{id}/pay", _pay_session(state)),
         ("POST", "/_config/test/accounts/{id}/enable", _enable_account(state, True)),
@@ -274,47 +224,6 @@ def _patch_classes(state: LocalStripe) -> None:
     BalanceTransaction._api_list_all = classmethod(list_balance)
 
 
-def _json(obj: Any, status: int = 200) -> web.Response:
-    body = obj._export() if hasattr(obj, "_export") else obj
-    return web.json_response(body, status=status)
-
-
-def _create(cls):
-    async def handler(request):
-        data = await server.get_post_data(request) or {}
-        data.pop("expand", None)
-        return _json(cls._api_create(**data))
-
-    return handler
-
-
-def _retrieve(kind: str):
-    async def handler(request):
-        obj = store.get(f"{kind}:{request.match_info['id']}")
-        if obj is None:
-            raise UserError(404, "Not Found")
-        return _json(obj)
-
-    return handler
-
-
-async def _account_link(request):
-    data = await server.get_post_data(request) or {}
-    account = data.get("account", "")
-    if store.get(f"account:{account}") is None or data.get("type") != "account_onboarding":
-        raise UserError(400, "Bad request")
-    now = int(time.time())
-    host = request.host
-    return web.json_response(
-        {
-            "object": "account_link",
-            "created": now,
-            "expires_at": now + 300,
-            "url": f"http://{host}/connect/onboarding/{account}",
-        }
-    )
-
-
 def _reverse_transfer(state: LocalStripe):
     async def handler(request):
         transfer = store.get(f"transfer:{request.match_info['id']}")
@@ -325,7 +234,9 @@ def _reverse_transfer(state: LocalStripe):
         transfer.reversed = True
         transfer.amount_reversed = transfer.amount
         reversal_id = f"trr_{resources.random_id(14)}"
-        _balance_transaction(transfer.amount, transfer.currency, "transfer_refund", reversal_id)
+        record_balance_transaction(
+            transfer.amount, transfer.currency, "transfer_refund", reversal_id
+        )
         state._emit(Event("transfer.reversed", transfer))
         return web.json_response(
             {"id": reversal_id, "object": "transfer_reversal", "amount": transfer.amount}
@@ -334,70 +245,18 @@ def _reverse_transfer(state: LocalStripe):
     return handler
 
 
-class CheckoutSession(StripeObject):
-    object = "checkout.session"
-    _id_prefix = "cs_test_"
-
-
-async def _create_session(request):
-    data = await server.get_post_data(request) or {}
-    items = data.get("line_items") or []
-    if data.get("mode") != "payment" or len(items) != 1:
-        raise UserError(400, "Bad request")
-    price = items[0].get("price_data") or {}
-    amount = resources.try_convert_to_int(price.get("unit_amount"))
-    quantity = resources.try_convert_to_int(items[0].get("quantity", 1))
-    intent_data = data.get("payment_intent_data") or {}
-    intent = PaymentIntent(
-        amount=amount * quantity,
-        currency=price.get("currency"),
-        customer=data.get("customer"),
-        metadata=intent_data.get("metadata"),
-    )
-    session = CheckoutSession()
-    session.mode = "payment"
-    session.customer = data.get("customer")
-    session.client_reference_id = data.get("client_reference_id")
-    session.metadata = data.get("metadata") or {}
-    session.amount_total = intent.amount
-    session.currency = intent.currency
-    session.payment_intent = intent.id
-    session.payment_status = "unpaid"
-    session.status = "open"
-    session.success_url = data.get("success_url")
-    session.cancel_url = data.get("cancel_url")
-    session.url = f"http://{request.host}/checkout/{session.id}"
-    return _json(session)
-
-
-async def _finalize_invoice(request):
-    invoice = Invoice._api_retrieve(request.match_info["id"])
-    if invoice.status != "draft":
-        raise UserError(400, "This invoice is not a draft.")
-    invoice._finalize()
-    invoice.hosted_invoice_url = f"http://{request.host}/invoice/{invoice.id}"
-    return _json(invoice)
-
-
-def _card(number: str) -> str:
-    method = resources.PaymentMethod(
-        type="card", card={"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
-    )
-    return method.id
-
-
 def _pay_session(state: LocalStripe):
     async def handler(request):
         session = store.get(f"checkout.session:{request.match_info['id']}")
         if session is None:
             raise UserError(404, "Not Found")
         intent = PaymentIntent._api_retrieve(session.payment_intent)
-        intent.payment_method = _card("4242424242424242")
+        intent.payment_method = card_payment_method("4242424242424242")
         intent._confirm(on_failure_now=intent._report_failure)
         session.payment_status = "paid"
         session.status = "complete"
         state._emit(Event("checkout.session.completed", session))
-        return _json(session)
+        return json_response(session)
 
     return handler
 
@@ -416,7 +275,7 @@ def _enable_account(state: LocalStripe, enabled: bool):
             k: "active" if enabled else "inactive" for k in account.capabilities
         }
         state._emit(Event("account.updated", account))
-        return _json(account)
+        return json_response(account)
 
     return handler
 
@@ -429,10 +288,10 @@ def _pay_invoice(state: LocalStripe):
         paid = invoice._export()
         paid.update(status="paid", amount_paid=invoice.total, amount_remaining=0)
         charge_id = f"ch_{resources.random_id(14)}"
-        _balance_transaction(invoice.total, invoice.currency, "charge", charge_id)
+        record_balance_transaction(invoice.total, invoice.currency, "charge", charge_id)
         paid["charge"] = charge_id
         invoice._voided = False
-        state._emit(Event("invoice.paid", _Dict(paid)))
+        state._emit(Event("invoice.paid", EventPayload(paid)))
         return web.json_response(paid)
 
     return handler
