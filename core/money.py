@@ -15,3 +15,8 @@ def format_micros(micros: int, *, min_places: int = 0, group: bool = False) -> s
     digits = f"{fraction:06d}".rstrip("0").ljust(min_places, "0")
     text = f"{whole:,}" if group else str(whole)
     return f"{sign}{text}.{digits}" if digits else f"{sign}{text}"
+
+
+def format_money(micros: int, currency: str) -> str:
+    """Return an amount for a message: format_money(49_000_000, "USD") -> "49 USD"."""
+    return f"{format_micros(micros)} {currency}"

@@ -154,6 +154,8 @@ class DemoSummary:
     agreements: int
     # A document the demo agent is not licensed to read, and its collection's name.
     locked_document: tuple[int, str] | None
+    # The offer that licenses it (a subscription: accepting it charges the first period).
+    locked_offer_id: uuid.UUID | None = None
     # The demo's first answers, rated: what each provider has earned.
     usage: DemoUsage | None = None
     # The training licence (a purchase) the demo agent bought: it has a dataset export.
@@ -366,6 +368,8 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
     documents = Document.objects.filter(collection_id__in=collection_ids.values())
     entitled = licensing.list_entitlements(**agent, usage_type="ai-input")
     locked = documents.exclude(collection_id__in=entitled.collection_ids).order_by("id")
+    first_locked = locked.values_list("id", "collection__name", "collection_id").first()
+    locked_id, locked_name, locked_in = first_locked or (0, "", None)
     return DemoSummary(
         api_key=api_key,
         accounts=(*(p.account for p in catalog.providers), catalog.agent, catalog.advertiser),
@@ -375,7 +379,16 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
         documents_ingested=ingested,
         offers=offers,
         agreements=len(licensing.list_agreements(**agent, status="active")),
-        locked_document=locked.values_list("id", "collection__name").first(),
+        locked_document=(locked_id, locked_name) if first_locked else None,
+        locked_offer_id=next(
+            (
+                offers[spec.name]
+                for spec in catalog.offers
+                for slug in spec.collections
+                if first_locked and collection_ids.get(f"{spec.provider}/{slug}") == locked_in
+            ),
+            None,
+        ),
         usage=usage,
         training_agreement_id=training_agreement_id,
     )

@@ -11,7 +11,9 @@ from billing import services as billing
 from licensing import services as licensing
 from marketplace.services import answers
 
-DEMO_CREDIT_MICROS = 25_000_000  # $25 in the demo agent's wallet, for its answers
+# $100 in the demo agent's wallet: for its answers, and for the first month ($49) of the
+# Research Roundups subscription that `make run` shows it how to take (charged at acceptance).
+DEMO_CREDIT_MICROS = 100_000_000
 # What the training licence the demo agent buys costs (paid from its wallet at acceptance).
 DEMO_TRAINING_CREDIT_MICROS = 1_500_000_000
 # (question, revenue the agent declares the answer earned: shared with revenue-share sources)
@@ -65,6 +67,7 @@ def seed_usage(*, agent_id: uuid.UUID, providers: dict[str, uuid.UUID]) -> DemoU
         answers.answer_question(plan)
         asked += 1
     rated = billing.rate_usage()
+    billing.release_wallet_holds()  # the answers are rated: nothing is in flight any more
     charged = billing.charge_agreements()
     payable = {
         name: billing.balance_of(organization_id=org_id).currencies[0].payable_micros

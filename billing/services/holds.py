@@ -25,7 +25,7 @@ from billing.models import Account, BillingProfile, Purpose, RatingCursor, Walle
 from billing.services import hold_sql
 from billing.services.rating.usage import USAGE_CURSOR
 from billing.services.types import normal_balance
-from core.money import format_micros
+from core.money import format_money
 from licensing import services as licensing
 
 
@@ -121,11 +121,12 @@ def _insufficient(
     balance, reserved = row.first() or (0, 0)
     wallet = normal_balance(Purpose.AGENT_WALLET, balance)
     available = wallet - reserved
+    needed, free = format_money(amount_micros, currency), format_money(max(available, 0), currency)
+    held, total = format_money(reserved, currency), format_money(wallet, currency)
     return errors.InsufficientFunds(
-        f"Your wallet cannot cover this answer: it needs up to {_money(amount_micros, currency)}"
-        f" and {_money(max(available, 0), currency)} is available"
-        f" ({_money(wallet, currency)} in the wallet, {_money(reserved, currency)} held for"
-        " answers in progress). Top up with POST /api/v1/billing/top-ups.",
+        f"Your wallet cannot cover this answer: it needs up to {needed} and {free} is available"
+        f" ({total} in the wallet, {held} held for answers in progress)."
+        " Top up with POST /api/v1/billing/top-ups.",
         details={
             "currency": currency,
             "needed_micros": amount_micros,
@@ -134,10 +135,6 @@ def _insufficient(
             "reserved_micros": reserved,
         },
     )
-
-
-def _money(amount_micros: int, currency: str) -> str:
-    return f"{format_micros(amount_micros)} {currency}"
 
 
 def settle_hold(

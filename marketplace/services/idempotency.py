@@ -211,7 +211,7 @@ def _drop_broken_connection(_state: tenacity.RetryCallState) -> None:
 @tenacity.retry(
     retry=tenacity.retry_if_exception(_lost_connection),
     stop=tenacity.stop_after_delay(RELEASE_RETRY_S),
-    wait=tenacity.wait_exponential_jitter(initial=0.1, max=1.0),
+    wait=tenacity.wait_exponential_jitter(multiplier=0.1, max=1.0),
     before_sleep=_drop_broken_connection,
     reraise=True,
 )

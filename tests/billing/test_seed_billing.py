@@ -45,6 +45,7 @@ def test_the_seeded_usage_is_rated_and_every_paid_provider_has_earned():
     line = billing.balance_of(organization_id=agent.id).currencies[0]
     spent = DEMO_CREDIT_MICROS - line.wallet_micros
     assert 0 < spent < DEMO_CREDIT_MICROS and line.receivable_micros == 0
+    assert line.reserved_micros == 0  # no answer is in flight once the seed is done
     assert billing.check_ledger().ok
 
     entries = Entry.objects.count()
@@ -74,3 +75,25 @@ def test_the_demo_agent_bought_a_training_licence_and_downloads_its_dataset():
     in_licence = Document.objects.filter(collection__name__in=names, status="ready")
     assert manifest["files"]["data.jsonl"]["records"] == in_licence.count() > 0
     assert manifest["licence"]["offer"]["price_micros"] == 1_500_000_000
+
+
+def test_the_printed_subscribe_step_charges_the_first_month_and_opens_the_402():
+    output = _seed()
+    key = re.search(r"PROVENANT_API_KEY=(\S+)", output).group(1)
+    locked_url = re.search(r"curl -si (\S+/content) .*# 402 Payment Required", output).group(1)
+    accept_url = re.search(r"curl -s -X POST (\S+/accept) ", output).group(1)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    agent = Organization.objects.get(name="Acme Agents")
+    before = billing.balance_of(organization_id=agent.id).currencies[0].wallet_micros
+    assert client.get(locked_url.removeprefix("http://127.0.0.1:8000")).status_code == 402
+
+    accepted = client.post(accept_url.removeprefix("http://127.0.0.1:8000"), {}, format="json")
+
+    assert accepted.status_code == 201, accepted.json()
+    charge = Transaction.objects.get(kind="subscription")
+    assert charge.idempotency_key == f"subscription:{accepted.json()['id']}:0"
+    after = billing.balance_of(organization_id=agent.id).currencies[0].wallet_micros
+    assert before - after == 49_000_000  # Research Roundups' first month, from the wallet
+    assert client.get(locked_url.removeprefix("http://127.0.0.1:8000")).status_code == 200
+    assert billing.check_ledger().ok

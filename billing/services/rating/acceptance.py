@@ -19,6 +19,7 @@ from billing.services.balances import is_postpaid
 from billing.services.ledger import get_transaction, lock_accounts
 from billing.services.rating.agreements import _charge, purchase_key, subscription_key
 from billing.services.types import TransactionInfo, org_account
+from core.money import format_money
 from licensing import services as licensing
 
 
@@ -54,7 +55,8 @@ def charge_at_acceptance(*, agreement_id: uuid.UUID) -> TransactionInfo | None:
             what = "first period" if agreement.period_length is not None else "price"
             raise errors.InsufficientFunds(
                 f"Your wallet cannot pay this licence's {what} "
-                f"({agreement.price_micros} micros {currency}); top it up and accept again.",
+                f"({format_money(agreement.price_micros, currency)}; "
+                f"{format_money(available or 0, currency)} available); top it up and accept again.",
                 details={
                     "agreement_price_micros": agreement.price_micros,
                     "available_micros": available or 0,

@@ -84,6 +84,13 @@ class Command(BaseCommand):
                 f"  curl -si {host}/api/v1/documents/{document_id}/content {auth}"
                 f"   # 402 Payment Required: no licence for {collection} yet"
             )
+        if summary.locked_offer_id is not None:
+            accept_url = f"{host}/api/v1/market/offers/{summary.locked_offer_id}/accept"
+            json_type = '-H "Content-Type: application/json"'
+            out.write(
+                f"  curl -s -X POST {accept_url} {auth} {json_type} -d '{{}}'"
+                "   # subscribe: the first month is charged to the wallet now; the 402 above opens"
+            )
         if summary.training_agreement_id is not None:
             export_url = f"{host}/api/v1/agreements/{summary.training_agreement_id}/dataset-export"
             out.write(
