@@ -44,9 +44,20 @@ class PayoutStatement:
 
 
 def _covered(row: Payout):  # type: ignore[no-untyped-def]
-    """The provider-payable entries a payout pays for, payouts and their reversals left out."""
-    payouts = Q(transaction__kind=Transaction.Kind.PAYOUT) | Q(
-        transaction__reverses__kind=Transaction.Kind.PAYOUT
+    """The provider-payable entries a payout pays for: earnings since the last payout that
+    stood when it was made (its range), payouts left out. A payout undone before this one was
+    made is re-covered by the range itself; one reversed after a later payout had paid (its
+    earnings lie before the range) comes back as its reversal: kind `reversal`, the memo
+    naming the payout."""
+    earlier = Payout.objects.filter(
+        organization_id=row.organization_id,
+        currency=row.currency,
+        status__in=[Payout.Status.FAILED, Payout.Status.REVERSED],
+        entries_through_id__lte=row.entries_after_id,
+    ).values_list("id", flat=True)
+    paid_again = [f"payout:{payout_id}" for payout_id in earlier]
+    undone = Q(transaction__reverses__kind=Transaction.Kind.PAYOUT) & ~Q(
+        transaction__reverses__idempotency_key__in=paid_again
     )
     return (
         Entry.objects.filter(
@@ -56,7 +67,7 @@ def _covered(row: Payout):  # type: ignore[no-untyped-def]
             id__gt=row.entries_after_id,
             id__lte=row.entries_through_id,
         )
-        .exclude(payouts)
+        .exclude(Q(transaction__kind=Transaction.Kind.PAYOUT) | undone)
         .select_related("transaction")
     )
 

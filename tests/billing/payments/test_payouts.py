@@ -137,6 +137,40 @@ def test_a_reversed_transfer_makes_the_balance_payable_again(
     assert _payable(earning_provider) == 5_400_000
     assert billing.check_ledger().ok
 
+    again = client.post("/api/v1/billing/payouts", {}, format="json").json()
+    assert (again["status"], again["amount_micros"]) == ("paid", 5_400_000)
+    statement = client.get(f"/api/v1/billing/payouts/{again['id']}").json()
+    assert (statement["earned_micros"], statement["carried_micros"]) == (5_400_000, 0)
+    assert [i["kind"] for i in statement["items"]] == ["use", "use", "use"]  # paid again
+
+
+def test_an_older_payout_reversed_after_a_later_one_is_on_the_next_statement(
+    stripe_env, earning_provider, agent, make_offer, accept, key_client
+):
+    client = key_client(earning_provider, scopes=["billing"])
+    _onboard(stripe_env, client)
+    first = client.post("/api/v1/billing/payouts", {}, format="json").json()
+    agreement = accept(agent, make_offer(earning_provider, price_micros=2_000_000))
+    for _ in range(2):
+        meter(agent, agreement)
+    billing.rate_usage()
+    second = client.post("/api/v1/billing/payouts", {}, format="json").json()
+    assert second["amount_micros"] == 3_600_000
+
+    stripe_env.payer.v1.transfers.reversals.create(first["transfer_id"])  # after the second
+    stripe_env.deliver()
+    meter(agent, agreement)
+    billing.rate_usage()
+    third = client.post("/api/v1/billing/payouts", {}, format="json").json()
+
+    assert (third["status"], third["amount_micros"]) == ("paid", 5_400_000 + 1_800_000)
+    statement = client.get(f"/api/v1/billing/payouts/{third['id']}").json()
+    assert (statement["earned_micros"], statement["carried_micros"]) == (7_200_000, 0)
+    kinds = [(i["kind"], i["amount_micros"]) for i in statement["items"]]
+    assert kinds == [("reversal", 5_400_000), ("use", 1_800_000)]
+    assert statement["items"][0]["memo"] == f"Payout {first['id']} reversed"
+    assert billing.check_ledger().ok
+
 
 def test_a_transfer_stripe_refuses_fails_the_payout_and_keeps_the_balance(
     stripe_env, earning_provider, key_client
