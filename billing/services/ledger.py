@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from billing import errors
@@ -29,6 +29,7 @@ from billing.services.types import (
     normal_balance,
     validate,
 )
+from core.db import add_to_column
 
 _TRANSACTION_PG_TYPES = {
     "idempotency_key": "text",
@@ -253,19 +254,7 @@ def _apply_balances(deltas: dict[int, int]) -> None:
                 },
             )
     try:
-        if connection.vendor != "postgresql":
-            for account_id, delta in deltas.items():
-                Account.objects.filter(id=account_id).update(
-                    balance_micros=F("balance_micros") + delta
-                )
-            return
-        table = connection.ops.quote_name(Account._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS a SET balance_micros = a.balance_micros + v.delta "  # noqa: S608
-                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, delta) WHERE a.id = v.id",
-                [list(deltas), list(deltas.values())],
-            )
+        add_to_column(Account, "balance_micros", deltas)
     except IntegrityError as exc:  # the database's own check (prepaid_never_below_zero)
         raise errors.InsufficientFunds("The wallet cannot cover this charge.") from exc
 
