@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts import errors as accounts_errors
@@ -15,6 +16,7 @@ from accounts import services as accounts
 from billing import errors as billing_errors
 from billing import services as billing
 from core.money import format_micros
+from portal.actions import act
 
 TOP_UP_CHOICES_MICROS = (10_000_000, 25_000_000, 100_000_000)
 
@@ -67,16 +69,13 @@ def _back(organization_id):
 
 
 def _act(request, organization_id, service, then, **kwargs):
-    """Call a billing service as the member and answer with `then(result)`; an organization
-    it may not see answers 404, a refusal goes back to the billing page with its message."""
-    try:
-        result = service(**_acting(request, organization_id), **kwargs)
-    except (accounts_errors.NotFound, billing_errors.NotFound):
-        return render(request, "portal/not_found.html", status=404)
-    except billing_errors.DomainError as exc:
-        messages.error(request, exc.message)
-        return _back(organization_id)
-    return then(result)
+    """Call a billing service as the member and answer with `then(result)` (portal.actions)."""
+    return act(
+        request,
+        lambda: service(**_acting(request, organization_id), **kwargs),
+        then,
+        back=reverse("portal:billing", kwargs={"organization_id": organization_id}),
+    )
 
 
 @login_required
