@@ -313,16 +313,26 @@ def transaction_info(
 ) -> TransactionInfo:
     """Describe a transaction; with `all_entries=False`, only `organization_id`'s entries."""
     entries = tuple(
-        EntryInfo(
-            account_id=e.account_id,
-            organization_id=e.account.organization_id,
-            purpose=e.account.purpose,
-            currency=e.currency,
-            amount_micros=e.amount_micros,
-        )
+        entry_info(e)
         for e in row.entries.select_related("account").order_by("id")
         if all_entries or e.account.organization_id == organization_id
     )
+    return transaction_with_entries(row, entries)
+
+
+def entry_info(e: Entry) -> EntryInfo:
+    """Describe an entry (select its account with it)."""
+    return EntryInfo(
+        account_id=e.account_id,
+        organization_id=e.account.organization_id,
+        purpose=e.account.purpose,
+        currency=e.currency,
+        amount_micros=e.amount_micros,
+    )
+
+
+def transaction_with_entries(row: Transaction, entries: tuple[EntryInfo, ...]) -> TransactionInfo:
+    """Describe a transaction with the entries given (those a reader may see)."""
     return TransactionInfo(
         id=row.id,
         idempotency_key=row.idempotency_key,
