@@ -34,7 +34,6 @@ class StripeNotConfigured(Conflict):
     """No STRIPE_SECRET_KEY: collection and payouts are unavailable, the rest works (409:
     the deployment's state refuses it, as a retry would; not a server failure)."""
 
-    status = 409
     code = "stripe_not_configured"
 
 

@@ -8,12 +8,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts import errors as accounts_errors
 from accounts import services as accounts
 from billing import errors as billing_errors
 from billing import services as billing
+from core.money import format_micros
+from portal.actions import act
 
 TOP_UP_CHOICES_MICROS = (10_000_000, 25_000_000, 100_000_000)
 
@@ -65,6 +68,16 @@ def _back(organization_id):
     return redirect("portal:billing", organization_id=organization_id)
 
 
+def _act(request, organization_id, service, then, **kwargs):
+    """Call a billing service as the member and answer with `then(result)` (portal.actions)."""
+    return act(
+        request,
+        lambda: service(**_acting(request, organization_id), **kwargs),
+        then,
+        back=reverse("portal:billing", kwargs={"organization_id": organization_id}),
+    )
+
+
 @login_required
 @require_POST
 def top_up(request, organization_id):
@@ -73,44 +86,36 @@ def top_up(request, organization_id):
         amount = int(request.POST.get("amount_micros", ""))
     except ValueError:
         amount = 0
-    try:
-        started = billing.create_top_up(
-            **_acting(request, organization_id), amount_micros=amount, method="checkout"
-        )
-    except (accounts_errors.NotFound, billing_errors.NotFound):
-        return render(request, "portal/not_found.html", status=404)
-    except billing_errors.DomainError as exc:
-        messages.error(request, exc.message)
-        return _back(organization_id)
-    return redirect(started.checkout_url)
+    return _act(
+        request,
+        organization_id,
+        billing.create_top_up,
+        lambda started: redirect(started.checkout_url),
+        amount_micros=amount,
+        method="checkout",
+    )
 
 
 @login_required
 @require_POST
 def connect(request, organization_id):
     """Create (once) the provider's Express account and send it to Stripe's onboarding."""
-    try:
-        info = billing.start_onboarding(**_acting(request, organization_id))
-    except (accounts_errors.NotFound, billing_errors.NotFound):
-        return render(request, "portal/not_found.html", status=404)
-    except billing_errors.DomainError as exc:
-        messages.error(request, exc.message)
-        return _back(organization_id)
-    return redirect(info.onboarding_url)
+    return _act(
+        request,
+        organization_id,
+        billing.start_onboarding,
+        lambda info: redirect(info.onboarding_url),
+    )
 
 
 @login_required
 @require_POST
 def payout(request, organization_id):
     """Pay out the provider's payable balance now."""
-    try:
-        made = billing.request_payout(**_acting(request, organization_id))
-    except (accounts_errors.NotFound, billing_errors.NotFound):
-        return render(request, "portal/not_found.html", status=404)
-    except billing_errors.DomainError as exc:
-        messages.error(request, exc.message)
+
+    def paid(made):
+        amount = format_micros(made.amount_micros, min_places=2)
+        messages.success(request, f"Payout of {amount} {made.currency}: {made.status}.")
         return _back(organization_id)
-    messages.success(
-        request, f"Payout of {made.amount_micros / 1_000_000:.2f} {made.currency}: {made.status}."
-    )
-    return _back(organization_id)
+
+    return _act(request, organization_id, billing.request_payout, paid)

@@ -5,11 +5,13 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
 from accounts import errors as accounts_errors
 from accounts import services as accounts
+from portal.actions import act
 from portal.forms import (
     APIKeyForm,
     InvitationForm,
@@ -121,6 +123,15 @@ def organization(request, organization_id):
     return _organization_page(request, organization_id)
 
 
+def _organization_url(organization_id) -> str:
+    return reverse("portal:organization", kwargs={"organization_id": organization_id})
+
+
+def _done(request, organization_id, text: str):
+    messages.success(request, text)
+    return redirect(_organization_url(organization_id))
+
+
 @login_required
 @require_POST
 def create_key(request, organization_id):
@@ -128,36 +139,31 @@ def create_key(request, organization_id):
     if not form.is_valid():
         messages.error(request, "Give the key a name (at most 100 characters).")
         return redirect("portal:organization", organization_id=organization_id)
-    try:
-        created = accounts.create_api_key(
+    return act(
+        request,
+        lambda: accounts.create_api_key(
             actor=_actor(request),
             organization_id=organization_id,
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["scopes"] or None,
-        )
-    except accounts_errors.NotFound:
-        return render(request, "portal/not_found.html", status=404)
-    except accounts_errors.DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("portal:organization", organization_id=organization_id)
-    # Shown once, in this response; the secret is never written to the session or anywhere.
-    return _organization_page(request, organization_id, new_key=created.secret)
+        ),
+        # Shown once, in this response; the secret is never written to the session or anywhere.
+        lambda created: _organization_page(request, organization_id, new_key=created.secret),
+        back=_organization_url(organization_id),
+    )
 
 
 @login_required
 @require_POST
 def revoke_key(request, organization_id, api_key_id):
-    try:
-        key = accounts.revoke_api_key(
+    return act(
+        request,
+        lambda: accounts.revoke_api_key(
             actor=_actor(request), organization_id=organization_id, api_key_id=api_key_id
-        )
-    except accounts_errors.NotFound:
-        return render(request, "portal/not_found.html", status=404)
-    except accounts_errors.DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Key {key.name} ({key.prefix}) is revoked.")
-    return redirect("portal:organization", organization_id=organization_id)
+        ),
+        lambda key: _done(request, organization_id, f"Key {key.name} ({key.prefix}) is revoked."),
+        back=_organization_url(organization_id),
+    )
 
 
 @login_required
@@ -167,52 +173,51 @@ def invite_member(request, organization_id):
     if not form.is_valid():
         messages.error(request, "Enter a valid email address and role.")
         return redirect("portal:organization", organization_id=organization_id)
-    try:
-        invitation = accounts.invite_member(
+    return act(
+        request,
+        lambda: accounts.invite_member(
             actor=_actor(request),
             organization_id=organization_id,
             base_url=request.build_absolute_uri("/"),
             **form.cleaned_data,
-        )
-    except accounts_errors.NotFound:
-        return render(request, "portal/not_found.html", status=404)
-    except accounts_errors.DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request, f"Invitation sent to {invitation.email} to join as {invitation.role}."
-        )
-    return redirect("portal:organization", organization_id=organization_id)
+        ),
+        lambda invitation: _done(
+            request,
+            organization_id,
+            f"Invitation sent to {invitation.email} to join as {invitation.role}.",
+        ),
+        back=_organization_url(organization_id),
+    )
 
 
 @login_required
 @require_POST
 def revoke_invitation(request, organization_id, invitation_id):
-    try:
-        invitation = accounts.revoke_invitation(
+    return act(
+        request,
+        lambda: accounts.revoke_invitation(
             actor=_actor(request), organization_id=organization_id, invitation_id=invitation_id
-        )
-    except accounts_errors.NotFound:
-        return render(request, "portal/not_found.html", status=404)
-    except accounts_errors.DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"The invitation to {invitation.email} is revoked.")
-    return redirect("portal:organization", organization_id=organization_id)
+        ),
+        lambda invitation: _done(
+            request, organization_id, f"The invitation to {invitation.email} is revoked."
+        ),
+        back=_organization_url(organization_id),
+    )
 
 
 @login_required
 @require_POST
 def leave_organization(request, organization_id):
-    try:
-        accounts.leave_organization(actor=_actor(request), organization_id=organization_id)
-    except accounts_errors.NotFound:
-        return render(request, "portal/not_found.html", status=404)
-    except accounts_errors.DomainError as exc:
-        messages.error(request, exc.message)
-        return redirect("portal:organization", organization_id=organization_id)
-    messages.success(request, "You left the organization.")
-    return redirect("portal:dashboard")
+    def left(_):
+        messages.success(request, "You left the organization.")
+        return redirect("portal:dashboard")
+
+    return act(
+        request,
+        lambda: accounts.leave_organization(actor=_actor(request), organization_id=organization_id),
+        left,
+        back=_organization_url(organization_id),
+    )
 
 
 def invitation(request, token):

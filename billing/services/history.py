@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from accounts import services as accounts
 from billing.models import Account, Entry, Transaction
 from billing.services.balances import billing_organization_id
+from billing.services.ledger import entry_info, transaction_with_entries
 from billing.services.types import EntryInfo, TransactionInfo
 
 PAGE_MAX = 500
@@ -49,31 +50,7 @@ def list_transactions(
         .select_related("account")
         .order_by("id")
     ):
-        own[e.transaction_id].append(
-            EntryInfo(
-                account_id=e.account_id,
-                organization_id=e.account.organization_id,
-                purpose=e.account.purpose,
-                currency=e.currency,
-                amount_micros=e.amount_micros,
-            )
-        )
+        own[e.transaction_id].append(entry_info(e))
     rows = Transaction.objects.filter(id__in=ids).order_by("-id")
-    results = tuple(
-        TransactionInfo(
-            id=t.id,
-            idempotency_key=t.idempotency_key,
-            kind=t.kind,
-            effective_at=t.effective_at,
-            created_at=t.created_at,
-            memo=t.memo,
-            usage_event_id=t.usage_event_id,
-            agreement_id=t.agreement_id,
-            revenue_report_id=t.revenue_report_id,
-            external_ref=t.external_ref,
-            reverses_id=t.reverses_id,
-            entries=tuple(own[t.id]),
-        )
-        for t in rows
-    )
+    results = tuple(transaction_with_entries(t, tuple(own[t.id])) for t in rows)
     return TransactionPage(results=results, next_before_id=ids[-1] if more else None)

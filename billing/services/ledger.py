@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from billing import errors
@@ -29,6 +29,7 @@ from billing.services.types import (
     normal_balance,
     validate,
 )
+from core.db import add_to_column
 
 _TRANSACTION_PG_TYPES = {
     "idempotency_key": "text",
@@ -253,19 +254,7 @@ def _apply_balances(deltas: dict[int, int]) -> None:
                 },
             )
     try:
-        if connection.vendor != "postgresql":
-            for account_id, delta in deltas.items():
-                Account.objects.filter(id=account_id).update(
-                    balance_micros=F("balance_micros") + delta
-                )
-            return
-        table = connection.ops.quote_name(Account._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS a SET balance_micros = a.balance_micros + v.delta "  # noqa: S608
-                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, delta) WHERE a.id = v.id",
-                [list(deltas), list(deltas.values())],
-            )
+        add_to_column(Account, "balance_micros", deltas)
     except IntegrityError as exc:  # the database's own check (prepaid_never_below_zero)
         raise errors.InsufficientFunds("The wallet cannot cover this charge.") from exc
 
@@ -324,16 +313,26 @@ def transaction_info(
 ) -> TransactionInfo:
     """Describe a transaction; with `all_entries=False`, only `organization_id`'s entries."""
     entries = tuple(
-        EntryInfo(
-            account_id=e.account_id,
-            organization_id=e.account.organization_id,
-            purpose=e.account.purpose,
-            currency=e.currency,
-            amount_micros=e.amount_micros,
-        )
+        entry_info(e)
         for e in row.entries.select_related("account").order_by("id")
         if all_entries or e.account.organization_id == organization_id
     )
+    return transaction_with_entries(row, entries)
+
+
+def entry_info(e: Entry) -> EntryInfo:
+    """Describe an entry (select its account with it)."""
+    return EntryInfo(
+        account_id=e.account_id,
+        organization_id=e.account.organization_id,
+        purpose=e.account.purpose,
+        currency=e.currency,
+        amount_micros=e.amount_micros,
+    )
+
+
+def transaction_with_entries(row: Transaction, entries: tuple[EntryInfo, ...]) -> TransactionInfo:
+    """Describe a transaction with the entries given (those a reader may see)."""
     return TransactionInfo(
         id=row.id,
         idempotency_key=row.idempotency_key,

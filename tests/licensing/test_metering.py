@@ -48,6 +48,7 @@ def test_recording_the_same_answer_twice_creates_nothing_new(
     assert (first.created, again.created) == (True, False)
     assert first.total_micros == again.total_micros == 4000
     assert [e.amount_micros for e in again.events] == [2000, 2000]
+    assert again.events == first.events  # read back from the rows: the same as when written
     assert AnswerRecord.objects.count() == 1
     assert UsageEvent.objects.count() == 2
     assert LicenseAgreement.objects.get().spent_micros == 4000

@@ -165,3 +165,44 @@ def test_the_only_owner_is_told_to_name_another_owner_instead_of_offered_leave(m
     page = _signed_in(owner).get(f"/orgs/{org.id}/").content.decode()
     assert "make another member an owner before leaving" in page
     assert f"/orgs/{org.id}/leave/" not in page
+
+
+def test_a_plain_member_is_refused_each_action_with_the_reason_and_nothing_changes(
+    invite, make_org
+):
+    org, _path = invite("invitee@example.com")
+    invitation = Invitation.objects.get()
+    owner = Membership.objects.get(organization=org, role="owner").user
+    key = _signed_in(owner).post(f"/orgs/{org.id}/keys/", {"name": "laptop"})
+    assert key.status_code == 200
+    member = _signed_in(MembershipFactory(organization=org, role="member").user)
+    page = f"/orgs/{org.id}/"
+    key_id = org.api_keys.get().id
+    actions = [
+        (f"/orgs/{org.id}/keys/", {"name": "mine"}),
+        (f"/orgs/{org.id}/keys/{key_id}/revoke/", {}),
+        (f"/orgs/{org.id}/invitations/", {"email": "other@example.com", "role": "member"}),
+        (f"/orgs/{org.id}/invitations/{invitation.id}/revoke/", {}),
+    ]
+
+    flashes = []
+    for path, data in actions:
+        response = member.post(path, data)
+        assert (response.status_code, response["Location"]) == (302, page), path
+        flash = re.search(r'<p class="flash error">([^<]*)</p>', member.get(page).content.decode())
+        flashes.append(flash.group(1))
+
+    assert flashes == ["Only the organization&#x27;s owners and admins can do this."] * 4
+    assert org.api_keys.get().revoked_at is None
+    assert list(Invitation.objects.values_list("id", "revoked_at")) == [(invitation.id, None)]
+
+
+def test_another_organizations_invitation_cannot_be_revoked(invite, make_org):
+    org, _path = invite("invitee@example.com")
+    invitation = Invitation.objects.get()
+    _mine, me = make_org()
+
+    response = _signed_in(me).post(f"/orgs/{org.id}/invitations/{invitation.id}/revoke/")
+
+    assert response.status_code == 404
+    assert Invitation.objects.get().revoked_at is None

@@ -5,28 +5,33 @@ import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from licensing.models import PaymentType, UsageEvent
 
-# The event fields rating reads, with the accepted terms and the answer's declared revenue.
-_RATABLE_FIELDS = (
-    "id",
-    "created_at",
-    "agent_id",
-    "provider_id",
-    "agreement_id",
-    "payment_type",
-    "amount_micros",
-    "currency",
-    "attribution_weight_ppm",
-    "answer__revenue_micros",
-    "answer__currency",
-    "offer_version__revenue_share_bps",
-    "offer_version__revenue_share_min_micros",
+# What rating reads of an event, with the accepted terms and the answer's declared revenue:
+# (the column's name in `ratable_usage_query`'s SELECT, the field it is read from).
+_RATABLE = (
+    ("id", "id"),
+    ("created_at", "created_at"),
+    ("agent_id", "agent_id"),
+    ("provider_id", "provider_id"),
+    ("agreement_id", "agreement_id"),
+    ("payment_type", "payment_type"),
+    ("amount_micros", "amount_micros"),
+    ("currency", "currency"),
+    ("attribution_weight_ppm", "attribution_weight_ppm"),
+    ("revenue_micros", "answer__revenue_micros"),
+    ("answer_currency", "answer__currency"),
+    ("revenue_share_bps", "offer_version__revenue_share_bps"),
+    ("revenue_share_min_micros", "offer_version__revenue_share_min_micros"),
 )
+# The columns of `ratable_usage_query`, in order.
+RATABLE_COLUMNS = tuple(column for column, _ in _RATABLE)
+_RATABLE_FIELDS = tuple(field for _, field in _RATABLE)
 
 
 @dataclass(frozen=True)
@@ -88,14 +93,22 @@ def usage_window_end(*, after_id: int, upto_id: int, size: int) -> int:
     return upto_id if first is None else min(upto_id, first + size - 1)
 
 
-def ratable_usage(*, after_id: int, upto_id: int, limit: int) -> list[RatableUse]:
-    """Return up to `limit` events that may move money with after_id < id <= upto_id, by id."""
-    rows = (
+def _ratable_rows(
+    *, after_id: int, upto_id: int, limit: int
+) -> QuerySet[UsageEvent, tuple[Any, ...]]:
+    """Return up to `limit` ratable events with after_id < id <= upto_id, by id, as rows of
+    _RATABLE_FIELDS."""
+    return (
         UsageEvent.objects.filter(id__gt=after_id, id__lte=upto_id)
         .filter(_ratable())
         .order_by("id")
         .values_list(*_RATABLE_FIELDS)[:limit]
     )
+
+
+def ratable_usage(*, after_id: int, upto_id: int, limit: int) -> list[RatableUse]:
+    """Return up to `limit` events that may move money with after_id < id <= upto_id, by id."""
+    rows = _ratable_rows(after_id=after_id, upto_id=upto_id, limit=limit)
     if connection.vendor == "postgresql":  # the ORM's SQL, without its per-row conversions
         sql, params = rows.query.sql_with_params()
         with connection.cursor() as cursor:
@@ -107,24 +120,6 @@ def ratable_usage(*, after_id: int, upto_id: int, limit: int) -> list[RatableUse
     return [_ratable_use(row) for row in rows]
 
 
-# The columns of `ratable_usage_query`, in order.
-RATABLE_COLUMNS = (
-    "id",
-    "created_at",
-    "agent_id",
-    "provider_id",
-    "agreement_id",
-    "payment_type",
-    "amount_micros",
-    "currency",
-    "attribution_weight_ppm",
-    "revenue_micros",
-    "answer_currency",
-    "revenue_share_bps",
-    "revenue_share_min_micros",
-)
-
-
 def ratable_usage_query(
     *, after_id: int, upto_id: int, limit: int
 ) -> tuple[str, tuple[object, ...]]:
@@ -134,12 +129,7 @@ def ratable_usage_query(
     `revenue_micros` is the answer's declared revenue in `answer_currency`; it counts only
     where that is the event's currency.
     """
-    rows = (
-        UsageEvent.objects.filter(id__gt=after_id, id__lte=upto_id)
-        .filter(_ratable())
-        .order_by("id")
-        .values_list(*_RATABLE_FIELDS)[:limit]
-    )
+    rows = _ratable_rows(after_id=after_id, upto_id=upto_id, limit=limit)
     sql, params = rows.query.sql_with_params()
     return sql, tuple(params)
 

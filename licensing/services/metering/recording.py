@@ -3,6 +3,7 @@ settling a streamed answer on what it cited."""
 
 import uuid
 from collections import defaultdict
+from dataclasses import fields
 
 from django.db import transaction
 from django.db.models import F
@@ -62,22 +63,8 @@ def _record_batch(
     return result, {request_id: written[request_id] for request_id in admitted.recorded}
 
 
-_EVENT_FIELDS = (
-    "collection_id",
-    "provider_id",
-    "document_id",
-    "chunk_id",
-    "agreement_id",
-    "offer_version_id",
-    "payment_type",
-    "price_unit",
-    "units",
-    "unit_price_micros",
-    "amount_micros",
-    "currency",
-    "attribution_weight_ppm",
-    "cited",
-)
+# A metered event's fields, named as in the event rows written and on UsageEvent.
+_EVENT_FIELDS = tuple(f.name for f in fields(MeteredEvent))
 
 
 def _metered_from_rows(answer: Row, events: list[Row]) -> MeteredAnswer:
@@ -93,22 +80,7 @@ def _metered_from_rows(answer: Row, events: list[Row]) -> MeteredAnswer:
 
 def _metered(answer: AnswerRecord, created: bool) -> MeteredAnswer:
     events = tuple(
-        MeteredEvent(
-            collection_id=e.collection_id,
-            provider_id=e.provider_id,
-            document_id=e.document_id,
-            chunk_id=e.chunk_id,
-            agreement_id=e.agreement_id,
-            offer_version_id=e.offer_version_id,
-            payment_type=e.payment_type,
-            price_unit=e.price_unit,
-            units=e.units,
-            unit_price_micros=e.unit_price_micros,
-            amount_micros=e.amount_micros,
-            currency=e.currency,
-            attribution_weight_ppm=e.attribution_weight_ppm,
-            cited=e.cited,
-        )
+        MeteredEvent(**{f: getattr(e, f) for f in _EVENT_FIELDS})
         for e in answer.events.order_by("id")
     )
     return MeteredAnswer(

@@ -5,8 +5,8 @@ import uuid
 from operator import itemgetter
 
 from django.db import connection
-from django.db.models import F
 
+from core.db import add_to_column
 from licensing.models import AnswerRecord, LicenseAgreement, UsageEvent
 from licensing.services.metering.uses import Row
 
@@ -63,21 +63,7 @@ def _insert_answers_returning_new(rows: list[Row]) -> set[str]:
 
 def _add_spend(charged: dict[uuid.UUID, int]) -> None:
     """Add each agreement's charge to what it has spent, in one statement on PostgreSQL."""
-    if not charged:
-        return
-    if connection.vendor != "postgresql":
-        for agreement_id, amount in charged.items():
-            LicenseAgreement.objects.filter(id=agreement_id).update(
-                spent_micros=F("spent_micros") + amount
-            )
-        return
-    table = connection.ops.quote_name(LicenseAgreement._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS a SET spent_micros = a.spent_micros + v.amount "  # noqa: S608
-            "FROM unnest(%s::uuid[], %s::bigint[]) AS v(id, amount) WHERE a.id = v.id",
-            [list(charged), list(charged.values())],
-        )
+    add_to_column(LicenseAgreement, "spent_micros", charged)
 
 
 def _insert_events(events: list[Row]) -> None:

@@ -5,6 +5,7 @@ from django.test import Client
 
 from billing import services as billing
 from billing.models import ConnectedAccount, TopUp
+from tests.billing.conftest import meter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,6 +69,24 @@ def test_a_payout_refused_in_the_portal_says_why(stripe_env, make_org):
     assert "no connected Stripe account" in response.content.decode()
 
 
+def test_a_payout_from_the_portal_says_what_it_paid(
+    stripe_env, agent, provider, make_offer, accept, settings
+):
+    settings.BILLING_PAYOUT_MINIMUM_MICROS = 1_000_000
+    meter(agent, accept(agent, make_offer(provider, price_micros=2_000_000)))
+    billing.rate_usage()  # 1.80 USD payable: a $2 use less the 10% take
+    client = _signed_in(provider.memberships.get(role="owner").user)
+    client.post(f"/orgs/{provider.id}/billing/connect/")
+    account = ConnectedAccount.objects.get(organization=provider)
+    stripe_env.act(f"accounts/{account.stripe_account_id}/enable")
+    stripe_env.deliver()
+
+    response = client.post(f"/orgs/{provider.id}/billing/payout/", follow=True)
+
+    assert response.status_code == 200
+    assert "Payout of 1.80 USD: paid." in response.content.decode()
+
+
 def test_another_organizations_billing_page_is_404(make_org):
     org, _ = make_org(roles=("agent",))
     _, me = make_org(roles=("agent",))
@@ -76,3 +95,5 @@ def test_another_organizations_billing_page_is_404(make_org):
 
     assert client.get(f"/orgs/{org.id}/billing/").status_code == 404
     assert client.post(f"/orgs/{org.id}/billing/top-up/", {"amount_micros": "1"}).status_code == 404
+    assert client.post(f"/orgs/{org.id}/billing/connect/").status_code == 404
+    assert client.post(f"/orgs/{org.id}/billing/payout/").status_code == 404
