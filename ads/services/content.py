@@ -17,9 +17,9 @@ from ads import errors
 from ads.models import AdUnit, Category
 from core.fields import max_length
 
-# A tag (<b>, </a>, <script ...>, <img/...), a comment or doctype (<!...), a processing
-# instruction (<?...): what a browser would read as markup.
-_MARKUP = re.compile(r"<\s*[/!?]?\s*[A-Za-z!?]")
+# What an HTML parser reads as markup: a start or end tag (`<b`, `</a`: "<" then a letter), a
+# comment or doctype (`<!`), a processing instruction (`<?`). "a < b" is text.
+_MARKUP = re.compile(r"</?[A-Za-z]|<[!?]")
 _URL = URLValidator(schemes=["http", "https"])
 URL_MAX_LENGTH = max_length(AdUnit, "url")
 CATEGORIES = tuple(Category.values)
