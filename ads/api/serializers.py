@@ -5,6 +5,8 @@ from ads.services.campaigns import MAX_MICROS
 from ads.services.content import CATEGORIES, MAX_IDS, MAX_WORD_LENGTH, MAX_WORDS
 from core.api.serializers import StrictSerializer
 
+URL_PATTERN = r"^https?://[^\s/?#@]+([/?#]\S*)?$"  # the service checks the rest (a real host)
+
 
 def _max(model, name: str) -> int:
     return model._meta.get_field(name).max_length
@@ -144,8 +146,10 @@ class AdUnitSerializer(serializers.Serializer):
 class AdUnitCreateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=_max(AdUnit, "title"), help_text="Plain text.")
     body = serializers.CharField(max_length=_max(AdUnit, "body"), help_text="Plain text.")
-    url = serializers.CharField(
-        max_length=_max(AdUnit, "url"), help_text="Where a click goes: http:// or https://."
+    url = serializers.RegexField(
+        URL_PATTERN,
+        max_length=_max(AdUnit, "url"),
+        help_text="Where a click goes: an absolute http:// or https:// address.",
     )
     call_to_action = serializers.CharField(max_length=_max(AdUnit, "call_to_action"))
     context_hints = serializers.CharField(
@@ -166,7 +170,7 @@ class AdUnitUpdateSerializer(AdUnitCreateSerializer):
     min_fields = 1
     title = serializers.CharField(max_length=_max(AdUnit, "title"), required=False)
     body = serializers.CharField(max_length=_max(AdUnit, "body"), required=False)
-    url = serializers.CharField(max_length=_max(AdUnit, "url"), required=False)
+    url = serializers.RegexField(URL_PATTERN, max_length=_max(AdUnit, "url"), required=False)
     call_to_action = serializers.CharField(
         max_length=_max(AdUnit, "call_to_action"), required=False
     )

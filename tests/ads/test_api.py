@@ -266,3 +266,18 @@ def test_the_schema_documents_every_ads_operation():
         "ads_preferences_retrieve": "licensing",
         "ads_preferences_update": "licensing",
     }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://heat.example.com",
+        "https://heat.example.com?src=ad",
+        "http://heat.example.com:8080/a/b?c=d#e",
+        "https://xn--bcher-kva.example/",
+    ],
+)
+def test_any_absolute_http_address_is_a_fine_link(client, url):
+    unit = _unit(client, _campaign(client)["id"], url=url)
+
+    assert unit["url"] == url
