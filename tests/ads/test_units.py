@@ -298,3 +298,24 @@ def test_another_advertisers_unit_is_not_found_and_stays_as_it_was(
 
     stored = AdUnit.objects.get()
     assert (stored.title, stored.status, stored.version) == (UNIT["title"], "active", 1)
+
+
+def test_listing_costs_the_same_queries_for_many_units_as_for_one(
+    advertiser, campaign, make_unit, make_campaign, django_assert_num_queries
+):
+    actor = owner_of(advertiser)
+    make_unit(advertiser, campaign.id)
+    # The membership, the campaign, its units; the organization with its role, the campaigns.
+    with django_assert_num_queries(3):
+        assert len(ads.list_units(actor=actor, campaign_id=campaign.id)) == 1
+    with django_assert_num_queries(3):
+        assert len(ads.list_campaigns(actor=actor)) == 1
+
+    for _ in range(5):
+        make_unit(advertiser, campaign.id)
+        make_campaign(advertiser)
+
+    with django_assert_num_queries(3):
+        assert len(ads.list_units(actor=actor, campaign_id=campaign.id)) == 6
+    with django_assert_num_queries(3):
+        assert len(ads.list_campaigns(actor=actor)) == 6
