@@ -156,6 +156,9 @@ class APIKey(models.Model):
     secret_hash = models.CharField(max_length=64)
     scopes = models.JSONField(default=list)
     rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    # The agent's default for sponsored items beside its answers; a request's own
+    # `allow_sponsored` overrides it.
+    allow_sponsored = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "catalog",
     "licensing",
     "billing",
+    "ads",
     "marketplace",
     "portal",
 ]
@@ -243,6 +244,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for a choice set used by several fields.
+    "ENUM_NAME_OVERRIDES": {"AdCategoryEnum": "ads.services.content.CATEGORIES"},
     # OpenAPI links from a created resource to the operations that use its id.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("licensing.api.urls")),
     path("", include("billing.api.urls")),
     path("", include("billing.api.payment_urls")),
+    path("", include("ads.api.urls")),
     path("", include("marketplace.api.answer_urls")),
 ]
 

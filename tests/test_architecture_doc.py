@@ -8,6 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "architecture.md").read_text()
 PACKAGES = (
     "accounts",
+    "ads",
     "billing",
     "catalog",
     "config",
@@ -20,6 +21,7 @@ PACKAGES = (
 )
 APPS = {
     "accounts": "accounts.services",
+    "ads": "ads.services",
     "licensing": "licensing.services",
     "billing": "billing.services",
     "catalog": "catalog.services",

@@ -72,6 +72,10 @@ class APIKeySerializer(serializers.Serializer):
     revoked_at = serializers.DateTimeField(allow_null=True)
     last_used_at = serializers.DateTimeField(allow_null=True)
     is_active = serializers.BooleanField()
+    allow_sponsored = serializers.BooleanField(
+        help_text="Whether answers to this key carry sponsored items when a request does not "
+        "say (`allow_sponsored` on the request overrides it)."
+    )
 
 
 class APIKeyCreatedSerializer(APIKeySerializer):
@@ -89,4 +93,17 @@ class APIKeyCreateSerializer(StrictSerializer):
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
     rate_limit_per_minute = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=1_000_000
+    )
+    allow_sponsored = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The key's default for sponsored items beside answers (opt-in; a request's "
+        "own `allow_sponsored` overrides it).",
+    )
+
+
+class APIKeyUpdateSerializer(StrictSerializer):
+    min_fields = 1
+    allow_sponsored = serializers.BooleanField(
+        help_text="The key's default for sponsored items beside answers."
     )

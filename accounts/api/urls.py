@@ -41,6 +41,11 @@ urlpatterns = [
         name="api-keys",
     ),
     path(
+        "organizations/<uuid:organization_id>/api-keys/<uuid:api_key_id>",
+        views.APIKeyDetailView.as_view(),
+        name="api-key",
+    ),
+    path(
         "organizations/<uuid:organization_id>/api-keys/<uuid:api_key_id>/revoke",
         views.APIKeyRevokeView.as_view(),
         name="api-key-revoke",

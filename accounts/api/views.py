@@ -215,6 +215,27 @@ class APIKeyListView(APIView):
         return Response(s.APIKeyCreatedSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
+class APIKeyDetailView(APIView):
+    required_scope = services.ADMIN
+
+    @extend_schema(
+        request=s.APIKeyUpdateSerializer,
+        responses=s.APIKeySerializer,
+        operation_id="api_keys_update",
+    )
+    def patch(self, request, organization_id, api_key_id):
+        """Change a key's default for sponsored items beside its answers."""
+        data = s.APIKeyUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = services.update_api_key(
+            actor=actor_from_request(request),
+            organization_id=organization_id,
+            api_key_id=api_key_id,
+            **data.validated_data,
+        )
+        return Response(s.APIKeySerializer(_key_data(key)).data)
+
+
 class APIKeyRevokeView(APIView):
     required_scope = services.ADMIN
 

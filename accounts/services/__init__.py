@@ -26,6 +26,8 @@ from accounts.services.access import (
     get_organization,
     has_scope,
     list_organizations,
+    organization_roles,
+    require_operator,
     require_role,
     require_scope,
 )
@@ -38,6 +40,8 @@ from accounts.services.api_keys import (
     create_api_key,
     list_api_keys,
     revoke_api_key,
+    sponsored_allowed,
+    update_api_key,
 )
 from accounts.services.invitations import (
     InvitationInfo,
@@ -115,13 +119,17 @@ __all__ = [
     "list_organizations",
     "organization_id_for_slug",
     "organization_names",
+    "organization_roles",
     "organization_slugs",
     "preview_invitation",
     "remove_member",
+    "require_operator",
     "require_role",
     "require_scope",
     "revoke_api_key",
     "revoke_invitation",
     "sign_up",
     "sign_up_invited",
+    "sponsored_allowed",
+    "update_api_key",
 ]

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 
 from accounts import errors
-from accounts.models import Membership, Organization
+from accounts.models import Membership, Organization, User
 
 # What an organization is; it may be several at once.
 PROVIDER, AGENT, ADVERTISER = "provider", "agent", "advertiser"
@@ -163,6 +163,28 @@ def list_organizations(*, actor: Actor) -> list[OrganizationInfo]:
         Membership.objects.filter(user_id=actor.user_id).values_list("organization_id", "role")
     )
     return [organization_info(org, roles.get(org.id)) for org in orgs]
+
+
+def organization_roles(
+    *, organization_ids: Iterable[uuid.UUID | str]
+) -> dict[uuid.UUID, tuple[str, ...]]:
+    """Return {organization id: its roles} for the organizations that exist (bad ids ignored)."""
+    valid = []
+    for value in organization_ids:
+        try:
+            valid.append(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return {org.id: roles_of(org) for org in Organization.objects.filter(id__in=valid)}
+
+
+def require_operator(*, user_id: int | None) -> None:
+    """Refuse anyone but an active staff user (the platform's operators; 403 not_an_operator)."""
+    operators = User.objects.filter(is_active=True, is_staff=True)
+    if user_id is None or not operators.filter(id=user_id).exists():
+        raise errors.PermissionDenied(
+            "Only the platform's operators can do this.", code="not_an_operator"
+        )
 
 
 def get_organization(*, actor: Actor, organization_id: uuid.UUID | str | None) -> OrganizationInfo:

@@ -45,6 +45,7 @@ class APIKeyInfo:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    allow_sponsored: bool = False
 
     @property
     def is_active(self) -> bool:
@@ -68,6 +69,9 @@ class AuthenticatedKey:
     scopes: frozenset[str]
     rate_limit_per_minute: int
     organization: OrganizationInfo  # loaded with the key, so requests need not load it again
+    # The key's default for sponsored items (a default, so entries cached before the field
+    # existed read False).
+    allow_sponsored: bool = False
 
 
 def actor_for_key(key: AuthenticatedKey) -> Actor:
@@ -96,6 +100,7 @@ def _info(key: APIKey) -> APIKeyInfo:
         expires_at=key.expires_at,
         revoked_at=key.revoked_at,
         last_used_at=key.last_used_at,
+        allow_sponsored=key.allow_sponsored,
     )
 
 
@@ -139,6 +144,7 @@ def create_api_key(
     scopes: Iterable[str] | None = None,
     expires_at: datetime | None = None,
     rate_limit_per_minute: int | None = None,
+    allow_sponsored: bool = False,
 ) -> CreatedAPIKey:
     """Create a key for the organization and return it with its secret, shown only now."""
     org = require_organization_manager(actor=actor, organization_id=organization_id)
@@ -173,6 +179,7 @@ def create_api_key(
             scopes=list(granted),
             expires_at=expires_at,
             rate_limit_per_minute=rate_limit_per_minute,
+            allow_sponsored=allow_sponsored,
             created_by_id=actor.user_id,
         )
     return CreatedAPIKey(key=_info(key), secret=f"{KEY_PREFIX}{prefix}_{secret}")
@@ -198,6 +205,37 @@ def revoke_api_key(
             key.save(update_fields=["revoked_at"])
         _forget_key(key.prefix)
     return _info(key)
+
+
+def update_api_key(
+    *,
+    actor: Actor,
+    organization_id: uuid.UUID | str,
+    api_key_id: uuid.UUID | str,
+    allow_sponsored: bool,
+) -> APIKeyInfo:
+    """Change a key's default for sponsored items; requests see it within
+    API_KEY_CACHE_TTL_S at worst (at once in this process)."""
+    org = require_organization_manager(actor=actor, organization_id=organization_id)
+    with transaction.atomic():
+        try:
+            key = APIKey.objects.select_for_update().get(organization=org, id=api_key_id)
+        except (APIKey.DoesNotExist, ValueError, DjangoValidationError) as exc:
+            raise errors.NotFound("API key not found.") from exc
+        if key.allow_sponsored != allow_sponsored:
+            key.allow_sponsored = allow_sponsored
+            key.save(update_fields=["allow_sponsored"])
+            if key.revoked_at is None:  # a revoked key keeps its "revoked" marker
+                _refresh_key(key.prefix)
+    return _info(key)
+
+
+def sponsored_allowed(*, key: AuthenticatedKey | None, requested: bool | None) -> bool:
+    """Say whether a request may get sponsored items: its own `allow_sponsored` if it says,
+    else its key's default (a signed-in user without a key: no)."""
+    if requested is not None:
+        return requested
+    return key.allow_sponsored if key is not None else False
 
 
 def _parse(raw_key: str) -> tuple[str, str] | None:
@@ -237,6 +275,16 @@ def _forget_key(prefix: str) -> None:
     transaction.on_commit(mark)
 
 
+def _refresh_key(prefix: str) -> None:
+    """Drop a changed key's cached row (now and on commit) so the next request reloads it."""
+
+    def drop() -> None:
+        cache.delete(_cache_key(prefix))
+
+    drop()
+    transaction.on_commit(drop)
+
+
 def _load_key(prefix: str) -> _CachedKey | None:
     """Return the key with this prefix as the cache keeps it, if it exists and is unrevoked."""
     key = APIKey.objects.select_related("organization").filter(prefix=prefix).first()
@@ -252,6 +300,7 @@ def _load_key(prefix: str) -> _CachedKey | None:
             rate_limit_per_minute=key.rate_limit_per_minute
             or settings.API_KEY_RATE_LIMIT_PER_MINUTE,
             organization=organization_info(key.organization),
+            allow_sponsored=key.allow_sponsored,
         ),
     )
 

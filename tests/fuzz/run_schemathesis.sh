@@ -3,7 +3,8 @@
 #
 # Seeds the demo into its own PostgreSQL database, starts gunicorn, then runs Schemathesis
 # (--checks all, examples + coverage + fuzzing + stateful phases) once per tenant: a provider
-# key and an agent key. Exits non-zero on any server error or schema violation.
+# key and an agent key over every operation, an advertiser key over the ads operations
+# (/api/v1/ads/). Exits non-zero on any server error or schema violation.
 # Text never holds NUL (every text field refuses it with a 400, see docs/api.md), so the
 # generator leaves NUL out; tests/config and tests/marketplace prove the refusals.
 #
@@ -44,6 +45,7 @@ export LOG_LEVEL=WARNING
 KEYS=$("$BIN/python" manage.py seed_fuzz_tenants)
 PROVIDER_KEY=$(sed -n 's/^PROVIDER_KEY=//p' <<<"$KEYS")
 AGENT_KEY=$(sed -n 's/^AGENT_KEY=//p' <<<"$KEYS")
+ADVERTISER_KEY=$(sed -n 's/^ADVERTISER_KEY=//p' <<<"$KEYS")
 
 # No request-line limit: what is tested is how the application answers any query string (in a
 # deployment the web server's own limit, 4,094 bytes by default, answers 414 before it).
@@ -60,8 +62,13 @@ done
 fetch "http://127.0.0.1:$PORT/api/schema/?format=json" >"$REPORT_DIR/openapi.json"
 
 status=0
-for tenant in provider agent; do
-  key=$([ "$tenant" = provider ] && echo "$PROVIDER_KEY" || echo "$AGENT_KEY")
+for tenant in provider agent advertiser; do
+  include=${FUZZ_INCLUDE:-}
+  case $tenant in
+    provider) key=$PROVIDER_KEY ;;
+    agent) key=$AGENT_KEY ;;
+    advertiser) key=$ADVERTISER_KEY; include=${FUZZ_INCLUDE:-^/api/v1/ads/} ;;
+  esac
   echo "fuzz: $tenant key, $MAX_EXAMPLES examples per operation"
   "$BIN/schemathesis" --config-file tests/fuzz/schemathesis.toml run "$REPORT_DIR/openapi.json" \
     --url "http://127.0.0.1:$PORT" \
@@ -75,7 +82,7 @@ for tenant in provider agent; do
     --generation-allow-x00 false \
     --suppress-health-check all \
     ${FUZZ_SEED:+--seed "$FUZZ_SEED"} \
-    ${FUZZ_INCLUDE:+--include-path-regex "$FUZZ_INCLUDE"} \
+    ${include:+--include-path-regex "$include"} \
     --report junit --report-dir "$REPORT_DIR/$tenant" \
     --no-color || status=1
 done
