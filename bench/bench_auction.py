@@ -47,48 +47,11 @@ from ads.services import auction  # noqa: E402
 from ads.services.auction.candidates import EVENTS_PER_MILLE, Reason  # noqa: E402
 from ads.services.auction.engine import CEIL_TOLERANCE  # noqa: E402
 
-SYLLABLES = tuple(
-    [
-        "ka",
-        "lo",
-        "mi",
-        "ra",
-        "te",
-        "su",
-        "no",
-        "vi",
-        "pa",
-        "de",
-        "ri",
-        "zo",
-        "ma",
-        "lu",
-        "be",
-        "fo",
-        "gi",
-        "ha",
-        "ne",
-        "to",
-        "ul",
-        "ar",
-        "en",
-        "is",
-        "or",
-        "am",
-        "ex",
-        "ob",
-        "ti",
-        "ve",
-        "ca",
-        "du",
-        "me",
-        "sa",
-        "ro",
-        "li",
-        "na",
-        "pe",
-    ]
+SYLLABLE_TEXT = (
+    "ka lo mi ra te su no vi pa de ri zo ma lu be fo gi ha ne to ul ar en is or am ex "
+    "ob ti ve ca du me sa ro li na pe"
 )
+SYLLABLES = tuple(SYLLABLE_TEXT.split())
 TOPICS = 300
 WORDS_PER_TOPIC = 40
 PARAMS = auction.AuctionParams(
