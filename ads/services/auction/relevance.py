@@ -15,18 +15,32 @@ here; docs/ads_auction.md says how they would join.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
 from ads.services.auction.candidates import FloatArray, IntArray
-from catalog.services import tokenize
 
 DEFAULT_QUESTION_WEIGHT = 0.5
+
+
+@functools.cache
+def _tokenizer() -> Callable[[str], list[str]]:
+    # Imported on first use: catalog's services load its models, so importing the auction
+    # (engine, budgets) must not need Django's app registry; matching text does.
+    from catalog.services import tokenize
+
+    return tokenize
+
+
+def tokenize(text: str) -> list[str]:
+    """Return the words of a text as catalog's retrieval index sees them."""
+    return _tokenizer()(text)
 
 
 @dataclass(frozen=True)
