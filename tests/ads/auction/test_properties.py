@@ -69,7 +69,8 @@ def _payoff(units, params, index, bid, value):
 @given(data=st.data())
 def test_one_slot_bidding_your_value_is_a_dominant_strategy(data):
     units, params = data.draw(auctions(max_slots=1))
-    focal = data.draw(bidder(20_000))
+    # The focal advertiser has one unit here (with several, its best unit competes).
+    focal = {**data.draw(bidder(20_000)), "advertiser_id": 99}
     units = [*units, focal]
     index = len(units) - 1
     value = data.draw(bids)  # what an event is worth to the focal advertiser
