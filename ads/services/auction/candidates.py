@@ -171,10 +171,10 @@ class AuctionParams:
 
     slots: int = 1
     relevance_floor: float = 0.1
-    reserve_micros: float = 0.0
+    reserve_micros: float = 100.0  # 0.10 USD per 1,000 served, at u = 1
     beta: float = 1.0
-    floor_cpm_micros: int = 0
-    floor_cpc_micros: int = 0
+    floor_cpm_micros: int = 100_000  # 0.10 USD per 1,000 served
+    floor_cpc_micros: int = 10_000  # 0.01 USD per click
 
     def __post_init__(self) -> None:
         if self.slots < 1:
