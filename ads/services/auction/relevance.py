@@ -69,6 +69,7 @@ class UnitIndex:
     idf: FloatArray
     unknown_idf: float  # the weight of a word no unit has
     postings: sp.csr_array  # shape (words, units)
+    word_idf: dict[str, float]  # the IDF of each word, for building query vectors
 
     def __len__(self) -> int:
         return len(self.unit_ids)
@@ -104,17 +105,17 @@ def build_unit_index(units: Sequence[UnitText]) -> UnitIndex:
         idf=idf,
         unknown_idf=math.log(1.0 + n) + 1.0,
         postings=postings,
+        word_idf=dict(zip(vocabulary, idf.tolist(), strict=True)),
     )
 
 
 def _weights(index: UnitIndex, words: Iterable[str]) -> dict[str, float]:
     """Return a text's TF-IDF weight per word (a word no unit has weighs the most)."""
-    weights: dict[str, float] = {}
-    for word, count in Counter(words).items():
-        position = index.vocabulary.get(word)
-        idf = index.unknown_idf if position is None else float(index.idf[position])
-        weights[word] = (1.0 + math.log(count)) * idf
-    return weights
+    idf, unknown = index.word_idf, index.unknown_idf
+    return {
+        word: (1.0 + math.log(count)) * idf.get(word, unknown)
+        for word, count in Counter(words).items()
+    }
 
 
 def query_vector(
