@@ -17,6 +17,7 @@ from ads.services.auction import (
     LocalBudgetStore,
     RedisBudgetStore,
     Reservation,
+    budget_store,
 )
 
 REDIS_URL = os.environ.get("REDIS_URL")
@@ -229,3 +230,11 @@ def test_processes_racing_for_one_redis_budget_never_overspend(redis_prefix):
         assert w.exitcode == 0
     assert spent == 350_017  # the daily budget, to the micro
     assert left(store, 6) == (400_001 - 350_017, 0, 350_017, 350_017, 0)
+
+
+def test_the_store_is_redis_when_redis_url_is_set_and_in_process_otherwise(settings):
+    settings.REDIS_URL = ""
+    assert isinstance(budget_store(), LocalBudgetStore)
+    assert budget_store() is budget_store()  # one per process
+    settings.REDIS_URL = "redis://127.0.0.1:6379/13"
+    assert isinstance(budget_store(), RedisBudgetStore)
