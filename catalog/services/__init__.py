@@ -1,8 +1,10 @@
 """The catalog app's public API: collections, documents, chunks, ingestion and retrieval.
 
-Other apps import only this module (and `catalog.errors`).
+Other apps import only this module (and `catalog.errors`). `tokenize` is the one tokenizer of
+the embedded index and its queries, for apps that match text the way retrieval does (ads).
 """
 
+from catalog.retrieval.tokens import tokenize
 from catalog.services.collections import (
     ChunkInfo,
     CollectionInfo,
@@ -102,6 +104,7 @@ __all__ = [
     "sign_documents",
     "start_upload_ingestion",
     "start_url_ingestion",
+    "tokenize",
     "update_collection",
     "word_statistics",
 ]
