@@ -70,6 +70,7 @@ from accounts.services.organizations import (
 from accounts.services.rate_limits import (
     RateDecision,
     check_login_allowed,
+    check_password_reset_allowed,
     check_sign_up_allowed,
     client_address,
     hit_rate_limit,
@@ -107,6 +108,7 @@ __all__ = [
     "change_member_role",
     "check_login_allowed",
     "check_password_for",
+    "check_password_reset_allowed",
     "check_sign_up",
     "check_sign_up_allowed",
     "client_address",
