@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal import billing_views, views
+from portal import billing_views, content_views, views
 
 app_name = "portal"
 
@@ -40,5 +40,42 @@ urlpatterns = [
         "orgs/<uuid:organization_id>/billing/payout/",
         billing_views.payout,
         name="billing-payout",
+    ),
+    # Provider: content
+    path("orgs/<uuid:organization_id>/content/", content_views.collections, name="collections"),
+    path(
+        "orgs/<uuid:organization_id>/content/<uuid:collection_id>/",
+        content_views.collection,
+        name="collection",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/content/<uuid:collection_id>/upload/",
+        content_views.upload,
+        name="upload",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/content/<uuid:collection_id>/delete/",
+        content_views.delete_collection,
+        name="collection-delete",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/uploads/<uuid:job_id>/",
+        content_views.ingestion_job,
+        name="ingestion-job",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/uploads/<uuid:job_id>/retry/",
+        content_views.retry_job,
+        name="ingestion-retry",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/documents/<int:document_id>/",
+        content_views.document,
+        name="document",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/documents/<int:document_id>/delete/",
+        content_views.delete_document,
+        name="document-delete",
     ),
 ]
