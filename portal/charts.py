@@ -51,21 +51,25 @@ def column_chart(
     gap = min(slot * 0.2, 6)
     parts = []
     for tick in range(5):
-        value = top * tick // 4
         y = TOP + plot_h - plot_h * tick / 4
         parts.append(
             format_html(
-                '<line class="grid-line" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-                '<text x="{}" y="{}" text-anchor="end">{}</text>',
+                '<line class="grid-line" x1="{}" x2="{}" y1="{}" y2="{}"/>',
                 LEFT,
                 WIDTH - RIGHT,
                 _n(y),
                 _n(y),
-                LEFT - 6,
-                _n(y + 4),
-                axis_text(value),
             )
         )
+        if top * tick % 4 == 0:  # label only the ticks that fall on a whole unit
+            parts.append(
+                format_html(
+                    '<text x="{}" y="{}" text-anchor="end">{}</text>',
+                    LEFT - 6,
+                    _n(y + 4),
+                    axis_text(top * tick // 4),
+                )
+            )
     for index, bar in enumerate(bars):
         h = plot_h * bar.value / top
         x = LEFT + index * slot + gap / 2
