@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 16, 36
+LEFT, RIGHT, TOP, BOTTOM = 76, 12, 16, 40
 
 
 @dataclass(frozen=True)
