@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from rest_framework.test import APIClient
 
 from accounts import services as accounts
@@ -90,6 +91,9 @@ def browser(monkeypatch):
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield chromium
         chromium.close()
+        # The test's ORM calls ran inside Playwright's context, which has database connections
+        # of its own: close them here, or the test database cannot be dropped.
+        connections.close_all()
 
 
 @pytest.fixture
