@@ -5,6 +5,7 @@ the embedded index and its queries, for apps that match text the way retrieval d
 """
 
 from catalog.retrieval.tokens import tokenize
+from catalog.services.canonical import set_canonical_url
 from catalog.services.collections import (
     ChunkInfo,
     CollectionInfo,
@@ -120,6 +121,7 @@ __all__ = [
     "search_backend",
     "search_chunks",
     "search_my_collections",
+    "set_canonical_url",
     "showcase_collections",
     "sign_documents",
     "start_upload_ingestion",

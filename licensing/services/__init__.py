@@ -25,6 +25,7 @@ from licensing.services.agreements import (
 from licensing.services.ceilings import PriceCeilings, get_price_ceilings, set_price_ceilings
 from licensing.services.entitlements import Entitlements, get_entitlements, list_entitlements
 from licensing.services.explain import explain_terms
+from licensing.services.licensees import LicenseeInfo, list_licensees
 from licensing.services.market import (
     MarketCollection,
     MarketOffer,
@@ -79,9 +80,20 @@ from licensing.services.renewals import (
     lapse_agreement,
     lapsed_agreements,
 )
-from licensing.services.reports import UsageGroup, UsageSummary, list_usage, summarize_usage
-from licensing.services.rsl import RSL_CONTENT_TYPE, rsl_document, rsl_providers
+from licensing.services.reports import (
+    WEIGHT_BUCKETS,
+    UsageGroup,
+    UsageSummary,
+    WeightBucket,
+    attribution_shares,
+    list_usage,
+    summarize_usage,
+)
+from licensing.services.rsl import RSL_CONTENT_TYPE, rsl_document, rsl_for_offers, rsl_providers
 from licensing.services.terms import (
+    PAYMENT_TYPE_CHOICES,
+    PERIOD_CHOICES,
+    PRICE_UNIT_CHOICES,
     USAGE_TYPE_CHOICES,
     USAGE_TYPES,
     Terms,
@@ -94,17 +106,22 @@ from licensing.services.terms import (
 )
 
 __all__ = [
+    "PAYMENT_TYPE_CHOICES",
+    "PERIOD_CHOICES",
+    "PRICE_UNIT_CHOICES",
     "RATABLE_COLUMNS",
     "RENEWAL_UNPAID",
     "RSL_CONTENT_TYPE",
     "USAGE_TYPES",
     "USAGE_TYPE_CHOICES",
+    "WEIGHT_BUCKETS",
     "AgreementInfo",
     "BatchResult",
     "BillableAgreement",
     "ContentGrant",
     "Entitlements",
     "LapsedAgreement",
+    "LicenseeInfo",
     "MarketCollection",
     "MarketOffer",
     "MeteredAnswer",
@@ -122,8 +139,10 @@ __all__ = [
     "UsageGroup",
     "UsageSummary",
     "UseRecord",
+    "WeightBucket",
     "accept_offer",
     "agent_agreement",
+    "attribution_shares",
     "billable_agreement",
     "billable_agreements",
     "cancel_agreement",
@@ -147,6 +166,7 @@ __all__ = [
     "lapsed_agreements",
     "list_agreements",
     "list_entitlements",
+    "list_licensees",
     "list_market_offers",
     "list_offers",
     "list_published_offers",
@@ -167,6 +187,7 @@ __all__ = [
     "revenue_share_uses",
     "revenue_share_weight",
     "rsl_document",
+    "rsl_for_offers",
     "rsl_providers",
     "set_price_ceilings",
     "settle_use",
