@@ -224,3 +224,17 @@ def test_recording_an_auction_that_served_nothing_is_also_once(agent, approved_u
         )
 
     assert AuctionTrace.objects.count() == 1
+
+
+def test_recording_an_auction_is_a_fixed_number_of_queries(
+    agent, advertiser, approved_unit, django_assert_max_num_queries, settings
+):
+    settings.ADS_TRACE_MAX_CANDIDATES = 50
+    units = [approved_unit(title=f"Unit {n}") for n in range(3)]
+    candidates = [ads.TraceCandidate(u.id, "outbid", float(n)) for n, u in enumerate(units)]
+    candidates += [ads.TraceCandidate(uuid.uuid4(), "below_floor", 0.0) for _ in range(100)]
+
+    with django_assert_max_num_queries(12):
+        recorded = serve(agent, "req-q", units, candidates=candidates)
+
+    assert len(recorded.servings) == 3
