@@ -238,3 +238,17 @@ def test_recording_an_auction_is_a_fixed_number_of_queries(
         recorded = serve(agent, "req-q", units, candidates=candidates)
 
     assert len(recorded.servings) == 3
+
+
+def test_operators_see_every_serving_and_trace_in_the_admin(client, operator, agent, approved_unit):
+    unit = approved_unit()
+    (serving,) = serve(
+        agent, "req-admin", [unit], candidates=[ads.TraceCandidate(unit.id, "won", 2.0, 1000)]
+    ).servings
+    client.force_login(operator)
+
+    traces = client.get("/admin/ads/auctiontrace/")
+    detail = client.get(f"/admin/ads/serving/{serving.id}/change/")
+
+    assert traces.status_code == 200 and b"auction-req-admin" in traces.content
+    assert detail.status_code == 200 and b"impression" in detail.content
