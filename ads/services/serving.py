@@ -8,7 +8,6 @@ no longer active) is not served: the result lists it in `skipped`, and the calle
 budget hold. The impressions are charged after commit (`charging.charge_ad_events`).
 """
 
-import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from ads.services.charging import charge_soon, impression_charge
 from ads.services.clicks import click_path
 from ads.services.content import invalid
 from ads.services.targeting import KEYS
-from ads.services.traces import TraceCandidate, store_trace
+from ads.services.traces import TraceCandidate, check_candidates, store_trace
 
 MAX_WINNERS = 10
 MAX_REASONS = 10
@@ -207,9 +206,7 @@ def record_serving(
     _text_id(request_id, "request_id")
     _text_id(auction_id, "auction_id")
     _check_winners(winners)
-    for candidate in candidates:
-        if not math.isfinite(candidate.score):
-            raise invalid("candidates", "A candidate's score is a finite number.")
+    check_candidates(candidates)
     existing = servings_for(request_id=request_id)
     if existing or AuctionTrace.objects.filter(request_id=request_id).exists():
         return _recorded_before(existing, agent_id)

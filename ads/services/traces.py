@@ -80,6 +80,13 @@ class TracePage:
     next_before_id: int | None  # None on the last page
 
 
+def check_candidates(candidates: Sequence[TraceCandidate]) -> None:
+    """Refuse candidates with an unknown reason, a score that is no finite number or a price
+    that is no whole number of micros (400)."""
+    for candidate in candidates:
+        _check(candidate)
+
+
 def _check(candidate: TraceCandidate) -> None:
     if candidate.reason not in REASONS:
         raise invalid("candidates", f"A candidate's reason is one of {', '.join(REASONS)}.")
@@ -98,10 +105,8 @@ def store_trace(
     candidates: Sequence[TraceCandidate],
     now: datetime,
 ) -> AuctionTrace:
-    """Write an auction's trace (see the module's docstring); call it inside the transaction
-    that records the auction's servings."""
-    for candidate in candidates:
-        _check(candidate)
+    """Write an auction's trace (see the module's docstring) of candidates checked by
+    `check_candidates`, inside the transaction that records the auction's servings."""
     ordered = sorted(candidates, key=lambda c: (c.reason != WON, -c.score))
     limit = settings.ADS_TRACE_MAX_CANDIDATES
     kept, rest = ordered[:limit], ordered[limit:]
