@@ -1,8 +1,10 @@
 """The catalog app's public API: collections, documents, chunks, ingestion and retrieval.
 
-Other apps import only this module (and `catalog.errors`).
+Other apps import only this module (and `catalog.errors`). `tokenize` is the one tokenizer of
+the embedded index and its queries, for apps that match text the way retrieval does (ads).
 """
 
+from catalog.retrieval.tokens import tokenize
 from catalog.services.collections import (
     ChunkInfo,
     CollectionInfo,
@@ -20,7 +22,15 @@ from catalog.services.collections import (
     search_my_collections,
     update_collection,
 )
-from catalog.services.duplicates import DuplicateRef, release_duplicate, sign_documents
+from catalog.services.duplicates import (
+    DisputeInfo,
+    DuplicateRef,
+    dispute_duplicate,
+    get_dispute,
+    release_duplicate,
+    resolve_dispute,
+    sign_documents,
+)
 from catalog.services.ingestion import (
     IngestionError,
     IngestionJobInfo,
@@ -54,12 +64,20 @@ from catalog.services.retrieval import (
     search_backend,
     search_chunks,
 )
+from catalog.services.showcase import (
+    SHOWCASE_SAMPLE_CHARS,
+    CollectionShowcase,
+    showcase_collections,
+)
 from catalog.services.statistics import WordStatistics, word_statistics
 
 __all__ = [
+    "SHOWCASE_SAMPLE_CHARS",
     "ChunkHit",
     "ChunkInfo",
     "CollectionInfo",
+    "CollectionShowcase",
+    "DisputeInfo",
     "DocumentContent",
     "DocumentInfo",
     "DocumentPage",
@@ -80,9 +98,11 @@ __all__ = [
     "create_url_job",
     "delete_collection",
     "delete_document",
+    "dispute_duplicate",
     "forget_chunks",
     "get_chunks",
     "get_collection",
+    "get_dispute",
     "get_document",
     "get_document_content",
     "get_documents",
@@ -94,14 +114,17 @@ __all__ = [
     "list_ingestion_jobs",
     "rebuild_search_index",
     "release_duplicate",
+    "resolve_dispute",
     "retry_ingestion_job",
     "run_ingestion_job",
     "search_backend",
     "search_chunks",
     "search_my_collections",
+    "showcase_collections",
     "sign_documents",
     "start_upload_ingestion",
     "start_url_ingestion",
+    "tokenize",
     "update_collection",
     "word_statistics",
 ]
