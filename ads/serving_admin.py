@@ -4,18 +4,8 @@ Read-only: these are records of what happened."""
 
 from django.contrib import admin
 
-from ads.models import AdEvent, AuctionTrace, Serving
-
-
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from ads.models import AdEvent, AdVersion, AuctionTrace, Serving
+from core.admin import ReadOnlyAdmin
 
 
 class AdEventInline(admin.TabularInline):
@@ -30,7 +20,7 @@ class AdEventInline(admin.TabularInline):
 
 
 @admin.register(Serving)
-class ServingAdmin(_ReadOnly):
+class ServingAdmin(ReadOnlyAdmin):
     list_display = [
         "request_id",
         "slot",
@@ -50,7 +40,7 @@ class ServingAdmin(_ReadOnly):
 
 
 @admin.register(AdEvent)
-class AdEventAdmin(_ReadOnly):
+class AdEventAdmin(ReadOnlyAdmin):
     list_display = ["idempotency_key", "kind", "amount_micros", "status", "created_at"]
     list_filter = ["kind", "status"]
     search_fields = ["idempotency_key"]
@@ -58,10 +48,21 @@ class AdEventAdmin(_ReadOnly):
 
 
 @admin.register(AuctionTrace)
-class AuctionTraceAdmin(_ReadOnly):
+class AuctionTraceAdmin(ReadOnlyAdmin):
     """Every candidate of every auction: unit, advertiser, reason, score, price."""
 
     list_display = ["auction_id", "request_id", "agent", "created_at"]
     search_fields = ["auction_id", "request_id"]
     date_hierarchy = "created_at"
     list_select_related = ["agent"]
+
+
+@admin.register(AdVersion)
+class AdVersionAdmin(ReadOnlyAdmin):
+    """What each version of a unit showed when it served (the ad repository's entries)."""
+
+    list_display = ["title", "version", "advertiser", "bid_type", "category", "first_served_at"]
+    list_filter = ["bid_type", "category"]
+    search_fields = ["title", "body", "url", "advertiser__name", "unit__id"]
+    date_hierarchy = "first_served_at"
+    list_select_related = ["advertiser"]

@@ -22,23 +22,12 @@ from accounts.services import Actor
 from ads import errors
 from ads.models import AdUnit, AuctionTrace, AuctionTraceUnit
 from ads.services.acting import advertiser_id_for, visible_units
+from ads.services.auction import Reason
 from ads.services.content import invalid
 
-# The auction's reason codes (ads.services.auction.Reason, by name), what each candidate got.
-REASONS = (
-    "not_approved",
-    "out_of_budget",
-    "paced",
-    "blocked",
-    "frequency_capped",
-    "off_schedule",
-    "below_floor",
-    "below_price_floor",
-    "below_reserve",
-    "outbid",
-    "won",
-)
-WON = "won"
+# What a candidate got: the auction's reason codes ("eligible" is an input code only).
+REASONS = tuple(reason.code for reason in Reason if reason is not Reason.ELIGIBLE)
+WON = Reason.WON.code
 PAGE_MAX = 200
 PURGE_BATCH = 5000
 

@@ -350,3 +350,23 @@ def test_the_periodic_tasks_are_registered_and_run(db):
         "waiting": 0,
     }
     assert tasks.purge_auction_traces() == 0
+
+
+def test_a_campaigns_spend_of_record_counts_charged_and_pending_events(
+    advertiser, agent, provider, approved_unit, license_of
+):
+    fund(advertiser, 1_000_000)
+    unit = approved_unit()
+    agreement = license_of(provider, agent)
+    serve(agent, meter(agent, [(agreement, 1_000_000)]), [unit], prices=[2_000_000])
+    ads.charge_ad_events()  # 2,000 charged
+    serve(agent, meter(agent, [(agreement, 1_000_000)]), [unit], prices=[3_000_000])  # pending
+
+    (spend,) = ads.campaign_spend(campaign_ids=[unit.campaign_id], day=timezone.now().date())
+    (yesterday,) = ads.campaign_spend(
+        campaign_ids=[unit.campaign_id], day=timezone.now().date() - timedelta(days=1)
+    )
+
+    assert (spend.spent_micros, spend.spent_on_day_micros) == (5000, 5000)
+    assert (yesterday.spent_micros, yesterday.spent_on_day_micros) == (5000, 0)
+    assert spend.total_budget_micros == 100_000_000
