@@ -138,3 +138,7 @@ class ProviderAdPreferencesAdmin(ReadOnlyAdmin):
     list_display = ["provider", "allow_ads", "updated_at"]
     list_filter = ["allow_ads"]
     search_fields = ["provider__name"]
+
+
+# Servings, their events and auction traces, read-only.
+from ads import serving_admin  # noqa: E402, F401
