@@ -11,17 +11,7 @@ from django.template.response import TemplateResponse
 
 from ads import errors, services
 from ads.models import AdUnit, Campaign, ProviderAdPreferences
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from core.admin import ReadOnlyAdmin
 
 
 class AdUnitInline(admin.TabularInline):

@@ -57,12 +57,19 @@ from catalog.services.retrieval import (
     search_backend,
     search_chunks,
 )
+from catalog.services.showcase import (
+    SHOWCASE_SAMPLE_CHARS,
+    CollectionShowcase,
+    showcase_collections,
+)
 from catalog.services.statistics import WordStatistics, word_statistics
 
 __all__ = [
+    "SHOWCASE_SAMPLE_CHARS",
     "ChunkHit",
     "ChunkInfo",
     "CollectionInfo",
+    "CollectionShowcase",
     "DocumentContent",
     "DocumentInfo",
     "DocumentPage",
@@ -103,6 +110,7 @@ __all__ = [
     "search_chunks",
     "search_my_collections",
     "set_canonical_url",
+    "showcase_collections",
     "sign_documents",
     "start_upload_ingestion",
     "start_url_ingestion",
