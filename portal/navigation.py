@@ -40,6 +40,7 @@ SECTIONS = (
                 "portal:collections",
                 also=("portal:collection", "portal:document", "portal:ingestion-job"),
             ),
+            NavLink("Offers", "portal:offers", also=("portal:offer", "portal:offer-new")),
         ),
     ),
     NavSection(

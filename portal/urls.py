@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal import billing_views, content_views, password_views, views
+from portal import billing_views, content_views, offer_views, password_views, views
 
 app_name = "portal"
 
@@ -93,5 +93,24 @@ urlpatterns = [
         "orgs/<uuid:organization_id>/documents/<int:document_id>/delete/",
         content_views.delete_document,
         name="document-delete",
+    ),
+    # Provider: offers
+    path("orgs/<uuid:organization_id>/offers/", offer_views.offers, name="offers"),
+    path("orgs/<uuid:organization_id>/offers/new/", offer_views.offer_new, name="offer-new"),
+    path(
+        "orgs/<uuid:organization_id>/offers/preview/",
+        offer_views.price_preview,
+        name="offer-preview",
+    ),
+    path("orgs/<uuid:organization_id>/offers/<uuid:offer_id>/", offer_views.offer, name="offer"),
+    path(
+        "orgs/<uuid:organization_id>/offers/<uuid:offer_id>/publish/",
+        offer_views.offer_publish,
+        name="offer-publish",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/offers/<uuid:offer_id>/retire/",
+        offer_views.offer_retire,
+        name="offer-retire",
     ),
 ]

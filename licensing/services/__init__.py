@@ -80,8 +80,11 @@ from licensing.services.renewals import (
     lapsed_agreements,
 )
 from licensing.services.reports import UsageGroup, UsageSummary, list_usage, summarize_usage
-from licensing.services.rsl import RSL_CONTENT_TYPE, rsl_document, rsl_providers
+from licensing.services.rsl import RSL_CONTENT_TYPE, rsl_document, rsl_for_offers, rsl_providers
 from licensing.services.terms import (
+    PAYMENT_TYPE_CHOICES,
+    PERIOD_CHOICES,
+    PRICE_UNIT_CHOICES,
     USAGE_TYPE_CHOICES,
     USAGE_TYPES,
     Terms,
@@ -94,6 +97,9 @@ from licensing.services.terms import (
 )
 
 __all__ = [
+    "PAYMENT_TYPE_CHOICES",
+    "PERIOD_CHOICES",
+    "PRICE_UNIT_CHOICES",
     "RATABLE_COLUMNS",
     "RENEWAL_UNPAID",
     "RSL_CONTENT_TYPE",
@@ -167,6 +173,7 @@ __all__ = [
     "revenue_share_uses",
     "revenue_share_weight",
     "rsl_document",
+    "rsl_for_offers",
     "rsl_providers",
     "set_price_ceilings",
     "settle_use",

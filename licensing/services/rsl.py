@@ -117,6 +117,12 @@ def rsl_document(*, provider_slug: str, base_url: str) -> str | None:
     offers = list_published_offers(agent_id=None, provider_id=provider_id)
     if not offers:
         return None
+    return rsl_for_offers(offers=offers, base_url=base_url)
+
+
+def rsl_for_offers(*, offers: Iterable[OfferInfo], base_url: str) -> str:
+    """Return these offers as an RSL 1.0 document, as `rsl_document` writes them (the portal
+    previews a provider's own offer with it, draft or published)."""
     root = ET.Element(_rsl("rsl"))
     for collection_id, covering in _offers_by_collection(offers).items():
         content = ET.SubElement(
