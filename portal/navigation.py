@@ -46,7 +46,11 @@ SECTIONS = (
     NavSection(
         "Agent",
         accounts.AGENT,
-        (NavLink("Wallet", "portal:billing"),),
+        (
+            NavLink("Catalog", "portal:catalog", also=("portal:market-offer",)),
+            NavLink("Licences", "portal:agreements", also=("portal:agreement",)),
+            NavLink("Wallet", "portal:billing"),
+        ),
     ),
     NavSection(
         "Advertiser",

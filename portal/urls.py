@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from portal import agent_urls as agent
 from portal import billing_views, content_views, offer_views, password_views, views
 
 app_name = "portal"
@@ -114,3 +115,5 @@ urlpatterns = [
         name="offer-retire",
     ),
 ]
+
+urlpatterns += agent.urlpatterns
