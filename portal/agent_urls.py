@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import agent_views
+from portal import agent_playground, agent_views
 
 ORG = "orgs/<uuid:organization_id>/"
 
@@ -16,4 +16,6 @@ urlpatterns = [
         agent_views.cancel_agreement,
         name="agreement-cancel",
     ),
+    path(f"{ORG}playground/", agent_playground.playground, name="playground"),
+    path("receipts/verify/", agent_playground.verify_receipt, name="receipt-verify"),
 ]

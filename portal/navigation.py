@@ -49,6 +49,7 @@ SECTIONS = (
         (
             NavLink("Catalog", "portal:catalog", also=("portal:market-offer",)),
             NavLink("Licences", "portal:agreements", also=("portal:agreement",)),
+            NavLink("Try a question", "portal:playground"),
             NavLink("Wallet", "portal:billing"),
         ),
     ),
