@@ -159,7 +159,7 @@ def test_a_price_limit_below_every_source_is_a_plain_refusal(market, agent_brows
 
 
 def test_another_organization_cannot_ask_as_this_agent(market, make_org):
-    other, owner = make_org(roles=("agent",), name="Other Agents")
+    _other, owner = make_org(roles=("agent",), name="Other Agents")
     client = Client()
     client.force_login(owner)
 
