@@ -35,12 +35,14 @@ SECTIONS = (
         "Provider",
         accounts.PROVIDER,
         (
+            NavLink("Overview", "portal:provider-dashboard"),
             NavLink(
                 "Content",
                 "portal:collections",
                 also=("portal:collection", "portal:document", "portal:ingestion-job"),
             ),
             NavLink("Offers", "portal:offers", also=("portal:offer", "portal:offer-new")),
+            NavLink("Licensees", "portal:licensees"),
         ),
     ),
     NavSection(

@@ -2,7 +2,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from portal import agent_urls as agent
-from portal import billing_views, content_views, offer_views, password_views, views
+from portal import (
+    billing_views,
+    content_views,
+    offer_views,
+    password_views,
+    provider_views,
+    views,
+)
 
 app_name = "portal"
 
@@ -114,6 +121,13 @@ urlpatterns = [
         offer_views.offer_retire,
         name="offer-retire",
     ),
+    # Provider: overview and licensees
+    path(
+        "orgs/<uuid:organization_id>/overview/",
+        provider_views.dashboard,
+        name="provider-dashboard",
+    ),
+    path("orgs/<uuid:organization_id>/licensees/", provider_views.licensees, name="licensees"),
 ]
 
 urlpatterns += agent.urlpatterns

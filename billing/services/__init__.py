@@ -20,6 +20,7 @@ from billing.services.balances import (
 )
 from billing.services.charges import Charge, post_charges
 from billing.services.checks import CheckReport, check_ledger
+from billing.services.earnings import DailyEarnings, earnings_by_day
 from billing.services.export_files import ExportSource, export_archive
 from billing.services.exports import (
     DatasetExportInfo,
@@ -117,6 +118,7 @@ __all__ = [
     "CheckReport",
     "ConnectInfo",
     "CurrencyBalance",
+    "DailyEarnings",
     "DatasetExportInfo",
     "Difference",
     "EntryInfo",
@@ -155,6 +157,7 @@ __all__ = [
     "create_top_up",
     "credit",
     "debit",
+    "earnings_by_day",
     "export_archive",
     "get_balance",
     "get_connect_status",

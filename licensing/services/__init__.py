@@ -25,6 +25,7 @@ from licensing.services.agreements import (
 from licensing.services.ceilings import PriceCeilings, get_price_ceilings, set_price_ceilings
 from licensing.services.entitlements import Entitlements, get_entitlements, list_entitlements
 from licensing.services.explain import explain_terms
+from licensing.services.licensees import LicenseeInfo, list_licensees
 from licensing.services.market import (
     MarketCollection,
     MarketOffer,
@@ -79,7 +80,15 @@ from licensing.services.renewals import (
     lapse_agreement,
     lapsed_agreements,
 )
-from licensing.services.reports import UsageGroup, UsageSummary, list_usage, summarize_usage
+from licensing.services.reports import (
+    WEIGHT_BUCKETS,
+    UsageGroup,
+    UsageSummary,
+    WeightBucket,
+    attribution_shares,
+    list_usage,
+    summarize_usage,
+)
 from licensing.services.rsl import RSL_CONTENT_TYPE, rsl_document, rsl_for_offers, rsl_providers
 from licensing.services.terms import (
     PAYMENT_TYPE_CHOICES,
@@ -105,12 +114,14 @@ __all__ = [
     "RSL_CONTENT_TYPE",
     "USAGE_TYPES",
     "USAGE_TYPE_CHOICES",
+    "WEIGHT_BUCKETS",
     "AgreementInfo",
     "BatchResult",
     "BillableAgreement",
     "ContentGrant",
     "Entitlements",
     "LapsedAgreement",
+    "LicenseeInfo",
     "MarketCollection",
     "MarketOffer",
     "MeteredAnswer",
@@ -128,8 +139,10 @@ __all__ = [
     "UsageGroup",
     "UsageSummary",
     "UseRecord",
+    "WeightBucket",
     "accept_offer",
     "agent_agreement",
+    "attribution_shares",
     "billable_agreement",
     "billable_agreements",
     "cancel_agreement",
@@ -153,6 +166,7 @@ __all__ = [
     "lapsed_agreements",
     "list_agreements",
     "list_entitlements",
+    "list_licensees",
     "list_market_offers",
     "list_offers",
     "list_published_offers",
