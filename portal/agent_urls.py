@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import agent_playground, agent_views
+from portal import agent_playground, agent_usage, agent_views
 
 ORG = "orgs/<uuid:organization_id>/"
 
@@ -16,6 +16,7 @@ urlpatterns = [
         agent_views.cancel_agreement,
         name="agreement-cancel",
     ),
+    path(f"{ORG}usage/", agent_usage.usage_page, name="usage"),
     path(f"{ORG}playground/", agent_playground.playground, name="playground"),
     path("receipts/verify/", agent_playground.verify_receipt, name="receipt-verify"),
 ]

@@ -51,6 +51,7 @@ SECTIONS = (
         (
             NavLink("Catalog", "portal:catalog", also=("portal:market-offer",)),
             NavLink("Licences", "portal:agreements", also=("portal:agreement",)),
+            NavLink("Usage and cost", "portal:usage"),
             NavLink("Try a question", "portal:playground"),
             NavLink("Wallet", "portal:billing"),
         ),
