@@ -23,6 +23,7 @@ from core.money import format_money
 from licensing import services as licensing
 from marketplace.services import answers, receipts
 from portal.agent_forms import PlaygroundForm, ReceiptForm
+from portal.charts import Share, share_bars
 from portal.pages import actor_of, organization_page, show_error
 
 # The answer use case's field names -> the form's
@@ -55,6 +56,7 @@ def _linked_markers(text: str, numbers: set[int]) -> SafeString:
 
 def _shown_answer(result: answers.AnswerResult) -> dict:
     names = answers.names_for(collection_ids={s.collection_id for s in result.sources})
+    currency = result.currency
     sources = [
         {
             "source": s,
@@ -67,9 +69,17 @@ def _shown_answer(result: answers.AnswerResult) -> dict:
         "result": result,
         "html": _linked_markers(result.text, {s.number for s in result.sources}),
         "sources": sources,
-        "providers": [
-            {"share": p, "share_percent": p.weight_ppm / 10_000} for p in result.providers
-        ],
+        "provider_bars": share_bars(
+            [
+                Share(
+                    p.provider_name,
+                    p.weight_ppm,
+                    f"{p.weight_ppm / 10_000:.1f}% · {format_money(p.amount_micros, currency)}",
+                )
+                for p in result.providers
+            ],
+            title="Share of the answer by provider",
+        ),
         "unattributed_percent": result.unattributed_ppm / 10_000,
         "receipt_json": json.dumps(result.receipt, indent=2, sort_keys=True),
     }
@@ -88,6 +98,14 @@ def _refusal(exc: DomainError) -> dict:
             "Every relevant source costs more than your limit: the cheapest costs "
             f"{format_money(cheapest, exc.details['quote']['currency'])}. Raise the limit, "
             "or leave it empty."
+        )
+    if exc.code == "insufficient_funds" and "needed_micros" in exc.details:
+        d = exc.details
+        message = (
+            f"This answer needs up to {format_money(d['needed_micros'], d['currency'])}; "
+            f"your wallet has {format_money(max(d['available_micros'], 0), d['currency'])} "
+            f"available ({format_money(d['reserved_micros'], d['currency'])} held for answers "
+            "in progress). Nothing was asked."
         )
     return {"code": exc.code, "message": message, "status": exc.status, "offers": offers}
 

@@ -50,8 +50,11 @@ def column_chart(
     slot = plot_w / max(len(bars), 1)
     gap = min(slot * 0.2, 6)
     parts = []
+    labelled = None
     for tick in range(5):
         value = top * tick // 4
+        # A small count (a top of 1 or 2) rounds several ticks to one value: label it once.
+        label, labelled = ("" if value == labelled else axis_text(value)), value
         y = TOP + plot_h - plot_h * tick / 4
         parts.append(
             format_html(
@@ -63,7 +66,7 @@ def column_chart(
                 _n(y),
                 LEFT - 6,
                 _n(y + 4),
-                axis_text(value),
+                label,
             )
         )
     for index, bar in enumerate(bars):

@@ -107,6 +107,12 @@ def test_an_empty_wallet_is_refused_with_a_top_up_link(market, agent_browser, se
     assert response.status_code == 402
     html = response.content.decode()
     assert "Your wallet cannot pay for this answer" in html
+    assert re.search(
+        r"This answer needs up to 0\.00[2-9] USD; your wallet has 0 USD available "
+        r"\(0 USD held for answers in progress\)\.",
+        html,
+    )
+    assert "/api/v1/" not in html.split("<main")[1]  # a browser user is not sent to the API
     assert f'href="/orgs/{market.agent.id}/billing/"' in html
     assert AnswerRecord.objects.count() == 0
 

@@ -3,6 +3,7 @@ from the agent's own answers only, CSV exports, and a bad period shown next to i
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -137,3 +138,10 @@ def test_a_bad_period_is_shown_next_to_its_field(market, agent_browser, query, f
     assert f'id="id_{field}_error"' in html
     assert problem in html
     assert '<details class="more" open>' in html
+
+
+def test_a_small_count_labels_each_axis_value_once(market, used, agent_browser):
+    html = _page(market, client=agent_browser).content.decode()
+    chart = re.search(r'<svg class="chart"[^>]*answers-chart.*?</svg>', html, re.S).group(0)
+
+    assert re.findall(r'text-anchor="end">([^<]*)</text>', chart) == ["0", "", "1", "", "2"]
