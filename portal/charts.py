@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 16, 36
+LEFT, RIGHT, TOP, BOTTOM = 76, 12, 16, 40
 
 
 @dataclass(frozen=True)
@@ -50,25 +50,26 @@ def column_chart(
     slot = plot_w / max(len(bars), 1)
     gap = min(slot * 0.2, 6)
     parts = []
-    labelled = None
     for tick in range(5):
-        value = top * tick // 4
-        # A small count (a top of 1 or 2) rounds several ticks to one value: label it once.
-        label, labelled = ("" if value == labelled else axis_text(value)), value
         y = TOP + plot_h - plot_h * tick / 4
         parts.append(
             format_html(
-                '<line class="grid-line" x1="{}" x2="{}" y1="{}" y2="{}"/>'
-                '<text x="{}" y="{}" text-anchor="end">{}</text>',
+                '<line class="grid-line" x1="{}" x2="{}" y1="{}" y2="{}"/>',
                 LEFT,
                 WIDTH - RIGHT,
                 _n(y),
                 _n(y),
-                LEFT - 6,
-                _n(y + 4),
-                label,
             )
         )
+        if top * tick % 4 == 0:  # label only the ticks that fall on a whole unit
+            parts.append(
+                format_html(
+                    '<text x="{}" y="{}" text-anchor="end">{}</text>',
+                    LEFT - 6,
+                    _n(y + 4),
+                    axis_text(top * tick // 4),
+                )
+            )
     for index, bar in enumerate(bars):
         h = plot_h * bar.value / top
         x = LEFT + index * slot + gap / 2

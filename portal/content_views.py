@@ -287,6 +287,9 @@ def retry_job(request, org, job_id):
 @require_POST
 def delete_collection(request, org, collection_id):
     found = _own_collection(request, org, collection_id)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the box to confirm deleting the collection.")
+        return redirect(_collection_url(org, found.id))
     catalog.delete_collection(actor=actor_of(request), collection_id=found.id)
     messages.success(request, f"Collection {found.name} and its documents are deleted.")
     return redirect("portal:collections", organization_id=org.id)

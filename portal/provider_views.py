@@ -180,7 +180,7 @@ def dashboard(request, org):
             Share(
                 getattr(link, "text", str(link)),
                 g.events,
-                f"{g.events} uses",
+                f"{g.events} use{'s' if g.events != 1 else ''}",
                 getattr(link, "href", ""),
             )
             for g in top_documents

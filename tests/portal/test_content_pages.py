@@ -195,8 +195,13 @@ def test_deleting_a_document_and_a_collection(provider, django_capture_on_commit
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/orgs/{org.id}/documents/{first.id}/delete/")
     assert Document.objects.filter(collection_id=collection.id).count() == 1
+    unconfirmed = client.post(f"/orgs/{org.id}/content/{collection.id}/delete/", follow=True)
+    assert "Tick the box to confirm" in unconfirmed.content.decode()
+    assert Collection.objects.filter(id=collection.id).exists()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/orgs/{org.id}/content/{collection.id}/delete/")
+        response = client.post(
+            f"/orgs/{org.id}/content/{collection.id}/delete/", {"confirm": "yes"}
+        )
     assert response.status_code == 302
     assert not Collection.objects.filter(id=collection.id).exists()
 
@@ -228,7 +233,8 @@ def test_another_organizations_ids_are_404_on_every_content_page(
         f"/orgs/{org.id}/documents/{their_document.id}/",
         f"/orgs/{org.id}/uploads/{job.id}/retry/",
     ):
-        assert client.post(path, {"source_url": "https://evil.example/"}).status_code == 404, path
+        data = {"source_url": "https://evil.example/", "confirm": "yes"}
+        assert client.post(path, data).status_code == 404, path
     their_document.refresh_from_db()
     assert their_document.source_url == ""
     assert Collection.objects.filter(id=theirs.id).exists()
