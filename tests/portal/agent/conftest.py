@@ -1,12 +1,14 @@
 """The agent pages are tried on the answer tests' small market (tests/marketplace/conftest.py):
-three providers with indexed documents and published offers, and an agent licensing two."""
+three providers with indexed documents and published offers, and an agent licensing two; the
+browser journey uses the provider journeys' Chromium (tests/portal/test_journeys.py)."""
 
 import pytest
 from django.test import Client
 
 from tests.marketplace.conftest import market, search_index
+from tests.portal.test_journeys import browser
 
-__all__ = ["agent_browser", "market", "search_index"]
+__all__ = ["agent_browser", "browser", "market", "search_index"]
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ under var/artifacts/journeys/, and no page scrolls sideways at 375 px.
 """
 
 import os
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -19,10 +17,8 @@ from catalog.models import Collection
 from licensing import services as licensing
 from tests.acting import acting_for
 from tests.marketplace.conftest import HEAT_PUMPS, SLEEP, add_document
+from tests.portal.test_journeys import CHROMIUM, Journey
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[3] / "var" / "artifacts" / "journeys"
-WIDE, NARROW = {"width": 1280, "height": 900}, {"width": 375, "height": 812}
 QUESTION = "How does a heat pump keep working in freezing weather?"
 
 pytestmark = pytest.mark.skipif(
@@ -30,49 +26,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    # Playwright's sync API keeps an event loop running in this thread; the test's own ORM
-    # calls are plain synchronous ones between browser steps.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
-
-
-class Journey:
-    """A page that saves each step at 1280 and 375 px and fails on sideways scrolling or a
-    Content-Security-Policy violation."""
-
-    def __init__(self, browser, base_url: str, name: str):
-        self.page = browser.new_context(viewport=WIDE).new_page()
-        self.base_url, self.name, self.step = base_url, name, 0
-        self.violations: list[str] = []
-        self.page.on(
-            "console",
-            lambda m: "Content Security Policy" in m.text and self.violations.append(m.text),
-        )
-
-    def nav(self, label: str) -> None:
-        self.page.get_by_role("navigation", name="Main").get_by_role("link", name=label).click()
-
-    def shot(self, label: str) -> None:
-        self.step += 1
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        stem = f"{self.name}-{self.step:02d}-{label}"
-        self.page.screenshot(path=ARTIFACTS / f"{stem}-1280.png", full_page=True)
-        self.page.set_viewport_size(NARROW)
-        overflow = self.page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        self.page.screenshot(path=ARTIFACTS / f"{stem}-375.png", full_page=True)
-        self.page.set_viewport_size(WIDE)
-        assert overflow <= 0, f"{label}: the page scrolls {overflow} px sideways at 375 px"
-
-    def text(self, selector: str = "main") -> str:
-        return self.page.locator(selector).inner_text()
+def _nav(journey: Journey, label: str) -> None:
+    main = journey.page.get_by_role("navigation", name="Main")
+    main.get_by_role("link", name=label).click()
 
 
 def _provider(make_org, name, collection, topics, documents, **terms):
@@ -133,7 +89,7 @@ def test_an_agent_finds_licenses_asks_and_sees_citations_and_cost(
     journey = Journey(browser, live_server.url, "agent")
     page = journey.page
 
-    page.goto(f"{live_server.url}/signup/")
+    journey.goto("/signup/")
     page.get_by_label("Email").fill("builder@acme.example")
     page.get_by_label("Password").fill("a long enough passphrase")
     page.get_by_label("Organization name").fill("Acme Agents")
@@ -143,7 +99,7 @@ def test_an_agent_finds_licenses_asks_and_sees_citations_and_cost(
     agent = Organization.objects.get(name="Acme Agents")
 
     # The catalog: both providers, by name; then only the one that writes about energy.
-    journey.nav("Catalog")
+    _nav(journey, "Catalog")
     assert "2 offers from 2 providers" in journey.text()
     page.get_by_label("Topic").select_option("energy")
     page.get_by_role("button", name="Show offers").click()
@@ -167,7 +123,7 @@ def test_an_agent_finds_licenses_asks_and_sees_citations_and_cost(
     journey.shot("licence")
 
     # The playground: an empty wallet is refused before anything is written or charged.
-    journey.nav("Try a question")
+    _nav(journey, "Try a question")
     page.get_by_role("textbox", name="Question").fill(QUESTION)
     page.get_by_role("button", name="Ask").click()
     assert "Your wallet cannot pay for this answer" in journey.text()
@@ -181,7 +137,7 @@ def test_an_agent_finds_licenses_asks_and_sees_citations_and_cost(
         idempotency_key=f"journey-credit-{agent.id}",
         memo="Trial credit",
     )
-    journey.nav("Try a question")
+    _nav(journey, "Try a question")
     assert "1.00 USD available" in journey.text()
     page.get_by_role("textbox", name="Question").fill(QUESTION)
     page.get_by_role("button", name="Ask").click()
@@ -200,7 +156,7 @@ def test_an_agent_finds_licenses_asks_and_sees_citations_and_cost(
     assert "Its answer is metered" in journey.text()
     journey.shot("receipt-verified")
 
-    page.goto(f"{live_server.url}/orgs/{agent.id}/usage/")
+    journey.goto(f"/orgs/{agent.id}/usage/")
     assert page.get_by_test_id("answers-total").inner_text() == "1"
     assert page.get_by_test_id("cost-total").inner_text() == cost
     assert (
@@ -208,7 +164,7 @@ def test_an_agent_finds_licenses_asks_and_sees_citations_and_cost(
     )
     journey.shot("usage")
 
-    journey.nav("Licences")
+    _nav(journey, "Licences")
     assert cost in journey.text("table")
     journey.shot("licences")
     assert journey.violations == []
