@@ -78,5 +78,5 @@ class ReceiptForm(forms.Form):
         label="Receipt (JSON)",
         widget=forms.Textarea(attrs={"rows": 10, "spellcheck": "false"}),
         max_length=200_000,
-        help_text="The `receipt` object of an answer, as the API or the playground gave it.",
+        help_text="The receipt object of an answer, as the API or the playground gave it.",
     )
