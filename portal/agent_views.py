@@ -110,6 +110,10 @@ def offer_page(request, org, offer_id):
     offer = licensing.get_market_offer(actor=actor, offer_id=offer_id, organization_id=org.id)
     if request.method != "POST":
         return _offer_page(request, org, offer, SpendCapForm())
+    held = _active_by_offer(licensing.list_agreements(actor=actor, organization_id=org.id))
+    if offer.id in held:  # a form sent again: accepting changes nothing, the cap is set there
+        messages.info(request, "You already license this offer: change its spend cap here.")
+        return redirect(_url("agreement", org, agreement_id=held[offer.id].id))
     form = SpendCapForm(request.POST)
     if not form.is_valid():
         return _offer_page(request, org, offer, form, status=400)

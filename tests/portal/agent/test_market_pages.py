@@ -268,3 +268,19 @@ def test_a_provider_only_organization_is_told_the_pages_are_for_agents(market):
 
     assert response.status_code == 403
     assert "organizations with the agent role" in response.content.decode()
+
+
+def test_accepting_a_licensed_offer_again_leads_to_its_cap_and_changes_nothing(
+    market, agent_browser
+):
+    energy = LicenseAgreement.objects.get(agent=market.agent, offer_id=market.energy_offer.id)
+
+    response = agent_browser.post(
+        _url(market, f"catalog/{market.energy_offer.id}/"), {"spend_cap": "1"}, follow=True
+    )
+
+    assert response.redirect_chain[-1][0] == _url(market, f"licences/{energy.id}/")
+    assert "You already license this offer" in response.content.decode()
+    assert LicenseAgreement.objects.filter(agent=market.agent).count() == 2
+    energy.refresh_from_db()
+    assert energy.spend_cap_micros is None
