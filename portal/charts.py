@@ -87,11 +87,13 @@ def column_chart(
             )
         )
         if index % every == 0 or index == len(bars) - 1:
+            last = index == len(bars) - 1 and len(bars) > 1  # kept inside the right edge
             parts.append(
                 format_html(
-                    '<text x="{}" y="{}" text-anchor="middle">{}</text>',
-                    _n(x + (slot - gap) / 2),
+                    '<text x="{}" y="{}" text-anchor="{}">{}</text>',
+                    _n(x + (slot - gap) if last else x + (slot - gap) / 2),
                     HEIGHT - 12,
+                    "end" if last else "middle",
                     bar.label,
                 )
             )

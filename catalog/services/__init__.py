@@ -23,7 +23,15 @@ from catalog.services.collections import (
     search_my_collections,
     update_collection,
 )
-from catalog.services.duplicates import DuplicateRef, release_duplicate, sign_documents
+from catalog.services.duplicates import (
+    DisputeInfo,
+    DuplicateRef,
+    dispute_duplicate,
+    get_dispute,
+    release_duplicate,
+    resolve_dispute,
+    sign_documents,
+)
 from catalog.services.ingestion import (
     IngestionError,
     IngestionJobInfo,
@@ -70,6 +78,7 @@ __all__ = [
     "ChunkInfo",
     "CollectionInfo",
     "CollectionShowcase",
+    "DisputeInfo",
     "DocumentContent",
     "DocumentInfo",
     "DocumentPage",
@@ -90,9 +99,11 @@ __all__ = [
     "create_url_job",
     "delete_collection",
     "delete_document",
+    "dispute_duplicate",
     "forget_chunks",
     "get_chunks",
     "get_collection",
+    "get_dispute",
     "get_document",
     "get_document_content",
     "get_documents",
@@ -104,6 +115,7 @@ __all__ = [
     "list_ingestion_jobs",
     "rebuild_search_index",
     "release_duplicate",
+    "resolve_dispute",
     "retry_ingestion_job",
     "run_ingestion_job",
     "search_backend",

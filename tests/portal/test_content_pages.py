@@ -3,6 +3,7 @@ deleting, CSV exports, and other organizations' ids answering 404."""
 
 import csv
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -298,3 +299,25 @@ def test_collections_and_documents_export_as_csv_exactly(
     ]
     missing = client.get(f"/orgs/{org.id}/content/?format=csv&table=nope")
     assert missing.status_code == 404
+
+
+def test_the_navigation_shows_the_pages_of_the_organizations_roles(make_org, provider):
+    org, client = provider
+    html = client.get(f"/orgs/{org.id}/content/").content.decode()
+    nav = html.split('<nav class="main-nav" aria-label="Main">', 1)[1].split("</nav>", 1)[0]
+    links = re.findall(r'<a href="([^"]+)"( aria-current="page")?>([^<]+)</a>', nav)
+    assert [(href, text) for href, _, text in links] == [
+        (f"/orgs/{org.id}/overview/", "Overview"),
+        (f"/orgs/{org.id}/content/", "Content"),
+        (f"/orgs/{org.id}/offers/", "Offers"),
+        (f"/orgs/{org.id}/licensees/", "Licensees"),
+        (f"/orgs/{org.id}/", "Keys and members"),
+        (f"/orgs/{org.id}/billing/", "Billing"),
+    ]
+    assert [text for _, current, text in links if current] == ["Content"]
+    agent, owner = make_org(roles=("agent",))
+    agent_client = Client()
+    agent_client.force_login(owner)
+    agent_nav = agent_client.get(f"/orgs/{agent.id}/").content.decode()
+    assert "/content/" not in agent_nav
+    assert f'href="/orgs/{agent.id}/billing/"' in agent_nav

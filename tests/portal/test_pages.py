@@ -131,7 +131,7 @@ def test_a_new_api_key_secret_is_never_written_to_the_session_table(make_org):
 
 
 def _errors_by_field(page: str) -> dict[str, list[str]]:
-    """Each field's error list, found by the id its input's aria-describedby names."""
+    """The error list shown with each field (its id names the field)."""
     found = {}
     for field in ("email", "password", "organization_name"):
         match = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', page, re.S)

@@ -169,9 +169,32 @@ def test_another_provider_sees_none_of_it_and_cannot_open_these_pages(make_org, 
     assert _csv(client, f"/orgs/{other.id}/licensees/?format=csv&table=licensees")[1:] == []
 
 
-def test_earnings_leave_out_payouts(used):
-    """Paying out moves the balance, not what was earned."""
-    provider, _, _, _ = used
-    today = timezone.now().date()
+def test_earnings_leave_out_payouts_and_their_reversal(used):
+    """Paying out moves the balance, not what was earned; a failed payout's reversal neither."""
+    provider, _, client, _ = used
+    now = timezone.now()
+    payable = billing.org_account(provider.id, "provider_payable", "USD")
+    clearing = billing.platform_account("stripe_clearing", "USD")
+    payout = billing.post_transaction(
+        billing.NewTransaction(
+            idempotency_key="test-payout-1",
+            kind="payout",
+            legs=(billing.debit(payable, 5000), billing.credit(clearing, 5000)),
+            effective_at=now,
+        )
+    )
+    billing.reverse_transaction(transaction_id=payout.id, memo="failed")
+    billing.post_transaction(
+        billing.NewTransaction(
+            idempotency_key="test-payout-2",
+            kind="payout",
+            legs=(billing.debit(payable, 1000), billing.credit(clearing, 1000)),
+            effective_at=now,
+        )
+    )
+    today = now.date()
     earned = billing.earnings_by_day(**acting_for(provider), since=today, until=today)
     assert [(e.day, e.currency, e.earned_micros) for e in earned] == [(today, "USD", 5400)]
+    html = client.get(f"/orgs/{provider.id}/overview/?days=7").content.decode()
+    assert '<span class="value" data-testid="earned-total">0.0054</span>' in html
+    assert '<span class="value" data-testid="payable">0.0044</span>' in html
