@@ -48,7 +48,13 @@ SECTIONS = (
     NavSection(
         "Agent",
         accounts.AGENT,
-        (NavLink("Wallet", "portal:billing"),),
+        (
+            NavLink("Catalog", "portal:catalog", also=("portal:market-offer",)),
+            NavLink("Licences", "portal:agreements", also=("portal:agreement",)),
+            NavLink("Usage and cost", "portal:usage"),
+            NavLink("Try a question", "portal:playground"),
+            NavLink("Wallet", "portal:billing"),
+        ),
     ),
     NavSection(
         "Advertiser",

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from portal import agent_urls as agent
 from portal import (
     billing_views,
     content_views,
@@ -128,3 +129,5 @@ urlpatterns = [
     ),
     path("orgs/<uuid:organization_id>/licensees/", provider_views.licensees, name="licensees"),
 ]
+
+urlpatterns += agent.urlpatterns
