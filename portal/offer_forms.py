@@ -8,27 +8,22 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.conf import settings
 
+from core.money import AmountError, parse_micros
 from licensing import services as licensing
 
 MICROS = 1_000_000
+MAX_AMOUNT_MICROS = 10**9 * MICROS
 PRICE_UNITS_OF_USE = ("retrieved_source", "cited_source", "1k_tokens")
 PRICED = ("use", "subscription", "purchase")  # the payment types with a price; others ignore it
 
 
 def parse_amount(text: str, *, field: str = "amount") -> int:
-    """Return '0.0025' as 2500 micros; refuse negatives and more than six decimals."""
+    """Return '0.0025' as 2500 micros, exactly (core.money.parse_micros); refuse negatives,
+    more than six decimals and more than a billion."""
     try:
-        amount = Decimal(text.strip().replace(",", ""))
-    except InvalidOperation as exc:
-        raise forms.ValidationError("Enter an amount like 0.002 or 49.") from exc
-    if not amount.is_finite() or amount < 0:
-        raise forms.ValidationError("Enter an amount of zero or more.")
-    if amount > 10**9:
-        raise forms.ValidationError("At most 1,000,000,000.")
-    micros = amount * MICROS
-    if micros != micros.to_integral_value():
-        raise forms.ValidationError("At most six decimals (a millionth of the currency).")
-    return int(micros)
+        return parse_micros(text, max_micros=MAX_AMOUNT_MICROS)
+    except AmountError as exc:
+        raise forms.ValidationError(str(exc)) from exc
 
 
 def parse_percent(text: str) -> int:
