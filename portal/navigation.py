@@ -59,7 +59,23 @@ SECTIONS = (
     NavSection(
         "Advertiser",
         accounts.ADVERTISER,
-        (NavLink("Campaign funds", "portal:billing"),),
+        (
+            NavLink(
+                "Campaigns",
+                "portal:campaigns",
+                also=(
+                    "portal:campaign",
+                    "portal:campaign-new",
+                    "portal:campaign-edit",
+                    "portal:ad-unit",
+                    "portal:ad-unit-new",
+                    "portal:ad-unit-edit",
+                ),
+            ),
+            NavLink("Performance", "portal:ad-performance"),
+            NavLink("Decision traces", "portal:ad-traces"),
+            NavLink("Ad funds", "portal:billing"),
+        ),
     ),
     NavSection(
         "Organization",

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from portal import advertiser_urls as advertiser
 from portal import agent_urls as agent
 from portal import (
     billing_views,
@@ -131,3 +132,4 @@ urlpatterns = [
 ]
 
 urlpatterns += agent.urlpatterns
+urlpatterns += advertiser.urlpatterns
