@@ -79,7 +79,7 @@ def place_error(form, exc: DomainError) -> int:
     """Put a refusal of ads.services next to the field it names, in the form's words (its
     field names replaced by the fields' labels), or above the form; return the status."""
     placed = False
-    labels = {name: str(form.fields[name].label or name) for name in form.fields}
+    labels = {name: str(form[name].label) for name in form.fields}
     for name, problems in (exc.details or {}).items():
         field = FIELDS.get(name, name)
         if field not in form.fields:
