@@ -21,6 +21,7 @@ from portal.tables import Column, Link, Money, Table, render_page, table
 
 PERIODS = (7, 30, 90)
 DEFAULT_DAYS = 30
+MAX_REPORT_DAYS = 366  # what ads.ad_report covers at most (it refuses more itself too)
 TRACES_PER_PAGE = 20
 CURRENCY_COLUMNS = ("Spend", "Average CPM", "Average CPC")
 # ads.services' report arguments -> the period form's fields
@@ -60,9 +61,14 @@ def _period(request) -> tuple[UsagePeriodForm, date, date, int]:
     form = UsagePeriodForm(request.GET if {"since", "until"} & set(request.GET) else None)
     if form.is_bound:
         if form.is_valid():
-            until = form.cleaned_data["until"] or until
-            since = form.cleaned_data["since"] or until - timedelta(days=DEFAULT_DAYS - 1)
-            return form, since, until, 200
+            end = form.cleaned_data["until"] or until
+            start = form.cleaned_data["since"] or end - timedelta(days=DEFAULT_DAYS - 1)
+            if start > end:
+                form.add_error("until", "The end is before the start.")
+            elif (end - start).days >= MAX_REPORT_DAYS:
+                form.add_error("since", f"At most {MAX_REPORT_DAYS} days at once.")
+            else:
+                return form, start, end, 200
         return form, until - timedelta(days=DEFAULT_DAYS - 1), until, 400
     try:
         days = int(request.GET.get("days") or DEFAULT_DAYS)
