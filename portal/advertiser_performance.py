@@ -28,16 +28,16 @@ CURRENCY_COLUMNS = ("Spend", "Average CPM", "Average CPC")
 PERIOD_FIELDS = {"from": "since", "to": "until"}
 REASON_TEXT = {
     "won": "Won: shown with the answer",
-    "outbid": "Outbid: another ad scored higher",
-    "below_reserve": "Its score did not beat showing no ad at all (the reserve)",
-    "below_floor": "Not relevant enough to the question and its sources",
-    "below_price_floor": "Its highest bid is below the lowest price of its bid type",
-    "not_approved": "Not approved: its current version waits for review or was rejected",
-    "out_of_budget": "Out of budget: the campaign's budget or your prepaid funds could not pay",
-    "paced": "Paced: held back to spread the day's budget evenly",
-    "blocked": "Blocked: the provider, the agent or a sensitive topic keeps ads like it away",
-    "frequency_capped": "Frequency cap: this agent had been shown it often enough",
-    "off_schedule": "Off schedule: its campaign had not started or had ended",
+    "outbid": "Lost: another ad scored higher (outbid)",
+    "below_reserve": "Lost: its score did not beat showing no ad at all (the reserve)",
+    "below_floor": "Lost: not relevant enough to the question and its sources",
+    "below_price_floor": "Lost: its highest bid is below the lowest price of its bid type",
+    "not_approved": "Not considered: its current version waits for review or was rejected",
+    "out_of_budget": "Not considered: the campaign's budget or your ad funds could not pay",
+    "paced": "Not considered: held back to spread the day's budget evenly (pacing)",
+    "blocked": "Not considered: the provider, the agent or a sensitive topic keeps it away",
+    "frequency_capped": "Not considered: this agent had been shown it often enough",
+    "off_schedule": "Not considered: its campaign had not started or had ended",
 }
 
 

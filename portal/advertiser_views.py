@@ -21,7 +21,6 @@ from core.errors import DomainError, NotFound
 from core.money import format_micros
 from licensing import services as licensing
 from portal.advertiser_forms import (
-    BID_TYPE_CHOICES,
     CURRENCY,
     FIELDS,
     PACING_CHOICES,
@@ -44,7 +43,6 @@ UNIT_STATUS_TEXT = {"active": "Active", "paused": "Paused"}
 REVIEW_TEXT = {"pending": "Waiting for review", "approved": "Approved", "rejected": "Rejected"}
 PACING_TEXT = dict(PACING_CHOICES)
 BID_TEXT = {"cpm": "per 1,000 shown", "cpc": "per click"}
-BID_TYPE_TEXT = dict(BID_TYPE_CHOICES)
 
 
 def url(name: str, org, **kwargs) -> str:
@@ -442,9 +440,8 @@ def unit(request, org, unit_id):
             "status_text": UNIT_STATUS_TEXT.get(found.status, found.status),
             "campaign_status_text": CAMPAIGN_STATUS_TEXT.get(owner.status, owner.status),
             "category_text": category_text(found.category),
-            "bid_text": f"{_money_text(found.max_bid_micros)} "
-            f"{BID_TEXT.get(found.bid_type, found.bid_type)}",
-            "bid_type_text": BID_TYPE_TEXT.get(found.bid_type, found.bid_type),
+            "bid_text": f"at most {_money_text(found.max_bid_micros)} "
+            f"{BID_TEXT.get(found.bid_type, found.bid_type)} ({found.bid_type.upper()})",
             "targets": _targets_text(found),
         },
     )

@@ -148,8 +148,8 @@ def test_traces_show_own_units_in_full_and_others_by_reason_only(
 
     assert "auction-mixed" in page
     assert "Won: shown with the answer" in page
-    assert "Outbid: another ad scored higher" in page
-    assert "Not relevant enough to the question and its sources" in page
+    assert "Lost: another ad scored higher (outbid)" in page
+    assert "Lost: not relevant enough to the question and its sources" in page
     assert "Another advertiser&#x27;s ad" in page
     assert "Coldfront" not in page and str(auction.id) not in page
     assert f'href="/orgs/{advertiser.id}/ads/{history["cpm"].id}/">Heat pumps</a>' in page
@@ -159,8 +159,8 @@ def test_traces_show_own_units_in_full_and_others_by_reason_only(
     mixed = [row[2:] for row in rows[1:] if row[1] == "auction-mixed"]
     assert mixed == [
         ["Heat pumps", "Won: shown with the answer", "0.8125", "1.50"],
-        ["Another advertiser's ad", "Outbid: another ad scored higher", "", ""],
-        ["Boilers", "Not relevant enough to the question and its sources", "0.0100", ""],
+        ["Another advertiser's ad", "Lost: another ad scored higher (outbid)", "", ""],
+        ["Boilers", "Lost: not relevant enough to the question and its sources", "0.0100", ""],
     ]
 
 
@@ -172,7 +172,7 @@ def test_traces_of_one_unit_and_pages_of_older_auctions(
 
     only_cpc = _csv(browser_of, path, "candidates", unit=str(cpc.id))
     # The CPC unit's two servings on DAY2, and the mixed auction it lost.
-    auctions = [row[1] for row in only_cpc[1:] if row[3] != "Outbid: another ad scored higher"]
+    auctions = [row[1] for row in only_cpc[1:] if row[2] == "Boilers"]
     assert len(set(auctions)) == 3 and auctions[0] == "auction-mixed"
     assert {row[2] for row in only_cpc[1:] if row[1] != "auction-mixed"} == {"Boilers"}
 
