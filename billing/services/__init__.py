@@ -81,6 +81,26 @@ from billing.services.rating.reports import (
 from billing.services.rating.shares import revenue_share_micros, take_micros
 from billing.services.rating.usage import RatingRun, rate_usage, reverse_voided_uses, use_charge
 from billing.services.reconciliation import Difference, ReconciliationInfo, reconcile
+from billing.services.reporting import (
+    COST_GROUPS,
+    EARNINGS_GROUPS,
+    FLOW_GROUPS,
+    CostReport,
+    EarningsReport,
+    RevenueReport,
+    SpendReport,
+    advertiser_spend,
+    agent_costs,
+    platform_revenue,
+    provider_earnings,
+)
+from billing.services.reporting import (
+    MAX_DAYS as REPORT_MAX_DAYS,
+)
+from billing.services.reporting import (
+    MAX_ROWS as REPORT_MAX_ROWS,
+)
+from billing.services.statement_pdf import statement_pdf
 from billing.services.statements import (
     Statement,
     StatementAccount,
@@ -109,16 +129,23 @@ from billing.services.types import (
 from billing.services.webhooks import Received, process_event, receive_event, unprocessed_event_ids
 
 __all__ = [
+    "COST_GROUPS",
+    "EARNINGS_GROUPS",
+    "FLOW_GROUPS",
     "KINDS",
+    "REPORT_MAX_DAYS",
+    "REPORT_MAX_ROWS",
     "AccountKey",
     "Balance",
     "Charge",
     "ChargeRun",
     "CheckReport",
     "ConnectInfo",
+    "CostReport",
     "CurrencyBalance",
     "DatasetExportInfo",
     "Difference",
+    "EarningsReport",
     "EntryInfo",
     "ExportSource",
     "FundingInfo",
@@ -135,7 +162,9 @@ __all__ = [
     "RatingRun",
     "Received",
     "ReconciliationInfo",
+    "RevenueReport",
     "RevenueReportInfo",
+    "SpendReport",
     "Statement",
     "StatementAccount",
     "StatementLine",
@@ -143,6 +172,8 @@ __all__ = [
     "TransactionInfo",
     "TransactionPage",
     "account_ids",
+    "advertiser_spend",
+    "agent_costs",
     "allocate_revenue_report",
     "background_rating",
     "balance_of",
@@ -182,12 +213,14 @@ __all__ = [
     "pay_providers",
     "period_bounds",
     "platform_account",
+    "platform_revenue",
     "platform_statement",
     "post_charges",
     "post_transaction",
     "post_transactions",
     "postpaid_organizations",
     "process_event",
+    "provider_earnings",
     "rate_soon",
     "rate_usage",
     "rating_pass",
@@ -205,6 +238,7 @@ __all__ = [
     "start_onboarding",
     "statement",
     "statement_for",
+    "statement_pdf",
     "stripe_configured",
     "submit_revenue_report",
     "take_micros",

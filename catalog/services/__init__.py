@@ -45,6 +45,7 @@ from catalog.services.ownership import (
     collection_names,
     collection_owners,
     count_licensed_documents,
+    document_titles,
     get_document_content,
     licensed_documents,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "create_url_job",
     "delete_collection",
     "delete_document",
+    "document_titles",
     "forget_chunks",
     "get_chunks",
     "get_collection",

@@ -81,6 +81,12 @@ from licensing.services.renewals import (
 )
 from licensing.services.reports import UsageGroup, UsageSummary, list_usage, summarize_usage
 from licensing.services.rsl import RSL_CONTENT_TYPE, rsl_document, rsl_providers
+from licensing.services.tallies import (
+    TALLY_GROUPS,
+    UsageTally,
+    usage_documents_query,
+    usage_tallies,
+)
 from licensing.services.terms import (
     USAGE_TYPE_CHOICES,
     USAGE_TYPES,
@@ -97,6 +103,7 @@ __all__ = [
     "RATABLE_COLUMNS",
     "RENEWAL_UNPAID",
     "RSL_CONTENT_TYPE",
+    "TALLY_GROUPS",
     "USAGE_TYPES",
     "USAGE_TYPE_CHOICES",
     "AgreementInfo",
@@ -121,6 +128,7 @@ __all__ = [
     "UsageEventPage",
     "UsageGroup",
     "UsageSummary",
+    "UsageTally",
     "UseRecord",
     "accept_offer",
     "agent_agreement",
@@ -174,7 +182,9 @@ __all__ = [
     "update_agreement",
     "update_offer",
     "usage_covers",
+    "usage_documents_query",
     "usage_high_water_mark",
+    "usage_tallies",
     "usage_window_end",
     "void_use",
 ]
