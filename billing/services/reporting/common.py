@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, UUIDField
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -139,7 +139,8 @@ def other_party(purposes: Iterable[str]) -> Subquery:
             transaction_id=OuterRef("transaction_id"), account__purpose__in=list(purposes)
         )
         .order_by("id")
-        .values("account__organization_id")[:1]
+        .values("account__organization_id")[:1],
+        output_field=UUIDField(),  # read as a UUID on every database, as licensing's ids are
     )
 
 

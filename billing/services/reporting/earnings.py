@@ -126,7 +126,7 @@ def provider_earnings(
         since=span.since,
         until=span.until,
         currency=currency,
-        rows=tuple(rows[:limit]),
+        rows=tuple(rows if group == "day" else rows[:limit]),
         rows_total=len(rows),
         total=_row(NO_KEY, "Total", all_usage, total_of(entries)),
     )
