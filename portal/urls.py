@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal import billing_views, views
+from portal import billing_views, report_urls, views
 
 app_name = "portal"
 
@@ -41,4 +41,5 @@ urlpatterns = [
         billing_views.payout,
         name="billing-payout",
     ),
+    *report_urls.urlpatterns,
 ]
