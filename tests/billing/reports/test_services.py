@@ -239,3 +239,11 @@ def test_four_hundred_days_are_allowed(provider):
         **acting_for(provider), since=date(2023, 1, 1), until=date(2023, 1, 1) + timedelta(days=399)
     )
     assert len(report.rows) == 400
+
+
+@pytest.mark.parametrize("group", ["day", "document", "agent"])
+def test_a_report_is_a_few_queries_however_many_rows(
+    month, provider, group, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(9):  # the actor, accounts, sums, tallies, names
+        _earnings(provider, group=group)
