@@ -20,11 +20,11 @@ from billing.services.reporting.common import (
     ReportRange,
     Sums,
     account_ids_of,
+    by_day,
+    by_other_party,
     check_group,
     check_limit,
-    day_key,
     entries_of,
-    other_party,
     report_currency,
     report_range,
     sums_by,
@@ -88,7 +88,7 @@ def agent_costs(
     currency = report_currency(currency)
     paying = account_ids_of(organization_id=agent.id, purposes=PAYING_PURPOSES, currency=currency)
     entries = entries_of(paying, span, COST_KINDS)
-    key = day_key() if group == "day" else other_party((Purpose.PROVIDER_PAYABLE,))
+    key = by_day if group == "day" else by_other_party((Purpose.PROVIDER_PAYABLE,))
     money = sums_by(entries, key)
     usage = {t.key: t for t in _tallies(agent.id, group, span, currency)}
     (all_usage,) = _tallies(agent.id, None, span, currency)

@@ -24,12 +24,12 @@ from billing.services.reporting.common import (
     ReportRange,
     Sums,
     account_ids_of,
+    by_day,
+    by_other_party,
     check_group,
     check_limit,
-    day_key,
     entries_of,
     kinds_but,
-    other_party,
     report_currency,
     report_range,
     sums_by,
@@ -95,7 +95,7 @@ def provider_earnings(
     if group == "document":
         money = _by_document(accounts_, span, provider.id)
     else:
-        key = day_key() if group == "day" else other_party(AGENT_PURPOSES)
+        key = by_day if group == "day" else by_other_party(AGENT_PURPOSES)
         money = sums_by(entries, key)
     tally = {"day": "day", "document": "document", "agent": "agent"}[group]
     usage = {

@@ -19,12 +19,12 @@ from billing.services.reporting.common import (
     ReportRange,
     Sums,
     account_ids_of,
+    by_day,
+    by_kind,
     check_group,
-    day_key,
     entries_of,
     kind_label,
     kinds_but,
-    paid_as,
     report_currency,
     report_range,
     sums_by,
@@ -101,7 +101,7 @@ def advertiser_spend(
     )
     spent_entries = entries_of(prepaid, span, (SPENDING,))
     added_entries = entries_of(prepaid, span, kinds_but(SPENDING))
-    key = day_key() if group == "day" else paid_as()
+    key = by_day if group == "day" else by_kind
     spent, added = sums_by(spent_entries, key), sums_by(added_entries, key)
 
     def row(key: str, label: str, spend: Sums | None, add: Sums | None) -> SpendRow:
@@ -144,7 +144,7 @@ def platform_revenue(
         organization_id=None, purposes=(Purpose.PLATFORM_REVENUE,), currency=currency
     )
     entries = entries_of(revenue, span, kinds_but())
-    found = sums_by(entries, day_key() if group == "day" else paid_as())
+    found = sums_by(entries, by_day if group == "day" else by_kind)
 
     def row(key: str, label: str, sums: Sums | None) -> RevenueRow:
         return RevenueRow(
