@@ -63,10 +63,10 @@ def statement_pdf(
 
 def render_statement_pdf(found: Statement, organization_name: str) -> bytes:
     """Return a statement laid out as a PDF for the organization named."""
-    import weasyprint  # type: ignore[import-untyped]  # loads Pango: only when a PDF is made
-
     html = render_to_string("billing/statement.html", statement_context(found, organization_name))
     try:
+        import weasyprint  # type: ignore[import-untyped]  # loads Pango: only for a PDF
+
         pdf: bytes = weasyprint.HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()
     except OSError as exc:  # Pango or its fonts missing on this machine
         raise errors.Conflict(

@@ -244,3 +244,21 @@ def test_the_schema_documents_the_reports(api_client):
     assert set(statement) == {"application/json", "text/csv", "application/pdf"}
     until = next(p for p in schema["paths"][EARNINGS]["get"]["parameters"] if p["name"] == "until")
     assert "400 days" in until["description"]
+
+
+def test_without_pango_a_pdf_statement_is_409_and_json_still_works(
+    month, provider, key_client, monkeypatch
+):
+    import weasyprint
+
+    def no_pango(*args, **kwargs):
+        raise OSError("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setattr(weasyprint, "HTML", no_pango)
+    client = key_client(provider, scopes=["billing"])
+
+    pdf = client.get(STATEMENTS, {"period": PERIOD, "format": "pdf"})
+    json = client.get(STATEMENTS, {"period": PERIOD})
+
+    assert (pdf.status_code, pdf.json()["code"]) == (409, "pdf_unavailable")
+    assert json.status_code == 200
