@@ -9,6 +9,7 @@ from portal import (
     offer_views,
     password_views,
     provider_views,
+    report_urls,
     views,
 )
 
@@ -129,6 +130,7 @@ urlpatterns = [
         name="provider-dashboard",
     ),
     path("orgs/<uuid:organization_id>/licensees/", provider_views.licensees, name="licensees"),
+    *report_urls.urlpatterns,
 ]
 
 urlpatterns += agent.urlpatterns

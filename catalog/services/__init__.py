@@ -54,6 +54,7 @@ from catalog.services.ownership import (
     collection_names,
     collection_owners,
     count_licensed_documents,
+    document_titles,
     get_document_content,
     licensed_documents,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "delete_collection",
     "delete_document",
     "dispute_duplicate",
+    "document_titles",
     "forget_chunks",
     "get_chunks",
     "get_collection",

@@ -93,6 +93,12 @@ from licensing.services.reports import (
     summarize_usage,
 )
 from licensing.services.rsl import RSL_CONTENT_TYPE, rsl_document, rsl_for_offers, rsl_providers
+from licensing.services.tallies import (
+    TALLY_GROUPS,
+    UsageTally,
+    usage_documents_query,
+    usage_tallies,
+)
 from licensing.services.terms import (
     PAYMENT_TYPE_CHOICES,
     PERIOD_CHOICES,
@@ -115,6 +121,7 @@ __all__ = [
     "RATABLE_COLUMNS",
     "RENEWAL_UNPAID",
     "RSL_CONTENT_TYPE",
+    "TALLY_GROUPS",
     "USAGE_TYPES",
     "USAGE_TYPE_CHOICES",
     "WEIGHT_BUCKETS",
@@ -143,6 +150,7 @@ __all__ = [
     "UsageEventPage",
     "UsageGroup",
     "UsageSummary",
+    "UsageTally",
     "UseRecord",
     "WeightBucket",
     "accept_offer",
@@ -201,7 +209,9 @@ __all__ = [
     "update_agreement",
     "update_offer",
     "usage_covers",
+    "usage_documents_query",
     "usage_high_water_mark",
+    "usage_tallies",
     "usage_window_end",
     "void_use",
 ]

@@ -32,8 +32,7 @@ RSL_PAYMENT_TYPES: dict[str, str] = {
 }
 # RSL is the default namespace; the extension prefix is declared on the root whenever an
 # extension element is written, and `provenant:revenue-share` always comes with one (its share).
-ET.register_namespace("", RSL_NAMESPACE)
-ET.register_namespace(EXTENSION_PREFIX, EXTENSION_NAMESPACE)
+# Both are registered when a document is written (rsl_for_offers).
 
 
 def _rsl(name: str) -> str:
@@ -136,6 +135,10 @@ def rsl_for_offers(*, offers: Iterable[OfferInfo], base_url: str) -> str:
         for offer in covering:
             _license(content, offer, base_url)
     ET.indent(root)
+    # ET's prefix registry is process-wide and other libraries rewrite it (WeasyPrint registers
+    # "" for its PDF metadata when it is imported): claim RSL's prefixes right before writing.
+    ET.register_namespace("", RSL_NAMESPACE)
+    ET.register_namespace(EXTENSION_PREFIX, EXTENSION_NAMESPACE)
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
 
 
