@@ -56,6 +56,7 @@ def test_the_performance_page_shows_exact_totals(advertiser, browser_of, history
     assert '<span class="value">0.03</span><span class="label">average per click' in page
     assert f"<title>{DAY1:%b %d}: 3 shown</title>" in page  # the chart's bar of DAY1
     assert f"<title>{DAY2:%b %d}: 0.032 USD</title>" in page
+    assert f'href="/orgs/{advertiser.id}/reports/spend/">ad spend report</a>' in page
 
 
 def test_the_tables_by_unit_campaign_and_day_export_exactly(advertiser, browser_of, history):
