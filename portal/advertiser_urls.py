@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import advertiser_performance, advertiser_views
+from portal import advertiser_performance, advertiser_units, advertiser_views
 
 ORG = "orgs/<uuid:organization_id>/"
 CAMPAIGN = f"{ORG}campaigns/<uuid:campaign_id>/"
@@ -16,12 +16,12 @@ urlpatterns = [
     path(f"{CAMPAIGN}pause/", advertiser_views.campaign_pause, name="campaign-pause"),
     path(f"{CAMPAIGN}resume/", advertiser_views.campaign_resume, name="campaign-resume"),
     path(f"{CAMPAIGN}end/", advertiser_views.campaign_end, name="campaign-end"),
-    path(f"{CAMPAIGN}ads/new/", advertiser_views.unit_new, name="ad-unit-new"),
-    path(UNIT, advertiser_views.unit, name="ad-unit"),
-    path(f"{UNIT}edit/", advertiser_views.unit_edit, name="ad-unit-edit"),
-    path(f"{UNIT}pause/", advertiser_views.unit_pause, name="ad-unit-pause"),
-    path(f"{UNIT}resume/", advertiser_views.unit_resume, name="ad-unit-resume"),
-    path(f"{UNIT}submit/", advertiser_views.unit_submit, name="ad-unit-submit"),
+    path(f"{CAMPAIGN}ads/new/", advertiser_units.unit_new, name="ad-unit-new"),
+    path(UNIT, advertiser_units.unit, name="ad-unit"),
+    path(f"{UNIT}edit/", advertiser_units.unit_edit, name="ad-unit-edit"),
+    path(f"{UNIT}pause/", advertiser_units.unit_pause, name="ad-unit-pause"),
+    path(f"{UNIT}resume/", advertiser_units.unit_resume, name="ad-unit-resume"),
+    path(f"{UNIT}submit/", advertiser_units.unit_submit, name="ad-unit-submit"),
     path(f"{ORG}ad-performance/", advertiser_performance.performance, name="ad-performance"),
     path(f"{ORG}ad-traces/", advertiser_performance.traces, name="ad-traces"),
 ]
