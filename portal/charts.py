@@ -86,7 +86,10 @@ def column_chart(
                 bar.text,
             )
         )
-        if index % every == 0 or index == len(bars) - 1:
+        # Every `every`-th bar and the last; one too near the last is left out (they would
+        # run into each other: "Nov 27Dec 01").
+        near_last = 0 < len(bars) - 1 - index < every
+        if (index % every == 0 and not near_last) or index == len(bars) - 1:
             last = index == len(bars) - 1 and len(bars) > 1  # kept inside the right edge
             parts.append(
                 format_html(

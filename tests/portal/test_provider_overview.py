@@ -4,6 +4,7 @@ charts' tables and their CSV exports, and only to the provider whose content was
 import csv
 import io
 import itertools
+import re
 
 import pytest
 from django.test import Client
@@ -198,3 +199,13 @@ def test_earnings_leave_out_payouts_and_their_reversal(used):
     html = client.get(f"/orgs/{provider.id}/overview/?days=7").content.decode()
     assert '<span class="value" data-testid="earned-total">0.0054</span>' in html
     assert '<span class="value" data-testid="payable">0.0044</span>' in html
+
+
+def test_a_days_chart_labels_every_fifth_day_and_the_last_without_crowding():
+    from portal.charts import Bar, column_chart
+
+    bars = [Bar(label=f"d{n}", value=n, text=str(n)) for n in range(30)]
+    svg = str(column_chart(bars, chart_id="uses", title="Uses", every=5))
+
+    labels = re.findall(r'<text x="[^"]+" y="\d+" text-anchor="(?:middle|end)">(d\d+)</text>', svg)
+    assert labels == ["d0", "d5", "d10", "d15", "d20", "d29"]  # d25 would run into d29
