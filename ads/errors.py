@@ -22,10 +22,33 @@ class CampaignEnded(Conflict):
     code = "campaign_ended"
 
 
+class CampaignOutOfFunds(Conflict):
+    """A campaign stopped because its advertiser's prepaid funds ran out, and they still hold
+    nothing: top them up first."""
+
+    code = "out_of_funds"
+
+
+class InvalidClick(ValidationFailed):
+    """A click token that was not signed by this deployment (or names nothing served)."""
+
+    code = "invalid_click"
+
+
+class ClickExpired(DomainError):
+    """A click token signed longer ago than ADS_CLICK_TTL_S."""
+
+    status = 410
+    code = "click_expired"
+
+
 __all__ = [
     "CampaignEnded",
+    "CampaignOutOfFunds",
+    "ClickExpired",
     "Conflict",
     "DomainError",
+    "InvalidClick",
     "NotFound",
     "PermissionDenied",
     "UnitChanged",

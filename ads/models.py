@@ -37,6 +37,8 @@ class Campaign(models.Model):
         ACTIVE = "active", "Active"
         PAUSED = "paused", "Paused"
         ENDED = "ended", "Ended"
+        # Its advertiser's prepaid funds could not pay an event: it serves again once resumed.
+        OUT_OF_FUNDS = "out_of_funds", "Out of funds"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     advertiser = models.ForeignKey(
@@ -49,7 +51,9 @@ class Campaign(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True)
     pacing = models.CharField(max_length=8, choices=Pacing.choices, default=Pacing.EVEN)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    # What its events have been charged (ads.services.charging), never above the total budget.
+    spent_micros = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,6 +72,10 @@ class Campaign(models.Model):
             models.CheckConstraint(
                 condition=Q(ends_at__isnull=True) | Q(ends_at__gt=F("starts_at")),
                 name="campaign_ends_after_it_starts",
+            ),
+            models.CheckConstraint(
+                condition=Q(spent_micros__gte=0, spent_micros__lte=F("total_budget_micros")),
+                name="campaign_spent_within_budget",
             ),
         ]
 
@@ -178,3 +186,7 @@ class ProviderAdPreferences(models.Model):
 
     def __str__(self) -> str:
         return f"Ad preferences of {self.provider_id}"
+
+
+# What was served, clicked and decided (Serving, AdEvent, AdVersion, AuctionTrace).
+from ads.serving_models import *  # noqa: E402, F403

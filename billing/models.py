@@ -149,7 +149,7 @@ class Transaction(models.Model):
         related_name="transactions",
         db_index=False,
     )
-    # An outside reference: a Stripe object id, an ad impression id.
+    # An outside reference: a Stripe object id; for ad revenue, the answer's request id.
     external_ref = models.CharField(max_length=200, blank=True)
     reverses = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversal"
@@ -157,6 +157,12 @@ class Transaction(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        indexes = [
+            # An answer's ad revenue, by the answer's request id (billing.answer_transactions).
+            models.Index(
+                fields=["external_ref"], condition=Q(kind="ad_revenue"), name="ad_revenue_answer"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["idempotency_key"], name="ledger_transaction_key"),
         ]

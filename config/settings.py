@@ -376,6 +376,32 @@ BILLING_PAYOUT_INTERVAL_S = env_int("BILLING_PAYOUT_INTERVAL_S", 86400)
 # Postpaid invoices are due this many days after they are sent.
 BILLING_INVOICE_DAYS_UNTIL_DUE = env_int("BILLING_INVOICE_DAYS_UNTIL_DUE", 14)
 
+# Ads: serving, clicks and money (docs/ads.md). What an ad event charges the advertiser is
+# shared: the platform's take and the agent's share in basis points, the rest to the sources
+# that grounded the answer, by attribution weight.
+ADS_PLATFORM_TAKE_BPS = env_int("ADS_PLATFORM_TAKE_BPS", 3000)
+ADS_AGENT_SHARE_BPS = env_int("ADS_AGENT_SHARE_BPS", 3000)
+if not (
+    ADS_PLATFORM_TAKE_BPS >= 0
+    and ADS_AGENT_SHARE_BPS >= 0
+    and ADS_PLATFORM_TAKE_BPS + ADS_AGENT_SHARE_BPS <= 10_000
+):
+    raise ImproperlyConfigured(
+        "ADS_PLATFORM_TAKE_BPS and ADS_AGENT_SHARE_BPS are >= 0 and add up to at most 10000"
+    )
+# How long a sponsored item's click URL (/c/<token>) counts a click after it was served.
+ADS_CLICK_TTL_S = env_int("ADS_CLICK_TTL_S", 7 * 86400)
+# Auction traces: how long they are kept, and how many candidates of one auction (winners
+# first, then by score); the others are counted by reason.
+ADS_TRACE_RETENTION_DAYS = env_int("ADS_TRACE_RETENTION_DAYS", 90)
+ADS_TRACE_MAX_CANDIDATES = env_int("ADS_TRACE_MAX_CANDIDATES", 50)
+# An ad event whose answer is still not metered this long after it was served is void (the
+# answer was never delivered): it charges nothing.
+ADS_UNMETERED_VOID_S = env_int("ADS_UNMETERED_VOID_S", BILLING_VOID_WINDOW_S)
+# How often beat charges ad events still pending (each is also charged right after it is
+# recorded).
+ADS_CHARGE_INTERVAL_S = env_int("ADS_CHARGE_INTERVAL_S", 60)
+
 # Catalog: ingestion limits, SSRF policy and retrieval (see docs/catalog.md).
 CATALOG_CHUNK_TOKENS = env_int("CATALOG_CHUNK_TOKENS", 200)
 # A document or passage whose 5-word shingles overlap an earlier one's at least this much
@@ -516,6 +542,12 @@ CELERY_BEAT_SCHEDULE = {
     "invoice-postpaid": {"task": "billing.invoice_postpaid", "schedule": 86400.0},
     "reconcile-stripe": {"task": "billing.reconcile_stripe", "schedule": 86400.0},
     "retry-stripe-events": {"task": "billing.retry_stripe_events", "schedule": 600.0},
+    # Ads (docs/ads.md): ad events into the ledger, and auction traces past their retention.
+    "charge-ad-events": {
+        "task": "ads.charge_ad_events",
+        "schedule": float(ADS_CHARGE_INTERVAL_S),
+    },
+    "purge-auction-traces": {"task": "ads.purge_auction_traces", "schedule": 86400.0},
 }
 
 # -- Accounts, abuse limits, client addresses, email and the Content-Security-Policy ----------

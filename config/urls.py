@@ -21,6 +21,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("stripe/webhook", stripe_webhook, name="stripe-webhook"),
     path("robots.txt", licensing_views.robots_txt, name="robots"),
+    path("", include("ads.urls")),  # /c/<token>: sponsored items' click URLs
     path("rsl/<slug:provider_slug>.xml", licensing_views.RSLDocumentView.as_view(), name="rsl"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI from drf-spectacular-sidecar, its script in a file of its own: no CDN, and

@@ -34,6 +34,7 @@ class CampaignSerializer(serializers.Serializer):
     ends_at = serializers.DateTimeField(allow_null=True)
     pacing = serializers.ChoiceField(choices=Pacing.choices)
     status = serializers.ChoiceField(choices=Campaign.Status.choices)
+    spent_micros = serializers.IntegerField(help_text="What its ad events were charged.")
     unit_count = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from ads.api import views
+from ads.api import report_views, views
 
 urlpatterns = [
     path("ads/campaigns", views.CampaignListView.as_view(), name="ads-campaigns"),
@@ -34,4 +34,7 @@ urlpatterns = [
     path("ads/units/<uuid:unit_id>/resume", views.UnitResumeView.as_view(), name="ads-unit-resume"),
     path("ads/units/<uuid:unit_id>/submit", views.UnitSubmitView.as_view(), name="ads-unit-submit"),
     path("ads/preferences", views.AdPreferencesView.as_view(), name="ads-preferences"),
+    path("ads/reports", report_views.ReportView.as_view(), name="ads-reports"),
+    path("ads/traces", report_views.TraceListView.as_view(), name="ads-traces"),
+    path("ads/repository", report_views.RepositoryView.as_view(), name="ads-repository"),
 ]

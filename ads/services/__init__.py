@@ -1,5 +1,6 @@
 """The ads app's public API: campaigns, ad units and their review, providers' ad
-preferences, and the units eligible for an auction.
+preferences, the units eligible for an auction; what was served (servings, impressions,
+clicks, traces), what it charged, and the reports and repository of it.
 
 Other apps import only this module (and `ads.errors`).
 """
@@ -15,7 +16,10 @@ from ads.services.campaigns import (
     resume_campaign,
     update_campaign,
 )
+from ads.services.charging import CampaignSpend, ChargeRun, campaign_spend, charge_ad_events
+from ads.services.clicks import Click, click_path, record_click
 from ads.services.content import CATEGORIES
+from ads.services.disclosure import LABEL, Signer, sponsored_item, sponsored_payload
 from ads.services.eligibility import EligibleUnit, eligible_units
 from ads.services.preferences import (
     AdPreferences,
@@ -23,8 +27,26 @@ from ads.services.preferences import (
     get_ad_preferences,
     set_ad_preferences,
 )
+from ads.services.reports import GROUPS, AdReport, ReportRow, ad_report
+from ads.services.repository import RepositoryEntry, RepositoryPage, ad_repository
 from ads.services.review import approve_unit, reject_unit
+from ads.services.serving import (
+    RecordedServing,
+    ServedUnit,
+    ServingInfo,
+    record_serving,
+    servings_for,
+)
 from ads.services.targeting import Targeting
+from ads.services.traces import (
+    REASONS,
+    TraceCandidate,
+    TraceInfo,
+    TracePage,
+    TraceRow,
+    list_traces,
+    purge_traces,
+)
 from ads.services.units import (
     AdUnitInfo,
     create_unit,
@@ -39,13 +61,36 @@ from ads.services.units import (
 
 __all__ = [
     "CATEGORIES",
+    "GROUPS",
+    "LABEL",
+    "REASONS",
     "AdPreferences",
+    "AdReport",
     "AdUnitInfo",
     "CampaignInfo",
+    "CampaignSpend",
+    "ChargeRun",
+    "Click",
     "EligibleUnit",
+    "RecordedServing",
+    "ReportRow",
+    "RepositoryEntry",
+    "RepositoryPage",
+    "ServedUnit",
+    "ServingInfo",
+    "Signer",
     "Targeting",
+    "TraceCandidate",
+    "TraceInfo",
+    "TracePage",
+    "TraceRow",
     "ad_preferences_for",
+    "ad_report",
+    "ad_repository",
     "approve_unit",
+    "campaign_spend",
+    "charge_ad_events",
+    "click_path",
     "create_campaign",
     "create_unit",
     "delete_campaign",
@@ -56,13 +101,20 @@ __all__ = [
     "get_campaign",
     "get_unit",
     "list_campaigns",
+    "list_traces",
     "list_units",
     "pause_campaign",
     "pause_unit",
+    "purge_traces",
+    "record_click",
+    "record_serving",
     "reject_unit",
     "resume_campaign",
     "resume_unit",
+    "servings_for",
     "set_ad_preferences",
+    "sponsored_item",
+    "sponsored_payload",
     "submit_unit_for_review",
     "update_campaign",
     "update_unit",

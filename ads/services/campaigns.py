@@ -21,6 +21,7 @@ from ads.models import AdUnit, Campaign, Pacing
 from ads.services.acting import advertiser_id_for, visible_campaigns
 from ads.services.changes import load_limits, units_changed
 from ads.services.content import clean_text, invalid
+from billing import services as billing
 from core.fields import max_length
 
 # The largest budget or bid accepted: a trillion units of the currency, far below a bigint.
@@ -40,6 +41,7 @@ class CampaignInfo:
     ends_at: datetime | None
     pacing: str
     status: str
+    spent_micros: int
     unit_count: int
     created_at: datetime
     updated_at: datetime
@@ -72,6 +74,7 @@ def campaign_info(campaign: Campaign, unit_count: int | None = None) -> Campaign
         ends_at=campaign.ends_at,
         pacing=campaign.pacing,
         status=campaign.status,
+        spent_micros=campaign.spent_micros,
         unit_count=unit_count,
         created_at=campaign.created_at,
         updated_at=campaign.updated_at,
@@ -131,7 +134,12 @@ def _clean_campaign(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_bids_fit(campaign: Campaign) -> None:
-    """Refuse budgets that one of the campaign's units could not be paid from."""
+    """Refuse budgets below what was spent, or that a unit's bid could not be paid from."""
+    if campaign.total_budget_micros < campaign.spent_micros:
+        raise invalid(
+            "total_budget_micros",
+            f"The campaign has spent {campaign.spent_micros} micros already, more than this.",
+        )
     highest = campaign.units.aggregate(highest=Max("max_bid_micros"))["highest"]
     if highest is not None and highest > campaign.total_budget_micros:
         raise invalid(
@@ -215,11 +223,28 @@ def _set_status(actor: Actor, campaign_id: uuid.UUID | str, status: str) -> Camp
         campaign = load_campaign(actor, campaign_id, for_update=True)
         if campaign.status == Campaign.Status.ENDED and status != Campaign.Status.ENDED:
             raise errors.CampaignEnded("This campaign has ended; start a new one.")
+        if campaign.status == Campaign.Status.OUT_OF_FUNDS and status == Campaign.Status.ACTIVE:
+            _check_funded(campaign)
         if campaign.status != status:
             campaign.status = status
             campaign.save(update_fields=["status", "updated_at"])
             units_changed()
     return campaign_info(campaign)
+
+
+def _check_funded(campaign: Campaign) -> None:
+    """Refuse to resume a campaign stopped for want of funds while they still hold nothing."""
+    balance = billing.balance_of(organization_id=campaign.advertiser_id)
+    prepaid = sum(
+        line.advertiser_prepaid_micros
+        for line in balance.currencies
+        if line.currency == campaign.currency
+    )
+    if prepaid <= 0:
+        raise errors.CampaignOutOfFunds(
+            "Your prepaid ad funds are empty: top them up (POST /api/v1/billing/top-ups), then "
+            "resume the campaign."
+        )
 
 
 def pause_campaign(*, actor: Actor, campaign_id: uuid.UUID | str) -> CampaignInfo:
@@ -228,7 +253,8 @@ def pause_campaign(*, actor: Actor, campaign_id: uuid.UUID | str) -> CampaignInf
 
 
 def resume_campaign(*, actor: Actor, campaign_id: uuid.UUID | str) -> CampaignInfo:
-    """Serve the campaign's approved units again (within its schedule)."""
+    """Serve the campaign's approved units again (within its schedule); one stopped for want
+    of funds once its advertiser's prepaid funds hold something again."""
     return _set_status(actor, campaign_id, Campaign.Status.ACTIVE)
 
 

@@ -70,6 +70,18 @@ from billing.services.payouts import (
     start_onboarding,
 )
 from billing.services.rating.acceptance import charge_at_acceptance
+from billing.services.rating.ads import (
+    AD_ALREADY_POSTED,
+    AD_NO_ANSWER,
+    AD_POSTED,
+    AD_UNFUNDED,
+    AdCharge,
+    AdChargeOutcome,
+    AdRevenueSplit,
+    ad_revenue_split,
+    answer_transactions,
+    post_ad_revenue,
+)
 from billing.services.rating.agreements import ChargeRun, charge_agreements
 from billing.services.rating.reports import (
     RevenueReportInfo,
@@ -78,7 +90,7 @@ from billing.services.rating.reports import (
     period_bounds,
     submit_revenue_report,
 )
-from billing.services.rating.shares import revenue_share_micros, take_micros
+from billing.services.rating.shares import largest_remainder, revenue_share_micros, take_micros
 from billing.services.rating.usage import RatingRun, rate_usage, reverse_voided_uses, use_charge
 from billing.services.reconciliation import Difference, ReconciliationInfo, reconcile
 from billing.services.statements import (
@@ -109,8 +121,15 @@ from billing.services.types import (
 from billing.services.webhooks import Received, process_event, receive_event, unprocessed_event_ids
 
 __all__ = [
+    "AD_ALREADY_POSTED",
+    "AD_NO_ANSWER",
+    "AD_POSTED",
+    "AD_UNFUNDED",
     "KINDS",
     "AccountKey",
+    "AdCharge",
+    "AdChargeOutcome",
+    "AdRevenueSplit",
     "Balance",
     "Charge",
     "ChargeRun",
@@ -143,7 +162,9 @@ __all__ = [
     "TransactionInfo",
     "TransactionPage",
     "account_ids",
+    "ad_revenue_split",
     "allocate_revenue_report",
+    "answer_transactions",
     "background_rating",
     "balance_of",
     "billing_organization_id",
@@ -168,6 +189,7 @@ __all__ = [
     "invoice_organization",
     "invoice_postpaid",
     "is_postpaid",
+    "largest_remainder",
     "list_payouts",
     "list_revenue_reports",
     "list_top_ups",
@@ -183,6 +205,7 @@ __all__ = [
     "period_bounds",
     "platform_account",
     "platform_statement",
+    "post_ad_revenue",
     "post_charges",
     "post_transaction",
     "post_transactions",

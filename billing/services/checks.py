@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, OuterRef, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from billing.models import Account, Entry, RatingCursor, Transaction
+from billing.models import Account, Entry, Purpose, RatingCursor, Transaction
 from billing.services.rating.usage import RATED_KINDS, USAGE_CURSOR, use_charge
 from licensing import services as licensing
 
@@ -26,8 +26,9 @@ class CheckReport:
 def check_ledger(*, examples: int = 5) -> CheckReport:
     """Check that every transaction balances per currency and has entries, that the trial
     balance is zero per currency, that every balance row equals its entries, that every rated
-    usage event has exactly one rating transaction and that no rating transaction lacks its
-    event (unless it was reversed)."""
+    usage event has exactly one rating transaction, that no rating transaction lacks its
+    event (unless it was reversed), and that each ad revenue transaction is paid by one
+    advertiser's prepaid funds alone."""
     problems: list[str] = []
 
     unbalanced = list(
@@ -79,6 +80,7 @@ def check_ledger(*, examples: int = 5) -> CheckReport:
     problems += [f"entry {e} differs from transaction {t} in kind or time" for e, t in astray]
 
     problems += _check_usage(examples)
+    problems += _check_ad_revenue(examples)
     return CheckReport(
         transactions=Transaction.objects.count(), trial_balance=trial, problems=tuple(problems)
     )
@@ -125,3 +127,21 @@ def _check_usage(examples: int) -> list[str]:
             if event_id not in existing and len(problems) < examples * 2:
                 problems.append(f"transaction {transaction_id} lacks its usage event {event_id}")
     return problems
+
+
+def _check_ad_revenue(examples: int) -> list[str]:
+    """Every ad revenue transaction has one debit, on an advertiser's prepaid funds."""
+    misfunded = (
+        Entry.objects.filter(kind=Transaction.Kind.AD_REVENUE, amount_micros__gt=0)
+        .values("transaction_id")
+        .annotate(
+            debits=Count("id"),
+            prepaid=Count("id", filter=Q(account__purpose=Purpose.ADVERTISER_PREPAID)),
+        )
+        .exclude(debits=1, prepaid=1)
+        .values_list("transaction_id", flat=True)[:examples]
+    )
+    return [
+        f"ad revenue transaction {t} is not paid by one advertiser's prepaid funds"
+        for t in misfunded
+    ]

@@ -1,13 +1,17 @@
 """Fixtures for ads: two advertisers, a provider with a collection, an agent, an operator."""
 
+import itertools
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from ads import services as ads
+from billing import services as billing
 from catalog.models import Collection
-from tests.acting import owner_of
+from licensing import services as licensing
+from tests.acting import acting_for, owner_of
 from tests.marketplace.factories import UserFactory
 
 UNIT = {
@@ -90,3 +94,107 @@ def approved_unit(advertiser, make_campaign, make_unit, operator):
         return ads.approve_unit(reviewer_id=operator.pk, unit_id=unit.id, version=unit.version)
 
     return make
+
+
+# -- serving and money --------------------------------------------------------------------------
+
+_requests = itertools.count(1)
+
+
+def fund(org, micros, *, currency="USD"):
+    """Credit an advertiser's prepaid funds as a paid top-up would (clearing -> prepaid)."""
+    billing.post_transaction(
+        billing.NewTransaction(
+            idempotency_key=f"test-top-up:{uuid.uuid4()}",
+            kind="top_up",
+            legs=(
+                billing.debit(billing.platform_account("stripe_clearing", currency), micros),
+                billing.credit(billing.org_account(org.id, "advertiser_prepaid", currency), micros),
+            ),
+            effective_at=timezone.now(),
+        )
+    )
+
+
+def prepaid(org, currency="USD"):
+    return _balance(org, currency).advertiser_prepaid_micros
+
+
+def _balance(org, currency):
+    lines = billing.balance_of(organization_id=org.id).currencies
+    return next(line for line in lines if line.currency == currency)
+
+
+def wallet(org, currency="USD"):
+    return _balance(org, currency).wallet_micros
+
+
+def payable(org, currency="USD"):
+    return _balance(org, currency).payable_micros
+
+
+@pytest.fixture
+def license_of(db):
+    """Return a function giving an agreement of `agent` over a new collection of `provider`."""
+
+    def make(provider, agent, *, price_micros=0):
+        collection = Collection.objects.create(
+            organization=provider, name=f"Licensed {uuid.uuid4().hex[:6]}"
+        )
+        offer = licensing.create_offer(
+            **acting_for(provider),
+            name="Standard",
+            auto_accept=False,
+            terms=licensing.OfferTerms(
+                collection_ids=(collection.id,),
+                usage_types=("ai-input",),
+                payment_type="use" if price_micros else "free",
+                price_micros=price_micros,
+                price_unit="retrieved_source" if price_micros else "none",
+            ),
+        )
+        offer = licensing.publish_offer(**acting_for(provider), offer_id=offer.id)
+        return licensing.accept_offer(**acting_for(agent), offer_id=offer.id)
+
+    return make
+
+
+def meter(agent, sources, *, request_id=None):
+    """Meter one answer of `agent` grounded by `sources`: (agreement, weight ppm) pairs."""
+    request_id = request_id or f"ad-req-{next(_requests)}"
+    uses = tuple(
+        licensing.SourceUse(
+            collection_id=agreement.offer.terms.collection_ids[0],
+            provider_id=agreement.offer.provider_id,
+            offer_version_id=agreement.offer.version_id,
+            agreement_id=agreement.id,
+            chunk_id=n + 1,
+            tokens=50,
+            cited=weight > 0,
+            attribution_weight_ppm=weight,
+        )
+        for n, (agreement, weight) in enumerate(sources)
+    )
+    licensing.record_use(
+        licensing.UseRecord(
+            request_id=request_id, agent_id=agent.id, usage_type="ai-input", sources=uses
+        )
+    )
+    return request_id
+
+
+def serve(agent, request_id, units, *, prices=None, candidates=(), reasons=("keyword: heat",)):
+    """Record an auction that served `units` (AdUnitInfo) with an answer; return the result."""
+    prices = prices or [1_000_000] * len(units)
+    return ads.record_serving(
+        request_id=request_id,
+        auction_id=f"auction-{request_id}",
+        agent_id=agent.id,
+        winners=[
+            ads.ServedUnit(
+                unit_id=unit.id, unit_version=unit.version, price_micros=price, reasons=reasons
+            )
+            for unit, price in zip(units, prices, strict=True)
+        ],
+        candidates=candidates,
+    )

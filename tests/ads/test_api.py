@@ -260,11 +260,14 @@ def test_the_schema_documents_every_ads_operation():
                 "ads_units_pause",
                 "ads_units_resume",
                 "ads_units_submit",
+                "ads_reports",
+                "ads_traces_list",
             ],
             "ads",
         ),
         "ads_preferences_retrieve": "licensing",
         "ads_preferences_update": "licensing",
+        "ads_repository": "any",
     }
 
 

@@ -2,7 +2,7 @@
 the agent's wallet as far as it goes, its receivable (owed, invoiced) for the rest."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 
@@ -111,3 +111,20 @@ class Funding:
             receivable = org_account(agent_id, Purpose.AGENT_RECEIVABLE, currency)
             legs.append(debit(receivable, amount_micros - from_wallet))
         return legs
+
+
+def largest_remainder(total_micros: int, weights: Sequence[int]) -> list[int]:
+    """Return `total_micros` split in proportion to `weights`, exact to the micro: each part
+    is its floor, and the micros left over go one each to the largest remainders (ties to the
+    earlier weight). A weight of zero gets nothing; all zero: every part is zero."""
+    if total_micros < 0 or any(w < 0 for w in weights):
+        raise ValueError("a total and weights of zero or more")
+    whole = sum(weights)
+    if not whole:
+        return [0] * len(weights)
+    parts = [total_micros * w // whole for w in weights]
+    remainders = [total_micros * w % whole for w in weights]
+    left = total_micros - sum(parts)
+    for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:left]:
+        parts[index] += 1
+    return parts

@@ -8,6 +8,11 @@ On PostgreSQL the hot statements are written by hand (array parameters, COPY) to
 thousands of events a second; their table and column names come from model metadata only.
 """
 
+from licensing.services.metering.answers import (
+    AnswerAttribution,
+    SourceWeight,
+    answer_attributions,
+)
 from licensing.services.metering.events import (
     USAGE_PAGE_MAX,
     UsageEventInfo,
@@ -48,15 +53,18 @@ __all__ = [
     "INSERT_BATCH",
     "RATABLE_COLUMNS",
     "USAGE_PAGE_MAX",
+    "AnswerAttribution",
     "BatchResult",
     "MeteredAnswer",
     "MeteredEvent",
     "RatableUse",
     "RevenueShareUse",
     "SourceUse",
+    "SourceWeight",
     "UsageEventInfo",
     "UsageEventPage",
     "UseRecord",
+    "answer_attributions",
     "existing_usage_event_ids",
     "is_metered",
     "list_usage_events",

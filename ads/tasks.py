@@ -1,0 +1,26 @@
+"""Ads' Celery tasks: thin, re-runnable, each calling one service."""
+
+from celery import shared_task
+
+from ads import services
+
+
+# Charging is idempotent (one ledger key per event), so a task redelivered after its worker
+# died re-runs safely.
+@shared_task(name="ads.charge_ad_events", acks_late=True, reject_on_worker_lost=True)
+def charge_ad_events() -> dict[str, int]:
+    """Post the pending ad events to the ledger."""
+    run = services.charge_ad_events()
+    return {
+        "charged": run.charged,
+        "unfunded": run.unfunded,
+        "over_budget": run.over_budget,
+        "void": run.void,
+        "waiting": run.waiting,
+    }
+
+
+@shared_task(name="ads.purge_auction_traces", acks_late=True, reject_on_worker_lost=True)
+def purge_auction_traces() -> int:
+    """Delete the auction traces past ADS_TRACE_RETENTION_DAYS."""
+    return services.purge_traces()
