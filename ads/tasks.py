@@ -24,3 +24,15 @@ def charge_ad_events() -> dict[str, int]:
 def purge_auction_traces() -> int:
     """Delete the auction traces past ADS_TRACE_RETENTION_DAYS."""
     return services.purge_traces()
+
+
+# Reconciling sets counters to the record and frees stale holds: re-running it is harmless.
+@shared_task(name="ads.reconcile_budgets", acks_late=True, reject_on_worker_lost=True)
+def reconcile_budgets() -> dict[str, int]:
+    """Set the budget store's counters to the spend of record; free stale holds."""
+    run = services.reconcile_budgets()
+    return {
+        "campaigns": run.campaigns,
+        "corrected": run.corrected,
+        "released_micros": run.released_micros,
+    }

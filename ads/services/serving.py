@@ -10,7 +10,7 @@ budget hold. The impressions are charged after commit (`charging.charge_ad_event
 
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -200,10 +200,12 @@ def record_serving(
     winners: Sequence[ServedUnit],
     candidates: Sequence[TraceCandidate] = (),
     now: datetime | None = None,
+    omitted: Mapping[str, int] | None = None,
 ) -> RecordedServing:
     """Record what an auction served with an answer: a serving and its impression per winner
     that may still serve, and the auction's trace, all or nothing, once per request id (a
-    repeated call returns what the first recorded and writes nothing)."""
+    repeated call returns what the first recorded and writes nothing). `omitted` counts, by
+    reason, the candidates left out of `candidates` (see `traces.store_trace`)."""
     _text_id(request_id, "request_id")
     _text_id(auction_id, "auction_id")
     _check_winners(winners)
@@ -261,6 +263,7 @@ def record_serving(
                 agent_id=agent_id,
                 candidates=candidates,
                 now=now,
+                omitted=omitted,
             )
             if any(e.status == AdEvent.Status.PENDING for e in events):
                 charge_soon()

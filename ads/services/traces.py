@@ -10,7 +10,7 @@ only, never another advertiser's unit or bid. Operators see every trace in the a
 import math
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -97,15 +97,23 @@ def store_trace(
     agent_id: uuid.UUID,
     candidates: Sequence[TraceCandidate],
     now: datetime,
+    omitted: Mapping[str, int] | None = None,
 ) -> AuctionTrace:
     """Write an auction's trace (see the module's docstring); call it inside the transaction
-    that records the auction's servings."""
+    that records the auction's servings. `omitted` counts, by reason, candidates the caller
+    left out already (an auction over many units passes its most telling ones)."""
     for candidate in candidates:
         _check(candidate)
+    for reason, count in (omitted or {}).items():
+        if reason not in REASONS or isinstance(count, bool) or not isinstance(count, int):
+            raise invalid("omitted", "omitted counts candidates (>= 0) by reason.")
+        if count < 0:
+            raise invalid("omitted", "omitted counts candidates (>= 0) by reason.")
     ordered = sorted(candidates, key=lambda c: (c.reason != WON, -c.score))
     limit = settings.ADS_TRACE_MAX_CANDIDATES
     kept, rest = ordered[:limit], ordered[limit:]
-    omitted = Counter(c.reason for c in rest)
+    left_out = Counter(c.reason for c in rest)
+    left_out.update({reason: count for reason, count in (omitted or {}).items() if count})
     advertisers = dict(
         AdUnit.objects.filter(id__in=[c.unit_id for c in kept]).values_list(
             "id", "campaign__advertiser_id"
@@ -116,7 +124,7 @@ def store_trace(
     for c in kept:
         advertiser_id = advertisers.get(c.unit_id)
         if advertiser_id is None:  # no such unit: counted, not shown
-            omitted[c.reason] += 1
+            left_out[c.reason] += 1
             continue
         rows.append([str(c.unit_id), str(advertiser_id), c.reason, float(c.score), c.price_micros])
         units.add((str(c.unit_id), str(advertiser_id)))
@@ -125,7 +133,7 @@ def store_trace(
         request_id=request_id,
         agent_id=agent_id,
         candidates=rows,
-        omitted=dict(sorted(omitted.items())),
+        omitted=dict(sorted(left_out.items())),
         created_at=now,
     )
     AuctionTraceUnit.objects.bulk_create(

@@ -3,6 +3,7 @@ them may serve this answer (eligibility masks), the auction with budgets held, a
 answer path records once they are served. The rule itself is ads/services/auction/."""
 
 from ads.services.placement.masks import Surroundings, eligibility
+from ads.services.placement.recording import impression_micros, record_selection, trace_of
 from ads.services.placement.selection import (
     AdContext,
     Placement,
@@ -25,8 +26,11 @@ __all__ = [
     "build_snapshot",
     "current_snapshot",
     "eligibility",
+    "impression_micros",
+    "record_selection",
     "release_selection",
     "select_sponsored",
     "sensitive_term",
+    "trace_of",
     "why_this_ad",
 ]

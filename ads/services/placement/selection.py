@@ -41,6 +41,7 @@ from ads.services.placement.masks import Surroundings, eligibility
 from ads.services.placement.sensitive import sensitive_term
 from ads.services.placement.snapshot import Snapshot, current_snapshot
 from ads.services.preferences import AdPreferences, ad_preferences_for
+from ads.services.spend import load_limits_of_record
 from catalog import services as catalog
 from core.cache import LocalCache
 
@@ -123,11 +124,15 @@ def _skipped(context: AdContext, why: str) -> Selection:
 
 
 def select_sponsored(
-    context: AdContext, *, load_limits: LoadLimits, now_s: float | None = None
+    context: AdContext, *, load_limits: LoadLimits | None = None, now_s: float | None = None
 ) -> Selection:
     """Run the auction for one answer and hold the winners' budgets (see the module)."""
     try:
-        return _select(context, load_limits, time.time() if now_s is None else now_s)
+        return _select(
+            context,
+            load_limits or load_limits_of_record,
+            time.time() if now_s is None else now_s,
+        )
     except Exception:
         logger.exception("The ad auction of %s failed; no sponsored items", context.request_id)
         forget_views()
