@@ -49,6 +49,34 @@ logger = logging.getLogger("provenant.ads")
 
 REASON_MAX_CHARS = 200
 REASONS_SHOWN = 5  # words or names listed per reason
+# Words that say a question is one, not what it is about: no reason to show an ad.
+QUESTION_WORDS = frozenset(
+    [
+        "how",
+        "what",
+        "why",
+        "when",
+        "where",
+        "who",
+        "whom",
+        "which",
+        "whose",
+        "does",
+        "do",
+        "did",
+        "can",
+        "could",
+        "should",
+        "would",
+        "is",
+        "are",
+        "was",
+        "were",
+        "will",
+        "work",
+        "works",
+    ]
+)
 
 _preferences: "LocalCache[tuple[int, uuid.UUID], AdPreferences]" = LocalCache(
     "ads.provider_preferences", maxsize=10_000, ttl_s=60
@@ -274,7 +302,9 @@ def why_this_ad(
     topics = matched(unit.targeting.topics)
     if topics:
         reasons.append(f"About the topics: {', '.join(topics[:REASONS_SHOWN])}")
-    hints = sorted(dict.fromkeys(w for w in tokenize(unit.context_hints) if w in words))
+    hints = sorted(
+        {w for w in tokenize(unit.context_hints) if w in words and w not in QUESTION_WORDS}
+    )
     if hints:
         reasons.append(f"Its context hints match: {', '.join(hints[:REASONS_SHOWN])}")
     beside = [c for c in unit.targeting.collections if c in around.collection_ids]
