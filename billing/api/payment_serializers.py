@@ -53,6 +53,12 @@ class TopUpCreateSerializer(StrictSerializer):
         help_text="payment_intent: confirm with Stripe.js using client_secret; checkout: send "
         "the payer to checkout_url.",
     )
+    purpose = serializers.ChoiceField(
+        choices=["agent_wallet", "advertiser_prepaid"],
+        required=False,
+        help_text="What to fund: an agent's wallet or an advertiser's prepaid ad funds. "
+        "Default: the one your organization's roles allow (the wallet, if it is both).",
+    )
 
 
 class TopUpSerializer(serializers.Serializer):

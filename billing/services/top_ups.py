@@ -121,12 +121,25 @@ def create_top_up(
     amount_micros: int,
     organization_id: uuid.UUID | str | None = None,
     method: str = TopUp.Method.PAYMENT_INTENT,
+    purpose: str | None = None,
 ) -> TopUpInfo:
-    """Start a top-up of the acting organization's wallet (agents) or prepaid funds
-    (advertisers); return what the client needs to pay (a client secret or a Checkout URL)."""
+    """Start a top-up of the acting organization's wallet (agents) or prepaid ad funds
+    (advertisers); return what the client needs to pay (a client secret or a Checkout URL).
+
+    `purpose` (`agent_wallet` or `advertiser_prepaid`) says which, for an organization that
+    is both; by default the only one its roles allow (the wallet, for one that is both)."""
     org_id = billing_organization_id(actor, organization_id)
     roles = accounts.get_organization(actor=actor, organization_id=org_id).roles
     purposes = [p for role, p in TOP_UP_PURPOSES.items() if role in roles]
+    if purpose is not None and purpose not in TOP_UP_PURPOSES.values():
+        raise errors.ValidationFailed(
+            "purpose is agent_wallet or advertiser_prepaid.",
+            details={"purpose": ["agent_wallet or advertiser_prepaid."]},
+        )
+    if purpose is not None and purpose not in purposes:
+        raise errors.PermissionDenied(
+            f"This organization has no {purpose.replace('_', ' ')} to top up.", code="wrong_role"
+        )
     if not purposes:
         raise errors.PermissionDenied(
             "Only agents and advertisers top up a wallet.", code="wrong_role"
@@ -140,7 +153,7 @@ def create_top_up(
     customer_id = ensure_customer(org_id)
     row = TopUp.objects.create(
         organization_id=org_id,
-        purpose=purposes[0],
+        purpose=purpose or purposes[0],
         amount_micros=amount_micros,
         currency=currency,
         method=method,

@@ -205,3 +205,60 @@ def test_a_refund_of_funds_already_spent_is_owed_back(stripe_env, agent, key_cli
     line = _wallet(agent)
     assert (line.wallet_micros, line.receivable_micros) == (0, 20_000_000)
     assert TopUp.objects.get().status == "refunded"
+
+
+def test_an_advertiser_tops_up_its_prepaid_ad_funds(stripe_env, make_org, key_client):
+    advertiser, _ = make_org(roles=("advertiser",), name="Warmth Ltd")
+    client = key_client(advertiser, scopes=["billing"])
+
+    body = _start(client, 30_000_000)
+    stripe_env.pay(body["payment_intent_id"])
+    stripe_env.deliver()
+
+    assert body["purpose"] == "advertiser_prepaid"
+    line = _wallet(advertiser)
+    assert (line.advertiser_prepaid_micros, line.wallet_micros) == (30_000_000, 0)
+    top_up = Transaction.objects.get(idempotency_key=f"top_up:{body['id']}")
+    assert {(e.account.purpose, e.amount_micros) for e in top_up.entries.all()} == {
+        ("stripe_clearing", 30_000_000),
+        ("advertiser_prepaid", -30_000_000),
+    }
+    assert billing.check_ledger().ok
+
+
+def test_an_agent_that_also_advertises_says_which_funds_a_top_up_is_for(
+    stripe_env, make_org, key_client
+):
+    both, _ = make_org(roles=("agent", "advertiser"))
+    client = key_client(both, scopes=["billing"])
+
+    wallet = _start(client, 10_000_000)
+    ads = _start(client, 20_000_000, purpose="advertiser_prepaid")
+    for body in (wallet, ads):
+        stripe_env.pay(body["payment_intent_id"])
+    stripe_env.deliver()
+
+    assert (wallet["purpose"], ads["purpose"]) == ("agent_wallet", "advertiser_prepaid")
+    line = _wallet(both)
+    assert (line.wallet_micros, line.advertiser_prepaid_micros) == (10_000_000, 20_000_000)
+
+
+def test_a_top_up_for_funds_the_organization_does_not_have_is_refused(
+    stripe_env, agent, key_client
+):
+    client = key_client(agent, scopes=["billing"])
+
+    wrong_role = client.post(
+        "/api/v1/billing/top-ups",
+        {"amount_micros": 10_000_000, "purpose": "advertiser_prepaid"},
+        format="json",
+    )
+    unknown = client.post(
+        "/api/v1/billing/top-ups",
+        {"amount_micros": 10_000_000, "purpose": "provider_payable"},
+        format="json",
+    )
+
+    assert (wrong_role.status_code, wrong_role.json()["code"]) == (403, "wrong_role")
+    assert unknown.status_code == 400
+    assert not TopUp.objects.exists()
