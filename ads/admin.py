@@ -11,17 +11,7 @@ from django.template.response import TemplateResponse
 
 from ads import errors, services
 from ads.models import AdUnit, Campaign, ProviderAdPreferences
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from core.admin import ReadOnlyAdmin
 
 
 class AdUnitInline(admin.TabularInline):
@@ -148,3 +138,7 @@ class ProviderAdPreferencesAdmin(ReadOnlyAdmin):
     list_display = ["provider", "allow_ads", "updated_at"]
     list_filter = ["allow_ads"]
     search_fields = ["provider__name"]
+
+
+# Servings, their events and auction traces, read-only.
+from ads import serving_admin  # noqa: E402, F401

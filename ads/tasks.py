@@ -1,5 +1,7 @@
 """Ads' Celery tasks: thin, re-runnable, each calling one service."""
 
+from typing import Any
+
 from celery import shared_task
 
 from ads import services
@@ -36,3 +38,12 @@ def reconcile_budgets() -> dict[str, int]:
         "corrected": run.corrected,
         "released_micros": run.released_micros,
     }
+
+
+# Recording is once per request id (record_serving returns what the first call wrote), so a
+# task redelivered after its worker died re-runs safely.
+@shared_task(name="ads.record_serving", acks_late=True, reject_on_worker_lost=True)
+def record_serving(payload: dict[str, Any]) -> int:
+    """Write what an answer served (servings, impressions, the auction's trace); return how
+    many servings it wrote or found."""
+    return len(services.record_payload(payload).servings)

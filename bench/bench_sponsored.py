@@ -9,15 +9,19 @@ approved ad units (half of them about the benchmark's questions, half about rand
 so most answers have a relevant unit and every auction has many candidates), starts one
 gunicorn server on the embedded BM25 backend, and loads it in alternating windows with the same
 questions, once with `allow_sponsored: false` and once with `true` (off, on, then on, off, ...),
-so load from anything else on the machine falls on both alike. With ads allowed each answer
-runs the auction (snapshot, eligibility, relevance, second price, a Redis hold), records the
-serving, its impression and the trace with the answer's metering, and charges the impression
-into the ledger (Celery runs eagerly, in the request, as with `make run`: the worst case; a
-deployment charges in a worker). The frequency cap is off (ADS_FREQUENCY_CAP=0), so units are
-not used up over the run. Each window checks the metering (every answer received metered once)
-and counts the sponsored items served. It prints answers/s, latency and CPU per answer of each
-mode, the fill rate, and the share of answers/s kept with sponsored items allowed (the target:
-at least 90%).
+so load from anything else on the machine falls on both alike. The frequency cap is off
+(ADS_FREQUENCY_CAP=0), so units are not used up over the run.
+
+The server runs as a deployment does, with a Celery broker (Redis): with ads allowed, the answer
+runs the auction (snapshot, eligibility, relevance, second price, a Redis hold), signs its
+sponsored item, and on commit spends the hold and queues the task that records the serving, its
+impression and the trace (`ads.record_serving`), which queues the impression's charge. No worker
+runs during the windows: they measure the web tier. Afterwards a Celery worker drains the queue;
+its CPU per sponsored answer is reported, and the run checks that every item returned was
+recorded once, with one impression charged into the ledger, and nothing for answers without ads.
+Each window also checks the metering (every answer received metered once). It prints answers/s,
+latency and CPU per answer of each mode, the fill rate, and the share of answers/s kept with
+sponsored items allowed (the target: at least 90%).
 """
 
 from __future__ import annotations
@@ -132,10 +136,74 @@ def seed_ads(units: int, questions: list[str], rng: random.Random) -> int:
     return len(chosen)
 
 
-def _servings() -> int:
-    from ads.models import Serving
+def _queue_length(redis_url: str) -> int:
+    import redis
 
-    return Serving.objects.count()
+    return int(redis.Redis.from_url(redis_url).llen("celery"))
+
+
+def drain(env: dict, redis_url: str) -> tuple[float, float]:
+    """Run a Celery worker until the queue is empty and no impression waits to be charged;
+    return its CPU seconds and wall seconds."""
+    import subprocess
+    import time
+
+    from ads.models import AdEvent
+
+    command = [
+        *(sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=2"),
+        *("--loglevel=WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"),
+    ]
+    log = open(ab.WORK_DIR / "celery-sponsored.log", "ab")  # noqa: SIM115
+    worker = subprocess.Popen(
+        command, cwd=ab.ROOT, env={**ab.os.environ, **env}, stdout=log, stderr=log
+    )
+    meter = ab.CpuMeter(lambda: [worker.pid, *ab.Server(worker, "", log.name, "").worker_pids()])
+    started = time.monotonic()
+    with meter:
+        while time.monotonic() - started < 600:
+            time.sleep(1)
+            idle = _queue_length(redis_url) == 0
+            if idle and not AdEvent.objects.filter(status=AdEvent.Status.PENDING).exists():
+                time.sleep(1)  # a task taken but not finished would queue a charge
+                if _queue_length(redis_url) == 0:
+                    break
+    wall = time.monotonic() - started
+    worker.terminate()
+    worker.wait(timeout=30)
+    log.close()
+    return meter.seconds, wall
+
+
+def check_recording(on_ids: set[str], off_ids: set[str], items: int) -> str:
+    """Check every item returned was recorded once, its impression charged into the ledger,
+    and nothing served beside answers without ads; return a summary (exits on a mismatch)."""
+    from ads.models import AdEvent, Serving
+    from billing.models import Transaction
+
+    servings = Serving.objects.filter(request_id__in=on_ids | off_ids)
+    by_request = {}
+    for request_id in servings.values_list("request_id", flat=True):
+        by_request[request_id] = by_request.get(request_id, 0) + 1
+    events = AdEvent.objects.filter(serving__in=servings, kind="impression")
+    charged = events.filter(status=AdEvent.Status.CHARGED)
+    posted = Transaction.objects.filter(kind="ad_revenue", external_ref__in=on_ids).count()
+    problems = []
+    if any(r in off_ids for r in by_request):
+        problems.append("items recorded beside answers that did not allow them")
+    if sum(by_request.values()) != items or any(n > 1 for n in by_request.values()):
+        problems.append(f"{sum(by_request.values())} servings recorded for {items} items")
+    free = events.filter(status=AdEvent.Status.FREE).count()  # CPC impressions
+    if charged.count() + free != items or posted != charged.count():
+        problems.append(f"{charged.count()} impressions charged, {posted} ledger transactions")
+    summary = (
+        f"{items:,} items returned, {sum(by_request.values()):,} servings recorded, "
+        f"{charged.count():,} impressions charged ({free:,} CPC impressions free), "
+        f"{posted:,} ledger transactions"
+    )
+    if problems:
+        sys.exit(summary + "; " + "; ".join(problems))
+    return summary + ": exact"
 
 
 def main() -> None:
@@ -147,7 +215,11 @@ def main() -> None:
     shutil.rmtree(ab.WORK_DIR / "index", ignore_errors=True)
     env = {**ab.base_env(database_url=database_url, redis_url=args.redis_url)}
     env["ADS_FREQUENCY_CAP"] = "0"
+    env["CELERY_TASK_ALWAYS_EAGER"] = "0"  # this process and the worker: queue, as deployed
     ab.setup_django(env)
+    # The server queues tasks as a deployment does (the broker is Redis), and nothing consumes
+    # them until the windows are over.
+    server_env = {**env, "RETRIEVAL_BACKEND": "bm25"}
     print(f"machine: {corpus.machine()}")
     server = None
     failed = 0
@@ -164,8 +236,11 @@ def main() -> None:
             for mode in ("off", "on")
         }
         headers = {"Authorization": f"Bearer {fixture.raw_key}", "Content-Type": "application/json"}
+        import redis
+
+        redis.Redis.from_url(args.redis_url).delete("celery")
         server = ab.start_server(
-            {**env, "RETRIEVAL_BACKEND": "bm25"},
+            server_env,
             app="config.wsgi:application",
             workers=args.workers,
             worker_class="sync",
@@ -173,8 +248,10 @@ def main() -> None:
             log=ab.WORK_DIR / "gunicorn-sponsored.log",
         )
 
+        received: dict[str, set[str]] = {"off": set(), "on": set()}
+
         def window(mode: str, seconds: float, inspect: bool = True):
-            before, served = ab._settled_counts(fixture.agent_id), _servings()
+            before = ab._settled_counts(fixture.agent_id)
             run = ab.measure(
                 server, f"answers, sponsored {mode}", ab.ANSWERS, method="POST",
                 headers=headers, bodies=bodies[mode], concurrency=args.concurrency,
@@ -182,7 +259,8 @@ def main() -> None:
             )  # fmt: skip
             if inspect:
                 ab.verify_metering(run, fixture.agent_id, before)
-            return run, _servings() - served
+                received[mode] |= {answer_id for answer_id, _ in run.result.answers}
+            return run, run.result.sponsored
 
         for mode in ("off", "on"):
             window(mode, 3, inspect=False)  # warm-up: snapshots, caches
@@ -227,6 +305,17 @@ def main() -> None:
             )
         kept = rates["on"] / rates["off"]
         print(f"\nanswers/s kept with sponsored items allowed: {kept:.1%} (target >= 90%)")
+        server.stop()
+        server = None
+        queued = _queue_length(args.redis_url)
+        cpu_s, wall_s = drain(env, args.redis_url)
+        sponsored_answers = max(1, totals["on"]["requests"])
+        print(
+            f"\nrecording afterwards: a Celery worker (2 processes) drained {queued:,} queued "
+            f"tasks in {wall_s:.0f} s, {cpu_s * 1000 / sponsored_answers:.1f} ms of its CPU per "
+            "answer with sponsored items allowed (warm-up included)"
+        )
+        print(check_recording(received["on"], received["off"], totals["on"]["served"]))
     finally:
         if server is not None:
             server.stop()

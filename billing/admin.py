@@ -3,18 +3,15 @@ services), and the one operator setting, postpaid billing."""
 
 from django.contrib import admin
 
-from billing.models import Account, BillingProfile, Entry, RevenueReport, Transaction
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from billing.models import (
+    Account,
+    BillingProfile,
+    DatasetExport,
+    Entry,
+    RevenueReport,
+    Transaction,
+)
+from core.admin import ReadOnlyAdmin
 
 
 @admin.register(Account)
@@ -47,16 +44,35 @@ class TransactionAdmin(ReadOnlyAdmin):
     inlines = [EntryInline]
 
 
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "transaction", "account", "amount_micros", "currency", "effective_at"]
+    list_filter = ["account__purpose", "currency", "transaction__kind"]
+    search_fields = ["=transaction__idempotency_key", "account__organization__name"]
+    list_select_related = ["transaction", "account", "account__organization"]
+    raw_id_fields = ["transaction", "account"]
+
+
+@admin.register(DatasetExport)
+class DatasetExportAdmin(ReadOnlyAdmin):
+    list_display = ["id", "agent", "agreement_id", "documents", "downloads", "expires_at"]
+    search_fields = ["agent__name", "=agreement_id"]
+    list_select_related = ["agent"]
+    date_hierarchy = "created_at"
+
+
 @admin.register(RevenueReport)
 class RevenueReportAdmin(ReadOnlyAdmin):
     list_display = ["agent", "period", "revenue_micros", "currency", "status", "allocated_micros"]
-    list_filter = ["status"]
+    list_filter = ["status", "currency"]
+    search_fields = ["agent__name", "period"]
 
 
 @admin.register(BillingProfile)
 class BillingProfileAdmin(admin.ModelAdmin):
     list_display = ["organization", "postpaid", "updated_at"]
     list_filter = ["postpaid"]
+    search_fields = ["organization__name"]
     raw_id_fields = ["organization"]
 
 

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from catalog.models import Collection, Document, IngestionItem, IngestionJob
+from catalog.models import Collection, Document, DuplicateDispute, IngestionItem, IngestionJob
 from catalog.services import duplicates
 
 
@@ -74,3 +74,49 @@ class IngestionJobAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     raw_id_fields = ["collection", "created_by"]
     inlines = [IngestionItemInline]
+
+
+@admin.register(DuplicateDispute)
+class DuplicateDisputeAdmin(admin.ModelAdmin):
+    """The review queue of duplicate verdicts providers contest (filter: open)."""
+
+    list_display = ["id", "document", "original", "status", "created_at", "resolved_at"]
+    list_filter = ["status"]
+    search_fields = ["document__title", "document__collection__organization__name", "reason"]
+    list_select_related = ["document", "original"]
+    readonly_fields = [
+        "document",
+        "original",
+        "reason",
+        "status",
+        "opened_by",
+        "created_at",
+        "resolved_at",
+        "resolved_by",
+        "resolution_note",
+    ]
+    actions = ["release", "uphold"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def _resolve(self, request: HttpRequest, queryset, *, release: bool, note: str) -> None:  # type: ignore[no-untyped-def]
+        user_id = request.user.pk if request.user.is_authenticated else None
+        answered = sum(
+            duplicates.resolve_dispute(
+                dispute_id=dispute_id, release=release, note=note, resolved_by_id=user_id
+            )
+            for dispute_id in queryset.values_list("id", flat=True)
+        )
+        self.message_user(request, f"Answered {answered} open disputes.", messages.SUCCESS)
+
+    @admin.action(description="Release: not a copy (the document goes back into retrieval)")
+    def release(self, request: HttpRequest, queryset: QuerySet[DuplicateDispute]) -> None:
+        self._resolve(request, queryset, release=True, note="Released by an operator.")
+
+    @admin.action(description="Uphold: a copy (the document stays held out)")
+    def uphold(self, request: HttpRequest, queryset: QuerySet[DuplicateDispute]) -> None:
+        self._resolve(request, queryset, release=False, note="Upheld by an operator.")

@@ -274,3 +274,44 @@ class IngestionItem(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DuplicateDispute(models.Model):
+    """A provider contests that its document is a copy: an operator reviews it in the admin
+    and releases the document (not a copy) or upholds the verdict (it stays held out)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open: waiting for an operator"
+        RELEASED = "released", "Released: not a copy"
+        UPHELD = "upheld", "Upheld: held out as a copy"
+
+    id = models.BigAutoField(primary_key=True)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="disputes")
+    # What it was held out against when disputed (the original may change or go later).
+    original = models.ForeignKey(
+        Document, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField(max_length=2000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution_note = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document"],
+                condition=models.Q(status="open"),
+                name="one_open_dispute_per_document",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"dispute {self.id} of document {self.document_id} ({self.status})"

@@ -18,5 +18,5 @@ def format_micros(micros: int, *, min_places: int = 0, group: bool = False) -> s
 
 
 def format_money(micros: int, currency: str) -> str:
-    """Return an amount for a message: format_money(49_000_000, "USD") -> "49 USD"."""
-    return f"{format_micros(micros)} {currency}"
+    """Return an amount for a message: format_money(1_500_000_000, "USD") -> "1,500 USD"."""
+    return f"{format_micros(micros, group=True)} {currency}"

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal import billing_views, views
+from portal import billing_views, password_views, views
 
 app_name = "portal"
 
@@ -10,6 +10,22 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password-reset/", password_views.PasswordResetView.as_view(), name="password-reset"),
+    path(
+        "password-reset/sent/",
+        password_views.PasswordResetDoneView.as_view(),
+        name="password-reset-done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        password_views.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path(
+        "password-reset/done/",
+        password_views.PasswordResetCompleteView.as_view(),
+        name="password-reset-complete",
+    ),
     path("orgs/<uuid:organization_id>/", views.organization, name="organization"),
     path("orgs/<uuid:organization_id>/keys/", views.create_key, name="create-key"),
     path(

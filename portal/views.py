@@ -54,16 +54,46 @@ def signup(request):
         except accounts_errors.RateLimited as exc:
             form.add_error(None, exc.message)
             limited = exc
+        except accounts_errors.ValidationFailed as exc:
+            _show_next_to_fields(form, exc)
         except accounts_errors.DomainError as exc:
             form.add_error(None, exc.message)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome to Provenant. Create an API key to get started.")
             return redirect("portal:dashboard")
+    if request.method == "POST" and form.errors:
+        # The form stopped at its own fields; the service's checks say the rest now too.
+        try:
+            accounts.check_sign_up(
+                email=str(request.POST.get("email", "")),
+                password=str(request.POST.get("password", "")),
+                organization_name=str(request.POST.get("organization_name", "")),
+                roles=[r for r in request.POST.getlist("roles") if isinstance(r, str)],
+            )
+        except accounts_errors.ValidationFailed as exc:
+            _show_next_to_fields(form, exc, skip=set(form.errors))
     response = render(
         request, "portal/signup.html", {"form": form}, status=400 if form.errors else 200
     )
     return _rate_limited(response, limited) if limited else response
+
+
+# The service names the organization's name `name`; the form, `organization_name`.
+SIGN_UP_FIELDS = {"name": "organization_name"}
+
+
+def _show_next_to_fields(form, refusal, *, skip: set[str] = frozenset()) -> None:
+    """Put each of a refusal's messages next to its field (the rest above the form), except
+    on the fields in `skip` (which already say what is wrong)."""
+    for field_name, texts in (refusal.details or {}).items():
+        field_name = SIGN_UP_FIELDS.get(field_name, field_name)
+        if field_name in skip:
+            continue
+        for text in texts:
+            form.add_error(field_name if field_name in form.fields else None, text)
+    if not refusal.details:
+        form.add_error(None, refusal.message)
 
 
 def _actor(request) -> accounts.Actor:

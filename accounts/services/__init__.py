@@ -56,6 +56,8 @@ from accounts.services.invitations import (
 from accounts.services.organizations import (
     MemberInfo,
     change_member_role,
+    check_password_for,
+    check_sign_up,
     create_organization,
     leave_organization,
     list_members,
@@ -68,6 +70,7 @@ from accounts.services.organizations import (
 from accounts.services.rate_limits import (
     RateDecision,
     check_login_allowed,
+    check_password_reset_allowed,
     check_sign_up_allowed,
     client_address,
     hit_rate_limit,
@@ -104,6 +107,9 @@ __all__ = [
     "authenticate_api_key",
     "change_member_role",
     "check_login_allowed",
+    "check_password_for",
+    "check_password_reset_allowed",
+    "check_sign_up",
     "check_sign_up_allowed",
     "client_address",
     "create_api_key",

@@ -1,9 +1,10 @@
 """Sign-up, organizations and their members, always scoped to the acting principal."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -28,6 +29,9 @@ from accounts.services.access import (
 )
 from accounts.services.rate_limits import check_sign_up_allowed
 from core.fields import max_length
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 MEMBER_ROLES = tuple(Membership.Role.values)
 MANAGER_ROLES = (Membership.Role.OWNER, Membership.Role.ADMIN)
@@ -111,6 +115,61 @@ def check_password_for(email: str, password: str) -> None:
         ) from exc
 
 
+def _checked(
+    problems: list[errors.ValidationFailed],
+    check: Callable[P, T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T | None:
+    """Run one check; keep its refusal in `problems` instead of stopping at it."""
+    try:
+        return check(*args, **kwargs)
+    except errors.ValidationFailed as exc:
+        problems.append(exc)
+        return None
+
+
+def _email_taken_field() -> errors.ValidationFailed:
+    message = "An account with this email already exists."
+    return errors.ValidationFailed(message, details={"email": [message]})
+
+
+def _all_of(problems: list[errors.ValidationFailed]) -> errors.ValidationFailed:
+    """One refusal listing every problem, field by field."""
+    details: dict[str, list[str]] = {}
+    for problem in problems:
+        for field_name, messages in (problem.details or {}).items():
+            details.setdefault(field_name, []).extend(messages)
+    return errors.ValidationFailed(" ".join(p.message for p in problems), details=details)
+
+
+def check_sign_up(
+    *, email: str, password: str, organization_name: str, roles: Iterable[str] | None
+) -> tuple[str, str, tuple[str, ...]]:
+    """Check everything a sign-up gives and return (email, organization name, roles) cleaned;
+    otherwise raise one ValidationFailed that lists every problem field by field, so a person
+    signing up sees all that is wrong at once (an email already taken among them)."""
+    email = (email or "").strip().lower()
+    problems: list[errors.ValidationFailed] = []
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        problems.append(
+            errors.ValidationFailed(
+                "Enter a valid email address.", details={"email": ["Enter a valid email address."]}
+            )
+        )
+    name = _checked(problems, _clean_name, organization_name)
+    org_roles = _checked(problems, _clean_roles, roles)
+    _checked(problems, check_password_for, email, password)
+    if problems:
+        if email and User.objects.filter(email__iexact=email).exists():
+            problems.append(_email_taken_field())
+        raise _all_of(problems)
+    assert name is not None and org_roles is not None  # no problems: both were returned
+    return email, name, org_roles
+
+
 def sign_up(
     *,
     email: str,
@@ -124,16 +183,9 @@ def sign_up(
     Attempts are counted per client address first, so sign-up cannot be scripted at scale.
     """
     check_sign_up_allowed(client_address=client_address)
-    email = (email or "").strip().lower()
-    try:
-        validate_email(email)
-    except DjangoValidationError as exc:
-        raise errors.ValidationFailed(
-            "Enter a valid email address.", details={"email": ["Enter a valid email address."]}
-        ) from exc
-    name = _clean_name(organization_name)
-    org_roles = _clean_roles(roles)
-    check_password_for(email, password)
+    email, name, org_roles = check_sign_up(
+        email=email, password=password, organization_name=organization_name, roles=roles
+    )
     try:
         with transaction.atomic():
             if User.objects.filter(email__iexact=email).exists():

@@ -110,3 +110,16 @@ def check_sign_up_allowed(*, client_address: str) -> None:
             "Too many sign-ups from this address. Try again later.",
             retry_after_s=decision.retry_after_s,
         )
+
+
+def check_password_reset_allowed(*, email: str, client_ip: str) -> None:
+    """Count a password-reset request per address and per account (each sends an email);
+    raise RateLimited past the login limit."""
+    limit = settings.LOGIN_RATE_LIMIT_PER_MINUTE
+    for bucket in (f"reset:ip:{client_ip}", f"reset:email:{email.strip().lower()}"):
+        decision = hit_rate_limit(bucket=bucket, limit=limit, window_s=60)
+        if not decision.allowed:
+            raise errors.RateLimited(
+                "Too many password-reset requests. Try again later.",
+                retry_after_s=decision.retry_after_s,
+            )

@@ -62,6 +62,12 @@ def preferences_generation() -> int:
     return value
 
 
+def generations() -> tuple[int, int]:
+    """Return both generations (what may serve, providers' preferences) in one round trip."""
+    found = cache.get_many([GENERATION_KEY, PREFERENCES_GENERATION_KEY])
+    return found.get(GENERATION_KEY) or 0, found.get(PREFERENCES_GENERATION_KEY) or 0
+
+
 def daily_limit(total_budget_micros: int, daily_budget_micros: int | None) -> int:
     """Return what a campaign may spend in a day: its daily budget, else its total."""
     return daily_budget_micros if daily_budget_micros is not None else total_budget_micros

@@ -176,16 +176,22 @@ def _charge_batch(events: list[AdEvent], now: datetime) -> dict[str, int]:
 
 
 def campaign_spend(*, campaign_ids: list[uuid.UUID], day: date) -> list[CampaignSpend]:
-    """Return each campaign's budgets and what its events were charged, in all and on `day`
-    (UTC, by the time of the event): the spend of record the auction's budgets reconcile to."""
+    """Return each campaign's budgets and its spend of record, in all and on `day` (UTC, by
+    the time of the event), for the auction's budgets to reconcile to: what its events were
+    charged plus what its pending events will charge (served, not yet posted)."""
     start = datetime.combine(day, time.min, tzinfo=UTC)
+    spending = AdEvent.objects.filter(
+        serving__campaign_id__in=campaign_ids,
+        status__in=(AdEvent.Status.CHARGED, AdEvent.Status.PENDING),
+    )
+    pending = dict(
+        spending.filter(status=AdEvent.Status.PENDING)
+        .values("serving__campaign_id")
+        .annotate(total=Sum("amount_micros"))
+        .values_list("serving__campaign_id", "total")
+    )
     on_day = dict(
-        AdEvent.objects.filter(
-            status=AdEvent.Status.CHARGED,
-            serving__campaign_id__in=campaign_ids,
-            created_at__gte=start,
-            created_at__lt=start + timedelta(days=1),
-        )
+        spending.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
         .values("serving__campaign_id")
         .annotate(total=Sum("amount_micros"))
         .values_list("serving__campaign_id", "total")
@@ -195,7 +201,7 @@ def campaign_spend(*, campaign_ids: list[uuid.UUID], day: date) -> list[Campaign
             campaign_id=c.id,
             total_budget_micros=c.total_budget_micros,
             daily_budget_micros=c.daily_budget_micros,
-            spent_micros=c.spent_micros,
+            spent_micros=c.spent_micros + int(pending.get(c.id) or 0),
             spent_on_day_micros=int(on_day.get(c.id) or 0),
         )
         for c in Campaign.objects.filter(id__in=campaign_ids).order_by("id")

@@ -104,8 +104,13 @@ _COUNTS = (
 
 def _days(date_from: date | None, date_to: date | None) -> tuple[date, date]:
     today = timezone.now().astimezone(UTC).date()
-    date_to = date_to or (today if date_from is None else date_from + timedelta(DEFAULT_DAYS - 1))
-    date_from = date_from or date_to - timedelta(days=DEFAULT_DAYS - 1)
+    span = timedelta(days=DEFAULT_DAYS - 1)
+    try:
+        date_to = date_to or (today if date_from is None else date_from + span)
+        date_from = date_from or date_to - span
+        date_to + timedelta(days=1)  # the end of the range, as a time, must exist
+    except OverflowError as exc:
+        raise invalid("to", "The range reaches past the calendar's ends.") from exc
     if date_from > date_to:
         raise invalid("from", "from is on or before to.")
     if (date_to - date_from).days + 1 > MAX_DAYS:

@@ -19,15 +19,14 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
 from django.utils import timezone
 
-from ads.models import AdEvent, Campaign
+from ads.models import Campaign
 from ads.services.auction import (
     BudgetNotLoaded,
     BudgetStore,
@@ -36,13 +35,13 @@ from ads.services.auction import (
     budget_store,
 )
 from ads.services.changes import daily_limit
+from ads.services.charging import campaign_spend
 
 if TYPE_CHECKING:
     from ads.services.placement.snapshot import Snapshot
 
 logger = logging.getLogger("provenant.ads")
 
-COUNTED = (AdEvent.Status.PENDING, AdEvent.Status.CHARGED)
 SERVING = (Campaign.Status.ACTIVE, Campaign.Status.PAUSED, Campaign.Status.OUT_OF_FUNDS)
 
 
@@ -54,30 +53,17 @@ class ReconcileRun:
 
 
 def spend_of_record(*, campaign_ids: Sequence[uuid.UUID], day: date) -> list[LedgerSpend]:
-    """Return each campaign's limits and spend of record (see the module), in all and on
-    `day`, keyed in the store by the campaign's id (two queries)."""
-    start = datetime.combine(day, time.min, tzinfo=UTC)
-    on_day = Q(created_at__gte=start, created_at__lt=start + timedelta(days=1))
-    spent: dict[uuid.UUID, tuple[int, int]] = {
-        row["serving__campaign_id"]: (int(row["total"] or 0), int(row["today"] or 0))
-        for row in AdEvent.objects.filter(
-            serving__campaign_id__in=list(campaign_ids), status__in=COUNTED
-        )
-        .values("serving__campaign_id")
-        .annotate(total=Sum("amount_micros"), today=Sum("amount_micros", filter=on_day))
-    }
-    campaigns = Campaign.objects.filter(id__in=list(campaign_ids)).values_list(
-        "id", "total_budget_micros", "daily_budget_micros"
-    )
+    """Return each campaign's limits and spend of record (`charging.campaign_spend`: charged
+    and pending events), in all and on `day`, keyed in the store by the campaign's id."""
     return [
         LedgerSpend(
-            campaign_id=str(campaign_id),
-            total_budget_micros=total,
-            daily_budget_micros=daily_limit(total, daily),
-            spent_micros=spent.get(campaign_id, (0, 0))[0],
-            spent_today_micros=spent.get(campaign_id, (0, 0))[1],
+            campaign_id=str(spend.campaign_id),
+            total_budget_micros=spend.total_budget_micros,
+            daily_budget_micros=daily_limit(spend.total_budget_micros, spend.daily_budget_micros),
+            spent_micros=spend.spent_micros,
+            spent_today_micros=spend.spent_on_day_micros,
         )
-        for campaign_id, total, daily in campaigns
+        for spend in campaign_spend(campaign_ids=list(campaign_ids), day=day)
     ]
 
 

@@ -22,23 +22,12 @@ from accounts.services import Actor
 from ads import errors
 from ads.models import AdUnit, AuctionTrace, AuctionTraceUnit
 from ads.services.acting import advertiser_id_for, visible_units
+from ads.services.auction import Reason
 from ads.services.content import invalid
 
-# The auction's reason codes (ads.services.auction.Reason, by name), what each candidate got.
-REASONS = (
-    "not_approved",
-    "out_of_budget",
-    "paced",
-    "blocked",
-    "frequency_capped",
-    "off_schedule",
-    "below_floor",
-    "below_price_floor",
-    "below_reserve",
-    "outbid",
-    "won",
-)
-WON = "won"
+# What a candidate got: the auction's reason codes ("eligible" is an input code only).
+REASONS = tuple(reason.code for reason in Reason if reason is not Reason.ELIGIBLE)
+WON = Reason.WON.code
 PAGE_MAX = 200
 PURGE_BATCH = 5000
 
@@ -80,6 +69,25 @@ class TracePage:
     next_before_id: int | None  # None on the last page
 
 
+def check_candidates(candidates: Sequence[TraceCandidate]) -> None:
+    """Refuse candidates with an unknown reason, a score that is no finite number or a price
+    that is no whole number of micros (400)."""
+    for candidate in candidates:
+        _check(candidate)
+
+
+def check_omitted(omitted: Mapping[str, int] | None) -> None:
+    """Refuse counts of left-out candidates by an unknown reason, or not whole and >= 0 (400)."""
+    for reason, count in (omitted or {}).items():
+        if (
+            reason not in REASONS
+            or isinstance(count, bool)
+            or not isinstance(count, int)
+            or count < 0
+        ):
+            raise invalid("omitted", "omitted counts candidates (>= 0) by reason.")
+
+
 def _check(candidate: TraceCandidate) -> None:
     if candidate.reason not in REASONS:
         raise invalid("candidates", f"A candidate's reason is one of {', '.join(REASONS)}.")
@@ -99,16 +107,10 @@ def store_trace(
     now: datetime,
     omitted: Mapping[str, int] | None = None,
 ) -> AuctionTrace:
-    """Write an auction's trace (see the module's docstring); call it inside the transaction
-    that records the auction's servings. `omitted` counts, by reason, candidates the caller
-    left out already (an auction over many units passes its most telling ones)."""
-    for candidate in candidates:
-        _check(candidate)
-    for reason, count in (omitted or {}).items():
-        if reason not in REASONS or isinstance(count, bool) or not isinstance(count, int):
-            raise invalid("omitted", "omitted counts candidates (>= 0) by reason.")
-        if count < 0:
-            raise invalid("omitted", "omitted counts candidates (>= 0) by reason.")
+    """Write an auction's trace (see the module's docstring) of candidates checked by
+    `check_candidates`, inside the transaction that records the auction's servings. `omitted`
+    (checked by `check_omitted`) counts, by reason, candidates the caller left out already: an
+    auction over many units passes only its most telling ones."""
     ordered = sorted(candidates, key=lambda c: (c.reason != WON, -c.score))
     limit = settings.ADS_TRACE_MAX_CANDIDATES
     kept, rest = ordered[:limit], ordered[limit:]

@@ -178,3 +178,24 @@ class ChunkHitSerializer(serializers.Serializer):
     document_url = serializers.CharField()
     document_author = serializers.CharField()
     document_published_at = serializers.DateTimeField(allow_null=True)
+
+
+class DisputeRequestSerializer(StrictSerializer):
+    reason = serializers.CharField(
+        max_length=2000,
+        allow_blank=True,
+        help_text="Why the document is not a copy (an operator reads it).",
+    )
+
+
+class DisputeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    document_id = serializers.IntegerField()
+    original_document_id = serializers.IntegerField(
+        allow_null=True, help_text="What it was held out against when disputed."
+    )
+    reason = serializers.CharField()
+    status = serializers.ChoiceField(choices=["open", "released", "upheld"])
+    created_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolution_note = serializers.CharField()

@@ -26,6 +26,11 @@ urlpatterns = [
         name="collection-ingestions",
     ),
     path("documents/<int:document_id>", views.DocumentDetailView.as_view(), name="document"),
+    path(
+        "documents/<int:document_id>/dispute",
+        views.DocumentDisputeView.as_view(),
+        name="document-dispute",
+    ),
     path("ingestion-jobs/<uuid:job_id>", views.IngestionJobView.as_view(), name="ingestion-job"),
     path(
         "ingestion-jobs/<uuid:job_id>/retry",

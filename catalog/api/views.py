@@ -120,6 +120,34 @@ class DocumentDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class DocumentDisputeView(APIView):
+    required_scope = SCOPE
+
+    @extend_schema(responses=s.DisputeSerializer, operation_id="documents_dispute_retrieve")
+    def get(self, request, document_id):
+        """Return the latest dispute of your held-out document (404 if it has none)."""
+        dispute = services.get_dispute(actor=actor_from_request(request), document_id=document_id)
+        return Response(s.DisputeSerializer(asdict(dispute)).data)
+
+    @extend_schema(
+        request=s.DisputeRequestSerializer,
+        responses={201: s.DisputeSerializer},
+        operation_id="documents_dispute_create",
+    )
+    def post(self, request, document_id):
+        """Contest that your document is a copy of another provider's (status `duplicate`): an
+        operator reviews it and releases the document or upholds the verdict. 409
+        `not_held_out` for a document that is not held out, `dispute_open` if one is open."""
+        body = s.DisputeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        dispute = services.dispute_duplicate(
+            actor=actor_from_request(request),
+            document_id=document_id,
+            reason=body.validated_data["reason"],
+        )
+        return Response(s.DisputeSerializer(asdict(dispute)).data, status=status.HTTP_201_CREATED)
+
+
 class UploadTooLarge(errors.DomainError):
     status = 413
     code = "request_too_large"

@@ -22,7 +22,15 @@ from catalog.services.collections import (
     search_my_collections,
     update_collection,
 )
-from catalog.services.duplicates import DuplicateRef, release_duplicate, sign_documents
+from catalog.services.duplicates import (
+    DisputeInfo,
+    DuplicateRef,
+    dispute_duplicate,
+    get_dispute,
+    release_duplicate,
+    resolve_dispute,
+    sign_documents,
+)
 from catalog.services.ingestion import (
     IngestionError,
     IngestionJobInfo,
@@ -56,12 +64,20 @@ from catalog.services.retrieval import (
     search_backend,
     search_chunks,
 )
+from catalog.services.showcase import (
+    SHOWCASE_SAMPLE_CHARS,
+    CollectionShowcase,
+    showcase_collections,
+)
 from catalog.services.statistics import WordStatistics, word_statistics
 
 __all__ = [
+    "SHOWCASE_SAMPLE_CHARS",
     "ChunkHit",
     "ChunkInfo",
     "CollectionInfo",
+    "CollectionShowcase",
+    "DisputeInfo",
     "DocumentContent",
     "DocumentInfo",
     "DocumentPage",
@@ -82,9 +98,11 @@ __all__ = [
     "create_url_job",
     "delete_collection",
     "delete_document",
+    "dispute_duplicate",
     "forget_chunks",
     "get_chunks",
     "get_collection",
+    "get_dispute",
     "get_document",
     "get_document_content",
     "get_documents",
@@ -96,11 +114,13 @@ __all__ = [
     "list_ingestion_jobs",
     "rebuild_search_index",
     "release_duplicate",
+    "resolve_dispute",
     "retry_ingestion_job",
     "run_ingestion_job",
     "search_backend",
     "search_chunks",
     "search_my_collections",
+    "showcase_collections",
     "sign_documents",
     "start_upload_ingestion",
     "start_url_ingestion",

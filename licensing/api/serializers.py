@@ -94,8 +94,25 @@ class MarketTermsSerializer(TermsSerializer):
     denied_agent_org_ids = None
 
 
+class MarketCollectionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    topics = serializers.ListField(child=serializers.CharField())
+    document_count = serializers.IntegerField(help_text="Documents ready to be used.")
+    sample_passage = serializers.CharField(
+        help_text="The opening of the collection's first passage, within the offer's quote limit."
+    )
+
+
 class MarketOfferSerializer(OfferSerializer):
     terms = MarketTermsSerializer()
+    # In market listings (an agreement's offer leaves them out).
+    provider_slug = serializers.CharField(
+        required=False, help_text="Filter by it: ?provider=<slug>."
+    )
+    collections = MarketCollectionSerializer(many=True, required=False)
+    explanation = serializers.CharField(required=False, help_text="The terms in plain words.")
 
 
 class QuoteRequestSerializer(StrictSerializer):
@@ -211,8 +228,13 @@ class UsageEventSerializer(serializers.Serializer):
 
 class MarketFilterSerializer(serializers.Serializer):
     usage_type = serializers.ChoiceField(choices=UsageType.choices, required=False)
-    provider = serializers.UUIDField(required=False, help_text="A provider organization id.")
+    provider = serializers.CharField(
+        required=False, max_length=140, help_text="A provider's slug (or organization id)."
+    )
     collection = serializers.UUIDField(required=False, help_text="A collection id.")
+    topic = serializers.CharField(
+        required=False, max_length=100, help_text="A topic of one of the offer's collections."
+    )
 
 
 class UsageEventPageSerializer(serializers.Serializer):

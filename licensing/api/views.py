@@ -135,8 +135,9 @@ class MarketOfferListView(APIView):
         offers = services.list_market_offers(
             **_acting(request),
             usage_type=query.validated_data.get("usage_type"),
-            provider_id=query.validated_data.get("provider"),
+            provider=query.validated_data.get("provider"),
             collection_id=query.validated_data.get("collection"),
+            topic=query.validated_data.get("topic"),
         )
         return Response([_market_offer(o) for o in offers])
 

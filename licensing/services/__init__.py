@@ -24,7 +24,14 @@ from licensing.services.agreements import (
 )
 from licensing.services.ceilings import PriceCeilings, get_price_ceilings, set_price_ceilings
 from licensing.services.entitlements import Entitlements, get_entitlements, list_entitlements
-from licensing.services.market import get_market_offer, list_market_offers, list_published_offers
+from licensing.services.explain import explain_terms
+from licensing.services.market import (
+    MarketCollection,
+    MarketOffer,
+    get_market_offer,
+    list_market_offers,
+    list_published_offers,
+)
 from licensing.services.metering import (
     RATABLE_COLUMNS,
     AnswerAttribution,
@@ -102,6 +109,8 @@ __all__ = [
     "ContentGrant",
     "Entitlements",
     "LapsedAgreement",
+    "MarketCollection",
+    "MarketOffer",
     "MeteredAnswer",
     "MeteredEvent",
     "OfferInfo",
@@ -130,6 +139,7 @@ __all__ = [
     "create_offer",
     "end_agreement",
     "existing_usage_event_ids",
+    "explain_terms",
     "extend_agreement",
     "fetch_licensed_content",
     "format_price",

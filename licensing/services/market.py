@@ -1,18 +1,42 @@
 """The offer market: which published offers an agent (or the public) may see, and how."""
 
+import textwrap
 import uuid
 from collections.abc import Collection
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 
+from accounts import services as accounts
 from accounts.services import Actor
+from catalog import services as catalog
 from licensing import errors
 from licensing.models import LicenseOffer
 from licensing.services.acting import agent_id_for
+from licensing.services.explain import explain_terms
 from licensing.services.offers import OfferInfo, offer_info
 from licensing.services.terms import usage_covers
+
+
+@dataclass(frozen=True)
+class MarketCollection:
+    id: uuid.UUID
+    name: str
+    description: str
+    topics: tuple[str, ...]
+    document_count: int
+    sample_passage: str  # the opening of its first passage, within the offer's quote limit
+
+
+@dataclass(frozen=True)
+class MarketOffer(OfferInfo):
+    """An offer as the market shows it: with its provider's slug, its collections described,
+    and its terms in plain words."""
+
+    provider_slug: str = ""
+    collections: tuple[MarketCollection, ...] = ()
+    explanation: str = ""
 
 
 def offer_visible_to(
@@ -94,22 +118,81 @@ def list_market_offers(
     *,
     actor: Actor,
     usage_type: str | None = None,
-    provider_id: uuid.UUID | None = None,
+    provider: str | None = None,
     collection_id: uuid.UUID | None = None,
+    topic: str | None = None,
     organization_id: uuid.UUID | str | None = None,
-) -> list[OfferInfo]:
-    """Return the published offers the acting agent may see and accept, optionally filtered."""
-    return list_published_offers(
-        agent_id=agent_id_for(actor, organization_id, reading=True),
-        usage_type=usage_type,
-        provider_id=provider_id,
-        collection_id=collection_id,
+) -> list[MarketOffer]:
+    """Return the published offers the acting agent may see and accept, described for the
+    market, optionally filtered by usage, provider (its slug or id), collection, or a topic of
+    one of the offer's collections."""
+    agent_id = agent_id_for(actor, organization_id, reading=True)
+    provider_id = _provider_id(provider)
+    if provider and provider_id is None:
+        return []
+    offers = _for_market(
+        list_published_offers(
+            agent_id=agent_id,
+            usage_type=usage_type,
+            provider_id=provider_id,
+            collection_id=collection_id,
+        )
     )
+    if topic:
+        wanted = topic.strip().casefold()
+        offers = [o for o in offers if wanted in _topics(o)]
+    return offers
+
+
+def _topics(offer: MarketOffer) -> set[str]:
+    return {t.casefold() for c in offer.collections for t in c.topics}
+
+
+def _provider_id(provider: str | None) -> uuid.UUID | None:
+    if not provider:
+        return None
+    try:
+        return uuid.UUID(provider)
+    except ValueError:
+        return accounts.organization_id_for_slug(slug=provider)
+
+
+def _for_market(offers: list[OfferInfo]) -> list[MarketOffer]:
+    """Describe offers for the market: two queries whatever their number."""
+    shown = catalog.showcase_collections(
+        collection_ids={c for o in offers for c in o.terms.collection_ids}
+    )
+    slugs = accounts.organization_slugs(organization_ids={o.provider_id for o in offers})
+    described = []
+    for offer in offers:
+        limit = offer.terms.max_snippet_chars or catalog.SHOWCASE_SAMPLE_CHARS
+        collections = tuple(
+            MarketCollection(
+                id=c.id,
+                name=c.name,
+                description=c.description,
+                topics=c.topics,
+                document_count=c.document_count,
+                sample_passage=textwrap.shorten(c.sample_passage, width=limit, placeholder="…")
+                if c.sample_passage
+                else "",
+            )
+            for c in (shown[i] for i in offer.terms.collection_ids if i in shown)
+        )
+        described.append(
+            MarketOffer(
+                **{f.name: getattr(offer, f.name) for f in fields(OfferInfo)},
+                provider_slug=slugs.get(offer.provider_id, ""),
+                collections=collections,
+                explanation=explain_terms(offer.terms),
+            )
+        )
+    return described
 
 
 def get_market_offer(
     *, actor: Actor, offer_id: uuid.UUID | str, organization_id: uuid.UUID | str | None = None
-) -> OfferInfo:
+) -> MarketOffer:
     """Return a published offer the acting agent may see, without its allow and deny lists."""
     agent_id = agent_id_for(actor, organization_id, reading=True)
     try:
@@ -121,4 +204,4 @@ def get_market_offer(
     info = offer_info(offer)
     if not _visible(info, agent_id):
         raise errors.NotFound("Offer not found.")
-    return redacted(info)
+    return _for_market([redacted(info)])[0]

@@ -318,3 +318,55 @@ def test_billing_check_finds_ad_revenue_not_paid_from_prepaid_funds(agent, adver
 
     assert not report.ok
     assert any("advertiser's prepaid" in p for p in report.problems)
+
+
+def test_a_recorded_impression_is_charged_once_the_recording_commits(
+    advertiser, agent, provider, approved_unit, license_of, django_capture_on_commit_callbacks
+):
+    fund(advertiser, 1_000_000)
+    unit = approved_unit()
+    request_id = meter(agent, [(license_of(provider, agent), 1_000_000)])
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        serve(agent, request_id, [unit])
+
+    assert len(callbacks) == 1  # the charging task, run eagerly
+    assert AdEvent.objects.get().status == "charged"
+    assert prepaid(advertiser) == 1_000_000 - 1000
+
+
+def test_the_periodic_tasks_are_registered_and_run(db):
+    from ads import tasks
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    for name in ("ads.charge_ad_events", "ads.purge_auction_traces"):
+        assert name in app.tasks
+    assert tasks.charge_ad_events() == {
+        "charged": 0,
+        "unfunded": 0,
+        "over_budget": 0,
+        "void": 0,
+        "waiting": 0,
+    }
+    assert tasks.purge_auction_traces() == 0
+
+
+def test_a_campaigns_spend_of_record_counts_charged_and_pending_events(
+    advertiser, agent, provider, approved_unit, license_of
+):
+    fund(advertiser, 1_000_000)
+    unit = approved_unit()
+    agreement = license_of(provider, agent)
+    serve(agent, meter(agent, [(agreement, 1_000_000)]), [unit], prices=[2_000_000])
+    ads.charge_ad_events()  # 2,000 charged
+    serve(agent, meter(agent, [(agreement, 1_000_000)]), [unit], prices=[3_000_000])  # pending
+
+    (spend,) = ads.campaign_spend(campaign_ids=[unit.campaign_id], day=timezone.now().date())
+    (yesterday,) = ads.campaign_spend(
+        campaign_ids=[unit.campaign_id], day=timezone.now().date() - timedelta(days=1)
+    )
+
+    assert (spend.spent_micros, spend.spent_on_day_micros) == (5000, 5000)
+    assert (yesterday.spent_micros, yesterday.spent_on_day_micros) == (5000, 0)
+    assert spend.total_budget_micros == 100_000_000

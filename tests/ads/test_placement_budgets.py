@@ -93,7 +93,7 @@ def test_an_agent_sees_a_unit_at_most_the_frequency_cap_a_day(
     heat = approved_unit(**HEAT)
     for _ in range(2):
         with django_capture_on_commit_callbacks(execute=True):
-            ads.record_selection(ads.select_sponsored(context(agent)))
+            ads.serve_selection(ads.select_sponsored(context(agent)))
 
     capped = ads.select_sponsored(context(agent))
     assert (winners(capped), reasons_by_unit(capped)[heat.id]) == ([], "frequency_capped")
@@ -113,16 +113,19 @@ def test_recording_writes_the_serving_its_impression_and_the_trace_and_spends_th
     chosen = ads.select_sponsored(context(agent))
     placement = chosen.placements[0]
 
-    with django_capture_on_commit_callbacks(execute=True):
-        recorded = ads.record_selection(chosen)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        (served,) = ads.serve_selection(chosen)
+        assert Serving.objects.count() == 0  # written once the answer commits
+        assert budget_store().remaining(str(heat.campaign_id)).reserved_micros > 0
 
+    assert len(callbacks) == 2  # recording, then charging what it recorded
     serving = Serving.objects.get()
     assert (serving.unit_id, serving.price_micros, list(serving.reasons)) == (
         heat.id,
         placement.price_micros,
         list(placement.reasons),
     )
-    assert recorded.servings[0].id == serving.id
+    assert (served.id, served.click_path) == (serving.id, ads.click_path(serving.id))
     impression = AdEvent.objects.get(serving=serving)
     assert impression.amount_micros == placement.price_micros // 1000
     trace = AuctionTrace.objects.get()
@@ -132,27 +135,44 @@ def test_recording_writes_the_serving_its_impression_and_the_trace_and_spends_th
     assert (left.reserved_micros, left.spent_micros) == (0, impression.amount_micros)
 
 
-def test_a_winner_changed_since_the_auction_is_not_served_and_its_hold_is_given_back(
-    agent, advertiser, approved_unit
+def test_a_winner_changed_since_the_auction_is_not_recorded_nor_charged(
+    agent, advertiser, approved_unit, django_capture_on_commit_callbacks
 ):
     heat = approved_unit(**HEAT)
     chosen = ads.select_sponsored(context(agent))
     ads.pause_unit(actor=owner_of(advertiser), unit_id=heat.id)
 
-    recorded = ads.record_selection(chosen)
+    with django_capture_on_commit_callbacks(execute=True):
+        ads.serve_selection(chosen)
 
-    assert (recorded.servings, recorded.skipped) == ((), (heat.id,))
-    assert budget_store().remaining(str(heat.campaign_id)).reserved_micros == 0
-    assert Serving.objects.count() == 0
+    assert Serving.objects.count() == AdEvent.objects.count() == 0
+    assert AuctionTrace.objects.get().request_id == chosen.context.request_id
+    left = budget_store().remaining(str(heat.campaign_id))
+    assert left.reserved_micros == 0  # spent in the store until the record says otherwise
+    ads.reconcile_budgets()
+    assert budget_store().remaining(str(heat.campaign_id)).spent_micros == 0
+
+
+def test_recording_is_once_per_request(agent, approved_unit, django_capture_on_commit_callbacks):
+    approved_unit(**HEAT)
+    chosen = ads.select_sponsored(context(agent))
+    with django_capture_on_commit_callbacks() as callbacks:
+        ads.serve_selection(chosen)
+    (callback,) = callbacks
+    callback()
+    callback()  # a redelivered task
+
+    assert Serving.objects.count() == AdEvent.objects.count() == AuctionTrace.objects.count() == 1
 
 
 def test_reconcile_sets_the_store_to_charged_and_pending_events_and_frees_stale_holds(
-    agent, approved_unit, settings
+    agent, approved_unit, settings, django_capture_on_commit_callbacks
 ):
     heat = approved_unit(**HEAT, campaign={"total_budget_micros": 50_000_000})
     chosen = ads.select_sponsored(context(agent))  # a hold nobody settles: its process died
     held = chosen.placements[0].reservation.amount_micros
-    ads.record_selection(ads.select_sponsored(context(agent)))  # pending, never settled here
+    with django_capture_on_commit_callbacks(execute=True):
+        ads.serve_selection(ads.select_sponsored(context(agent)))  # pending, not charged yet
     pending = AdEvent.objects.get().amount_micros
     campaign = Campaign.objects.get(id=heat.campaign_id)
     store = budget_store()
@@ -179,7 +199,7 @@ def test_a_click_takes_its_charge_from_the_budget_and_is_free_once_it_is_spent(
     for _ in range(2):
         with django_capture_on_commit_callbacks(execute=True):
             chosen = ads.select_sponsored(context(agent))
-            servings += ads.record_selection(chosen).servings
+            servings += ads.serve_selection(chosen)
     store = budget_store()
     assert store.remaining(str(heat.campaign_id)).reserved_micros == 0  # a CPC hold goes back
     spend(heat.campaign_id, 50_000 - 7)  # 7 micros left

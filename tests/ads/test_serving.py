@@ -224,3 +224,31 @@ def test_recording_an_auction_that_served_nothing_is_also_once(agent, approved_u
         )
 
     assert AuctionTrace.objects.count() == 1
+
+
+def test_recording_an_auction_is_a_fixed_number_of_queries(
+    agent, advertiser, approved_unit, django_assert_max_num_queries, settings
+):
+    settings.ADS_TRACE_MAX_CANDIDATES = 50
+    units = [approved_unit(title=f"Unit {n}") for n in range(3)]
+    candidates = [ads.TraceCandidate(u.id, "outbid", float(n)) for n, u in enumerate(units)]
+    candidates += [ads.TraceCandidate(uuid.uuid4(), "below_floor", 0.0) for _ in range(100)]
+
+    with django_assert_max_num_queries(12):
+        recorded = serve(agent, "req-q", units, candidates=candidates)
+
+    assert len(recorded.servings) == 3
+
+
+def test_operators_see_every_serving_and_trace_in_the_admin(client, operator, agent, approved_unit):
+    unit = approved_unit()
+    (serving,) = serve(
+        agent, "req-admin", [unit], candidates=[ads.TraceCandidate(unit.id, "won", 2.0, 1000)]
+    ).servings
+    client.force_login(operator)
+
+    traces = client.get("/admin/ads/auctiontrace/")
+    detail = client.get(f"/admin/ads/serving/{serving.id}/change/")
+
+    assert traces.status_code == 200 and b"auction-req-admin" in traces.content
+    assert detail.status_code == 200 and b"impression" in detail.content

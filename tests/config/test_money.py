@@ -1,6 +1,6 @@
 import pytest
 
-from core.money import format_micros
+from core.money import format_micros, format_money
 
 
 @pytest.mark.parametrize(
@@ -19,3 +19,9 @@ from core.money import format_micros
 )
 def test_format_micros_is_exact(micros, options, shown):
     assert format_micros(micros, **options) == shown
+
+
+def test_format_money_names_the_currency_and_groups_thousands():
+    assert format_money(49_000_000, "USD") == "49 USD"
+    assert format_money(24_977_684, "EUR") == "24.977684 EUR"
+    assert format_money(1_500_000_000, "USD") == "1,500 USD"

@@ -128,3 +128,49 @@ def test_a_new_api_key_secret_is_never_written_to_the_session_table(make_org):
 
     assert after_post
     assert not [row for row in after_post + after_next_page if secret in row]
+
+
+def _errors_by_field(page: str) -> dict[str, list[str]]:
+    """Each field's label and the error list Django puts right after it."""
+    found = {}
+    for field in ("email", "password", "organization_name"):
+        match = re.search(
+            rf'name="{field}"[^>]*>\s*</label>\s*<ul class="errorlist"[^>]*>(.*?)</ul>', page, re.S
+        )
+        found[field] = re.findall(r"<li>(.*?)</li>", match.group(1)) if match else []
+    return found
+
+
+def test_sign_up_shows_every_problem_at_once_next_to_its_field(make_org):
+    _, existing = make_org()
+    client = Client()
+
+    response = client.post(
+        "/signup/",
+        {
+            "email": existing.email,
+            "password": "123",
+            "organization_name": "   ",
+            "roles": ["agent"],
+        },
+    )
+
+    assert response.status_code == 400
+    errors = _errors_by_field(response.content.decode())
+    assert errors["email"] == ["An account with this email already exists."]
+    assert errors["organization_name"] == ["This field is required."]
+    assert any("too short" in e for e in errors["password"]), errors
+    assert User.objects.count() == 1
+
+
+def test_a_form_error_still_says_the_password_is_too_weak():
+    response = Client().post(
+        "/signup/", {"email": "not an email", "password": "123", "organization_name": "X"}
+    )
+
+    assert response.status_code == 400
+    errors = _errors_by_field(response.content.decode())
+    assert errors["email"] == ["Enter a valid email address."]
+    assert any("too short" in e for e in errors["password"]), errors
+    assert "This field is required." in response.content.decode()  # the roles
+    assert User.objects.count() == 0

@@ -3,7 +3,12 @@ them may serve this answer (eligibility masks), the auction with budgets held, a
 answer path records once they are served. The rule itself is ads/services/auction/."""
 
 from ads.services.placement.masks import Surroundings, eligibility
-from ads.services.placement.recording import impression_micros, record_selection, trace_of
+from ads.services.placement.recording import (
+    impression_micros,
+    record_payload,
+    serve_selection,
+    trace_of,
+)
 from ads.services.placement.selection import (
     AdContext,
     Placement,
@@ -27,10 +32,11 @@ __all__ = [
     "current_snapshot",
     "eligibility",
     "impression_micros",
-    "record_selection",
+    "record_payload",
     "release_selection",
     "select_sponsored",
     "sensitive_term",
+    "serve_selection",
     "trace_of",
     "why_this_ad",
 ]

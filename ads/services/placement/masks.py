@@ -96,7 +96,7 @@ def eligibility(
     around: Surroundings,
     view: BudgetView,
     *,
-    served_today: Mapping[uuid.UUID, int],
+    served_today: Mapping[str, int],
     frequency_cap: int,
     now_s: float,
 ) -> tuple[CodeArray, FloatArray]:
@@ -114,7 +114,9 @@ def eligibility(
     if frequency_cap > 0 and served_today:
         shown = np.zeros(n, dtype=np.int64)
         rows = [
-            (snapshot.unit_rows[u], c) for u, c in served_today.items() if u in snapshot.unit_rows
+            (snapshot.unit_numbers[u], c)
+            for u, c in served_today.items()
+            if u in snapshot.unit_numbers
         ]
         if rows:
             shown[[r for r, _ in rows]] = [c for _, c in rows]

@@ -1,32 +1,44 @@
-"""Recording a selection with its answer: the servings, impressions and trace
-(`record_serving`), then the winners' holds spent or given back.
+"""Serving a selection with its answer, and recording it.
 
-Called inside the database transaction that meters the answer, so an answer and what was
-served beside it commit together. Once that commits:
+In the answer's request (`serve_selection`), nothing is written to the database: each winner
+gets its serving's id (so its click URL can be signed now) and its description for the
+sponsored item. Once the answer's transaction commits:
 
-- a CPM serving's hold becomes its impression's charge (its price per 1,000 / 1,000, rounded
-  down, within its hold) and the rest is given back;
-- a CPC serving's hold is given back: it showed there was room for a click, which is taken
-  from the budget when it comes (`clicks.record_click`);
-- each served unit counts once more towards the agent organization's frequency cap.
+- a CPM winner's hold becomes its impression's charge (its price per 1,000 / 1,000, rounded
+  down, within its hold) and the rest is given back; a CPC winner's hold is given back (it
+  showed there was room for a click, which is taken from the budget when it comes,
+  `clicks.record_click`);
+- each served unit counts once more towards the agent organization's frequency cap;
+- the Celery task `ads.record_serving` is queued: it writes the servings, their impressions
+  and the auction's trace (`serving.record_serving`, once per request id) and the impressions
+  are charged. Without a broker (`make run`) it runs at once, in the request.
 
-A winner `record_serving` did not serve (its unit changed since the snapshot) has its hold
-given back at once; if the transaction rolls back, the caller gives back the rest
-(`release_selection`).
+Writing after the answer, off its request, keeps the answer path's cost (see
+docs/performance.md); an impression charges nothing unless its answer is metered, so a
+serving recorded for an answer that then failed costs nothing. A winner that changed since the
+snapshot (paused, edited, its campaign stopped) is not recorded: its impression is not charged,
+and the reconcile task sets the budget store back to the record.
+
+If the answer fails before its transaction commits, none of this happens and the caller gives
+the holds back (`release_selection`).
 """
 
 import logging
+import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from ads.services.auction import Reason, budget_store
 from ads.services.auction.candidates import REASON_NAMES
+from ads.services.clicks import click_path
 from ads.services.placement.frequency import frequency_store
-from ads.services.placement.selection import Placement, Selection, release_selection
-from ads.services.serving import RecordedServing, ServedUnit, record_serving
+from ads.services.placement.selection import Placement, Selection
+from ads.services.serving import RecordedServing, ServedUnit, ServingInfo, record_serving
 from ads.services.traces import TraceCandidate
 
 logger = logging.getLogger("provenant.ads")
@@ -62,43 +74,6 @@ def trace_of(selection: Selection) -> tuple[list[TraceCandidate], dict[str, int]
     return candidates, omitted
 
 
-def record_selection(selection: Selection) -> RecordedServing | None:
-    """Record the selection with its answer (see the module); None when no auction ran."""
-    if selection.result is None:
-        return None
-    context = selection.context
-    candidates, omitted = trace_of(selection)
-    recorded = record_serving(
-        request_id=context.request_id,
-        auction_id=selection.auction_id,
-        agent_id=context.agent_id,
-        winners=[
-            ServedUnit(
-                unit_id=p.unit.unit_id,
-                unit_version=p.unit.version,
-                price_micros=p.price_micros,
-                reasons=p.reasons,
-                max_charge_micros=p.max_charge_micros,
-            )
-            for p in selection.placements
-        ],
-        candidates=candidates,
-        omitted=omitted,
-    )
-    served = {s.unit_id for s in recorded.servings} if recorded.created else set()
-    kept = [p for p in selection.placements if p.unit.unit_id in served]
-    release_selection(
-        Selection(
-            selection.auction_id,
-            context,
-            tuple(p for p in selection.placements if p.unit.unit_id not in served),
-        )
-    )
-    if kept:
-        transaction.on_commit(lambda: _served(selection, kept))
-    return recorded
-
-
 def impression_micros(placement: Placement) -> int:
     """What a served unit's impression charges (as `charging.impression_charge` does)."""
     if placement.unit.bid_type != "cpm":
@@ -108,17 +83,114 @@ def impression_micros(placement: Placement) -> int:
     return min(charge, cap) if cap is not None else charge
 
 
-def _served(selection: Selection, placements: list[Placement]) -> None:
+def _serving(selection: Selection, placement: Placement, served_at: datetime) -> ServingInfo:
+    unit, serving_id = placement.unit, uuid.uuid4()
+    return ServingInfo(
+        id=serving_id,
+        request_id=selection.context.request_id,
+        auction_id=selection.auction_id,
+        slot=placement.slot,
+        agent_id=selection.context.agent_id,
+        unit_id=unit.unit_id,
+        unit_version=unit.version,
+        campaign_id=unit.campaign_id,
+        advertiser_id=unit.advertiser_id,
+        advertiser_name=unit.advertiser_name,
+        title=unit.title,
+        body=unit.body,
+        url=unit.url,
+        call_to_action=unit.call_to_action,
+        category=unit.category,
+        bid_type=unit.bid_type,
+        price_micros=placement.price_micros,
+        currency=unit.currency,
+        reasons=placement.reasons,
+        created_at=served_at,
+        click_path=click_path(serving_id),
+    )
+
+
+def serve_selection(selection: Selection) -> tuple[ServingInfo, ...]:
+    """Return the servings of a selection's winners and arrange, for when the answer's
+    transaction commits, their holds, frequency counts and recording (see the module)."""
+    if selection.result is None:
+        return ()  # no auction ran: nothing to record
+    served_at = timezone.now()
+    servings = tuple(_serving(selection, p, served_at) for p in selection.placements)
+    payload = _record_payload(selection, servings, served_at)
+    transaction.on_commit(lambda: _served(selection, payload))
+    return servings
+
+
+def _record_payload(
+    selection: Selection, servings: tuple[ServingInfo, ...], served_at: datetime
+) -> dict[str, Any]:
+    """Return what `record_payload` needs, as JSON (the Celery task's argument)."""
+    candidates, omitted = trace_of(selection)
+    return {
+        "request_id": selection.context.request_id,
+        "auction_id": selection.auction_id,
+        "agent_id": str(selection.context.agent_id),
+        "served_at": served_at.isoformat(),
+        "winners": [
+            {
+                "serving_id": str(s.id),
+                "unit_id": str(p.unit.unit_id),
+                "unit_version": p.unit.version,
+                "price_micros": p.price_micros,
+                "reasons": list(p.reasons),
+                "max_charge_micros": p.max_charge_micros,
+            }
+            for p, s in zip(selection.placements, servings, strict=True)
+        ],
+        "candidates": [[str(c.unit_id), c.reason, c.score, c.price_micros] for c in candidates],
+        "omitted": omitted,
+    }
+
+
+def record_payload(payload: dict[str, Any]) -> RecordedServing:
+    """Record what `serve_selection` served (the task `ads.record_serving`; once per request)."""
+    return record_serving(
+        request_id=payload["request_id"],
+        auction_id=payload["auction_id"],
+        agent_id=uuid.UUID(payload["agent_id"]),
+        now=datetime.fromisoformat(payload["served_at"]),
+        winners=[
+            ServedUnit(
+                unit_id=uuid.UUID(w["unit_id"]),
+                unit_version=w["unit_version"],
+                price_micros=w["price_micros"],
+                reasons=tuple(w["reasons"]),
+                max_charge_micros=w["max_charge_micros"],
+                serving_id=uuid.UUID(w["serving_id"]),
+            )
+            for w in payload["winners"]
+        ],
+        candidates=[
+            TraceCandidate(unit_id=uuid.UUID(unit_id), reason=reason, score=score, price_micros=p)
+            for unit_id, reason, score, p in payload["candidates"]
+        ],
+        omitted=payload["omitted"],
+    )
+
+
+def _served(selection: Selection, payload: dict[str, Any]) -> None:
     store = budget_store()
-    for placement in placements:
+    for placement in selection.placements:
         try:
             store.settle(placement.reservation, spent_micros=impression_micros(placement))
         except Exception:
             logger.exception("Could not settle the hold of %s", selection.auction_id)
     try:
-        day = datetime.now(UTC).date()
-        frequency_store().add(
-            str(selection.context.agent_id), (str(p.unit.unit_id) for p in placements), day
-        )
+        if selection.placements:
+            day = datetime.now(UTC).date()
+            units = (str(p.unit.unit_id) for p in selection.placements)
+            frequency_store().add(str(selection.context.agent_id), units, day)
     except Exception:
         logger.exception("Could not count the servings of %s", selection.auction_id)
+    from ads import tasks
+
+    try:
+        tasks.record_serving.delay(payload)
+    except Exception:
+        logger.exception("Could not queue the recording of %s", selection.auction_id)

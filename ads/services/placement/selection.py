@@ -33,7 +33,7 @@ from ads.services.auction import (
 )
 from ads.services.auction.budgets import CampaignKey
 from ads.services.auction.relevance import tokenize
-from ads.services.changes import preferences_generation
+from ads.services.changes import generations, preferences_generation
 from ads.services.eligibility import EligibleUnit
 from ads.services.placement.budgets import LoadLimits, budget_view, forget_views
 from ads.services.placement.frequency import frequency_store
@@ -135,9 +135,12 @@ def auction_id_for(request_id: str) -> str:
     return f"auc_{request_id}"[:100]
 
 
-def provider_preferences(provider_ids: tuple[uuid.UUID, ...]) -> list[AdPreferences]:
-    """Return these providers' ad preferences, cached per process until one changes."""
-    generation = preferences_generation()
+def provider_preferences(
+    provider_ids: tuple[uuid.UUID, ...], *, generation: int | None = None
+) -> list[AdPreferences]:
+    """Return these providers' ad preferences, cached per process until one changes
+    (`generation`: the preferences' generation, when the caller has just read it)."""
+    generation = preferences_generation() if generation is None else generation
     cached = _preferences.get_many((generation, p) for p in provider_ids)
     missing = [p for p in provider_ids if (generation, p) not in cached]
     if missing:
@@ -170,16 +173,22 @@ def select_sponsored(
 def _select(context: AdContext, load_limits: LoadLimits, now_s: float) -> Selection:
     if sensitive_term(context.question):
         return _skipped(context, SENSITIVE)
-    preferences = provider_preferences(tuple(dict.fromkeys(context.provider_ids)))
+    units_generation, preferences_now = generations()
+    preferences = provider_preferences(
+        tuple(dict.fromkeys(context.provider_ids)), generation=preferences_now
+    )
     if any(not p.allow_ads for p in preferences):
         return _skipped(context, PROVIDER_OPT_OUT)
-    snapshot = current_snapshot(currency=context.currency, now_s=now_s)
+    snapshot = current_snapshot(
+        currency=context.currency, now_s=now_s, generation_now=units_generation
+    )
     if not len(snapshot):
         return _skipped(context, NO_UNITS)
     store = budget_store()
     view = budget_view(snapshot, store=store, load_limits=load_limits, now_s=now_s)
+    cap = int(settings.ADS_FREQUENCY_CAP)
     day = datetime.fromtimestamp(now_s, UTC).date()
-    shown = frequency_store().counts(str(context.agent_id), day)
+    shown = frequency_store().counts(str(context.agent_id), day) if cap > 0 else {}
     around = Surroundings(
         agent_id=context.agent_id,
         collection_ids=frozenset(context.collection_ids),
@@ -191,8 +200,8 @@ def _select(context: AdContext, load_limits: LoadLimits, now_s: float) -> Select
         snapshot,
         around,
         view,
-        served_today={uuid.UUID(u): n for u, n in shown.items()},
-        frequency_cap=int(settings.ADS_FREQUENCY_CAP),
+        served_today=shown,
+        frequency_cap=cap,
         now_s=now_s,
     )
     base = snapshot.candidates

@@ -82,6 +82,7 @@ class Snapshot:
     units: tuple[EligibleUnit, ...]
     unit_ids: tuple[uuid.UUID, ...]
     unit_rows: dict[uuid.UUID, int]
+    unit_numbers: dict[str, int]  # the same, by the id as text (the frequency counters' keys)
     campaign_ids: tuple[uuid.UUID, ...]
     advertiser_ids: tuple[uuid.UUID, ...]
     advertiser_rows: dict[uuid.UUID, int]
@@ -166,6 +167,7 @@ def build_snapshot(
         units=tuple(units),
         unit_ids=tuple(u.unit_id for u in units),
         unit_rows={u.unit_id: row for row, u in enumerate(units)},
+        unit_numbers={str(u.unit_id): row for row, u in enumerate(units)},
         campaign_ids=tuple(campaigns),
         advertiser_ids=tuple(advertisers),
         advertiser_rows=advertisers,
@@ -187,13 +189,16 @@ def build_snapshot(
     )
 
 
-def current_snapshot(*, currency: str, now_s: float | None = None) -> Snapshot:
+def current_snapshot(
+    *, currency: str, now_s: float | None = None, generation_now: int | None = None
+) -> Snapshot:
     """Return this process's snapshot of the units that may serve in `currency` (see the
-    module's docstring): one query and a build when the generation or time bucket is new."""
+    module's docstring): one query and a build when the generation or time bucket is new.
+    `generation_now`: the ads generation, when the caller has just read it."""
     now_s = time.time() if now_s is None else now_s
     max_age_s = max(1, int(settings.ADS_SNAPSHOT_MAX_AGE_S))
     bucket = int(now_s // max_age_s)
-    current = generation()
+    current = generation() if generation_now is None else generation_now
 
     def build() -> Snapshot:
         now = datetime.fromtimestamp(now_s, UTC)

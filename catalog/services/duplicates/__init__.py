@@ -17,6 +17,12 @@ operator releases a false positive in the admin; it is then never held out again
 original again.
 """
 
+from catalog.services.duplicates.disputes import (
+    DisputeInfo,
+    dispute_duplicate,
+    get_dispute,
+    resolve_dispute,
+)
 from catalog.services.duplicates.judging import judge
 from catalog.services.duplicates.rejudging import dependents_of, recheck, release_duplicate
 from catalog.services.duplicates.texts import DuplicateRef, Verdict
@@ -30,16 +36,20 @@ from catalog.services.duplicates.versions import (
 )
 
 __all__ = [
+    "DisputeInfo",
     "DuplicateRef",
     "Judgement",
     "Verdict",
     "deferred_signatures",
     "dependents_of",
+    "dispute_duplicate",
+    "get_dispute",
     "judge",
     "judge_version",
     "recheck",
     "record_version",
     "recording",
     "release_duplicate",
+    "resolve_dispute",
     "sign_documents",
 ]

@@ -16,7 +16,6 @@ import logging
 from dataclasses import dataclass, replace
 
 from django.conf import settings
-from django.db import transaction
 
 import inference_client
 from ads import services as ads
@@ -61,23 +60,21 @@ def select(
 def attach(
     result: AnswerResult, selection: ads.Selection | None, request: SponsoredRequest | None
 ) -> AnswerResult:
-    """Record the selection with the answer and return the answer with its sponsored items
-    (in the caller's transaction, if any: the answer and its servings commit together)."""
+    """Return the answer with its sponsored items. Their holds are spent and the servings
+    recorded once the caller's transaction (the answer's metering) commits, off the request
+    where a broker runs the task (`ads.serve_selection`)."""
     if selection is None or request is None:
         return result
     try:
-        with transaction.atomic():
-            recorded = ads.record_selection(selection)
+        servings = ads.serve_selection(selection)
+        items = tuple(
+            ads.sponsored_item(s, sign=sign_receipt, click_url=f"{request.site_url}{s.click_path}")
+            for s in servings
+        )
     except Exception:
-        logger.exception("Recording the sponsored items of %s failed", result.id)
+        logger.exception("Serving the sponsored items of %s failed", result.id)
         ads.release_selection(selection)
         return result
-    if recorded is None:
-        return result
-    items = tuple(
-        ads.sponsored_item(s, sign=sign_receipt, click_url=f"{request.site_url}{s.click_path}")
-        for s in recorded.servings
-    )
     return replace(result, sponsored=items)
 
 
