@@ -42,8 +42,16 @@ def reconcile_budgets() -> dict[str, int]:
 
 # Recording is once per request id (record_serving returns what the first call wrote), so a
 # task redelivered after its worker died re-runs safely.
-@shared_task(name="ads.record_serving", acks_late=True, reject_on_worker_lost=True)
+@shared_task(
+    name="ads.record_serving", acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
 def record_serving(payload: dict[str, Any]) -> int:
     """Write what an answer served (servings, impressions, the auction's trace); return how
     many servings it wrote or found."""
     return len(services.record_payload(payload).servings)
+
+
+@shared_task(name="ads.record_servings", acks_late=True, reject_on_worker_lost=True)
+def record_servings() -> int:
+    """Write what answers served, from the outbox, until it is empty; return how many."""
+    return services.record_served()

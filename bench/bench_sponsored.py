@@ -16,9 +16,10 @@ The server runs as a deployment does, with a Celery broker (Redis): with ads all
 runs the auction (snapshot, eligibility, relevance, second price, a Redis hold), signs its
 sponsored item, and on commit spends the hold and queues the task that records the serving, its
 impression and the trace (`ads.record_serving`), which queues the impression's charge. No worker
-runs during the windows: they measure the web tier. Afterwards a Celery worker drains the queue;
-its CPU per sponsored answer is reported, and the run checks that every item returned was
-recorded once, with one impression charged into the ledger, and nothing for answers without ads.
+runs during the windows: they measure the web tier. Afterwards the queued tasks run in this
+process, as a worker runs them; their CPU per sponsored answer is reported, and the run checks
+that every item returned was recorded once, with one impression charged into the ledger, and
+nothing for answers without ads.
 Each window also checks the metering (every answer received metered once). It prints answers/s,
 latency and CPU per answer of each mode, the fill rate, and the share of answers/s kept with
 sponsored items allowed (the target: at least 90%).
@@ -136,43 +137,32 @@ def seed_ads(units: int, questions: list[str], rng: random.Random) -> int:
     return len(chosen)
 
 
-def _queue_length(redis_url: str) -> int:
-    import redis
-
-    return int(redis.Redis.from_url(redis_url).llen("celery"))
-
-
-def drain(env: dict, redis_url: str) -> tuple[float, float]:
-    """Run a Celery worker until the queue is empty and no impression waits to be charged;
-    return its CPU seconds and wall seconds."""
-    import subprocess
+def drain(redis_url: str) -> tuple[float, float, int]:
+    """Run the queued tasks in this process, as a worker would, until none is left (the
+    recordings queue the impressions' charges); return the CPU seconds of this process and of
+    PostgreSQL, and the tasks run. Run in-process, a worker's start is not counted."""
+    import base64
     import time
 
-    from ads.models import AdEvent
+    import redis
+    from django.conf import settings
 
-    command = [
-        *(sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency=2"),
-        *("--loglevel=WARNING", "--without-heartbeat", "--without-gossip", "--without-mingle"),
-    ]
-    log = open(ab.WORK_DIR / "celery-sponsored.log", "ab")  # noqa: SIM115
-    worker = subprocess.Popen(
-        command, cwd=ab.ROOT, env={**ab.os.environ, **env}, stdout=log, stderr=log
-    )
-    meter = ab.CpuMeter(lambda: [worker.pid, *ab.Server(worker, "", log.name, "").worker_pids()])
-    started = time.monotonic()
-    with meter:
-        while time.monotonic() - started < 600:
-            time.sleep(1)
-            idle = _queue_length(redis_url) == 0
-            if idle and not AdEvent.objects.filter(status=AdEvent.Status.PENDING).exists():
-                time.sleep(1)  # a task taken but not finished would queue a charge
-                if _queue_length(redis_url) == 0:
-                    break
-    wall = time.monotonic() - started
-    worker.terminate()
-    worker.wait(timeout=30)
-    log.close()
-    return meter.seconds, wall
+    from config.celery import app
+
+    queue = redis.Redis.from_url(redis_url)
+    database = settings.DATABASES["default"]["NAME"]
+    ran = 0
+    started = time.process_time()
+    with ab.CpuMeter(lambda: ab._db_backends(database)) as db:
+        while (raw := queue.lpop("celery")) is not None:
+            message = json.loads(raw)
+            body = message["body"]
+            if message["properties"].get("body_encoding") == "base64":
+                body = base64.b64decode(body)
+            args, kwargs, _ = json.loads(body)
+            app.tasks[message["headers"]["task"]](*args, **kwargs)
+            ran += 1
+    return time.process_time() - started, db.seconds, ran
 
 
 def check_recording(on_ids: set[str], off_ids: set[str], items: int) -> str:
@@ -307,13 +297,12 @@ def main() -> None:
         print(f"\nanswers/s kept with sponsored items allowed: {kept:.1%} (target >= 90%)")
         server.stop()
         server = None
-        queued = _queue_length(args.redis_url)
-        cpu_s, wall_s = drain(env, args.redis_url)
-        sponsored_answers = max(1, totals["on"]["requests"])
+        cpu_s, db_s, ran = drain(args.redis_url)
+        per_answer = 1000 / max(1, totals["on"]["requests"])
         print(
-            f"\nrecording afterwards: a Celery worker (2 processes) drained {queued:,} queued "
-            f"tasks in {wall_s:.0f} s, {cpu_s * 1000 / sponsored_answers:.1f} ms of its CPU per "
-            "answer with sponsored items allowed (warm-up included)"
+            f"\nrecording afterwards, as a Celery worker would: {ran:,} tasks, "
+            f"{cpu_s * per_answer:.1f} + {db_s * per_answer:.1f} ms of CPU (worker + PostgreSQL) "
+            "per answer with sponsored items allowed (its warm-up's included)"
         )
         print(check_recording(received["on"], received["off"], totals["on"]["served"]))
     finally:

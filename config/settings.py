@@ -527,6 +527,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ads.reconcile_budgets",
         "schedule": float(ADS_RECONCILE_INTERVAL_S),
     },
+    # What answers served, should a queued recording have been lost (docs/ads.md).
+    "record-ad-servings": {"task": "ads.record_servings", "schedule": 60.0},
     # Usage events into the ledger, and subscription and purchase charges (docs/billing.md).
     "rate-usage": {"task": "billing.rate_usage", "schedule": float(BILLING_RATING_INTERVAL_S)},
     "charge-agreements": {

@@ -31,6 +31,7 @@ from ads.services.placement import (
     sensitive_term,
     serve_selection,
 )
+from ads.services.placement.outbox import drain as record_served
 from ads.services.preferences import (
     AdPreferences,
     ad_preferences_for,
@@ -124,6 +125,7 @@ __all__ = [
     "reconcile_budgets",
     "record_click",
     "record_payload",
+    "record_served",
     "record_serving",
     "reject_unit",
     "release_selection",

@@ -10,7 +10,9 @@ Two generation counters live in the shared cache (Redis in a deployment):
   preferences an auction reads are keyed by it.
 
 Each is bumped at once and again when the transaction commits, so a process that rebuilt in
-between (from the old rows) rebuilds again. A campaign's budgets are loaded into the budget
+between (from the old rows) rebuilds again. An auction reads both at most once a second per
+process (`generations`), so a change reaches every process within a second, and the process
+that made it at once. A campaign's budgets are loaded into the budget
 store when one of its units is approved and whenever its budgets change, after commit (the
 store is Redis, never written inside a database transaction).
 """
@@ -22,14 +24,18 @@ from django.core.cache import cache
 from django.db import transaction
 
 from ads.services.auction import budget_store
+from core.cache import LocalCache
 
 logger = logging.getLogger("provenant.ads")
 
 GENERATION_KEY = "ads:generation"
 PREFERENCES_GENERATION_KEY = "ads:preferences:generation"
+# Both generations, read from the shared cache at most once a second per process.
+_generations: "LocalCache[str, tuple[int, int]]" = LocalCache("ads.generations", maxsize=1, ttl_s=1)
 
 
 def _bump(key: str) -> None:
+    _generations.clear()  # this process sees its own change at once
     if cache.add(key, 1, timeout=None):
         return
     try:
@@ -63,9 +69,16 @@ def preferences_generation() -> int:
 
 
 def generations() -> tuple[int, int]:
-    """Return both generations (what may serve, providers' preferences) in one round trip."""
-    found = cache.get_many([GENERATION_KEY, PREFERENCES_GENERATION_KEY])
-    return found.get(GENERATION_KEY) or 0, found.get(PREFERENCES_GENERATION_KEY) or 0
+    """Return both generations (what may serve, providers' preferences), read from the shared
+    cache in one round trip at most once a second per process: a change made in another
+    process reaches this one within a second (and a winner changed meanwhile is not recorded
+    nor charged: `serving.record_serving`)."""
+
+    def read() -> tuple[int, int]:
+        found = cache.get_many([GENERATION_KEY, PREFERENCES_GENERATION_KEY])
+        return found.get(GENERATION_KEY) or 0, found.get(PREFERENCES_GENERATION_KEY) or 0
+
+    return _generations.get_or_compute("both", read)
 
 
 def daily_limit(total_budget_micros: int, daily_budget_micros: int | None) -> int:

@@ -255,9 +255,7 @@ def test_an_auction_or_a_recording_that_fails_leaves_the_answer_alone(
     ):
         unrecorded = ask(agent_client, allow_sponsored=True)  # recorded after the answer
     assert (unrecorded.status_code, len(unrecorded.json()["sponsored"])) == (200, 1)
-    assert same_parts(broken.json()) == same_parts(unserved.json()) == same_parts(
-        unrecorded.json()
-    )
+    assert same_parts(broken.json()) == same_parts(unserved.json()) == same_parts(unrecorded.json())
     assert AnswerRecord.objects.count() == 3 and Serving.objects.count() == 0
 
 

@@ -8,10 +8,11 @@ sponsored item. Once the answer's transaction commits:
   down, within its hold) and the rest is given back; a CPC winner's hold is given back (it
   showed there was room for a click, which is taken from the budget when it comes,
   `clicks.record_click`);
-- each served unit counts once more towards the agent organization's frequency cap;
-- the Celery task `ads.record_serving` is queued: it writes the servings, their impressions
-  and the auction's trace (`serving.record_serving`, once per request id) and the impressions
-  are charged. Without a broker (`make run`) it runs at once, in the request.
+- each served unit counts once more towards the agent organization's frequency cap (when
+  there is one);
+- the answer's record goes to the outbox (`outbox.push`): a Celery task writes the servings,
+  their impressions and the auction's trace (`serving.record_serving`, once per request id)
+  and the impressions are charged. Without a broker (`make run`) it is written at once.
 
 Writing after the answer, off its request, keeps the answer path's cost (see
 docs/performance.md); an impression charges nothing unless its answer is metered, so a
@@ -36,6 +37,7 @@ from django.utils import timezone
 from ads.services.auction import Reason, budget_store
 from ads.services.auction.candidates import REASON_NAMES
 from ads.services.clicks import click_path
+from ads.services.placement import outbox
 from ads.services.placement.frequency import frequency_store
 from ads.services.placement.selection import Placement, Selection
 from ads.services.serving import RecordedServing, ServedUnit, ServingInfo, record_serving
@@ -182,15 +184,13 @@ def _served(selection: Selection, payload: dict[str, Any]) -> None:
         except Exception:
             logger.exception("Could not settle the hold of %s", selection.auction_id)
     try:
-        if selection.placements:
+        if selection.placements and int(settings.ADS_FREQUENCY_CAP) > 0:
             day = datetime.now(UTC).date()
             units = (str(p.unit.unit_id) for p in selection.placements)
             frequency_store().add(str(selection.context.agent_id), units, day)
     except Exception:
         logger.exception("Could not count the servings of %s", selection.auction_id)
-    from ads import tasks
-
     try:
-        tasks.record_serving.delay(payload)
+        outbox.push(payload)
     except Exception:
         logger.exception("Could not queue the recording of %s", selection.auction_id)
