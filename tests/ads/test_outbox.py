@@ -47,9 +47,11 @@ def test_a_record_that_cannot_be_written_does_not_stop_the_others(
 ):
     approved_unit(**HEAT)
     queue.rpush(outbox.QUEUE_KEY, b'{"request_id": "broken"}')
-    with mock.patch("ads.tasks.record_servings.delay"):
-        with django_capture_on_commit_callbacks(execute=True):
-            ads.serve_selection(ads.select_sponsored(context(agent)))
+    with (
+        mock.patch("ads.tasks.record_servings.delay"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        ads.serve_selection(ads.select_sponsored(context(agent)))
 
     assert ads.record_served() == 1
     assert Serving.objects.count() == 1
@@ -65,9 +67,11 @@ def test_without_redis_an_answer_is_recorded_at_once_or_by_its_own_task(
     assert Serving.objects.count() == 1  # no broker: written on commit
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    with mock.patch("ads.tasks.record_serving.delay") as queued:
-        with django_capture_on_commit_callbacks(execute=True):
-            ads.serve_selection(ads.select_sponsored(context(agent)))
+    with (
+        mock.patch("ads.tasks.record_serving.delay") as queued,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        ads.serve_selection(ads.select_sponsored(context(agent)))
     (call,) = queued.call_args_list
     assert call.args[0]["agent_id"] == str(agent.id)
     assert Serving.objects.count() == 1
