@@ -2,23 +2,23 @@
 
 In the answer's request (`serve_selection`), nothing is written to the database: each winner
 gets its serving's id (so its click URL can be signed now) and its description for the
-sponsored item. Once the answer's transaction commits:
+sponsored item. Once the answer's transaction commits, the answer's record goes to the outbox
+(`outbox.push`: one Redis RPUSH), and a Celery task records it (`record_payload`):
 
-- a CPM winner's hold becomes its impression's charge (its price per 1,000 / 1,000, rounded
+- the servings, their impressions and the auction's trace (`serving.record_serving`, once per
+  request id), and the impressions are charged (`charging`);
+- a CPM serving's hold becomes its impression's charge (its price per 1,000 / 1,000, rounded
   down, within its hold) and the rest is given back; a CPC winner's hold is given back (it
   showed there was room for a click, which is taken from the budget when it comes,
-  `clicks.record_click`);
-- each served unit counts once more towards the agent organization's frequency cap (when
-  there is one);
-- the answer's record goes to the outbox (`outbox.push`): a Celery task writes the servings,
-  their impressions and the auction's trace (`serving.record_serving`, once per request id)
-  and the impressions are charged. Without a broker (`make run`) it is written at once.
+  `clicks.record_click`); so is the hold of a winner that changed since the snapshot (paused,
+  edited, its campaign stopped), which is neither recorded nor charged;
+- each serving counts once towards the agent organization's frequency cap (when there is one).
 
-Writing after the answer, off its request, keeps the answer path's cost (see
-docs/performance.md); an impression charges nothing unless its answer is metered, so a
-serving recorded for an answer that then failed costs nothing. A winner that changed since the
-snapshot (paused, edited, its campaign stopped) is not recorded: its impression is not charged,
-and the reconcile task sets the budget store back to the record.
+Without a broker (`make run`, tests) the record is written at once, when the answer commits.
+Writing after the answer, off its request, keeps the answer path's cost (docs/performance.md);
+an impression charges nothing unless its answer is metered. Until its record is written, a
+winner's hold counts against its campaign's budgets; a hold whose record never comes (the
+process died) is freed by the reconcile task after BILLING_HOLD_TTL_S.
 
 If the answer fails before its transaction commits, none of this happens and the caller gives
 the holds back (`release_selection`).
@@ -26,7 +26,7 @@ the holds back (`release_selection`).
 
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ads.services.auction import Reason, budget_store
+from ads.services.auction import Reason, Reservation, budget_store
 from ads.services.auction.candidates import REASON_NAMES
 from ads.services.clicks import click_path
 from ads.services.placement import outbox
@@ -46,9 +46,10 @@ from ads.services.traces import TraceCandidate
 logger = logging.getLogger("provenant.ads")
 
 
-def trace_of(selection: Selection) -> tuple[list[TraceCandidate], dict[str, int]]:
+def trace_of(selection: Selection) -> tuple[list[list[Any]], dict[str, int]]:
     """Return the auction's most telling candidates (winners, then by score; at most
-    ADS_TRACE_MAX_CANDIDATES) and the others counted by reason, without a loop over them."""
+    ADS_TRACE_MAX_CANDIDATES) as rows `[unit id, reason, score, price or None]`, and the others
+    counted by reason, without a loop over every candidate."""
     result, snapshot = selection.result, selection.snapshot
     if result is None or snapshot is None:
         return [], {}
@@ -64,16 +65,14 @@ def trace_of(selection: Selection) -> tuple[list[TraceCandidate], dict[str, int]
     counts = np.bincount(reasons[rest], minlength=len(Reason))
     omitted = {REASON_NAMES[code]: int(n) for code, n in enumerate(counts) if n}
     prices = dict(zip(result.winners.tolist(), result.price_micros.tolist(), strict=True))
-    candidates = [
-        TraceCandidate(
-            unit_id=snapshot.unit_ids[row],
-            reason=REASON_NAMES[int(reasons[row])],
-            score=float(result.scores[row]),
-            price_micros=prices.get(row),
+    ids = snapshot.unit_ids
+    rows = [
+        [str(ids[row]), REASON_NAMES[code], score, prices.get(row)]
+        for row, code, score in zip(
+            kept.tolist(), reasons[kept].tolist(), result.scores[kept].tolist(), strict=True
         )
-        for row in kept.tolist()
     ]
-    return candidates, omitted
+    return rows, omitted
 
 
 def impression_micros(placement: Placement) -> int:
@@ -145,14 +144,28 @@ def _record_payload(
             }
             for p, s in zip(selection.placements, servings, strict=True)
         ],
-        "candidates": [[str(c.unit_id), c.reason, c.score, c.price_micros] for c in candidates],
+        "candidates": candidates,
         "omitted": omitted,
+        # Each winner's hold: spent or given back once the serving is recorded.
+        "holds": [
+            [
+                str(p.reservation.campaign_id),
+                p.reservation.hold_id,
+                p.reservation.amount_micros,
+                p.reservation.day.isoformat(),
+                impression_micros(p),
+            ]
+            for p in selection.placements
+        ],
     }
 
 
 def record_payload(payload: dict[str, Any]) -> RecordedServing:
-    """Record what `serve_selection` served (the task `ads.record_serving`; once per request)."""
-    return record_serving(
+    """Record what `serve_selection` served (the outbox's tasks; once per request id), then
+    spend the holds of the servings written (a CPM impression's charge) and give back the
+    others (CPC winners: their clicks are held when they come; winners not recorded), and
+    count the servings towards the frequency cap."""
+    recorded = record_serving(
         request_id=payload["request_id"],
         auction_id=payload["auction_id"],
         agent_id=uuid.UUID(payload["agent_id"]),
@@ -174,23 +187,28 @@ def record_payload(payload: dict[str, Any]) -> RecordedServing:
         ],
         omitted=payload["omitted"],
     )
+    served = {str(s.id) for s in recorded.servings}
+    store = budget_store()
+    for winner, (campaign_id, hold_id, held, day, charge) in zip(
+        payload["winners"], payload.get("holds", ()), strict=False
+    ):
+        hold = Reservation(campaign_id, hold_id, held, date.fromisoformat(day))
+        try:
+            store.settle(hold, spent_micros=charge if winner["serving_id"] in served else 0)
+        except Exception:
+            logger.exception("Could not settle the hold %s", hold_id)
+    if recorded.created and recorded.servings and int(settings.ADS_FREQUENCY_CAP) > 0:
+        try:
+            day = datetime.fromisoformat(payload["served_at"]).astimezone(UTC).date()
+            units = (str(s.unit_id) for s in recorded.servings)
+            frequency_store().add(payload["agent_id"], units, day)
+        except Exception:
+            logger.exception("Could not count the servings of %s", payload["request_id"])
+    return recorded
 
 
 def _served(selection: Selection, payload: dict[str, Any]) -> None:
-    store = budget_store()
-    for placement in selection.placements:
-        try:
-            store.settle(placement.reservation, spent_micros=impression_micros(placement))
-        except Exception:
-            logger.exception("Could not settle the hold of %s", selection.auction_id)
-    try:
-        if selection.placements and int(settings.ADS_FREQUENCY_CAP) > 0:
-            day = datetime.now(UTC).date()
-            units = (str(p.unit.unit_id) for p in selection.placements)
-            frequency_store().add(str(selection.context.agent_id), units, day)
-    except Exception:
-        logger.exception("Could not count the servings of %s", selection.auction_id)
     try:
         outbox.push(payload)
-    except Exception:
+    except Exception:  # the holds expire and are freed by the reconcile task
         logger.exception("Could not queue the recording of %s", selection.auction_id)
