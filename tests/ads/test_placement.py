@@ -1,6 +1,7 @@
 """Choosing sponsored items for an answer: the snapshot, every eligibility rule, the holds."""
 
 import math
+import time
 import uuid
 
 import pytest
@@ -207,3 +208,18 @@ def test_an_auction_reads_nothing_from_the_database_once_its_process_has_a_snaps
         chosen = ads.select_sponsored(context(agent, providers=[provider]))
 
     assert winners(chosen) == [heat.id]
+
+
+def test_a_snapshot_is_read_again_after_its_age_and_kept_when_nothing_changed(
+    agent, advertiser, approved_unit, settings
+):
+    from ads.services.placement import current_snapshot
+
+    settings.ADS_SNAPSHOT_MAX_AGE_S = 60
+    heat = approved_unit(**HEAT)
+    now = time.time() // 60 * 60 + 1  # the next call falls in the very next minute
+    first = current_snapshot(currency="USD", now_s=now)
+    assert current_snapshot(currency="USD", now_s=now + 61) is first  # the same units
+    other = approved_unit(**{**HEAT, "title": "Heat pump parts"})
+    later = current_snapshot(currency="USD", now_s=now + 61)  # a new generation: built again
+    assert later is not first and set(later.unit_ids) == {heat.id, other.id}

@@ -9,9 +9,11 @@ over units.
 
 Snapshots are cached per process under (the ads generation, the currency, the time bucket of
 ADS_SNAPSHOT_MAX_AGE_S): a change to what may serve bumps the generation
-(ads/services/changes.py) and every process rebuilds on its next auction; a snapshot is also
-rebuilt at the latest after ADS_SNAPSHOT_MAX_AGE_S, and holds the units whose campaigns start
-before its bucket ends (their schedule is checked when they serve).
+(ads/services/changes.py) and every process rebuilds on its next auction; the units are also
+read again at the latest after ADS_SNAPSHOT_MAX_AGE_S (a snapshot holds the units whose
+campaigns start before its bucket ends, and checks their schedule when they serve), and the
+previous snapshot is kept when they are the same (building the relevance index is the
+expensive part: about 0.5 s for 2,000 units).
 """
 
 import time
@@ -204,6 +206,9 @@ def current_snapshot(
         now = datetime.fromtimestamp(now_s, UTC)
         until = datetime.fromtimestamp((bucket + 1) * max_age_s, UTC)
         units = eligible_units(now=now, until=until, currency=currency)
+        previous = _snapshots.get((current, currency, bucket - 1))
+        if previous is not None and previous.units == tuple(units):
+            return previous  # nothing changed: keep its index rather than build it again
         return build_snapshot(units, currency=currency, generation=current, built_at=now_s)
 
     return _snapshots.get_or_compute((current, currency, bucket), build)
