@@ -34,6 +34,7 @@ class LoadResult:
     p99_ms: float
     max_ms: float
     answers: list[tuple[str, int]] = field(default_factory=list)
+    sponsored: int = 0  # sponsored items in the answers inspected
 
     @property
     def rate(self) -> float:
@@ -110,7 +111,8 @@ function response(status, headers, body)
   if inspect and status == 200 then
     local id = string.match(body, '^{"id":"([%%w_]+)"')
     local _, sources = string.gsub(body, '"snippet":', "")
-    table.insert(answers, (id or "?") .. " " .. sources)
+    local _, items = string.gsub(body, '"signed":{', "")
+    table.insert(answers, (id or "?") .. " " .. sources .. " " .. items)
   end
 end
 
@@ -189,10 +191,11 @@ def _run_wrk(url, method, headers, bodies, concurrency, duration_s, inspect) -> 
         if done.returncode or not out.exists():
             raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout} {done.stderr}")
         data = json.loads(out.read_text())
-    answers = []
+    answers, sponsored = [], 0
     for line in data["answers"]:
-        answer_id, _, sources = line.partition(" ")
+        answer_id, sources, items = line.split(" ")
         answers.append((answer_id, int(sources)))
+        sponsored += int(items)
     return LoadResult(
         client="wrk",
         concurrency=concurrency,
@@ -205,6 +208,7 @@ def _run_wrk(url, method, headers, bodies, concurrency, duration_s, inspect) -> 
         p99_ms=data["p99_us"] / 1000,
         max_ms=data["max_us"] / 1000,
         answers=answers,
+        sponsored=sponsored,
     )
 
 
@@ -229,12 +233,12 @@ async def _run_python(url, method, headers, bodies, concurrency, duration_s, ins
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     answers: list[tuple[str, int]] = []
-    socket_errors = 0
+    socket_errors = sponsored = 0
     started = time.perf_counter()
     deadline = started + duration_s
 
     async def worker(offset: int) -> None:
-        nonlocal socket_errors
+        nonlocal socket_errors, sponsored
         counter = offset
         reader = writer = None
         while time.perf_counter() < deadline:
@@ -262,6 +266,7 @@ async def _run_python(url, method, headers, bodies, concurrency, duration_s, ins
             if inspect and status == 200:
                 data = json.loads(body)
                 answers.append((data["id"], len(data["sources"])))
+                sponsored += len(data.get("sponsored") or [])
             if close:
                 writer.close()
                 reader = writer = None
@@ -283,6 +288,7 @@ async def _run_python(url, method, headers, bodies, concurrency, duration_s, ins
         p99_ms=percentile(ms, 0.99),
         max_ms=max(ms, default=0.0),
         answers=answers,
+        sponsored=sponsored,
     )
 
 

@@ -470,12 +470,68 @@ ANSWER_DEFAULT_SOURCES = env_int("ANSWER_DEFAULT_SOURCES", 5)
 IDEMPOTENCY_LOCK_S = env_int("IDEMPOTENCY_LOCK_S", 120)
 IDEMPOTENCY_TTL_S = env_int("IDEMPOTENCY_TTL_S", 86400)
 
+# Ads beside answers (docs/ads.md): the auction's rule and where it may serve. The engine is a
+# dotted path to a class with run(candidates, params); K slots per answer; tau, the least
+# relevance u in [0, 1]; gamma, the "no ad" reserve in score units (expected micros per unit
+# served); beta, the exponent of u; the least price per 1,000 served (CPM) and per click (CPC).
+ADS_AUCTION_ENGINE = env_str("ADS_AUCTION_ENGINE", "ads.services.auction.engine.SecondPriceEngine")
+ADS_SLOTS = env_int("ADS_SLOTS", 1)
+ADS_RELEVANCE_FLOOR = float(env_str("ADS_RELEVANCE_FLOOR", "0.1"))
+ADS_RESERVE_MICROS = float(env_str("ADS_RESERVE_MICROS", "100"))
+ADS_BETA = float(env_str("ADS_BETA", "1.0"))
+ADS_FLOOR_CPM_MICROS = env_int("ADS_FLOOR_CPM_MICROS", 100_000)
+ADS_FLOOR_CPC_MICROS = env_int("ADS_FLOOR_CPC_MICROS", 10_000)
+# The click-through rate a CPC unit's score assumes (expected clicks per unit served).
+ADS_CPC_ESTIMATED_CTR = float(env_str("ADS_CPC_ESTIMATED_CTR", "0.02"))
+if not (
+    ADS_SLOTS >= 1
+    and 0.0 <= ADS_RELEVANCE_FLOOR <= 1.0
+    and ADS_RESERVE_MICROS >= 0.0
+    and ADS_BETA >= 0.0
+    and min(ADS_FLOOR_CPM_MICROS, ADS_FLOOR_CPC_MICROS) >= 0
+    and 0.0 < ADS_CPC_ESTIMATED_CTR <= 1.0
+):
+    raise ImproperlyConfigured(
+        "ADS_SLOTS >= 1, ADS_RELEVANCE_FLOOR in [0, 1], ADS_RESERVE_MICROS, ADS_BETA and the "
+        "ADS_FLOOR_*_MICROS >= 0, ADS_CPC_ESTIMATED_CTR in (0, 1]"
+    )
+# The most times one agent organization is shown one unit in a UTC day (0: no cap).
+ADS_FREQUENCY_CAP = env_int("ADS_FREQUENCY_CAP", 3)
+# Questions that mention any of these words or phrases get no sponsored item at all: self-harm,
+# medical emergencies, elections (docs/ads.md, "Sensitive questions"). Comma-separated; a
+# phrase matches its words in order, each also with a trailing "s".
+ADS_SENSITIVE_TERMS = env_list(
+    "ADS_SENSITIVE_TERMS",
+    [
+        "suicide", "suicidal", "self-harm", "self harm", "kill myself", "eating disorder",
+        "overdose", "heart attack", "stroke symptoms", "chest pain", "anaphylaxis",
+        "seizure", "poisoning", "can't breathe", "medical emergency", "call 911",
+        "election", "ballot", "referendum", "polling station", "vote for", "voting",
+        "political candidate", "child abuse", "sexual assault", "domestic violence",
+    ],
+)  # fmt: skip
+# A process rebuilds its snapshot of the units that may serve (their relevance index and
+# targeting) when an advertiser or operator changes one, and at the latest after this long.
+ADS_SNAPSHOT_MAX_AGE_S = env_int("ADS_SNAPSHOT_MAX_AGE_S", 60)
+# How stale a process's view of campaigns' spend (for pacing and "budget left") may be; the
+# hold taken before serving is exact whatever this is.
+ADS_BUDGET_VIEW_MAX_AGE_S = float(env_str("ADS_BUDGET_VIEW_MAX_AGE_S", "1"))
+# How often beat sets the budget store's counters to the spend of record.
+ADS_RECONCILE_INTERVAL_S = env_int("ADS_RECONCILE_INTERVAL_S", 300)
+
 # Periodic tasks run by `make beat`.
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {
         "task": "marketplace.purge_idempotency_records",
         "schedule": 3600.0,
     },
+    # Ads: the budget store's counters set to the spend of record (docs/ads.md).
+    "reconcile-ad-budgets": {
+        "task": "ads.reconcile_budgets",
+        "schedule": float(ADS_RECONCILE_INTERVAL_S),
+    },
+    # What answers served, should a queued recording have been lost (docs/ads.md).
+    "record-ad-servings": {"task": "ads.record_servings", "schedule": 60.0},
     # Usage events into the ledger, and subscription and purchase charges (docs/billing.md).
     "rate-usage": {"task": "billing.rate_usage", "schedule": float(BILLING_RATING_INTERVAL_S)},
     "charge-agreements": {

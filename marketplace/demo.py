@@ -21,6 +21,7 @@ from catalog import services as catalog_services
 from catalog.ingestion.extract import content_hash, normalize_text
 from catalog.models import Document
 from licensing import services as licensing
+from marketplace.demo_ads import DemoAds, DemoAdvertiser, read_advertisers, seed_ads
 from marketplace.demo_usage import DemoUsage, fund_wallet, seed_usage
 
 CONTENT_DIR = Path(__file__).resolve().parent / "demo_content"
@@ -78,8 +79,9 @@ class DemoOffer:
 class DemoCatalog:
     providers: tuple[DemoProvider, ...]
     agent: Account
-    advertiser: Account
+    advertisers: tuple[DemoAdvertiser, ...]
     offers: tuple[DemoOffer, ...]
+    operator_email: str  # a staff user: reviews ad units in the admin
 
 
 def load_catalog(path: Path = CATALOG_FILE) -> DemoCatalog:
@@ -109,12 +111,21 @@ def load_catalog(path: Path = CATALOG_FILE) -> DemoCatalog:
             for o in data["offers"]
         )
         agent = Account(data["agent"]["email"], data["agent"]["organization"], (accounts.AGENT,))
-        advertiser = Account(
-            data["advertiser"]["email"], data["advertiser"]["organization"], (accounts.ADVERTISER,)
-        )
+        advertisers = read_advertisers(data["advertisers"])
+        operator_email = data["operator"]["email"]
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise DemoContentError(f"{path}: {exc!r}") from exc
-    return DemoCatalog(providers=providers, agent=agent, advertiser=advertiser, offers=offers)
+    return DemoCatalog(
+        providers=providers,
+        agent=agent,
+        advertisers=advertisers,
+        offers=offers,
+        operator_email=operator_email,
+    )
+
+
+def advertiser_account(advertiser: DemoAdvertiser) -> Account:
+    return Account(advertiser.email, advertiser.organization, (accounts.ADVERTISER,))
 
 
 @dataclass(frozen=True)
@@ -160,6 +171,9 @@ class DemoSummary:
     usage: DemoUsage | None = None
     # The training licence (a purchase) the demo agent bought: it has a dataset export.
     training_agreement_id: uuid.UUID | None = None
+    # The advertisers, their approved units and prepaid funds.
+    ads: DemoAds | None = None
+    operator_email: str = ""
 
 
 def read_article(path: Path) -> Article:
@@ -210,6 +224,14 @@ def _ensure_account(account: Account) -> tuple[User, Organization]:
         organization=org, user=user, defaults={"role": Membership.Role.OWNER}
     )
     return user, org
+
+
+def _ensure_operator(email: str) -> User:
+    """Return the demo's platform operator: a staff user who reviews ads in the admin."""
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_superuser(email=email, password=DEMO_PASSWORD)
+    return user
 
 
 def _fresh_api_key(user: User, org: Organization) -> str:
@@ -320,7 +342,10 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
     with transaction.atomic():
         owners = {p.slug: _ensure_account(p.account) for p in catalog.providers}
         agent_user, agent_org = _ensure_account(catalog.agent)
-        _ensure_account(catalog.advertiser)
+        advertisers = {
+            a.organization: _ensure_account(advertiser_account(a)) for a in catalog.advertisers
+        }
+        operator = _ensure_operator(catalog.operator_email)
 
     # Ingestion manages its own transactions and writes the search index as it goes.
     collection_ids: dict[str, uuid.UUID] = {}
@@ -365,6 +390,11 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
         agent_id=agent_org.id,
         providers={p.account.org_name: owners[p.slug][1].id for p in catalog.providers},
     )
+    demo_ads = seed_ads(
+        advertisers=catalog.advertisers,
+        owners={name: (user.pk, org.id) for name, (user, org) in advertisers.items()},
+        operator_id=operator.pk,
+    )
     documents = Document.objects.filter(collection_id__in=collection_ids.values())
     entitled = licensing.list_entitlements(**agent, usage_type="ai-input")
     locked = documents.exclude(collection_id__in=entitled.collection_ids).order_by("id")
@@ -372,7 +402,11 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
     locked_id, locked_name, locked_in = first_locked or (0, "", None)
     return DemoSummary(
         api_key=api_key,
-        accounts=(*(p.account for p in catalog.providers), catalog.agent, catalog.advertiser),
+        accounts=(
+            *(p.account for p in catalog.providers),
+            catalog.agent,
+            *(advertiser_account(a) for a in catalog.advertisers),
+        ),
         providers=len(catalog.providers),
         collections=collection_ids,
         documents=documents.count(),
@@ -391,4 +425,6 @@ def seed_demo(catalog: DemoCatalog | None = None) -> DemoSummary:
         ),
         usage=usage,
         training_agreement_id=training_agreement_id,
+        ads=demo_ads,
+        operator_email=catalog.operator_email,
     )

@@ -21,6 +21,17 @@ from ads.services.clicks import Click, click_path, record_click
 from ads.services.content import CATEGORIES
 from ads.services.disclosure import LABEL, Signer, sponsored_item, sponsored_payload
 from ads.services.eligibility import EligibleUnit, eligible_units
+from ads.services.placement import (
+    AdContext,
+    Placement,
+    Selection,
+    record_payload,
+    release_selection,
+    select_sponsored,
+    sensitive_term,
+    serve_selection,
+)
+from ads.services.placement.outbox import drain as record_served
 from ads.services.preferences import (
     AdPreferences,
     ad_preferences_for,
@@ -37,6 +48,7 @@ from ads.services.serving import (
     record_serving,
     servings_for,
 )
+from ads.services.spend import ReconcileRun, reconcile_budgets, spend_of_record
 from ads.services.targeting import Targeting
 from ads.services.traces import (
     REASONS,
@@ -64,6 +76,7 @@ __all__ = [
     "GROUPS",
     "LABEL",
     "REASONS",
+    "AdContext",
     "AdPreferences",
     "AdReport",
     "AdUnitInfo",
@@ -72,10 +85,13 @@ __all__ = [
     "ChargeRun",
     "Click",
     "EligibleUnit",
+    "Placement",
+    "ReconcileRun",
     "RecordedServing",
     "ReportRow",
     "RepositoryEntry",
     "RepositoryPage",
+    "Selection",
     "ServedUnit",
     "ServingInfo",
     "Signer",
@@ -106,13 +122,21 @@ __all__ = [
     "pause_campaign",
     "pause_unit",
     "purge_traces",
+    "reconcile_budgets",
     "record_click",
+    "record_payload",
+    "record_served",
     "record_serving",
     "reject_unit",
+    "release_selection",
     "resume_campaign",
     "resume_unit",
+    "select_sponsored",
+    "sensitive_term",
+    "serve_selection",
     "servings_for",
     "set_ad_preferences",
+    "spend_of_record",
     "sponsored_item",
     "sponsored_payload",
     "submit_unit_for_review",

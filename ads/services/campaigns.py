@@ -19,6 +19,7 @@ from accounts.services import Actor
 from ads import errors
 from ads.models import AdUnit, Campaign, Pacing
 from ads.services.acting import advertiser_id_for, visible_campaigns
+from ads.services.changes import load_limits, units_changed
 from ads.services.content import clean_text, invalid
 from billing import services as billing
 from core.fields import max_length
@@ -208,6 +209,12 @@ def update_campaign(
             setattr(campaign, key, value)
         _check_bids_fit(campaign)
         campaign.save()
+        units_changed()
+        load_limits(
+            campaign_id=campaign.id,
+            total_budget_micros=campaign.total_budget_micros,
+            daily_budget_micros=campaign.daily_budget_micros,
+        )
     return campaign_info(campaign)
 
 
@@ -221,6 +228,7 @@ def _set_status(actor: Actor, campaign_id: uuid.UUID | str, status: str) -> Camp
         if campaign.status != status:
             campaign.status = status
             campaign.save(update_fields=["status", "updated_at"])
+            units_changed()
     return campaign_info(campaign)
 
 

@@ -28,6 +28,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from ads.models import AdEvent, AdUnit, Campaign, Serving
+from ads.services.changes import units_changed
 from billing import services as billing
 
 CHARGE_BATCH = 500
@@ -163,6 +164,7 @@ def _charge_batch(events: list[AdEvent], now: datetime) -> dict[str, int]:
         if campaign.id in out_of_funds and campaign.status == Campaign.Status.ACTIVE:
             campaign.status = Campaign.Status.OUT_OF_FUNDS
             changed.append("status")
+            units_changed()  # every process stops serving it at once
         if changed:
             campaign.save(update_fields=[*changed, "updated_at"])
     decided = [e for e in events if e.status != AdEvent.Status.PENDING]

@@ -6,6 +6,10 @@ sends the browser to the URL the unit showed when it was served (kept in its `Ad
 neither the token nor the request chooses where it goes: never an open redirect). A token not
 signed here, or naming nothing served, is refused (400) and counts nothing; one older than
 ADS_CLICK_TTL_S is refused (410) and counts nothing.
+
+A CPC click's charge is taken from the campaign's budgets in the budget store when it is
+counted, as a serving's is before it is served: a campaign whose total or today's budget is
+spent gets the click free (`over_budget`), the last micros of a budget cap the charge.
 """
 
 import uuid
@@ -21,6 +25,7 @@ from django.utils import timezone
 from ads import errors
 from ads.models import AdEvent, Serving
 from ads.services.charging import charge_soon, click_charge
+from ads.services.spend import hold_for_event
 
 SALT = "provenant.ads.click"
 TOKEN_MAX_LENGTH = 200
@@ -56,6 +61,13 @@ def record_click(*, token: str, now: datetime | None = None) -> Click:
     except (ValueError, Serving.DoesNotExist) as exc:
         raise errors.InvalidClick("This link is not valid.") from exc
     amount = click_charge(serving)
+    hold = hold_for_event(serving.campaign_id, amount, hold_id=f"click:{serving.id}")
+    status = AdEvent.Status.PENDING if amount else AdEvent.Status.FREE
+    if amount and hold is not None:
+        if hold.reservation is None:  # the campaign's budget (total or today's) is spent
+            amount, status = 0, AdEvent.Status.OVER_BUDGET
+        else:
+            amount = hold.reservation.amount_micros  # the last micros of a budget
     try:
         with transaction.atomic():
             AdEvent.objects.create(
@@ -63,11 +75,15 @@ def record_click(*, token: str, now: datetime | None = None) -> Click:
                 kind=AdEvent.Kind.CLICK,
                 idempotency_key=f"click:{serving.id}",
                 amount_micros=amount,
-                status=AdEvent.Status.PENDING if amount else AdEvent.Status.FREE,
+                status=status,
                 created_at=now or timezone.now(),
             )
             if amount:
                 charge_soon()
+            if hold is not None:
+                hold.settle_on_commit(amount)
     except IntegrityError:  # counted before: a replay counts nothing
+        if hold is not None:
+            hold.release()
         return Click(url=serving.ad_version.url, counted=False)
     return Click(url=serving.ad_version.url, counted=True)

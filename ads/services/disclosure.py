@@ -16,6 +16,7 @@ from ads.services.serving import ServingInfo
 LABEL = "Sponsored"
 PAYLOAD_TYPE = "sponsored"
 PAYLOAD_VERSION = 1
+CONTEXT_USE = "presentation_only"
 
 Signer = Callable[[dict[str, Any]], Mapping[str, Any]]
 
@@ -38,10 +39,15 @@ def sponsored_payload(serving: ServingInfo, *, click_url: str | None = None) -> 
         "title": serving.title,
         "body": serving.body,
         "call_to_action": serving.call_to_action,
-        "url": serving.url,
+        # Where to send the user: the click URL, which counts the click and redirects to the
+        # advertiser's page (`destination_url`, shown so the user knows where it leads).
+        "url": click_url or serving.click_path,
         "click_url": click_url or serving.click_path,
+        "destination_url": serving.url,
         "bid_type": serving.bid_type,
-        "reasons": list(serving.reasons),
+        "reasons": list(serving.reasons),  # why this ad
+        # AdCP's context_use: shown beside the answer, never part of its reasoning or sources.
+        "context_use": CONTEXT_USE,
         "served_at": serving.created_at.isoformat(),
     }
 

@@ -68,15 +68,18 @@ _CAMPAIGN_FIELDS = (
 
 
 def eligible_units(
-    *, now: datetime | None = None, currency: str | None = None
+    *, now: datetime | None = None, currency: str | None = None, until: datetime | None = None
 ) -> list[EligibleUnit]:
-    """Return every unit that may serve at `now` (default: now), in one query."""
+    """Return every unit that may serve at `now` (default: now), in one query; with `until`,
+    every unit that may serve at some moment from `now` until then (a snapshot kept that long
+    checks each campaign's schedule when it serves)."""
     now = now or timezone.now()
+    starts = Q(campaign__starts_at__lte=now) if until is None else Q(campaign__starts_at__lt=until)
     queryset = AdUnit.objects.filter(
+        starts,
         review_state=AdUnit.ReviewState.APPROVED,
         status=AdUnit.Status.ACTIVE,
         campaign__status=Campaign.Status.ACTIVE,
-        campaign__starts_at__lte=now,
     ).filter(Q(campaign__ends_at__isnull=True) | Q(campaign__ends_at__gt=now))
     if currency is not None:
         queryset = queryset.filter(campaign__currency=currency)

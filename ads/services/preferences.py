@@ -12,6 +12,7 @@ from accounts import services as accounts
 from accounts.services import Actor
 from ads.models import ProviderAdPreferences
 from ads.services.acting import provider_id_for
+from ads.services.changes import preferences_changed
 from ads.services.content import MAX_IDS, clean_categories, invalid
 
 
@@ -90,6 +91,7 @@ def set_ad_preferences(
         for key, value in changes.items():
             setattr(row, key, value)
         row.save()
+        preferences_changed()
     return _preferences(row)
 
 

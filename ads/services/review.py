@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts import services as accounts
 from ads import errors
 from ads.models import AdUnit
+from ads.services.changes import load_limits, units_changed
 from ads.services.content import invalid
 from ads.services.units import AdUnitInfo, unit_info
 from core.fields import max_length
@@ -59,6 +60,12 @@ def approve_unit(*, reviewer_id: int, unit_id: uuid.UUID | str, version: int) ->
                     "updated_at",
                 ]
             )
+            units_changed()
+            load_limits(
+                campaign_id=unit.campaign_id,
+                total_budget_micros=unit.campaign.total_budget_micros,
+                daily_budget_micros=unit.campaign.daily_budget_micros,
+            )
     return unit_info(unit)
 
 
@@ -80,4 +87,5 @@ def reject_unit(
         unit.save(
             update_fields=["review_state", "review_reason", "reviewed_at", "reviewer", "updated_at"]
         )
+        units_changed()
     return unit_info(unit)

@@ -9,7 +9,7 @@ budget hold. The impressions are charged after commit (`charging.charge_ad_event
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,7 +22,7 @@ from ads.services.charging import charge_soon, impression_charge
 from ads.services.clicks import click_path
 from ads.services.content import invalid
 from ads.services.targeting import KEYS
-from ads.services.traces import TraceCandidate, check_candidates, store_trace
+from ads.services.traces import TraceCandidate, check_candidates, check_omitted, store_trace
 
 MAX_WINNERS = 10
 MAX_REASONS = 10
@@ -34,13 +34,16 @@ ID_MAX_LENGTH = 100
 class ServedUnit:
     """One winner of an auction: its unit and version, its price per event of its bid type
     (per 1,000 served for CPM, per click for CPC), why it was chosen, and the most one of its
-    events may charge (the budget held for it, when less than the price allows)."""
+    events may charge (the budget held for it, when less than the price allows).
+    `serving_id` is the id its serving takes (the answer path chooses it, and signs its click
+    URL, before the serving is written); None: a new one."""
 
     unit_id: uuid.UUID
     unit_version: int
     price_micros: int
     reasons: tuple[str, ...] = ()
     max_charge_micros: int | None = None
+    serving_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -199,14 +202,17 @@ def record_serving(
     winners: Sequence[ServedUnit],
     candidates: Sequence[TraceCandidate] = (),
     now: datetime | None = None,
+    omitted: Mapping[str, int] | None = None,
 ) -> RecordedServing:
     """Record what an auction served with an answer: a serving and its impression per winner
     that may still serve, and the auction's trace, all or nothing, once per request id (a
-    repeated call returns what the first recorded and writes nothing)."""
+    repeated call returns what the first recorded and writes nothing). `omitted` counts, by
+    reason, the candidates left out of `candidates` (see `traces.store_trace`)."""
     _text_id(request_id, "request_id")
     _text_id(auction_id, "auction_id")
     _check_winners(winners)
     check_candidates(candidates)
+    check_omitted(omitted)
     existing = servings_for(request_id=request_id)
     if existing or AuctionTrace.objects.filter(request_id=request_id).exists():
         return _recorded_before(existing, agent_id)
@@ -222,6 +228,7 @@ def record_serving(
             for slot, winner in enumerate(served):
                 unit = units[winner.unit_id]
                 serving = Serving(
+                    id=winner.serving_id or uuid.uuid4(),
                     auction_id=auction_id,
                     request_id=request_id,
                     slot=slot,
@@ -258,6 +265,7 @@ def record_serving(
                 agent_id=agent_id,
                 candidates=candidates,
                 now=now,
+                omitted=omitted,
             )
             if any(e.status == AdEvent.Status.PENDING for e in events):
                 charge_soon()

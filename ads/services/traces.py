@@ -10,7 +10,7 @@ only, never another advertiser's unit or bid. Operators see every trace in the a
 import math
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -76,6 +76,18 @@ def check_candidates(candidates: Sequence[TraceCandidate]) -> None:
         _check(candidate)
 
 
+def check_omitted(omitted: Mapping[str, int] | None) -> None:
+    """Refuse counts of left-out candidates by an unknown reason, or not whole and >= 0 (400)."""
+    for reason, count in (omitted or {}).items():
+        if (
+            reason not in REASONS
+            or isinstance(count, bool)
+            or not isinstance(count, int)
+            or count < 0
+        ):
+            raise invalid("omitted", "omitted counts candidates (>= 0) by reason.")
+
+
 def _check(candidate: TraceCandidate) -> None:
     if candidate.reason not in REASONS:
         raise invalid("candidates", f"A candidate's reason is one of {', '.join(REASONS)}.")
@@ -93,13 +105,17 @@ def store_trace(
     agent_id: uuid.UUID,
     candidates: Sequence[TraceCandidate],
     now: datetime,
+    omitted: Mapping[str, int] | None = None,
 ) -> AuctionTrace:
     """Write an auction's trace (see the module's docstring) of candidates checked by
-    `check_candidates`, inside the transaction that records the auction's servings."""
+    `check_candidates`, inside the transaction that records the auction's servings. `omitted`
+    (checked by `check_omitted`) counts, by reason, candidates the caller left out already: an
+    auction over many units passes only its most telling ones."""
     ordered = sorted(candidates, key=lambda c: (c.reason != WON, -c.score))
     limit = settings.ADS_TRACE_MAX_CANDIDATES
     kept, rest = ordered[:limit], ordered[limit:]
-    omitted = Counter(c.reason for c in rest)
+    left_out = Counter(c.reason for c in rest)
+    left_out.update({reason: count for reason, count in (omitted or {}).items() if count})
     advertisers = dict(
         AdUnit.objects.filter(id__in=[c.unit_id for c in kept]).values_list(
             "id", "campaign__advertiser_id"
@@ -110,7 +126,7 @@ def store_trace(
     for c in kept:
         advertiser_id = advertisers.get(c.unit_id)
         if advertiser_id is None:  # no such unit: counted, not shown
-            omitted[c.reason] += 1
+            left_out[c.reason] += 1
             continue
         rows.append([str(c.unit_id), str(advertiser_id), c.reason, float(c.score), c.price_micros])
         units.add((str(c.unit_id), str(advertiser_id)))
@@ -119,7 +135,7 @@ def store_trace(
         request_id=request_id,
         agent_id=agent_id,
         candidates=rows,
-        omitted=dict(sorted(omitted.items())),
+        omitted=dict(sorted(left_out.items())),
         created_at=now,
     )
     AuctionTraceUnit.objects.bulk_create(

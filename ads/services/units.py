@@ -20,6 +20,7 @@ from ads import errors
 from ads.models import AdUnit, Campaign
 from ads.services.acting import visible_units
 from ads.services.campaigns import MAX_MICROS, load_campaign
+from ads.services.changes import units_changed
 from ads.services.content import clean_category, clean_unit_text, clean_url, invalid
 from ads.services.targeting import KEYS, Targeting, clean_targeting, targeting_of
 
@@ -205,6 +206,7 @@ def update_unit(
             unit.review_reason = ""
             unit.submitted_at = timezone.now()
             unit.save()
+            units_changed()
     return unit_info(unit)
 
 
@@ -216,6 +218,7 @@ def _set_status(actor: Actor, unit_id: uuid.UUID | str, status: str) -> AdUnitIn
         if unit.status != status:
             unit.status = status
             unit.save(update_fields=["status", "updated_at"])
+            units_changed()
     return unit_info(unit)
 
 

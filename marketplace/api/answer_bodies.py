@@ -110,6 +110,7 @@ def answer_body(result: AnswerResult) -> dict:
         "created_at": _iso(result.created_at),
         "question": result.question,
         "answer": result.text,
+        "ai_generated": True,  # machine-written: see docs/api.md, "AI-generated answers"
         "citations": [
             {
                 "number": c.number,
@@ -125,7 +126,7 @@ def answer_body(result: AnswerResult) -> dict:
         "sources": [_source(s, result.currency) for s in result.sources],
         "attribution": _attribution(result),
         "cost": _cost(result),
-        "sponsored": [],
+        "sponsored": list(result.sponsored),
         "receipt": result.receipt,
         "metadata": _metadata(result),
     }

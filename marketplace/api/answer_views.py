@@ -41,7 +41,12 @@ class AnswerRequestSerializer(StrictSerializer):
         help_text="What this answer earns you, in micros of the offers' currency: revenue-share"
         " sources get their basis points of it, split by attribution weight.",
     )
-    allow_sponsored = serializers.BooleanField(default=False)
+    allow_sponsored = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Whether sponsored items may come beside the answer (`sponsored`); left out or"
+        " null: your API key's default. They never change the answer, its citations or its cost.",
+    )
     stream = serializers.BooleanField(default=False)
 
 
@@ -50,8 +55,27 @@ def agent_organization(request):
     return acting_organization(request, role=accounts.AGENT, scope=accounts.QUERY)
 
 
-def _answer_events(plan, max_tokens) -> Iterator[tuple[str, dict]]:
-    for event in answers.stream_answer(plan, max_tokens=max_tokens):
+AI_GENERATED_HEADER = "X-AI-Generated"
+
+
+def mark_ai_generated(response):
+    """Say in a header that the response's answer was written by a machine."""
+    response[AI_GENERATED_HEADER] = "true"
+    return response
+
+
+def sponsored_request(request, requested: bool | None) -> answers.SponsoredRequest:
+    """Return whether this request's answer may carry sponsored items (the request's own
+    `allow_sponsored`, else its API key's default) and the base of their click URLs."""
+    key = request.auth if isinstance(request.auth, accounts.AuthenticatedKey) else None
+    return answers.SponsoredRequest(
+        allowed=accounts.sponsored_allowed(key=key, requested=requested),
+        site_url=request.build_absolute_uri("/").rstrip("/"),
+    )
+
+
+def _answer_events(plan, max_tokens, sponsored) -> Iterator[tuple[str, dict]]:
+    for event in answers.stream_answer(plan, max_tokens=max_tokens, sponsored=sponsored):
         if isinstance(event, answers.StreamDelta):
             yield "answer.delta", {"text": event.text}
         else:
@@ -80,11 +104,14 @@ class AnswerView(APIView):
         With `stream: true` the answer comes as server-sent events: `answer.delta` events
         carry text as it is written, then `answer.completed` carries the whole answer
         (the same JSON as without streaming), or `error` if it could not be metered.
+        With `allow_sponsored` (or the key's default), labelled sponsored items may come in
+        `sponsored`, chosen after the answer is written; the answer is the same either way.
         """
         organization = agent_organization(request)
         serializer = AnswerRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        sponsored = sponsored_request(request, data.get("allow_sponsored"))
         run = IdempotentRun(
             request,
             organization_id=organization.id,
@@ -106,16 +133,22 @@ class AnswerView(APIView):
 
         if data["stream"]:
             if run.replay is not None:
-                return run.stream(iter(()), replay=_replay_answer)
+                return mark_ai_generated(run.stream(iter(()), replay=_replay_answer))
             try:
                 plan = make_plan()  # refusals (400, 402) come before the stream starts
             except BaseException:
                 run.release()
                 raise
-            return run.stream(_answer_events(plan, data.get("max_tokens")), replay=_replay_answer)
-        return run.run(
-            lambda _request_id: answers.deliver_answer(
-                make_plan(), run.deliver(answer_body), max_tokens=data.get("max_tokens")
+            events = _answer_events(plan, data.get("max_tokens"), sponsored)
+            return mark_ai_generated(run.stream(events, replay=_replay_answer))
+        return mark_ai_generated(
+            run.run(
+                lambda _request_id: answers.deliver_answer(
+                    make_plan(),
+                    run.deliver(answer_body),
+                    max_tokens=data.get("max_tokens"),
+                    sponsored=sponsored,
+                )
             )
         )
 

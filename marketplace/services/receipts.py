@@ -228,6 +228,10 @@ def check_receipt(receipt: Any) -> Verification:
     verification = verify_receipt(receipt)
     if not verification.valid:
         return verification
-    request_id = receipt["payload"].get("id")  # a valid receipt has a payload object
+    payload = receipt["payload"]  # a valid receipt has a payload object
+    # An answer's receipt names it by `id`; a sponsored item, the answer it was served with.
+    request_id = (
+        payload.get("request_id") if payload.get("type") == "sponsored" else payload.get("id")
+    )
     metered = isinstance(request_id, str) and licensing.is_metered(request_id=request_id)
     return replace(verification, metered=metered)

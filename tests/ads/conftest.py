@@ -88,9 +88,24 @@ def approved_unit(advertiser, make_campaign, make_unit, operator):
     def make(**fields):
         campaign_fields = fields.pop("campaign", {})
         campaign = make_campaign(
-            advertiser, starts_at=timezone.now() - timedelta(hours=1), **campaign_fields
+            advertiser, **{"starts_at": timezone.now() - timedelta(hours=1), **campaign_fields}
         )
         unit = make_unit(advertiser, campaign.id, **fields)
+        return ads.approve_unit(reviewer_id=operator.pk, unit_id=unit.id, version=unit.version)
+
+    return make
+
+
+@pytest.fixture
+def rival_unit(rival, make_campaign, make_unit, operator):
+    """Return an approved unit of a running campaign of `rival`."""
+
+    def make(**fields):
+        campaign_fields = fields.pop("campaign", {})
+        campaign = make_campaign(
+            rival, **{"starts_at": timezone.now() - timedelta(hours=1), **campaign_fields}
+        )
+        unit = make_unit(rival, campaign.id, **fields)
         return ads.approve_unit(reviewer_id=operator.pk, unit_id=unit.id, version=unit.version)
 
     return make

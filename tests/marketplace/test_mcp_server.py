@@ -336,8 +336,8 @@ def test_unknown_arguments_are_refused_not_ignored(market, make_key):
         "status": 400,
         "code": "unknown_field",
         "message": (
-            "Unknown arguments: max_price. This tool takes: collections, max_price_micros, "
-            "max_sources, question."
+            "Unknown arguments: max_price. This tool takes: allow_sponsored, collections, "
+            "max_price_micros, max_sources, question."
         ),
         "details": {"max_price": ["Unknown argument."]},
     }

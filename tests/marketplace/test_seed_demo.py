@@ -10,6 +10,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from accounts.models import APIKey, Membership, Organization, User
+from ads.models import AdUnit, Campaign
 from catalog import services as catalog_services
 from catalog.models import Chunk, Collection, Document, IngestionJob
 from licensing import services as licensing
@@ -95,6 +96,8 @@ def _counts() -> dict[str, int]:
         LicenseOffer,
         OfferVersion,
         LicenseAgreement,
+        Campaign,
+        AdUnit,
     )
     return {model.__name__: model.objects.count() for model in models}
 
@@ -104,7 +107,7 @@ def test_seed_prints_a_working_key_and_examples_and_is_repeatable():
     second = _seed()
 
     raw_first, raw_second = _key(first), _key(second)
-    assert Organization.objects.count() == 6
+    assert Organization.objects.count() == 7  # 4 providers, an agent, 2 advertisers
     assert APIKey.objects.filter(revoked_at__isnull=True).count() == 1
     auth = f'-H "Authorization: Bearer {raw_second}"'
     host = "http://127.0.0.1:8000"
@@ -306,9 +309,9 @@ def test_second_run_duplicates_nothing():
 
     assert _counts() == before
     assert before == {
-        "User": 6,
-        "Organization": 6,
-        "Membership": 6,
+        "User": 8,  # an owner per organization and the demo operator
+        "Organization": 7,
+        "Membership": 7,
         "Collection": 8,
         "Document": 33,
         "Chunk": before["Chunk"],
@@ -316,9 +319,66 @@ def test_second_run_duplicates_nothing():
         "LicenseOffer": 8,
         "OfferVersion": 8,
         "LicenseAgreement": 6,
+        "Campaign": 4,
+        "AdUnit": 5,
     }
+    assert set(AdUnit.objects.values_list("review_state", flat=True)) == {"approved"}
+    funds = "prepaid funds: Brightside Ads $50.00, Fieldnote Outfitters $50.00."  # granted once
+    assert funds in first and funds in second
     assert dict(Document.objects.values_list("id", "version")) == versions
     assert "33 documents (33 ingested now)" in first
     assert "33 documents (0 ingested now)" in second
     assert APIKey.objects.count() == 2
     assert APIKey.objects.filter(revoked_at__isnull=True).count() == 1
+
+
+def test_the_printed_sponsored_example_gets_a_labelled_item_beside_the_same_answer_and_pays(
+    django_capture_on_commit_callbacks,
+):
+    from billing import services as billing
+    from marketplace.management.commands.seed_demo import ANSWER_QUESTION
+
+    output = _seed()
+    line = next(x for x in output.splitlines() if '"allow_sponsored": true' in x)
+    body = json.loads(re.search(r"-d '(\{.*\})'", line).group(1))
+    assert body == {"question": ANSWER_QUESTION, "allow_sponsored": True}
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {_key(output)}")
+    brightside = Organization.objects.get(name="Brightside Ads")
+    northwind = Organization.objects.get(name="Northwind Press")
+    agent = Organization.objects.get(name="Acme Agents")
+
+    def balance(org):
+        return billing.balance_of(organization_id=org.id).currencies[0]
+
+    before = {org.name: balance(org) for org in (brightside, northwind, agent)}
+    plain = client.post("/api/v1/answers", {"question": ANSWER_QUESTION}, format="json").json()
+    with django_capture_on_commit_callbacks(execute=True):  # the impression is charged on commit
+        sponsored = client.post("/api/v1/answers", body, format="json").json()
+
+    assert plain["sponsored"] == []
+    assert (sponsored["answer"], sponsored["citations"]) == (plain["answer"], plain["citations"])
+    assert sponsored["attribution"] == plain["attribution"]
+    (item,) = sponsored["sponsored"]
+    assert item["label"] == "Sponsored"
+    assert item["advertiser"]["name"] == item["paid_by"]["name"] == "Brightside Ads"
+    assert item["title"] == "Heat pumps, installed in a week"
+    assert item["context_use"] == "presentation_only"
+
+    reporter = APIClient()
+    assert reporter.login(username="advertiser@demo.provenant.dev", password="provenant-demo")
+    report = reporter.get("/api/v1/ads/reports").json()
+    spend = report["totals"]["spend_micros"]
+    assert report["totals"]["impressions"] == 1
+    assert spend > 0
+    paid = (
+        before["Brightside Ads"].advertiser_prepaid_micros
+        - balance(brightside).advertiser_prepaid_micros
+    )
+    agent_share = balance(agent).wallet_micros - before["Acme Agents"].wallet_micros
+    provider_share = balance(northwind).payable_micros - before["Northwind Press"].payable_micros
+    # The platform's take and the agent's share (30% each by default), the rest to the sources
+    # that grounded the answer (all Northwind Press's), exact to the micro.
+    platform, agent_part, sources = billing.largest_remainder(spend, [3_000, 3_000, 4_000])
+    assert (paid, agent_share, provider_share) == (spend, agent_part, sources)
+    assert provider_share > 0 and platform > 0

@@ -20,7 +20,7 @@ import functools
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol, cast
@@ -111,6 +111,9 @@ class BudgetStore(Protocol):
 
     def remaining(self, campaign_id: CampaignKey) -> Remaining:
         """Return what is left today of a campaign's budgets."""
+
+    def remaining_many(self, campaign_ids: Sequence[CampaignKey]) -> list[Remaining | None]:
+        """Return `remaining` of each campaign in one round trip (None: no limits loaded)."""
 
     def reconcile(self, spends: Iterable[LedgerSpend]) -> list[Reconciled]:
         """Set each campaign's limits and spend (total and today) to the ledger's."""
@@ -225,6 +228,32 @@ class RedisBudgetStore:
             spent_today_micros=spent_today,
             reserved_micros=reserved,
         )
+
+    def remaining_many(self, campaign_ids: Sequence[CampaignKey]) -> list[Remaining | None]:
+        today = utc_day(self._clock)
+        pipe = self._client.pipeline(transaction=False)
+        for campaign_id in campaign_ids:
+            keys = self._keys(campaign_id, today)
+            pipe.hmget(keys[0], ["total", "daily", "spent", "reserved"])
+            pipe.hmget(keys[1], ["spent", "reserved"])
+        replies = pipe.execute()
+        found: list[Remaining | None] = []
+        for limits, day in zip(replies[::2], replies[1::2], strict=True):
+            if limits[0] is None or limits[1] is None:
+                found.append(None)
+                continue
+            total, daily, spent, reserved = (int(v or 0) for v in limits)
+            spent_today, reserved_today = (int(v or 0) for v in day)
+            found.append(
+                Remaining(
+                    total_micros=total - spent - reserved,
+                    day_micros=daily - spent_today - reserved_today,
+                    spent_micros=spent,
+                    spent_today_micros=spent_today,
+                    reserved_micros=reserved,
+                )
+            )
+        return found
 
     def reconcile(self, spends: Iterable[LedgerSpend]) -> list[Reconciled]:
         today = utc_day(self._clock)
@@ -363,6 +392,27 @@ class LocalBudgetStore:
                 spent_today_micros=spent_today,
                 reserved_micros=reserved,
             )
+
+    def remaining_many(self, campaign_ids: Sequence[CampaignKey]) -> list[Remaining | None]:
+        found: list[Remaining | None] = []
+        with self._lock:
+            today = utc_day(self._clock)
+            for campaign_id in campaign_ids:
+                budget = self._budgets.get(str(campaign_id))
+                if budget is None:
+                    found.append(None)
+                    continue
+                left_total, left_day, spent_today, reserved = self._left(budget, today)
+                found.append(
+                    Remaining(
+                        total_micros=left_total,
+                        day_micros=left_day,
+                        spent_micros=budget.spent,
+                        spent_today_micros=spent_today,
+                        reserved_micros=reserved,
+                    )
+                )
+        return found
 
     def reconcile(self, spends: Iterable[LedgerSpend]) -> list[Reconciled]:
         changes = []

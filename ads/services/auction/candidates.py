@@ -163,18 +163,19 @@ def _within_unit_interval(values: FloatArray) -> bool:
 
 @dataclass(frozen=True)
 class AuctionParams:
-    """The rule's parameters (settings ADS_AUCTION_*, see docs/ads_auction.md).
+    """The rule's parameters (`auction_params()` reads them from the ADS_* settings, whose
+    defaults live in config/settings.py only; see docs/ads.md).
 
     `reserve_micros` (gamma) is in score units: expected micros per unit served.
     `floor_cpm_micros` and `floor_cpc_micros` are the least price per event of each bid type.
     """
 
-    slots: int = 1
-    relevance_floor: float = 0.1
-    reserve_micros: float = 100.0  # 0.10 USD per 1,000 served, at u = 1
-    beta: float = 1.0
-    floor_cpm_micros: int = 100_000  # 0.10 USD per 1,000 served
-    floor_cpc_micros: int = 10_000  # 0.01 USD per click
+    slots: int
+    relevance_floor: float
+    reserve_micros: float
+    beta: float
+    floor_cpm_micros: int
+    floor_cpc_micros: int
 
     def __post_init__(self) -> None:
         if self.slots < 1:

@@ -39,7 +39,6 @@ from ads.services.auction.candidates import (
     Reason,
 )
 
-DEFAULT_ENGINE = "ads.services.auction.engine.SecondPriceEngine"
 # A price within this relative distance above a whole micro is that micro: the division that
 # recovers the least winning bid must not round a tie up by one micro through float error.
 CEIL_TOLERANCE = 1e-12
@@ -146,27 +145,19 @@ def _engine(path: str) -> AuctionEngine:
 
 def auction_engine() -> AuctionEngine:
     """Return the engine named by the ADS_AUCTION_ENGINE setting (one per process)."""
-    return _engine(str(getattr(settings, "ADS_AUCTION_ENGINE", DEFAULT_ENGINE)))
+    return _engine(str(settings.ADS_AUCTION_ENGINE))
 
 
 def auction_params(**overrides: Any) -> AuctionParams:
-    """Return the rule's parameters from the ADS_AUCTION_* settings, with any overrides."""
-    defaults = AuctionParams()
+    """Return the rule's parameters from the ADS_* settings (config/settings.py, the one
+    source of their defaults), with any overrides."""
     values: dict[str, Any] = {
-        "slots": int(getattr(settings, "ADS_AUCTION_SLOTS", defaults.slots)),
-        "relevance_floor": float(
-            getattr(settings, "ADS_AUCTION_RELEVANCE_FLOOR", defaults.relevance_floor)
-        ),
-        "reserve_micros": float(
-            getattr(settings, "ADS_AUCTION_RESERVE_MICROS", defaults.reserve_micros)
-        ),
-        "beta": float(getattr(settings, "ADS_AUCTION_BETA", defaults.beta)),
-        "floor_cpm_micros": int(
-            getattr(settings, "ADS_AUCTION_FLOOR_CPM_MICROS", defaults.floor_cpm_micros)
-        ),
-        "floor_cpc_micros": int(
-            getattr(settings, "ADS_AUCTION_FLOOR_CPC_MICROS", defaults.floor_cpc_micros)
-        ),
+        "slots": int(settings.ADS_SLOTS),
+        "relevance_floor": float(settings.ADS_RELEVANCE_FLOOR),
+        "reserve_micros": float(settings.ADS_RESERVE_MICROS),
+        "beta": float(settings.ADS_BETA),
+        "floor_cpm_micros": int(settings.ADS_FLOOR_CPM_MICROS),
+        "floor_cpc_micros": int(settings.ADS_FLOOR_CPC_MICROS),
     }
     return AuctionParams(**{**values, **overrides})
 

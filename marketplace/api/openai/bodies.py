@@ -112,11 +112,17 @@ class Chunks:
         yield from self.closing(completion)
 
 
-def _stream(run: IdempotentRun, plan: answers.AnswerPlan, chunks: Chunks, max_tokens):
+def _stream(
+    run: IdempotentRun,
+    plan: answers.AnswerPlan,
+    chunks: Chunks,
+    max_tokens,
+    sponsored: answers.SponsoredRequest | None = None,
+):
     finished, failure = False, None
     try:
         yield chunks.opening()
-        for event in answers.stream_answer(plan, max_tokens=max_tokens):
+        for event in answers.stream_answer(plan, max_tokens=max_tokens, sponsored=sponsored):
             if isinstance(event, answers.StreamDelta):
                 if event.text:
                     yield chunks.chunk({"content": event.text})

@@ -98,6 +98,12 @@ class ProvenantOptionsSerializer(StrictSerializer):
         max_value=answers.MAX_PRICE_MICROS,
         help_text="What this answer earns you (micros): revenue-share sources get their share.",
     )
+    allow_sponsored = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Whether sponsored items may come in `provenant.sponsored` (default: your "
+        "API key's); they never change the message, its annotations or the cost.",
+    )
 
 
 class ChatCompletionRequestSerializer(serializers.Serializer):

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from accounts import services as accounts
 from marketplace import errors
-from marketplace.api.answer_views import agent_organization
+from marketplace.api.answer_views import agent_organization, mark_ai_generated, sponsored_request
 from marketplace.api.idempotent_runs import IDEMPOTENCY_KEY_HEADER, IdempotentRun, sse_response
 from marketplace.api.openai.bodies import Chunks, _stream, completion_body
 from marketplace.api.openai.errors import OpenAIView
@@ -84,6 +84,7 @@ class ChatCompletionView(OpenAIView):
             raise _model_not_found(data["model"])
         question = question_from(data["messages"])
         options = data.get("provenant") or {}
+        sponsored = sponsored_request(request, options.get("allow_sponsored"))
         max_tokens = data.get("max_completion_tokens") or data.get("max_tokens")
         run = IdempotentRun(
             request,
@@ -106,9 +107,14 @@ class ChatCompletionView(OpenAIView):
             )
 
         if not data.get("stream"):
-            return run.run(
-                lambda _request_id: answers.deliver_answer(
-                    make_plan(), run.deliver(completion_body), max_tokens=max_tokens
+            return mark_ai_generated(
+                run.run(
+                    lambda _request_id: answers.deliver_answer(
+                        make_plan(),
+                        run.deliver(completion_body),
+                        max_tokens=max_tokens,
+                        sponsored=sponsored,
+                    )
                 )
             )
         include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
@@ -119,7 +125,7 @@ class ChatCompletionView(OpenAIView):
             )
             response = sse_response(chunks.replay(stored))
             response["Idempotent-Replayed"] = "true"
-            return response
+            return mark_ai_generated(response)
         try:
             plan = make_plan()  # refusals (400, 402, 404) come as JSON before the stream starts
         except BaseException:
@@ -130,4 +136,4 @@ class ChatCompletionView(OpenAIView):
             created=int(plan.created_at.timestamp()),
             include_usage=include_usage,
         )
-        return sse_response(_stream(run, plan, chunks, max_tokens))
+        return mark_ai_generated(sse_response(_stream(run, plan, chunks, max_tokens, sponsored)))

@@ -34,6 +34,7 @@ class Command(BaseCommand):
         key = summary.api_key
         auth = f'-H "Authorization: Bearer {key}"'
         answer_body = json.dumps({"question": ANSWER_QUESTION})
+        sponsored_body = json.dumps({"question": ANSWER_QUESTION, "allow_sponsored": True})
         chat = (
             f"from openai import OpenAI; "
             f'client = OpenAI(base_url="{host}/v1", api_key="{key}"); '
@@ -62,6 +63,20 @@ class Command(BaseCommand):
                 f"  Billing:  {summary.usage.answers} demo answers asked now, "
                 f"{summary.usage.rated} ledger transactions written; earned so far: {earned}."
             )
+        if summary.ads is not None:
+            funds = ", ".join(
+                f"{name} ${micros / 1_000_000:.2f}"
+                for name, micros in summary.ads.prepaid_micros.items()
+            )
+            out.write(
+                f"  Ads:      {len(summary.ads.advertisers)} advertisers, "
+                f"{summary.ads.approved_units} approved units; prepaid funds: {funds}."
+            )
+        if summary.operator_email:
+            out.write(
+                f"  Operator: {summary.operator_email} / {demo.DEMO_PASSWORD}   "
+                f"(reviews ads at {host}/admin/)"
+            )
         out.write("")
         out.write("The demo agent's API key (shown once; `make run` prints a new one each time):")
         out.write(f"PROVENANT_API_KEY={key}")
@@ -71,6 +86,11 @@ class Command(BaseCommand):
         out.write(
             f"  curl -s -X POST {host}/api/v1/answers {auth} "
             f"-H \"Content-Type: application/json\" -d '{answer_body}'"
+        )
+        out.write(
+            f"  curl -s -X POST {host}/api/v1/answers {auth} "
+            f"-H \"Content-Type: application/json\" -d '{sponsored_body}'"
+            "   # the same answer, with a labelled sponsored item beside it"
         )
         out.write(f'  curl -s "{host}/api/v1/search?q={quote_plus(SEARCH_QUERY)}" {auth}')
         out.write(f"  .venv/bin/python -c '{chat}'   # the openai package is in .venv")
@@ -106,5 +126,11 @@ class Command(BaseCommand):
             out.write(
                 f"  log in at {host}/login/ as {provider.email} and open "
                 f"{host}/api/v1/provider/usage/events   # {provider.org_name}'s earnings, per use"
+            )
+        advertiser = next((a for a in summary.accounts if accounts.ADVERTISER in a.roles), None)
+        if advertiser is not None:
+            out.write(
+                f"  log in at {host}/login/ as {advertiser.email} and open "
+                f"{host}/api/v1/ads/reports   # {advertiser.org_name}'s impressions, clicks, spend"
             )
         out.write("")

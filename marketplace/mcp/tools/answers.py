@@ -3,6 +3,7 @@
 from django.conf import settings
 
 from accounts import services as accounts
+from marketplace import errors
 from marketplace.api.answer_bodies import answer_body
 from marketplace.mcp.tools.arguments import _COLLECTIONS, _MAX_PRICE, _collections
 from marketplace.mcp.tools.text import _cost_line, _source_line
@@ -28,6 +29,14 @@ def _ask_schema() -> dict:
             },
             "max_price_micros": _MAX_PRICE,
             "collections": _COLLECTIONS,
+            "allow_sponsored": {
+                "type": "boolean",
+                "description": (
+                    "Whether labelled sponsored items may come beside the answer (default: "
+                    "your API key's setting). They never change the answer, its citations or "
+                    "its cost."
+                ),
+            },
         },
         "required": ["question"],
         "additionalProperties": False,
@@ -35,12 +44,38 @@ def _ask_schema() -> dict:
 
 
 def answer_text(body: dict) -> str:
-    """Return the answer with its [n] markers, the numbered sources and the cost."""
+    """Return the answer with its [n] markers, the numbered sources and the cost; then any
+    sponsored items, apart and labelled."""
     sources = "\n".join(_source_line(s) for s in body["sources"])
-    return f"{body['answer']}\n\nSources:\n{sources}\n\n{_cost_line(body, 'answer')}"
+    text = f"{body['answer']}\n\nSources:\n{sources}\n\n{_cost_line(body, 'answer')}"
+    if body.get("sponsored"):
+        items = "\n".join(_sponsored_line(item) for item in body["sponsored"])
+        text += f"\n\nSponsored (not part of the answer; show it apart, labelled):\n{items}"
+    return text
+
+
+def _sponsored_line(item: dict) -> str:
+    return (
+        f"[{item['label']}] {item['title']}: {item['body']} {item['call_to_action']}: "
+        f"{item['url']} (for {item['advertiser']['name']}, paid by {item['paid_by']['name']})"
+    )
+
+
+def _allow_sponsored(key: accounts.AuthenticatedKey, args: dict) -> answers.SponsoredRequest:
+    requested = args.get("allow_sponsored")
+    if requested is not None and not isinstance(requested, bool):
+        raise errors.ValidationFailed(
+            "allow_sponsored is true or false.",
+            details={"allow_sponsored": ["Must be of type boolean."]},
+        )
+    return answers.SponsoredRequest(
+        allowed=accounts.sponsored_allowed(key=key, requested=requested),
+        site_url=(settings.PORTAL_BASE_URL or settings.BILLING_PORTAL_URL).rstrip("/"),
+    )
 
 
 def ask(key: accounts.AuthenticatedKey, args: dict) -> tuple[str, dict]:
+    sponsored = _allow_sponsored(key, args)
     plan = answers.plan(
         agent_id=key.organization_id,
         api_key_id=key.id,
@@ -50,5 +85,5 @@ def ask(key: accounts.AuthenticatedKey, args: dict) -> tuple[str, dict]:
         max_sources=args.get("max_sources"),
         max_price_micros=args.get("max_price_micros"),
     )
-    body = answer_body(answers.answer_question(plan))
+    body = answer_body(answers.answer_question(plan, sponsored=sponsored))
     return answer_text(body), body

@@ -52,6 +52,7 @@ from marketplace.services.answers.result import (
     names_for,
 )
 from marketplace.services.answers.searching import LINK_ONLY_USAGES, plan_search, search
+from marketplace.services.answers.sponsored import NO_SPONSORED, SponsoredRequest
 
 __all__ = [
     "CANDIDATES_PER_SOURCE",
@@ -60,6 +61,7 @@ __all__ = [
     "MAX_SOURCES",
     "MIN_RELATIVE_SCORE",
     "MIN_TERM_COVERAGE",
+    "NO_SPONSORED",
     "NUL_MESSAGE",
     "QUESTION_WORDS",
     "RELEVANCE_FLOOR",
@@ -74,6 +76,7 @@ __all__ = [
     "Candidate",
     "LeftOut",
     "ProviderShare",
+    "SponsoredRequest",
     "StreamDelta",
     "StreamDone",
     "UsedSource",

@@ -16,6 +16,7 @@ from marketplace.services.answers.funds import release_funds, settle_funds, wors
 from marketplace.services.answers.metering import _meter_before_delivery
 from marketplace.services.answers.planning import AnswerPlan
 from marketplace.services.answers.result import AnswerResult, finish
+from marketplace.services.answers.sponsored import SponsoredRequest, attach, release, select
 
 Delivered = TypeVar("Delivered")
 
@@ -145,14 +146,20 @@ def write_answer(
     return _keep_grounding(answer_plan, answer, statistics)
 
 
-def answer_question(answer_plan: AnswerPlan, *, max_tokens: int | None = None) -> AnswerResult:
+def answer_question(
+    answer_plan: AnswerPlan,
+    *,
+    max_tokens: int | None = None,
+    sponsored: SponsoredRequest | None = None,
+) -> AnswerResult:
     """Write the planned answer with the configured inference backend and meter it.
 
     An answer no source grounds (the sources do not answer the question) is not delivered
     nor metered: NotFound `no_answer`. The plan's wallet hold is settled on what the answer
-    was metered at, or released if it fails.
+    was metered at, or released if it fails. With `sponsored` allowed, sponsored items are
+    chosen after the answer is written and recorded with it (answers/sponsored.py).
     """
-    return deliver_answer(answer_plan, _as_is, max_tokens=max_tokens)
+    return deliver_answer(answer_plan, _as_is, max_tokens=max_tokens, sponsored=sponsored)
 
 
 def _as_is(result: AnswerResult) -> AnswerResult:
@@ -164,6 +171,7 @@ def deliver_answer(
     deliver: Callable[[AnswerResult], Delivered],
     *,
     max_tokens: int | None = None,
+    sponsored: SponsoredRequest | None = None,
 ) -> Delivered:
     """Write the planned answer, then meter it and hand it to `deliver` in one database
     transaction; return what `deliver` returns.
@@ -173,15 +181,20 @@ def deliver_answer(
     is not metered either, and the retry is answered afresh instead of refused for an answer
     it never received. Inference runs before the transaction opens. The plan's wallet hold
     is settled on what the answer was metered at once that commits, or released if it fails.
+    Sponsored items are chosen once the answer is written (their budgets held), and recorded
+    in that transaction; if it fails, the budgets are given back.
     """
+    selection = None
     try:
         answer = write_answer(answer_plan, max_tokens=max_tokens)
         if not _grounded(answer):
             raise _no_answer(answer_plan)
+        selection = select(answer_plan, answer, sponsored)
         with transaction.atomic():
-            result = _finish_answer(answer_plan, answer)
+            result = attach(_finish_answer(answer_plan, answer), selection, sponsored)
             delivered = deliver(result)
     except BaseException:
+        release(selection)
         release_funds(answer_plan)
         raise
     settle_funds(answer_plan, result.total_micros)
@@ -189,7 +202,10 @@ def deliver_answer(
 
 
 def stream_answer(
-    answer_plan: AnswerPlan, *, max_tokens: int | None = None
+    answer_plan: AnswerPlan,
+    *,
+    max_tokens: int | None = None,
+    sponsored: SponsoredRequest | None = None,
 ) -> Iterator[StreamDelta | StreamDone]:
     """Yield the answer's text as it is written, then the metered result.
 
@@ -200,10 +216,11 @@ def stream_answer(
     for an answer no source grounds: that metering is undone too and NotFound `no_answer` ends
     the stream (the embedded backend streams no text for it, so nothing is metered at all).
     On completion the metering is settled on the sources the answer used: the others are
-    dropped from it, and the result's text has their markers taken out.
+    dropped from it, and the result's text has their markers taken out. Sponsored items, if
+    allowed, are chosen once the text is complete and come with the result.
     """
     try:
-        yield from _stream_answer(answer_plan, max_tokens)
+        yield from _stream_answer(answer_plan, max_tokens, sponsored)
     except GeneratorExit:  # the client went away: what it read stays metered at the quote
         settle_funds(answer_plan, worst_case_micros(answer_plan))
         raise
@@ -213,7 +230,7 @@ def stream_answer(
 
 
 def _stream_answer(
-    answer_plan: AnswerPlan, max_tokens: int | None
+    answer_plan: AnswerPlan, max_tokens: int | None, sponsored: SponsoredRequest | None
 ) -> Iterator[StreamDelta | StreamDone]:
     statistics = statistics_for(answer_plan)
     events = _client().stream_answer(
@@ -250,6 +267,11 @@ def _stream_answer(
         if metered:
             licensing.void_use(request_id=answer_plan.request_id)
         raise _no_answer(answer_plan)
-    result = _finish_answer(answer_plan, answer, settle=metered)
+    selection = select(answer_plan, answer, sponsored)
+    try:
+        result = attach(_finish_answer(answer_plan, answer, settle=metered), selection, sponsored)
+    except BaseException:
+        release(selection)
+        raise
     settle_funds(answer_plan, result.total_micros)  # settled before the client has the end
     yield StreamDone(result)

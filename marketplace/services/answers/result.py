@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 
@@ -81,6 +82,9 @@ class AnswerResult:
     receipt: Receipt
     metered: bool
     listed: tuple[UsedSource, ...] = ()  # a search's title-and-link results, not metered
+    # Sponsored items shown beside the answer (answers/sponsored.py): never part of its text,
+    # citations, attribution, cost or receipt.
+    sponsored: tuple[dict[str, Any], ...] = ()
 
 
 def names_for(

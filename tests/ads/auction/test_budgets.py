@@ -176,6 +176,20 @@ def test_a_campaign_whose_limits_were_never_loaded_is_an_error(store):
         store.remaining(99)
 
 
+def test_remaining_many_reads_every_campaign_at_once_and_none_for_one_never_loaded(store):
+    store.set_limits("c-2", total_micros=500, daily_micros=500)
+    hold = store.reserve(7, 1_500)
+    store.settle(hold, spent_micros=1_000)
+    store.reserve("c-2", 200)
+
+    found = store.remaining_many([7, 99, "c-2"])
+
+    assert found == [store.remaining(7), None, store.remaining("c-2")]
+    assert (found[0].micros, found[0].spent_today_micros) == (3_000, 1_000)
+    assert (found[2].micros, found[2].reserved_micros) == (300, 200)
+    assert store.remaining_many([]) == []
+
+
 def test_threads_racing_for_one_budget_spend_it_to_the_micro(make_store, clock):
     store = make_store(clock)
     store.set_limits(5, total_micros=1_000_003, daily_micros=10**9)

@@ -195,7 +195,7 @@ def test_arrays_of_different_lengths_and_bad_parameters_are_refused():
     for bad in ({"slots": 0}, {"relevance_floor": 1.2}, {"reserve_micros": -1.0},
                 {"beta": float("inf")}, {"floor_cpc_micros": -5}):  # fmt: skip
         with pytest.raises(ValueError):
-            AuctionParams(**bad)
+            params(**bad)
 
 
 class NoAdEngine:
@@ -213,12 +213,12 @@ class NoAdEngine:
 
 
 def test_the_engine_and_the_parameters_come_from_settings(settings):
-    settings.ADS_AUCTION_SLOTS = 2
-    settings.ADS_AUCTION_RELEVANCE_FLOOR = 0.0
-    settings.ADS_AUCTION_RESERVE_MICROS = 100.0
-    settings.ADS_AUCTION_BETA = 1.0
-    settings.ADS_AUCTION_FLOOR_CPM_MICROS = 0
-    settings.ADS_AUCTION_FLOOR_CPC_MICROS = 0
+    settings.ADS_SLOTS = 2
+    settings.ADS_RELEVANCE_FLOOR = 0.0
+    settings.ADS_RESERVE_MICROS = 100.0
+    settings.ADS_BETA = 1.0
+    settings.ADS_FLOOR_CPM_MICROS = 0
+    settings.ADS_FLOOR_CPC_MICROS = 0
     assert auction_params() == params(slots=2, reserve_micros=100.0)
     assert auction_params(slots=3).slots == 3
     assert outcome(run_auction(candidates(A, B, C))) == [(1, 1_800_000), (2, 888_889)]
