@@ -5,9 +5,9 @@ sees it wait for review; an operator approves it in the admin's review queue; an
 is served the ad; the advertiser sees the impression in its performance chart and tables, and
 why the ad won in its decision traces.
 
-The answer path does not run the auction yet on this branch: the serving is recorded through
-`ads.services.record_serving` for the agent's real, metered answer (its request id), with the
-auction's trace, as the answer path does once it is wired. Every step is saved as a screenshot
+The agent's answer comes through `POST /api/v1/answers` with `allow_sponsored`: the auction
+runs after the answer is written, the item comes back labelled beside it, and what was served
+is recorded and charged as the answer path does it. Every step is saved as a screenshot
 at 1280 and 375 px under var/artifacts/journeys/; no page scrolls sideways at 375 px, no page
 violates the CSP, and axe-core finds no serious violation on the advertiser's pages.
 """
@@ -21,6 +21,7 @@ from accounts import services as accounts
 from accounts.models import Organization
 from ads import services as ads
 from billing import services as billing
+from core.money import format_micros
 from licensing import services as licensing
 from tests.acting import acting_for, owner_of
 from tests.marketplace.factories import UserFactory
@@ -69,8 +70,7 @@ def _agent_answers(northwind: Organization) -> tuple[str, Organization]:
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["citations"]
-    assert body["sponsored"] == []  # the answer path does not run the auction yet (see above)
-    return body["id"], agent
+    return body, agent
 
 
 def _org(name: str, role: str) -> tuple[Organization, object]:
@@ -83,29 +83,6 @@ def _org(name: str, role: str) -> tuple[Organization, object]:
         client_address="127.0.0.1",
     )[0]
     return Organization.objects.get(memberships__user=user), user
-
-
-def _serve(request_id: str, agent: Organization, unit: ads.AdUnitInfo) -> ads.ServingInfo:
-    """Record what the auction served with the answer, as the answer path does: the winner at
-    its second price (per 1,000 shown), the auction's trace, then the charge."""
-    price = 3_000_000
-    recorded = ads.record_serving(
-        request_id=request_id,
-        auction_id=f"auction-{request_id}",
-        agent_id=agent.id,
-        winners=[
-            ads.ServedUnit(
-                unit_id=unit.id,
-                unit_version=unit.version,
-                price_micros=price,
-                reasons=("context: heat pumps in cold weather", "next to: Home energy"),
-            )
-        ],
-        candidates=[ads.TraceCandidate(unit.id, "won", 0.7421, price)],
-    )
-    ads.charge_ad_events()
-    (serving,) = recorded.servings
-    return serving
 
 
 def test_an_advertiser_runs_an_ad_that_an_agents_answer_shows(
@@ -199,36 +176,40 @@ def test_an_advertiser_runs_an_ad_that_an_agents_answer_shows(
     journey.shot("ad-approved")
 
     # An agent asks; its answer is served the ad.
-    request_id, agent = _agent_answers(providers)
+    answer, _ = _agent_answers(providers)
     [campaign] = ads.list_campaigns(**acting_for(advertiser))
     [unit] = ads.list_units(actor=owner_of(advertiser), campaign_id=campaign.id)
-    serving = _serve(request_id, agent, unit)
-    shown = ads.sponsored_item(serving, sign=lambda payload: {"signature": "not checked here"})
+    [shown] = answer["sponsored"]
     assert (shown["label"], shown["advertiser"]["name"], shown["title"]) == (
         "Sponsored",
         "Warmth Ltd",
         "Heat pumps that work at -20 °C",
     )
-    assert ads.servings_for(request_id=request_id)[0].unit_id == unit.id
+    ads.charge_ad_events()  # the impression, as the periodic task charges it
+    [serving] = ads.servings_for(request_id=answer["id"])
+    assert serving.unit_id == unit.id and serving.bid_type == "cpm"
+    charged = serving.price_micros // 1000  # a CPM price is per 1,000 shown; this one is 1
+    spent = format_micros(charged, min_places=2)
+    cpm = format_micros(charged * 1000, min_places=2)  # what 1,000 cost, at what one cost
 
     journey.nav("Performance")
     assert page.get_by_test_id("impressions-total").inner_text() == "1"
-    assert page.get_by_test_id("spend-total").inner_text() == "0.003"  # 3 USD per 1,000 shown
+    assert page.get_by_test_id("spend-total").inner_text() == spent
     chart = page.locator("#impressions-chart-desc").text_content()
     assert chart.endswith(", 1 shown.")
     by_ad = page.get_by_role("region", name="By ad unit").inner_text()
-    assert "Heat pumps that work at -20 °C\t1\t0\t0.00%\t0.003\t3.00" in by_ad
+    assert f"Heat pumps that work at -20 °C\t1\t0\t0.00%\t{spent}\t{cpm}" in by_ad
     journey.shot("performance")
 
     journey.nav("Decision traces")
     trace = journey.text(".trace")
     assert "One of your ads won" in trace
-    assert "Won: shown with the answer" in trace and "0.7421" in trace
+    assert "Won: shown with the answer" in trace
     journey.shot("traces")
 
     journey.nav("Campaigns")
     page.get_by_role("link", name="Winter warmth").click()
-    assert page.get_by_test_id("spent").inner_text() == "0.003"
+    assert page.get_by_test_id("spent").inner_text() == spent
     units = page.get_by_role("region", name="Ad units").inner_text()
     assert "Heat pumps that work at -20 °C\tApproved\tActive" in units
     journey.shot("campaign-spent")
