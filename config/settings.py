@@ -324,6 +324,8 @@ AGENT_DEFAULT_MAX_PRICE_PER_ANSWER_MICROS = env_int(
 # The revenue an answer is taken to earn when a revenue-share offer is compared with per-use
 # prices (its per-use equivalent is its share of this; see docs/attribution.md).
 LICENSING_REVENUE_SHARE_BASIS_MICROS = env_int("LICENSING_REVENUE_SHARE_BASIS_MICROS", 10_000)
+# The least notice, in days, a provider gives to end an agreement an agent holds.
+LICENSING_MIN_NOTICE_DAYS = env_int("LICENSING_MIN_NOTICE_DAYS", 30)
 # Called, with the agreement's id, in the transaction that makes an agreement an agent accepts:
 # billing charges a subscription's first period or a purchase then (402 insufficient_funds
 # refuses the acceptance). Named here so that licensing, below billing, imports nothing of it.

@@ -5,12 +5,17 @@ from billing's ledger (what was credited to the provider), balances from billing
 
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from accounts import services as accounts
 from billing import services as billing
 from catalog import services as catalog
 from core.money import format_micros
+from licensing import errors as licensing_errors
 from licensing import services as licensing
 from portal.charts import Bar, Share, column_chart, share_bars
 from portal.pages import actor_of, organization_page
@@ -212,6 +217,41 @@ def dashboard(request, org):
     )
 
 
+def _ends(a: licensing.LicenseeInfo):  # type: ignore[no-untyped-def]
+    """When it ends or ended: a notice's end when that comes first."""
+    if a.notice_ends_at is not None and (a.ends_at is None or a.notice_ends_at <= a.ends_at):
+        return f"{a.notice_ends_at:%Y-%m-%d} (notice given)"
+    return a.ends_at or a.cancelled_at
+
+
+@organization_page(accounts.PROVIDER)
+@require_POST
+def give_notice(request, org):
+    """End an agent's agreement with notice (at least LICENSING_MIN_NOTICE_DAYS)."""
+    try:
+        days = int(request.POST.get("days", ""))
+    except ValueError:
+        days = -1
+    try:
+        ended = licensing.give_notice(
+            actor=actor_of(request),
+            organization_id=org.id,
+            agreement_id=request.POST.get("agreement", ""),
+            days=days,
+        )
+    except licensing_errors.NotFound:
+        raise
+    except licensing_errors.DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"Notice given: {ended.agent_name}'s agreement on {ended.offer_name} ends "
+            f"{ended.notice_ends_at:%Y-%m-%d}. Until then it runs as agreed.",
+        )
+    return redirect("portal:licensees", organization_id=org.id)
+
+
 @organization_page(accounts.PROVIDER)
 def licensees(request, org):
     """The agents holding agreements on the provider's offers."""
@@ -225,7 +265,7 @@ def licensees(request, org):
             Badge(a.status.capitalize()),
             "accepted" if a.origin == "accepted" else "on first use (auto-accept)",
             a.starts_at,
-            a.ends_at or a.cancelled_at,
+            _ends(a),
             Money(a.spend_cap_micros) if a.spend_cap_micros is not None else "none",
             Money(a.spent_micros),
         )
@@ -250,10 +290,17 @@ def licensees(request, org):
         empty="No agent holds an agreement on your offers yet.",
     )
     active = sum(1 for a in found if a.status == "active")
+    endable = [a for a in found if a.status == "active" and a.payment_type != "purchase"]
     return render_page(
         request,
         "portal/licensees.html",
-        {"org": org, "active": active, "agents": len({a.agent_id for a in found})},
+        {
+            "org": org,
+            "active": active,
+            "agents": len({a.agent_id for a in found}),
+            "endable": endable,
+            "least_notice_days": settings.LICENSING_MIN_NOTICE_DAYS,
+        },
         tables=[tab],
         filename="licensees",
     )

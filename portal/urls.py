@@ -130,6 +130,11 @@ urlpatterns = [
         name="provider-dashboard",
     ),
     path("orgs/<uuid:organization_id>/licensees/", provider_views.licensees, name="licensees"),
+    path(
+        "orgs/<uuid:organization_id>/licensees/notice/",
+        provider_views.give_notice,
+        name="licensee-notice",
+    ),
     *report_urls.urlpatterns,
 ]
 

@@ -25,7 +25,7 @@ from licensing.services.agreements import (
 from licensing.services.ceilings import PriceCeilings, get_price_ceilings, set_price_ceilings
 from licensing.services.entitlements import Entitlements, get_entitlements, list_entitlements
 from licensing.services.explain import explain_terms
-from licensing.services.licensees import LicenseeInfo, list_licensees
+from licensing.services.licensees import LicenseeInfo, give_notice, list_licensees
 from licensing.services.market import (
     MarketCollection,
     MarketOffer,
@@ -175,6 +175,7 @@ __all__ = [
     "get_market_offer",
     "get_offer",
     "get_price_ceilings",
+    "give_notice",
     "is_metered",
     "lapse_agreement",
     "lapsed_agreements",

@@ -3,13 +3,19 @@ they spent under them (the provider's side of `agreements.list_agreements`)."""
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from accounts import services as accounts
 from accounts.services import Actor
-from licensing.models import LicenseAgreement
+from licensing import errors
+from licensing.models import LicenseAgreement, PaymentType
 from licensing.services.acting import provider_id_for
 from licensing.services.agreements import _effective_status
+from licensing.services.cache import invalidate
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class LicenseeInfo:
     spend_cap_micros: int | None
     spent_micros: int
     currency: str
+    notice_ends_at: datetime | None = None  # the provider gave notice: it ends then
 
 
 def list_licensees(
@@ -42,23 +49,77 @@ def list_licensees(
         .order_by("-starts_at", "id")[:limit]
     )
     names = accounts.organization_names(organization_ids={a.agent_id for a in rows})
-    return [
-        LicenseeInfo(
-            agreement_id=a.id,
-            agent_id=a.agent_id,
-            agent_name=names.get(a.agent_id, ""),
-            offer_id=a.offer_id,
-            offer_name=a.offer.name,
-            offer_version=a.offer_version.version,
-            payment_type=a.offer_version.payment_type,
-            status=_effective_status(a),
-            origin=a.origin,
-            starts_at=a.starts_at,
-            ends_at=a.ends_at,
-            cancelled_at=a.cancelled_at,
-            spend_cap_micros=a.spend_cap_micros,
-            spent_micros=a.spent_micros,
-            currency=a.offer_version.currency,
+    return [_licensee(a, names.get(a.agent_id, "")) for a in rows]
+
+
+def _licensee(a: LicenseAgreement, agent_name: str) -> LicenseeInfo:
+    return LicenseeInfo(
+        agreement_id=a.id,
+        agent_id=a.agent_id,
+        agent_name=agent_name,
+        offer_id=a.offer_id,
+        offer_name=a.offer.name,
+        offer_version=a.offer_version.version,
+        payment_type=a.offer_version.payment_type,
+        status=_effective_status(a),
+        origin=a.origin,
+        starts_at=a.starts_at,
+        ends_at=a.ends_at,
+        cancelled_at=a.cancelled_at,
+        spend_cap_micros=a.spend_cap_micros,
+        spent_micros=a.spent_micros,
+        currency=a.offer_version.currency,
+        notice_ends_at=a.notice_ends_at,
+    )
+
+
+def give_notice(
+    *,
+    actor: Actor,
+    agreement_id: uuid.UUID | str,
+    days: int,
+    organization_id: uuid.UUID | str | None = None,
+) -> LicenseeInfo:
+    """End an agreement an agent holds on one of the acting provider's offers, with at least
+    LICENSING_MIN_NOTICE_DAYS of notice: it entitles nothing from then. A subscription runs to
+    the end of the last period that begins before then, and no period is charged past it. A
+    purchase (a paid dataset licence) does not end by notice. An earlier notice stands."""
+    provider_id = provider_id_for(actor, organization_id)
+    least = settings.LICENSING_MIN_NOTICE_DAYS
+    if isinstance(days, bool) or not isinstance(days, int) or not least <= days <= 3650:
+        message = f"Give between {least} and 3,650 days of notice."
+        raise errors.ValidationFailed(message, details={"days": [message]})
+    now = timezone.now()
+    try:
+        agreement_id = uuid.UUID(str(agreement_id))
+    except ValueError as exc:
+        raise errors.NotFound("Agreement not found.") from exc
+    with transaction.atomic():
+        agreement = (
+            LicenseAgreement.objects.select_for_update()
+            .select_related("offer", "offer_version")
+            .filter(offer__provider_id=provider_id, id=agreement_id)
+            .first()
         )
-        for a in rows
-    ]
+        if agreement is None:
+            raise errors.NotFound("Agreement not found.")
+        if _effective_status(agreement) != LicenseAgreement.Status.ACTIVE:
+            raise errors.Conflict("This agreement has ended already.", code="not_active")
+        kind = agreement.offer_version.payment_type
+        if kind == PaymentType.PURCHASE:
+            raise errors.Conflict(
+                "A purchase licence was paid once and does not end by notice.",
+                code="purchase_not_ended",
+            )
+        ends = now + timedelta(days=days)
+        if agreement.notice_ends_at is None or ends < agreement.notice_ends_at:
+            agreement.notice_given_at = now
+            agreement.notice_ends_at = ends
+            fields = ["notice_given_at", "notice_ends_at"]
+            if kind != PaymentType.SUBSCRIPTION:
+                agreement.ends_at = min(agreement.ends_at or ends, ends)
+                fields.append("ends_at")
+            agreement.save(update_fields=fields)
+            transaction.on_commit(invalidate)
+    names = accounts.organization_names(organization_ids={agreement.agent_id})
+    return _licensee(agreement, names.get(agreement.agent_id, ""))

@@ -155,7 +155,29 @@ def test_licensees_show_the_agent_its_agreement_and_spend(used):
         ],
     ]
     page = client.get(f"/orgs/{provider.id}/licensees/").content.decode()
-    assert "does not let a provider end one early" in page
+    assert "at least 30 days' notice" in page and "Give notice" in page
+
+
+def test_a_provider_ends_an_agreement_with_notice_from_the_licensees_page(make_org, used):
+    provider, _, client, _ = used
+    [licensee] = licensing.list_licensees(**acting_for(provider))
+    url = f"/orgs/{provider.id}/licensees/notice/"
+
+    too_soon = client.post(url, {"agreement": licensee.agreement_id, "days": "5"}, follow=True)
+    assert "Give between 30 and 3,650 days of notice." in too_soon.content.decode()
+    given = client.post(url, {"agreement": licensee.agreement_id, "days": "30"}, follow=True)
+
+    [after] = licensing.list_licensees(**acting_for(provider))
+    assert after.notice_ends_at is not None
+    page = given.content.decode()
+    assert f"ends {after.notice_ends_at:%Y-%m-%d}" in page and "(notice given)" in page
+    rival, owner = make_org(roles=("provider",), name="Rival")
+    other = Client()
+    other.force_login(owner)
+    theirs = other.post(
+        f"/orgs/{rival.id}/licensees/notice/", {"agreement": licensee.agreement_id, "days": "30"}
+    )
+    assert theirs.status_code == 404
 
 
 def test_another_provider_sees_none_of_it_and_cannot_open_these_pages(make_org, used):
