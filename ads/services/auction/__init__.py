@@ -3,7 +3,7 @@
 `run_auction` (engine.py) decides; `relevance` (relevance.py) scores units against a question
 and its sources; `budget_store` (budgets.py) holds what a winner may cost before it is served;
 `run_and_reserve` (serving.py) does both. Plain Python, numpy, scipy and Redis: no models.
-The rule and its settings: docs/ads_auction.md.
+The rule and its settings: docs/ads.md, "The auction".
 """
 
 from ads.services.auction.budgets import (

@@ -1,7 +1,7 @@
 """The auction: one function, `run_auction`, over a swappable engine chosen by a setting.
 
-The default engine, `SecondPriceEngine`, is the rule of docs/ads_auction.md in numpy, with no
-Python loop over candidates:
+The default engine, `SecondPriceEngine`, is the rule of docs/ads.md ("The auction") in numpy,
+with no Python loop over candidates:
 
     score = pacing x max bid x event rate x u^beta
 

@@ -10,7 +10,7 @@ takes the cosine with every unit in one sparse product over the postings of the 
 The question and its sources count `question_weight` and 1 - `question_weight` (each of unit
 length first), so a unit about what the answer's sources say ranks near one about the words of
 the question. Dense vectors (the `semantic` extra, catalog/retrieval/dense.py) are not needed
-here; docs/ads_auction.md says how they would join.
+here; docs/ads.md ("Relevance") says how they would join.
 """
 
 from __future__ import annotations
