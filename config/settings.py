@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
     "accounts",
     "catalog",
     "licensing",
@@ -103,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -120,6 +122,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.navigation.navigation",
             ],
         },
     },
@@ -321,6 +324,8 @@ AGENT_DEFAULT_MAX_PRICE_PER_ANSWER_MICROS = env_int(
 # The revenue an answer is taken to earn when a revenue-share offer is compared with per-use
 # prices (its per-use equivalent is its share of this; see docs/attribution.md).
 LICENSING_REVENUE_SHARE_BASIS_MICROS = env_int("LICENSING_REVENUE_SHARE_BASIS_MICROS", 10_000)
+# The least notice, in days, a provider gives to end an agreement an agent holds.
+LICENSING_MIN_NOTICE_DAYS = env_int("LICENSING_MIN_NOTICE_DAYS", 30)
 # Called, with the agreement's id, in the transaction that makes an agreement an agent accepts:
 # billing charges a subscription's first period or a purchase then (402 insufficient_funds
 # refuses the acceptance). Named here so that licensing, below billing, imports nothing of it.

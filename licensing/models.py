@@ -145,6 +145,10 @@ class LicenseAgreement(models.Model):
     spent_micros = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # A provider's notice that it ends the agreement: access ends then (a subscription, at the
+    # end of the last period that begins before then; no period is charged past it).
+    notice_given_at = models.DateTimeField(null=True, blank=True)
+    notice_ends_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -19,6 +19,11 @@ from core.money import format_micros
 from portal.actions import act
 
 TOP_UP_CHOICES_MICROS = (10_000_000, 25_000_000, 100_000_000)
+# What a top-up credits, by the role that has it (billing's purposes).
+TOP_UP_PURPOSES = (
+    (accounts.AGENT, "agent_wallet", "Agent wallet"),
+    (accounts.ADVERTISER, "advertiser_prepaid", "Prepaid ad funds"),
+)
 
 
 def _acting(request, organization_id) -> dict:
@@ -38,6 +43,9 @@ def billing_page(request, organization_id):
         return render(request, "portal/not_found.html", status=404)
     provider = accounts.PROVIDER in org.roles
     payer = accounts.AGENT in org.roles or accounts.ADVERTISER in org.roles
+    purposes = [(value, label) for role, value, label in TOP_UP_PURPOSES if role in org.roles]
+    asked = request.GET.get("purpose")
+    purpose = asked if asked in {value for value, _ in purposes} else None
     connect = payouts = None
     if provider:
         try:
@@ -53,6 +61,9 @@ def billing_page(request, organization_id):
             "balance": balance,
             "stripe_configured": billing.stripe_configured(),
             "payer": payer,
+            "advertiser": accounts.ADVERTISER in org.roles,
+            "purposes": purposes,
+            "purpose": purpose or (purposes[0][0] if purposes else ""),
             "provider": provider,
             "top_ups": billing.list_top_ups(**acting, limit=20) if payer else [],
             "top_up_choices": [(m, m / 1_000_000) for m in TOP_UP_CHOICES_MICROS],
@@ -81,7 +92,8 @@ def _act(request, organization_id, service, then, **kwargs):
 @login_required
 @require_POST
 def top_up(request, organization_id):
-    """Start a Checkout top-up and send the member to Stripe's page."""
+    """Start a Checkout top-up (of the agent wallet or the prepaid ad funds, as `purpose`
+    says) and send the member to Stripe's page."""
     try:
         amount = int(request.POST.get("amount_micros", ""))
     except ValueError:
@@ -93,6 +105,7 @@ def top_up(request, organization_id):
         lambda started: redirect(started.checkout_url),
         amount_micros=amount,
         method="checkout",
+        purpose=request.POST.get("purpose") or None,
     )
 
 

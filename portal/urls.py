@@ -1,7 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from portal import billing_views, password_views, views
+from portal import advertiser_urls as advertiser
+from portal import agent_urls as agent
+from portal import (
+    billing_views,
+    content_views,
+    offer_views,
+    password_views,
+    provider_views,
+    report_urls,
+    views,
+)
 
 app_name = "portal"
 
@@ -57,4 +67,76 @@ urlpatterns = [
         billing_views.payout,
         name="billing-payout",
     ),
+    # Provider: content
+    path("orgs/<uuid:organization_id>/content/", content_views.collections, name="collections"),
+    path(
+        "orgs/<uuid:organization_id>/content/<uuid:collection_id>/",
+        content_views.collection,
+        name="collection",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/content/<uuid:collection_id>/upload/",
+        content_views.upload,
+        name="upload",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/content/<uuid:collection_id>/delete/",
+        content_views.delete_collection,
+        name="collection-delete",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/uploads/<uuid:job_id>/",
+        content_views.ingestion_job,
+        name="ingestion-job",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/uploads/<uuid:job_id>/retry/",
+        content_views.retry_job,
+        name="ingestion-retry",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/documents/<int:document_id>/",
+        content_views.document,
+        name="document",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/documents/<int:document_id>/delete/",
+        content_views.delete_document,
+        name="document-delete",
+    ),
+    # Provider: offers
+    path("orgs/<uuid:organization_id>/offers/", offer_views.offers, name="offers"),
+    path("orgs/<uuid:organization_id>/offers/new/", offer_views.offer_new, name="offer-new"),
+    path(
+        "orgs/<uuid:organization_id>/offers/preview/",
+        offer_views.price_preview,
+        name="offer-preview",
+    ),
+    path("orgs/<uuid:organization_id>/offers/<uuid:offer_id>/", offer_views.offer, name="offer"),
+    path(
+        "orgs/<uuid:organization_id>/offers/<uuid:offer_id>/publish/",
+        offer_views.offer_publish,
+        name="offer-publish",
+    ),
+    path(
+        "orgs/<uuid:organization_id>/offers/<uuid:offer_id>/retire/",
+        offer_views.offer_retire,
+        name="offer-retire",
+    ),
+    # Provider: overview and licensees
+    path(
+        "orgs/<uuid:organization_id>/overview/",
+        provider_views.dashboard,
+        name="provider-dashboard",
+    ),
+    path("orgs/<uuid:organization_id>/licensees/", provider_views.licensees, name="licensees"),
+    path(
+        "orgs/<uuid:organization_id>/licensees/notice/",
+        provider_views.give_notice,
+        name="licensee-notice",
+    ),
+    *report_urls.urlpatterns,
 ]
+
+urlpatterns += agent.urlpatterns
+urlpatterns += advertiser.urlpatterns

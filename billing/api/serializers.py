@@ -31,9 +31,10 @@ class StatementQuerySerializer(StrictSerializer, OrganizationQueryMixin):
         PERIOD_PATTERN, help_text="The month, YYYY-MM (UTC).", max_length=7
     )
     format = serializers.ChoiceField(
-        choices=["json", "csv"],
+        choices=["json", "csv", "pdf"],
         required=False,
-        help_text="csv: the same as Accept: text/csv (for a link in a browser).",
+        help_text="csv or pdf: the same as Accept: text/csv or application/pdf (for a link in "
+        "a browser).",
     )
 
 

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from billing.api import export_views, views
+from billing.api import export_views, report_urls, views
 
 urlpatterns = [
+    *report_urls.urlpatterns,
     path("billing/balance", views.BalanceView.as_view(), name="billing-balance"),
     path("billing/transactions", views.TransactionListView.as_view(), name="billing-transactions"),
     path("billing/statements", views.StatementView.as_view(), name="billing-statements"),

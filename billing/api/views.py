@@ -13,7 +13,7 @@ from accounts import services as accounts
 from accounts.api.auth import actor_from_request, requested_organization_id
 from billing import services
 from billing.api import serializers as s
-from billing.api.renderers import StatementCSVRenderer
+from billing.api.renderers import PDFRenderer, StatementCSVRenderer
 
 
 def _acting(request, query: dict | None = None) -> dict:
@@ -65,7 +65,7 @@ class TransactionListView(APIView):
 
 class StatementView(APIView):
     required_scope = accounts.BILLING
-    renderer_classes = [JSONRenderer, StatementCSVRenderer]
+    renderer_classes = [JSONRenderer, StatementCSVRenderer, PDFRenderer]
 
     @extend_schema(
         parameters=[s.StatementQuerySerializer],
@@ -76,12 +76,24 @@ class StatementView(APIView):
                 description="One line per account and transaction kind: period, account, "
                 "currency, kind, transactions, debit_micros, credit_micros.",
             ),
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The statement laid out for print: the organization, the month, "
+                "each account's opening and closing balance, its lines by kind and totals.",
+            ),
         },
         operation_id="billing_statement",
     )
     def get(self, request):
-        """Return your organization's statement for a month: JSON, or CSV (Accept: text/csv)."""
+        """Return your organization's statement for a month: JSON, CSV (Accept: text/csv) or
+        PDF (Accept: application/pdf)."""
         query = _query(s.StatementQuerySerializer, request)
+        if request.accepted_renderer.format == "pdf":
+            pdf = services.statement_pdf(**_acting(request, query), period=query["period"])
+            response = Response(pdf)
+            name = f"statement-{query['period']}.pdf"
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
+            return response
         found = services.statement(**_acting(request, query), period=query["period"])
         return Response(s.StatementSerializer(asdict(found)).data)
 

@@ -20,6 +20,7 @@ from billing.services.balances import (
 )
 from billing.services.charges import Charge, post_charges
 from billing.services.checks import CheckReport, check_ledger
+from billing.services.earnings import DailyEarnings, earnings_by_day
 from billing.services.export_files import ExportSource, export_archive
 from billing.services.exports import (
     DatasetExportInfo,
@@ -93,6 +94,26 @@ from billing.services.rating.reports import (
 from billing.services.rating.shares import largest_remainder, revenue_share_micros, take_micros
 from billing.services.rating.usage import RatingRun, rate_usage, reverse_voided_uses, use_charge
 from billing.services.reconciliation import Difference, ReconciliationInfo, reconcile
+from billing.services.reporting import (
+    COST_GROUPS,
+    EARNINGS_GROUPS,
+    FLOW_GROUPS,
+    CostReport,
+    EarningsReport,
+    RevenueReport,
+    SpendReport,
+    advertiser_spend,
+    agent_costs,
+    platform_revenue,
+    provider_earnings,
+)
+from billing.services.reporting import (
+    MAX_DAYS as REPORT_MAX_DAYS,
+)
+from billing.services.reporting import (
+    MAX_ROWS as REPORT_MAX_ROWS,
+)
+from billing.services.statement_pdf import statement_pdf
 from billing.services.statements import (
     Statement,
     StatementAccount,
@@ -125,7 +146,12 @@ __all__ = [
     "AD_NO_ANSWER",
     "AD_POSTED",
     "AD_UNFUNDED",
+    "COST_GROUPS",
+    "EARNINGS_GROUPS",
+    "FLOW_GROUPS",
     "KINDS",
+    "REPORT_MAX_DAYS",
+    "REPORT_MAX_ROWS",
     "AccountKey",
     "AdCharge",
     "AdChargeOutcome",
@@ -135,9 +161,12 @@ __all__ = [
     "ChargeRun",
     "CheckReport",
     "ConnectInfo",
+    "CostReport",
     "CurrencyBalance",
+    "DailyEarnings",
     "DatasetExportInfo",
     "Difference",
+    "EarningsReport",
     "EntryInfo",
     "ExportSource",
     "FundingInfo",
@@ -154,7 +183,9 @@ __all__ = [
     "RatingRun",
     "Received",
     "ReconciliationInfo",
+    "RevenueReport",
     "RevenueReportInfo",
+    "SpendReport",
     "Statement",
     "StatementAccount",
     "StatementLine",
@@ -163,6 +194,8 @@ __all__ = [
     "TransactionPage",
     "account_ids",
     "ad_revenue_split",
+    "advertiser_spend",
+    "agent_costs",
     "allocate_revenue_report",
     "answer_transactions",
     "background_rating",
@@ -176,6 +209,7 @@ __all__ = [
     "create_top_up",
     "credit",
     "debit",
+    "earnings_by_day",
     "export_archive",
     "get_balance",
     "get_connect_status",
@@ -204,6 +238,7 @@ __all__ = [
     "pay_providers",
     "period_bounds",
     "platform_account",
+    "platform_revenue",
     "platform_statement",
     "post_ad_revenue",
     "post_charges",
@@ -211,6 +246,7 @@ __all__ = [
     "post_transactions",
     "postpaid_organizations",
     "process_event",
+    "provider_earnings",
     "rate_soon",
     "rate_usage",
     "rating_pass",
@@ -228,6 +264,7 @@ __all__ = [
     "start_onboarding",
     "statement",
     "statement_for",
+    "statement_pdf",
     "stripe_configured",
     "submit_revenue_report",
     "take_micros",

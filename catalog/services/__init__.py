@@ -5,6 +5,7 @@ the embedded index and its queries, for apps that match text the way retrieval d
 """
 
 from catalog.retrieval.tokens import tokenize
+from catalog.services.canonical import set_canonical_url
 from catalog.services.collections import (
     ChunkInfo,
     CollectionInfo,
@@ -53,6 +54,7 @@ from catalog.services.ownership import (
     collection_names,
     collection_owners,
     count_licensed_documents,
+    document_titles,
     get_document_content,
     licensed_documents,
 )
@@ -99,6 +101,7 @@ __all__ = [
     "delete_collection",
     "delete_document",
     "dispute_duplicate",
+    "document_titles",
     "forget_chunks",
     "get_chunks",
     "get_collection",
@@ -120,6 +123,7 @@ __all__ = [
     "search_backend",
     "search_chunks",
     "search_my_collections",
+    "set_canonical_url",
     "showcase_collections",
     "sign_documents",
     "start_upload_ingestion",

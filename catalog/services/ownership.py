@@ -74,6 +74,14 @@ class DocumentText:
     text: str
 
 
+def document_titles(*, document_ids: Iterable[int]) -> dict[int, str]:
+    """Return {document id: title, or its external id when untitled} for those that exist."""
+    rows = Document.objects.filter(id__in=list(document_ids)).values_list(
+        "id", "title", "external_id"
+    )
+    return {doc_id: title or external_id for doc_id, title, external_id in rows}
+
+
 def count_licensed_documents(*, collection_ids: Iterable[uuid.UUID]) -> int:
     """Return how many ready documents these collections hold."""
     return Document.objects.filter(

@@ -262,3 +262,30 @@ class UsageQuerySerializer(serializers.Serializer):
         required=False,
         help_text="Page on: pass the previous page's next_before_id.",
     )
+
+
+class NoticeRequestSerializer(StrictSerializer):
+    days = serializers.IntegerField(
+        min_value=1,
+        max_value=3650,
+        help_text="Days until it ends; at least LICENSING_MIN_NOTICE_DAYS (30 by default).",
+    )
+
+
+class LicenseeSerializer(serializers.Serializer):
+    agreement_id = serializers.UUIDField()
+    agent_id = serializers.UUIDField()
+    agent_name = serializers.CharField()
+    offer_id = serializers.UUIDField()
+    offer_name = serializers.CharField()
+    offer_version = serializers.IntegerField()
+    payment_type = serializers.CharField()
+    status = serializers.CharField()
+    origin = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    spend_cap_micros = serializers.IntegerField(allow_null=True)
+    spent_micros = serializers.IntegerField()
+    currency = serializers.CharField()
+    notice_ends_at = serializers.DateTimeField(allow_null=True)

@@ -22,4 +22,5 @@ urlpatterns = [
     ),
     path("usage/events", views.AgentUsageEventsView.as_view(), name="usage-events"),
     path("provider/usage/events", views.ProviderUsageEventsView.as_view()),
+    path("provider/agreements/<uuid:agreement_id>/notice", views.ProviderNoticeView.as_view()),
 ]

@@ -328,6 +328,26 @@ class ProviderUsageEventsView(APIView):
         return _usage_page(request, accounts.PROVIDER)
 
 
+class ProviderNoticeView(APIView):
+    required_scope = accounts.LICENSING
+
+    @extend_schema(
+        request=s.NoticeRequestSerializer,
+        responses=s.LicenseeSerializer,
+        operation_id="provider_agreements_notice",
+    )
+    def post(self, request, agreement_id):
+        """End an agreement an agent holds on your offer, with notice (providers): it
+        entitles nothing from `notice_ends_at`. A subscription runs to the end of the last
+        period that begins before then; a purchase does not end (409 `purchase_not_ended`)."""
+        body = s.NoticeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        ended = services.give_notice(
+            **_acting(request), agreement_id=agreement_id, days=body.validated_data["days"]
+        )
+        return Response(s.LicenseeSerializer(asdict(ended)).data)
+
+
 class RSLDocumentView(APIView):
     required_scope = NO_AUTH
 

@@ -25,6 +25,7 @@ from licensing.services.agreements import (
 from licensing.services.ceilings import PriceCeilings, get_price_ceilings, set_price_ceilings
 from licensing.services.entitlements import Entitlements, get_entitlements, list_entitlements
 from licensing.services.explain import explain_terms
+from licensing.services.licensees import LicenseeInfo, give_notice, list_licensees
 from licensing.services.market import (
     MarketCollection,
     MarketOffer,
@@ -82,9 +83,26 @@ from licensing.services.renewals import (
     lapse_agreement,
     lapsed_agreements,
 )
-from licensing.services.reports import UsageGroup, UsageSummary, list_usage, summarize_usage
-from licensing.services.rsl import RSL_CONTENT_TYPE, rsl_document, rsl_providers
+from licensing.services.reports import (
+    WEIGHT_BUCKETS,
+    UsageGroup,
+    UsageSummary,
+    WeightBucket,
+    attribution_shares,
+    list_usage,
+    summarize_usage,
+)
+from licensing.services.rsl import RSL_CONTENT_TYPE, rsl_document, rsl_for_offers, rsl_providers
+from licensing.services.tallies import (
+    TALLY_GROUPS,
+    UsageTally,
+    usage_documents_query,
+    usage_tallies,
+)
 from licensing.services.terms import (
+    PAYMENT_TYPE_CHOICES,
+    PERIOD_CHOICES,
+    PRICE_UNIT_CHOICES,
     USAGE_TYPE_CHOICES,
     USAGE_TYPES,
     Terms,
@@ -97,11 +115,16 @@ from licensing.services.terms import (
 )
 
 __all__ = [
+    "PAYMENT_TYPE_CHOICES",
+    "PERIOD_CHOICES",
+    "PRICE_UNIT_CHOICES",
     "RATABLE_COLUMNS",
     "RENEWAL_UNPAID",
     "RSL_CONTENT_TYPE",
+    "TALLY_GROUPS",
     "USAGE_TYPES",
     "USAGE_TYPE_CHOICES",
+    "WEIGHT_BUCKETS",
     "AgreementInfo",
     "AnswerAttribution",
     "BatchResult",
@@ -109,6 +132,7 @@ __all__ = [
     "ContentGrant",
     "Entitlements",
     "LapsedAgreement",
+    "LicenseeInfo",
     "MarketCollection",
     "MarketOffer",
     "MeteredAnswer",
@@ -126,10 +150,13 @@ __all__ = [
     "UsageEventPage",
     "UsageGroup",
     "UsageSummary",
+    "UsageTally",
     "UseRecord",
+    "WeightBucket",
     "accept_offer",
     "agent_agreement",
     "answer_attributions",
+    "attribution_shares",
     "billable_agreement",
     "billable_agreements",
     "cancel_agreement",
@@ -148,11 +175,13 @@ __all__ = [
     "get_market_offer",
     "get_offer",
     "get_price_ceilings",
+    "give_notice",
     "is_metered",
     "lapse_agreement",
     "lapsed_agreements",
     "list_agreements",
     "list_entitlements",
+    "list_licensees",
     "list_market_offers",
     "list_offers",
     "list_published_offers",
@@ -173,6 +202,7 @@ __all__ = [
     "revenue_share_uses",
     "revenue_share_weight",
     "rsl_document",
+    "rsl_for_offers",
     "rsl_providers",
     "set_price_ceilings",
     "settle_use",
@@ -180,7 +210,9 @@ __all__ = [
     "update_agreement",
     "update_offer",
     "usage_covers",
+    "usage_documents_query",
     "usage_high_water_mark",
+    "usage_tallies",
     "usage_window_end",
     "void_use",
 ]

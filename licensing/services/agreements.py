@@ -41,6 +41,7 @@ class AgreementInfo:
     created_at: datetime
     cancelled_at: datetime | None
     origin: str  # accepted, auto_accept or single_fetch (LicenseAgreement.Origin)
+    notice_ends_at: datetime | None = None  # the provider gave notice: it ends then
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def _agreement_info(agreement: LicenseAgreement) -> AgreementInfo:
         created_at=agreement.created_at,
         cancelled_at=agreement.cancelled_at,
         origin=agreement.origin,
+        notice_ends_at=agreement.notice_ends_at,
     )
 
 

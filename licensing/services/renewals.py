@@ -59,7 +59,11 @@ def _billable_agreement(a: LicenseAgreement) -> BillableAgreement:
         else None,
         starts_at=a.starts_at,
         ends_at=a.ends_at,
-        expires_at=a.offer_version.expires_at,
+        # Nothing renews past the offer version's end, nor past a provider's notice.
+        expires_at=min(
+            (t for t in (a.offer_version.expires_at, a.notice_ends_at) if t is not None),
+            default=None,
+        ),
     )
 
 

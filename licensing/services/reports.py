@@ -19,7 +19,7 @@ from licensing.models import AnswerRecord, UsageEvent
 from licensing.services.acting import agent_id_for, provider_id_for
 from licensing.services.metering import UsageEventPage, usage_events_page
 
-GROUPS = ("day", "collection", "provider", "agent", "usage_type")
+GROUPS = ("day", "collection", "document", "provider", "agent", "usage_type")
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 
@@ -140,6 +140,7 @@ def summarize_usage(
     columns = {
         "day": TruncDate("created_at", tzinfo=UTC),
         "collection": F("collection_id"),
+        "document": F("document_id"),
         "provider": F("provider_id"),
         "agent": F("agent_id"),
         "usage_type": F("usage_type"),
@@ -175,4 +176,59 @@ def summarize_usage(
         events=totals["events"] or 0,
         amount_micros=totals["amount_micros"] or 0,
         groups=groups,
+    )
+
+
+# The shares of an answer's attribution weight a provider's sources carried, as buckets:
+# (label, least weight in ppm, most weight in ppm), both ends included.
+WEIGHT_BUCKETS = (
+    ("None (used, not cited)", 0, 0),
+    ("Under 25%", 1, 249_999),
+    ("25% to 50%", 250_000, 499_999),
+    ("50% to 75%", 500_000, 749_999),
+    ("75% to 100%", 750_000, 1_000_000),
+)
+
+
+@dataclass(frozen=True)
+class WeightBucket:
+    label: str
+    min_ppm: int
+    max_ppm: int
+    answers: int
+
+
+def attribution_shares(
+    *,
+    actor: Actor,
+    since: date | None = None,
+    until: date | None = None,
+    organization_id: uuid.UUID | str | None = None,
+) -> tuple[WeightBucket, ...]:
+    """Return how many answers that used the acting provider's content gave its sources, together,
+    each share of their attribution weight (WEIGHT_BUCKETS), between two UTC dates (inclusive)."""
+    owner = _usage_owner(actor, accounts.PROVIDER, organization_id)
+    since, until = _bounds(since, until)
+    weights = (
+        UsageEvent.objects.filter(
+            **owner,
+            answer__kind=AnswerRecord.Kind.ANSWER,
+            created_at__gte=_start_of(since),
+            created_at__lt=_start_of(until + timedelta(days=1)),
+        )
+        .values("answer_id")
+        .annotate(weight=Sum("attribution_weight_ppm"))
+        .order_by()
+        .values_list("weight", flat=True)
+    )
+    counts = [0] * len(WEIGHT_BUCKETS)
+    for weight in weights.iterator(chunk_size=10_000):
+        weight = min(weight or 0, 1_000_000)
+        for index, (_, low, high) in enumerate(WEIGHT_BUCKETS):
+            if low <= weight <= high:
+                counts[index] += 1
+                break
+    return tuple(
+        WeightBucket(label, low, high, count)
+        for (label, low, high), count in zip(WEIGHT_BUCKETS, counts, strict=True)
     )

@@ -32,8 +32,7 @@ RSL_PAYMENT_TYPES: dict[str, str] = {
 }
 # RSL is the default namespace; the extension prefix is declared on the root whenever an
 # extension element is written, and `provenant:revenue-share` always comes with one (its share).
-ET.register_namespace("", RSL_NAMESPACE)
-ET.register_namespace(EXTENSION_PREFIX, EXTENSION_NAMESPACE)
+# Both are registered when a document is written (rsl_for_offers).
 
 
 def _rsl(name: str) -> str:
@@ -117,6 +116,12 @@ def rsl_document(*, provider_slug: str, base_url: str) -> str | None:
     offers = list_published_offers(agent_id=None, provider_id=provider_id)
     if not offers:
         return None
+    return rsl_for_offers(offers=offers, base_url=base_url)
+
+
+def rsl_for_offers(*, offers: Iterable[OfferInfo], base_url: str) -> str:
+    """Return these offers as an RSL 1.0 document, as `rsl_document` writes them (the portal
+    previews a provider's own offer with it, draft or published)."""
     root = ET.Element(_rsl("rsl"))
     for collection_id, covering in _offers_by_collection(offers).items():
         content = ET.SubElement(
@@ -130,6 +135,10 @@ def rsl_document(*, provider_slug: str, base_url: str) -> str | None:
         for offer in covering:
             _license(content, offer, base_url)
     ET.indent(root)
+    # ET's prefix registry is process-wide and other libraries rewrite it (WeasyPrint registers
+    # "" for its PDF metadata when it is imported): claim RSL's prefixes right before writing.
+    ET.register_namespace("", RSL_NAMESPACE)
+    ET.register_namespace(EXTENSION_PREFIX, EXTENSION_NAMESPACE)
     return ET.tostring(root, encoding="unicode", xml_declaration=True)
 
 

@@ -7,10 +7,13 @@ from datetime import datetime
 
 from django.conf import settings
 
-from licensing.models import PaymentType, PriceUnit, UsageType
+from licensing.models import PaymentType, Period, PriceUnit, UsageType
 
 USAGE_TYPES = tuple(UsageType.values)
 USAGE_TYPE_CHOICES = tuple(UsageType.choices)  # (value, label), for forms and serializers
+PAYMENT_TYPE_CHOICES = tuple(PaymentType.choices)
+PRICE_UNIT_CHOICES = tuple(PriceUnit.choices)
+PERIOD_CHOICES = tuple(Period.choices)
 PAYMENT_TYPES = tuple(PaymentType.values)
 PRICE_UNITS = tuple(PriceUnit.values)
 AI_USAGES = ("ai-input", "ai-train", "ai-index")

@@ -259,3 +259,17 @@ def test_a_training_licence_shows_its_purchase_price(provider, make_collection, 
     assert payment.findtext("rsl:custom", namespaces=NS) == (
         f"https://p.example/api/v1/market/offers/{offer.id}"
     )
+
+
+def test_rsl_keeps_its_default_namespace_after_weasyprint_is_imported(
+    provider, make_collection, make_offer
+):
+    """WeasyPrint registers the "" prefix in ElementTree's process-wide registry on import;
+    RSL documents must still come out with RSL as their default namespace."""
+    import weasyprint.pdf.metadata  # noqa: F401
+
+    offer = make_offer(provider, [make_collection(provider)])
+    text = services.rsl_for_offers(offers=[offer], base_url="https://p.example")
+
+    assert '<rsl xmlns="https://rslstandard.org/rsl"' in text
+    assert "ns0:" not in text

@@ -177,6 +177,8 @@ def _upsert(
         dependents = duplicates.dependents_of(document_id=document.id)
         document.chunks.all().delete()
         for key, value in fields.items():
+            if key == "source_url" and not value:
+                continue  # an upload has no URL of its own: the canonical URL set stays
             setattr(document, key, value)
         document.version += 1
         document.save()
