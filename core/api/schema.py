@@ -148,6 +148,10 @@ def _with_scope_line(description: str, scope: str) -> str:
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
 
+# Paths of the provider's side of a resource the agent's side made (`/provider/agreements/...`).
+_PROVIDER_SIDE = "/provider/"
+
+
 def add_links(
     result: dict[str, Any], generator: SchemaGenerator, request: Request | None, public: bool
 ) -> dict[str, Any]:
@@ -172,15 +176,19 @@ def add_links(
                 "properties", {}
             ):
                 continue
-            links = _links_to_uses(_snake(name), source_params, paths)
+            links = _links_to_uses(_snake(name), source_path, source_params, paths)
             if links:
                 response["links"] = links
     return result
 
 
-def _links_to_uses(resource: str, source_params: set[str], paths: dict[str, Any]) -> dict[str, Any]:
+def _links_to_uses(
+    resource: str, source_path: str, source_params: set[str], paths: dict[str, Any]
+) -> dict[str, Any]:
     links: dict[str, Any] = {}
     for target_path, operations in paths.items():
+        if _PROVIDER_SIDE in target_path and _PROVIDER_SIDE not in source_path:
+            continue  # the provider's side of what an agent made (its notice) is not the agent's
         new = [p for p in _PATH_PARAM.findall(target_path) if p not in source_params]
         if len(new) != 1 or not _names(resource, new[0]):
             continue

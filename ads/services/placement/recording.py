@@ -65,9 +65,9 @@ def trace_of(selection: Selection) -> tuple[list[list[Any]], dict[str, int]]:
     counts = np.bincount(reasons[rest], minlength=len(Reason))
     omitted = {REASON_NAMES[code]: int(n) for code, n in enumerate(counts) if n}
     prices = dict(zip(result.winners.tolist(), result.price_micros.tolist(), strict=True))
-    ids = snapshot.unit_ids
+    ids = snapshot.unit_texts
     rows = [
-        [str(ids[row]), REASON_NAMES[code], score, prices.get(row)]
+        [ids[row], REASON_NAMES[code], score, prices.get(row)]
         for row, code, score in zip(
             kept.tolist(), reasons[kept].tolist(), result.scores[kept].tolist(), strict=True
         )

@@ -85,6 +85,7 @@ class Snapshot:
     unit_ids: tuple[uuid.UUID, ...]
     unit_rows: dict[uuid.UUID, int]
     unit_numbers: dict[str, int]  # the same, by the id as text (the frequency counters' keys)
+    unit_texts: tuple[str, ...]  # each unit's id as text (for traces)
     campaign_ids: tuple[uuid.UUID, ...]
     advertiser_ids: tuple[uuid.UUID, ...]
     advertiser_rows: dict[uuid.UUID, int]
@@ -170,6 +171,7 @@ def build_snapshot(
         unit_ids=tuple(u.unit_id for u in units),
         unit_rows={u.unit_id: row for row, u in enumerate(units)},
         unit_numbers={str(u.unit_id): row for row, u in enumerate(units)},
+        unit_texts=tuple(str(u.unit_id) for u in units),
         campaign_ids=tuple(campaigns),
         advertiser_ids=tuple(advertisers),
         advertiser_rows=advertisers,
