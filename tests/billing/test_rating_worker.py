@@ -12,6 +12,7 @@ import time
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.db import connection
 from django.db.models import Count
@@ -115,6 +116,7 @@ def test_a_worker_killed_in_a_rating_batch_loses_and_doubles_nothing(
     agent, provider, make_offer, accept, tmp_path
 ):
     agreement = accept(agent, make_offer(provider, price_micros=3000))
+    billing.grant_credit(organization_id=agent.id, amount_micros=1_000_000, idempotency_key="w")
     _meter_many(agent, agreement, answers=1500, sources=2)
     top = UsageEvent.objects.order_by("-id").values_list("id", flat=True)[0]
     queue = f"test-rating-{uuid.uuid4().hex[:8]}"
@@ -126,7 +128,7 @@ def test_a_worker_killed_in_a_rating_batch_loses_and_doubles_nothing(
         "CELERY_BROKER_URL": REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "CACHE_KEY_PREFIX": queue,
-        "BILLING_RATING_BATCH": "100",  # 30 batches, each long enough for a kill to land inside
+        "BILLING_RATING_BATCH": "100",
     }
     command = [
         *(sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue),
@@ -141,15 +143,20 @@ def test_a_worker_killed_in_a_rating_batch_loses_and_doubles_nothing(
     app.conf.update(task_always_eager=False, broker_url=REDIS_URL)
     try:
         _wait(lambda: "ready." in log.read_text(), 60, "the worker to start")
-        tasks.rate_usage.apply_async(queue=queue)
-        for _ in range(10):  # until a kill lands before the batch commits
-            _wait(_in_rating_batch, 30, "a rating batch")
-            pool = _pool_process(worker.pid)
+        # The batch will wait for the agent's wallet, which this connection holds: the kill
+        # lands inside a batch for certain, whatever the machine's speed.
+        with psycopg.connect(_database_url(), autocommit=False) as holder:
+            holder.execute(
+                "SELECT id FROM billing_account WHERE organization_id = %s "
+                "AND purpose = 'agent_wallet' FOR UPDATE",
+                (agent.id,),
+            )
+            tasks.rate_usage.apply_async(queue=queue)
+            _wait(_in_rating_batch, 60, "a rating batch")
             before = _position()
-            os.kill(pool, signal.SIGKILL)
+            os.kill(_pool_process(worker.pid), signal.SIGKILL)
             time.sleep(0.5)
-            if _position() == before:
-                break
+            holder.rollback()
         assert _position() == before < top  # the open batch rolled back, events remain
 
         # Nothing sends the task again: only its redelivery can finish the pass.
