@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -32,6 +33,33 @@ def html_pages() -> list[Path]:
 
 def text_sources() -> list[Path]:
     return sorted((CORPUS / "_sources").rglob("*.txt"))
+
+
+ARTICLE_BYTES = 20 * 1024
+
+
+def text_articles(size: int = ARTICLE_BYTES) -> list[tuple[str, bytes]]:
+    """Return the plain-text sources cut or joined into distinct articles of about `size` bytes.
+
+    The sources are read in order and their paragraphs packed into articles, each cut at a
+    paragraph end once it holds `size` bytes; a paragraph longer than that is an article of its
+    own. About 530 articles of 20 KiB from python3.11-doc, every one a text of its own.
+    """
+    articles: list[tuple[str, bytes]] = []
+    current: list[bytes] = []
+    length = 0
+    for path in text_sources():
+        for paragraph in re.split(rb"\n[ \t]*\n", path.read_bytes()):
+            if not paragraph.strip():
+                continue
+            current.append(paragraph.strip(b"\n"))
+            length += len(paragraph) + 2
+            if length >= size:
+                articles.append((f"article{len(articles):04d}.txt", b"\n\n".join(current)))
+                current, length = [], 0
+    if current:
+        articles.append((f"article{len(articles):04d}.txt", b"\n\n".join(current)))
+    return articles
 
 
 def setup_django(*, database_url: str | None = None) -> Path:

@@ -2,19 +2,22 @@
 
 Run: .venv/bin/python bench/bench_ingestion.py [--quick] [--workers N] [--database-url URL]
                                                 [--without-duplicates] [--repeat N]
-                                                [--kinds text,html] [--distinct]
+                                                [--kinds text,html]
+                                                [--text-corpus articles|copies|distinct]
 
-Corpus: Debian's python3.11-doc (apt-get install -y python3.11-doc). Plain text is the
-reStructuredText sources (each copied 4 times with a distinct first line so every copy is a
-new document); HTML is the rendered pages, extracted with trafilatura. Each worker process
-runs its own ingestion jobs of 100 files (the API's batch limit), like a Celery worker would.
+Corpus: Debian's python3.11-doc (apt-get install -y python3.11-doc). Plain text is, by default,
+the reStructuredText sources cut or joined at paragraph ends into ~530 distinct articles of
+~20 KiB; HTML is the rendered pages, extracted with trafilatura. Each worker process runs its
+own ingestion jobs of 100 files (the API's batch limit), like a Celery worker would.
 
-`--distinct` ingests as many plain-text sources once each instead (nothing for duplicate
-detection to hold out, so it saves no indexing). `--without-duplicates` runs the same pipeline
-with duplicate detection replaced by no-ops (no signing, judging or signatures stored; nothing
-held out): what detection costs is the difference. `--repeat N` runs each measurement N times
-on fresh collections and prints every rate and their median (the machine is shared: single
-runs spread by about 20%).
+`--text-corpus copies` ingests each source 4 times with a distinct first line instead (the
+corpus of the figures before the articles: most passages held out as repeats, so less to
+index); `--text-corpus distinct` (or `--distinct`) ingests each source once.
+
+`--without-duplicates` runs the same pipeline with duplicate detection replaced by no-ops (no
+signing, judging or signatures stored; nothing held out): what detection costs is the
+difference. `--repeat N` runs each measurement N times on fresh collections and prints every
+rate and their median (the machine is shared: single runs spread by about 20%).
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from contextlib import nullcontext
 import _catalog_corpus as corpus
 
 
-def _files(kind: str, quick: bool, distinct: bool = False) -> list[tuple[str, bytes]]:
-    if kind == "text" and distinct:  # as many documents, every one a text of its own
+def _files(kind: str, quick: bool, text_corpus: str = "articles") -> list[tuple[str, bytes]]:
+    if kind == "text" and text_corpus == "articles":
+        return corpus.text_articles()[: 200 if quick else None]
+    if kind == "text" and text_corpus == "distinct":  # every source once
         count = 200 if quick else None
         return [
             (str(path.relative_to(corpus.CORPUS)), path.read_bytes())
@@ -81,7 +86,7 @@ class _NoJudgement:
 
 def _without_duplicates() -> None:
     """Replace duplicate detection in ingestion by no-ops (before the workers fork)."""
-    from catalog.services.ingestion import items, runner
+    from catalog.services.ingestion import batches, items, runner
 
     class Disabled:
         @staticmethod
@@ -103,7 +108,7 @@ def _without_duplicates() -> None:
         recording = staticmethod(nullcontext)
         deferred_signatures = staticmethod(nullcontext)
 
-    items.duplicates = runner.duplicates = Disabled  # type: ignore[assignment]
+    items.duplicates = runner.duplicates = batches.duplicates = Disabled  # type: ignore[assignment]
 
 
 def _worker(args) -> tuple[int, int, float]:
@@ -149,7 +154,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement")
     parser.add_argument("--kinds", default="text,html", help="text, html or both (default)")
     parser.add_argument(
-        "--distinct", action="store_true", help="plain text: distinct sources, no copies"
+        "--text-corpus",
+        choices=("articles", "copies", "distinct"),
+        default="articles",
+        help="plain text: distinct ~20 KiB articles (default), each source 4 times, or each once",
+    )
+    parser.add_argument(
+        "--distinct", action="store_true", help="the same as --text-corpus distinct"
     )
     args = parser.parse_args()
     corpus.require_corpus()
@@ -173,7 +184,7 @@ def main() -> None:
         + ("; duplicate detection OFF" if args.without_duplicates else "")
     )
     for kind in args.kinds.split(","):
-        files = _files(kind, args.quick, args.distinct)
+        files = _files(kind, args.quick, "distinct" if args.distinct else args.text_corpus)
         megabytes = sum(len(c) for _, c in files) / 2**20
         rates, unchanged, cpus = [], [], []
         for _ in range(args.repeat):

@@ -28,6 +28,7 @@ from catalog.services.duplicates.rejudging import dependents_of, recheck, releas
 from catalog.services.duplicates.texts import DuplicateRef, Verdict
 from catalog.services.duplicates.versions import (
     Judgement,
+    batch_may_change,
     deferred_signatures,
     judge_version,
     record_version,
@@ -40,6 +41,7 @@ __all__ = [
     "DuplicateRef",
     "Judgement",
     "Verdict",
+    "batch_may_change",
     "deferred_signatures",
     "dependents_of",
     "dispute_duplicate",

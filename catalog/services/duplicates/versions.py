@@ -97,6 +97,7 @@ def judge_version(
     provider_id: uuid.UUID,
     passages: Sequence[str],
     anew: datetime,
+    signed: minhash.TextSignatures | None = None,
 ) -> Judgement:
     """Sign a document version's passages (in ordinal order) and judge it against the catalog.
 
@@ -104,12 +105,14 @@ def judge_version(
     before taking locks, and judge again inside if the document changed since (`fits`).
     Its texts are dated `anew` unless they nearly repeat the texts of the version before (which
     keep their date; a version signed by another algorithm keeps the oldest date it had).
+    `signed` is `minhash.sign_passages(passages)` when the caller signed them already.
     """
     previous, oldest = _previous(document.id) if document is not None else (None, None)
     now_us = micros(anew)
     if oldest is not None and previous is None:
         now_us = min(now_us, oldest)
-    signed = minhash.sign_passages(passages)
+    if signed is None:
+        signed = minhash.sign_passages(passages)
     key_parts, keys = minhash.band_keys(signed.digests, signed.signed)
     subject = Subject(
         document_id=document.id if document is not None else 0,
@@ -187,6 +190,13 @@ def record_version(
     else:
         _store_signed([signed])
     return verdict
+
+
+def batch_may_change(judgement: Judgement) -> bool:
+    """Return whether a version recorded in the current batch (`deferred_signatures`) shares a
+    band key with the judged one: judged before it was recorded, it must be judged again."""
+    batch = _batch.get()
+    return batch is not None and bool(batch.pool.matches(judgement.subject.keys))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from catalog.ingestion.sources import parse_feed, parse_sitemap
 from catalog.models import IngestionItem as Item
 from catalog.models import IngestionJob
 from catalog.services.ingestion.files import _limits
-from catalog.services.ingestion.items import _expand, _Failed, _store
+from catalog.services.ingestion.items import Prepared, _expand, _Failed, _prepare
 
 DOCUMENT_TYPES = (
     "text/html",
@@ -35,14 +35,13 @@ def fetch_policy(kind: Item.Kind) -> FetchPolicy:
     )
 
 
-def _process_page(job: IngestionJob, item: Item) -> list[int]:
+def _process_page(job: IngestionJob, item: Item) -> Prepared:
     fetched = fetch(item.name, fetch_policy(Item.Kind.PAGE))
     fmt = extraction.detect_format(name=fetched.url, content_type=fetched.content_type)
     extracted = extraction.extract(
         fetched.content, fmt=fmt or "", name=item.name, charset=fetched.charset, limits=_limits()
     )
-    return _store(
-        job,
+    return _prepare(
         item,
         external_id=item.name,
         source_url=item.name,
@@ -74,7 +73,7 @@ def _sitemap_item(url: str, *, depth: int) -> Item:
     )
 
 
-def _process_sitemap(job: IngestionJob, item: Item) -> list[int]:
+def _process_sitemap(job: IngestionJob, item: Item) -> None:
     if refusal := _too_deep(item.name, item.depth):  # retried after it was refused
         raise refusal
     fetched = fetch(item.name, fetch_policy(Item.Kind.SITEMAP))
@@ -82,10 +81,9 @@ def _process_sitemap(job: IngestionJob, item: Item) -> list[int]:
     children = [Item(kind=Item.Kind.PAGE, name=url[:2048]) for url in entries.pages]
     children += [_sitemap_item(url, depth=item.depth + 1) for url in entries.sitemaps]
     _expand(job, item, children, dedupe_urls=True)
-    return []
 
 
-def _process_feed(job: IngestionJob, item: Item) -> list[int]:
+def _process_feed(job: IngestionJob, item: Item) -> None:
     fetched = fetch(item.name, fetch_policy(Item.Kind.FEED))
     entries = parse_feed(fetched.content, max_entries=settings.INGESTION_MAX_ITEMS_PER_JOB)
     children = [
@@ -108,4 +106,3 @@ def _process_feed(job: IngestionJob, item: Item) -> list[int]:
         for entry in entries
     ]
     _expand(job, item, children)
-    return []

@@ -11,7 +11,7 @@ from catalog.ingestion import extract as extraction
 from catalog.ingestion.sources import html_fragment_text
 from catalog.models import IngestionItem as Item
 from catalog.models import IngestionJob
-from catalog.services.ingestion.items import _expand, _Failed, _store
+from catalog.services.ingestion.items import Prepared, _expand, _Failed, _prepare
 from catalog.services.ingestion.storage import _discard_uploads, _upload_name, ingestion_storage
 
 
@@ -53,31 +53,39 @@ def _record_items(results: Iterable[extraction.RecordResult]) -> Iterator[Item]:
         yield child
 
 
-def _process_file(job: IngestionJob, item: Item) -> list[int]:
+def _process_file(job: IngestionJob, item: Item) -> Prepared | None:
+    """Read an uploaded file: the document it holds, or None once its records are items."""
     fmt = extraction.detect_format(name=item.name, content_type=item.content_type)
     with _open_upload(job, item) as stream:
         if fmt in extraction.RECORD_FORMATS:
             records = extraction.iter_records(stream, fmt=fmt, name=item.name)
             empty = _Failed("empty_document", f"{item.name} has no records.")
             _expand(job, item, _record_items(records), empty=empty)
-            replaced = []
+            prepared = None
         else:
             extracted = extraction.extract(
                 stream.read(), fmt=fmt or "", name=item.name, limits=_limits()
             )
-            replaced = _store(
-                job,
+            prepared = _prepare(
                 item,
                 external_id=item.name,
                 source_url="",
                 content_type=extraction.MEDIA_TYPES[fmt or ""],
                 extracted=extracted,
             )
-    _discard_uploads(ingestion_storage(), job.id, [item.ordinal])
-    return replaced
+    if prepared is None:
+        _discard_uploads(ingestion_storage(), job.id, [item.ordinal])
+    return prepared
 
 
-def _process_record(job: IngestionJob, item: Item) -> list[int]:
+def _discard_stored(job: IngestionJob, items: Iterable[Item]) -> None:
+    """Discard the uploads of the files whose documents were stored."""
+    ordinals = [item.ordinal for item in items if item.kind == Item.Kind.FILE]
+    if ordinals:
+        _discard_uploads(ingestion_storage(), job.id, ordinals)
+
+
+def _process_record(job: IngestionJob, item: Item) -> Prepared:
     record = json.loads(_payload(item))
     text = record["text"]
     if record.get("html"):
@@ -93,8 +101,7 @@ def _process_record(job: IngestionJob, item: Item) -> list[int]:
         published_at=extraction.parse_date(record.get("published_at")),
     )
     url = record.get("url") or ""
-    return _store(
-        job,
+    return _prepare(
         item,
         external_id=record["external_id"],
         source_url=url if url.startswith(("http://", "https://")) else "",

@@ -2,6 +2,7 @@
 
 import itertools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from catalog.ingestion import extract as extraction
+from catalog.ingestion import minhash
 from catalog.ingestion.chunking import ChunkSpan, split_into_chunks
 from catalog.models import Chunk, Document, IngestionJob
 from catalog.models import IngestionItem as Item
@@ -88,19 +90,31 @@ def _expand(
         )
 
 
-def _store(
-    job: IngestionJob,
+@dataclass
+class Prepared:
+    """A document read and cut into passages, ready to be stored (signed once it must be)."""
+
+    item: Item
+    external_id: str
+    digest: str
+    fields: dict[str, Any]
+    spans: list[ChunkSpan]
+    passages: list[str]
+    judgement: duplicates.Judgement | None = None  # judged before the batch's transaction
+
+
+def _prepare(
     item: Item,
     *,
     external_id: str,
     source_url: str,
     content_type: str,
     extracted: extraction.Extracted,
-) -> list[int]:
-    """Create or update the document; return the ids of chunks it replaced."""
-    digest = extraction.content_hash(text=extracted.text, title=extracted.title)
+) -> Prepared:
+    """Return the document an item holds, cut into passages (no database access)."""
     spans = split_into_chunks(extracted.text, target_tokens=settings.CATALOG_CHUNK_TOKENS)
-    fields = {
+    digest = extraction.content_hash(text=extracted.text, title=extracted.title)
+    fields: dict[str, Any] = {
         "source_url": source_url,
         "title": extracted.title[:500],
         "author": extracted.author[:300],
@@ -115,21 +129,27 @@ def _store(
         "duplicate_measure": "",
     }
     passages = [extracted.text[span.char_start : span.char_end] for span in spans]
+    return Prepared(item, external_id, digest, fields, spans, passages)
+
+
+def _store(job: IngestionJob, prepared: Prepared) -> list[int]:
+    """Create or update one document in a transaction of its own; return the ids of chunks it
+    replaced."""
     # Signing and judging read only: done before the write transaction, whose lock (the whole
     # database's, on SQLite) other workers wait for. Judged again inside if the document
     # changed in between.
     current = (
-        Document.objects.filter(collection_id=job.collection_id, external_id=external_id)
+        Document.objects.filter(collection_id=job.collection_id, external_id=prepared.external_id)
         .only("id", "version", "content_hash", "duplicate_released_from_id")
         .first()
     )
     judgement = None
-    if current is None or current.content_hash != digest:
-        judgement = _judge(job, current, passages)
+    if current is None or current.content_hash != prepared.digest:
+        judgement = _judge(job, current, prepared)
     for attempt in range(2):
         try:
             with duplicates.recording(), transaction.atomic():
-                return _upsert(job, item, external_id, digest, fields, spans, passages, judgement)
+                return _upsert(job, prepared, judgement)
         except IntegrityError:  # another worker created the same document a moment ago
             if attempt:
                 raise
@@ -138,54 +158,50 @@ def _store(
 
 
 def _judge(
-    job: IngestionJob, document: Document | None, passages: list[str]
+    job: IngestionJob, document: Document | None, prepared: Prepared
 ) -> duplicates.Judgement:
+    """Judge the document's version (signed again only if it was not judged before)."""
+    earlier = prepared.judgement
+    signed = None
+    if earlier is not None:
+        signed = minhash.TextSignatures(earlier.subject.digests, earlier.subject.signed)
     return duplicates.judge_version(
         document=document,
         collection_id=job.collection_id,
         provider_id=job.collection.organization_id,
-        passages=passages,
+        passages=prepared.passages,
         anew=timezone.now(),
+        signed=signed,
     )
 
 
 def _upsert(
-    job: IngestionJob,
-    item: Item,
-    external_id: str,
-    digest: str,
-    fields: dict[str, Any],
-    spans: list[ChunkSpan],
-    passages: list[str],
-    judgement: duplicates.Judgement | None,
+    job: IngestionJob, prepared: Prepared, judgement: duplicates.Judgement | None
 ) -> list[int]:
+    item, fields, spans, passages = (
+        prepared.item,
+        prepared.fields,
+        prepared.spans,
+        prepared.passages,
+    )
     document = (
         Document.objects.select_for_update()
-        .filter(collection_id=job.collection_id, external_id=external_id)
+        .filter(collection_id=job.collection_id, external_id=prepared.external_id)
         .first()
     )
-    if document is not None and document.content_hash == digest:
+    if document is not None and document.content_hash == prepared.digest:
         _done(item, Item.Status.UNCHANGED, document)
         return []
     if judgement is None or not judgement.fits(document):
-        judgement = _judge(job, document, passages)
+        judgement = _judge(job, document, prepared)
     replaced: list[int] = []
     dependents: list[int] = []
     if document is not None:
-        replaced = list(document.chunks.values_list("id", flat=True))
-        # Found through the old chunks: texts held out against them are judged again.
-        dependents = duplicates.dependents_of(document_id=document.id)
-        document.chunks.all().delete()
-        for key, value in fields.items():
-            if key == "source_url" and not value:
-                continue  # an upload has no URL of its own: the canonical URL set stays
-            setattr(document, key, value)
-        document.version += 1
-        document.save()
+        replaced, dependents = _new_version(document, fields)
         status = Item.Status.UPDATED
     else:
         document = Document.objects.create(
-            collection_id=job.collection_id, external_id=external_id, **fields
+            collection_id=job.collection_id, external_id=prepared.external_id, **fields
         )
         status = Item.Status.CREATED
     # Passages that copy or repeat earlier ones are stored held out (docs/catalog.md).
@@ -212,6 +228,22 @@ def _upsert(
     )
     _done(item, status, document)
     return replaced
+
+
+def _new_version(document: Document, fields: dict[str, Any]) -> tuple[list[int], list[int]]:
+    """Replace a stored document's text by a new version (its chunks go); return the ids of
+    the chunks it had and the documents holding texts held out against them."""
+    replaced = list(document.chunks.values_list("id", flat=True))
+    # Found through the old chunks: texts held out against them are judged again.
+    dependents = duplicates.dependents_of(document_id=document.id)
+    document.chunks.all().delete()
+    for key, value in fields.items():
+        if key == "source_url" and not value:
+            continue  # an upload has no URL of its own: the canonical URL set stays
+        setattr(document, key, value)
+    document.version += 1
+    document.save()
+    return replaced, dependents
 
 
 def _done(item: Item, status: str, document: Document) -> None:
