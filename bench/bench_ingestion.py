@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import statistics
 import time
 from contextlib import nullcontext
@@ -164,6 +165,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     corpus.require_corpus()
+    # As a deployed worker runs: with DEBUG on, Django keeps and formats every query's SQL.
+    os.environ.setdefault("DEBUG", "0")
     data_dir = corpus.setup_django(database_url=args.database_url)
     if args.without_duplicates:
         _without_duplicates()
@@ -182,6 +185,7 @@ def main() -> None:
     print(
         f"database: {connection.vendor}; search backend: {search_backend()}; data dir: {data_dir}"
         + ("; duplicate detection OFF" if args.without_duplicates else "")
+        + f"; DEBUG {os.environ['DEBUG']}"
     )
     for kind in args.kinds.split(","):
         files = _files(kind, args.quick, "distinct" if args.distinct else args.text_corpus)
