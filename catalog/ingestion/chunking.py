@@ -26,19 +26,33 @@ def count_tokens(text: str) -> int:
     return len(WORD.findall(text))
 
 
-class _WordIndex:
-    """Counts the words of any span of the text (words starting inside it).
+# Each ASCII byte as a word byte (b"a": letters, digits, underscore, what `\w` matches) or not.
+_WORD_BYTES = bytes(0x61 if chr(b).isalnum() or b == 0x5F else 0x20 for b in range(128))
+_WORD_BYTES += b" " * 128
 
-    Spans start at a word or punctuation, never inside a word, so counting the matches
-    between the span's ends (in C, by `findall`) equals counting the words that start there.
-    Word positions are only listed for the rare span that must be cut between words.
+
+class _WordIndex:
+    """Counts the words of any span of the text, as `len(WORD.findall(text, start, end))`.
+
+    In ASCII text (most of it) a word starts where a non-word byte precedes a word byte, so
+    the text is marked once and a span's words are counted by `bytes.count` in C: about fifty
+    times faster than listing them. Other text is counted with `findall`. Word positions are
+    only listed for the rare span that must be cut between words.
     """
 
     def __init__(self, text: str):
         self.text = text
+        # marks[i + 1] is text[i]'s kind; marks[0] a non-word byte before the text.
+        self.marks = b" " + text.encode("ascii").translate(_WORD_BYTES) if text.isascii() else None
 
     def count(self, start: int, end: int) -> int:
-        return len(WORD.findall(self.text, start, end))
+        if self.marks is None:
+            return len(WORD.findall(self.text, start, end))
+        if start >= end:
+            return 0
+        # A span starting inside a word counts that word's rest, as `findall` does.
+        inside = self.marks[start] == self.marks[start + 1] == 0x61
+        return self.marks.count(b" a", start, end + 1) + inside
 
     def words(self, start: int, end: int) -> list[tuple[int, int]]:
         return [m.span() for m in WORD.finditer(self.text, start, end)]

@@ -13,8 +13,15 @@ from django.core.management import CommandError, call_command
 
 from accounts import services as accounts_services
 from catalog import services as catalog_services
-from catalog.ingestion.chunking import count_tokens, split_into_chunks
-from catalog.ingestion.extract import ExtractionFailed, Limits, extract, parse_records
+from catalog.ingestion import chunking
+from catalog.ingestion.chunking import WORD, count_tokens, split_into_chunks
+from catalog.ingestion.extract import (
+    ExtractionFailed,
+    Limits,
+    extract,
+    normalize_text,
+    parse_records,
+)
 from catalog.models import Chunk, Document, IngestionItem, IngestionJob
 from tests.marketplace.factories import CollectionFactory
 
@@ -372,13 +379,31 @@ def test_each_chunks_token_count_is_the_words_it_holds(target):
         + " ".join(f"w{i}." for i in range(120))
         + "\n\nÉtés, naïve café: über-fast — 42 units/s."
     )
-    texts = [messy, (FIXTURES / "tides.txt").read_text()]
+    ascii_only = messy.rsplit("\n\n", 1)[0]  # counted by another route than the rest
+    texts = [messy, ascii_only, (FIXTURES / "tides.txt").read_text()]
     for text in texts:
         spans = split_into_chunks(text, target_tokens=target)
         assert spans, text[:40]
         for span in spans:
             assert span.token_count == count_tokens(text[span.char_start : span.char_end])
         assert sum(s.token_count for s in spans) == count_tokens(text)
+
+
+def test_words_are_counted_alike_in_ascii_and_other_text_from_any_offset():
+    text = "snake_case x2 (a)b  -- 42.5\nend_"
+    for other in (text, text + " é"):
+        words = chunking._WordIndex(other)
+        assert (words.marks is None) == (other is not text)
+        for start in range(len(text) + 1):
+            for end in range(start, len(text) + 1):
+                assert words.count(start, end) == len(WORD.findall(text, start, end))
+
+
+def test_normalised_text_has_unix_lines_no_trailing_spaces_and_one_blank_line_at_most():
+    raw = "  Title \t\r\n\r\n\r\n\r\nBody\x00 line\v\f\n \t \n\n\n\n\nEnd  \rlast \t"
+
+    assert normalize_text(raw) == "Title\n\nBody line\n\nEnd\nlast"
+    assert normalize_text("one\n\n\ntwo\n\n\n\n\n\n\n\nthree") == "one\n\ntwo\n\nthree"
 
 
 def test_empty_text_has_no_chunks():
