@@ -6,6 +6,7 @@ longer than that at word boundaries. Tokens here are words (`\\w+` runs), the un
 index and the token count share.
 """
 
+import codecs
 import re
 from dataclasses import dataclass
 
@@ -31,23 +32,32 @@ _WORD_BYTES = bytes(0x61 if chr(b).isalnum() or b == 0x5F else 0x20 for b in ran
 _WORD_BYTES += b" " * 128
 
 
+def _mark_other_characters(error: UnicodeError) -> tuple[str, int]:
+    r"""Encode each character past ASCII as "a" if `\w` matches it (str.isalnum() or "_", as
+    the re module's documentation defines it), else " ": one byte for one character."""
+    assert isinstance(error, UnicodeEncodeError)
+    run = error.object[error.start : error.end]
+    return "".join("a" if c.isalnum() or c == "_" else " " for c in run), error.end
+
+
+codecs.register_error("provenant.word_marks", _mark_other_characters)
+
+
 class _WordIndex:
     """Counts the words of any span of the text, as `len(WORD.findall(text, start, end))`.
 
-    In ASCII text (most of it) a word starts where a non-word byte precedes a word byte, so
-    the text is marked once and a span's words are counted by `bytes.count` in C: about fifty
-    times faster than listing them. Other text is counted with `findall`. Word positions are
-    only listed for the rare span that must be cut between words.
+    The text is marked once, a byte a character (word or not), and a word starts where a
+    non-word byte precedes a word byte: a span's words are counted by `bytes.count` in C,
+    about fifty times faster than listing them. Word positions are only listed for the rare
+    span that must be cut between words.
     """
 
     def __init__(self, text: str):
         self.text = text
         # marks[i + 1] is text[i]'s kind; marks[0] a non-word byte before the text.
-        self.marks = b" " + text.encode("ascii").translate(_WORD_BYTES) if text.isascii() else None
+        self.marks = b" " + text.encode("ascii", "provenant.word_marks").translate(_WORD_BYTES)
 
     def count(self, start: int, end: int) -> int:
-        if self.marks is None:
-            return len(WORD.findall(self.text, start, end))
         if start >= end:
             return 0
         # A span starting inside a word counts that word's rest, as `findall` does.

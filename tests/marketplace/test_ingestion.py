@@ -389,14 +389,16 @@ def test_each_chunks_token_count_is_the_words_it_holds(target):
         assert sum(s.token_count for s in spans) == count_tokens(text)
 
 
-def test_words_are_counted_alike_in_ascii_and_other_text_from_any_offset():
-    text = "snake_case x2 (a)b  -- 42.5\nend_"
-    for other in (text, text + " é"):
-        words = chunking._WordIndex(other)
-        assert (words.marks is None) == (other is not text)
+def test_words_are_counted_as_the_word_pattern_finds_them_from_any_offset():
+    ascii_text = "snake_case x2 (a)b  -- 42.5\nend_"
+    other = "Étés naïve_ café—über ½ 2² x\u0301y ٣٤ 中文 🙂 a·b"
+    for text in (ascii_text, other, ascii_text + other):
+        words = chunking._WordIndex(text)
         for start in range(len(text) + 1):
             for end in range(start, len(text) + 1):
-                assert words.count(start, end) == len(WORD.findall(text, start, end))
+                assert words.count(start, end) == len(WORD.findall(text, start, end)), text[
+                    start:end
+                ]
 
 
 def test_normalised_text_has_unix_lines_no_trailing_spaces_and_one_blank_line_at_most():
