@@ -16,8 +16,9 @@ index); `--text-corpus distinct` (or `--distinct`) ingests each source once.
 
 `--without-duplicates` runs the same pipeline with duplicate detection replaced by no-ops (no
 signing, judging or signatures stored; nothing held out): what detection costs is the
-difference. `--repeat N` runs each measurement N times on fresh collections and prints every
-rate and their median (the machine is shared: single runs spread by about 20%).
+difference. `--repeat N` runs each measurement N times on fresh collections (each deleted after
+its run, so every run starts from the same catalog) and prints every rate and their median
+(the machine is shared: single runs spread by about 20%).
 """
 
 from __future__ import annotations
@@ -144,6 +145,19 @@ def run(kind: str, files, workers: int, collection_id) -> tuple[float, int, int,
     )
 
 
+def _delete(organization_id, collection_id) -> None:
+    """Delete a collection as its provider would (its chunks leave the index)."""
+    import uuid
+
+    from accounts import services as accounts
+    from catalog import services
+
+    actor = accounts.actor_for_api_key(
+        api_key_id=uuid.uuid4(), organization_id=organization_id, scopes=["catalog"]
+    )
+    services.delete_collection(actor=actor, collection_id=collection_id)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short run")
@@ -213,6 +227,9 @@ def main() -> None:
                 f"{kind:5s}: re-ingesting the same {ok} documents (unchanged): "
                 f"{ok / elapsed:.0f} documents/s"
             )
+            # The next run starts from the same catalog: else each run would judge its texts
+            # against every earlier run's copies of them.
+            _delete(org.id, collection.id)
         if args.repeat > 1:
             print(
                 f"{kind:5s}: median of {args.repeat} runs {statistics.median(rates):.0f} "

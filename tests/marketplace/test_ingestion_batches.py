@@ -130,9 +130,34 @@ def test_a_batch_of_documents_costs_a_few_queries_per_document(
         collection_id=collection.id, files=uploads, enqueue=False
     )
 
-    # Per document: its upload's row and its signatures' candidates; the rest per batch.
-    with django_assert_max_num_queries(2 * 30 + 40):
+    # Per document: its signatures' candidates; the rest per batch.
+    with django_assert_max_num_queries(30 + 40):
         info = catalog_services.run_ingestion_job(job_id=job.id)
 
     assert (info.status, info.progress.created) == ("succeeded", 30)
     assert Chunk.objects.count() == 30 * 4
+
+
+def test_a_file_whose_bytes_are_in_its_row_is_read_from_there(collection):
+    upload = catalog_services.UploadedFile.from_bytes(name="new.txt", content=b"New\n\nStored.")
+    job = catalog_services.create_upload_job(
+        collection_id=collection.id, files=[upload], enqueue=False
+    )
+    # Jobs made before uploads went to the ingestion storage hold each file in its row.
+    IngestionItem.objects.create(
+        job_id=job.id,
+        ordinal=1,
+        kind="file",
+        name="old.txt",
+        content_type="text/plain",
+        payload=b"Old\n\nKept in the row since before the storage.",
+    )
+
+    info = catalog_services.run_ingestion_job(job_id=job.id)
+
+    assert (info.status, info.progress.created) == ("succeeded", 2)
+    assert dict(Document.objects.values_list("external_id", "text")) == {
+        "old.txt": "Old\n\nKept in the row since before the storage.",
+        "new.txt": "New\n\nStored.",
+    }
+    assert not IngestionItem.objects.exclude(payload=None).exists()

@@ -29,9 +29,11 @@ def _limits() -> extraction.Limits:
 
 def _open_upload(job: IngestionJob, item: Item) -> IO[bytes]:
     """Open an uploaded file's bytes: from storage, or from the row for jobs made before."""
-    value = Item.objects.filter(id=item.id).values_list("payload", flat=True).get()
-    if value is not None:
-        return io.BytesIO(bytes(value))
+    # The runner says which rows hold their bytes (`has_payload`): no query for the others.
+    if getattr(item, "has_payload", True):
+        value = Item.objects.filter(id=item.id).values_list("payload", flat=True).get()
+        if value is not None:
+            return io.BytesIO(bytes(value))
     try:
         return ingestion_storage().open(_upload_name(job.id, item.ordinal), "rb")
     except FileNotFoundError as exc:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from catalog.ingestion import extract as extraction
@@ -126,6 +126,7 @@ def run_ingestion_job(
         batch = list(
             job.items.filter(status=Item.Status.PENDING, ordinal__gt=last)
             .defer("payload")
+            .annotate(has_payload=Q(payload__isnull=False))
             .order_by("ordinal")[:batch_size]
         )
         if not batch:
