@@ -1,7 +1,8 @@
 """Benchmark catalog ingestion end to end: upload -> job -> extract -> chunk -> store -> index.
 
 Run: .venv/bin/python bench/bench_ingestion.py [--quick] [--workers N] [--database-url URL]
-                                                [--without-duplicates] [--repeat N]
+                                                [--without-duplicates] [--without-index]
+                                                [--repeat N]
                                                 [--kinds text,html]
                                                 [--text-corpus articles|copies|distinct]
 
@@ -16,9 +17,10 @@ index); `--text-corpus distinct` (or `--distinct`) ingests each source once.
 
 `--without-duplicates` runs the same pipeline with duplicate detection replaced by no-ops (no
 signing, judging or signatures stored; nothing held out): what detection costs is the
-difference. `--repeat N` runs each measurement N times on fresh collections (each deleted after
-its run, so every run starts from the same catalog) and prints every rate and their median
-(the machine is shared: single runs spread by about 20%).
+difference. `--without-index` replaces the search index by marking documents ready: what the
+rest of the pipeline costs. `--repeat N` runs each measurement N times on fresh collections
+(each deleted after its run, so every run starts from the same catalog) and prints every rate
+and their median (the machine is shared: single runs spread by about 20%).
 """
 
 from __future__ import annotations
@@ -113,6 +115,26 @@ def _without_duplicates() -> None:
     items.duplicates = runner.duplicates = batches.duplicates = Disabled  # type: ignore[assignment]
 
 
+def _without_index() -> None:
+    """Replace the search index in ingestion by marking documents ready (before the workers
+    fork): what the rest of the pipeline costs, the index apart."""
+    from catalog.models import Document
+    from catalog.services.ingestion import runner
+
+    class Unindexed:
+        @staticmethod
+        def index_pending_documents() -> int:
+            return Document.objects.filter(status=Document.Status.PENDING).update(
+                status=Document.Status.READY
+            )
+
+        @staticmethod
+        def forget_chunks(*, chunk_ids) -> None:
+            return None
+
+    runner.retrieval = Unindexed  # type: ignore[assignment]
+
+
 def _worker(args) -> tuple[int, int, float]:
     from core.runtime import settle_heap
 
@@ -156,6 +178,7 @@ def _delete(organization_id, collection_id) -> None:
         api_key_id=uuid.uuid4(), organization_id=organization_id, scopes=["catalog"]
     )
     services.delete_collection(actor=actor, collection_id=collection_id)
+    services.sign_documents()  # over the whole catalog: drops the band keys of deleted texts
 
 
 def main() -> None:
@@ -165,6 +188,9 @@ def main() -> None:
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a fresh SQLite file)")
     parser.add_argument(
         "--without-duplicates", action="store_true", help="duplicate detection off (a baseline)"
+    )
+    parser.add_argument(
+        "--without-index", action="store_true", help="no search index (the rest's cost)"
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each measurement")
     parser.add_argument("--kinds", default="text,html", help="text, html or both (default)")
@@ -184,6 +210,8 @@ def main() -> None:
     data_dir = corpus.setup_django(database_url=args.database_url)
     if args.without_duplicates:
         _without_duplicates()
+    if args.without_index:
+        _without_index()
 
     from django.db import connection
 
@@ -199,6 +227,7 @@ def main() -> None:
     print(
         f"database: {connection.vendor}; search backend: {search_backend()}; data dir: {data_dir}"
         + ("; duplicate detection OFF" if args.without_duplicates else "")
+        + ("; search index OFF (documents only marked ready)" if args.without_index else "")
         + f"; DEBUG {os.environ['DEBUG']}"
     )
     for kind in args.kinds.split(","):
