@@ -4,10 +4,9 @@ Each document is signed and judged before the transaction, reading only (the wri
 whole database's on SQLite); inside it, the batch's new documents are one INSERT, all their
 chunks a few, and a version is judged again, in item order, if its document changed since or
 a version stored before it in the batch may be one it repeats: as when each had a transaction
-of its own. If anything in the
-batch fails (another worker created one of its documents a moment ago, or an item's own
-error), nothing of it is written and each document is stored again alone, where a failing
-item fails by itself.
+of its own. If anything in the batch fails (another worker created one of its documents a
+moment ago, or an item's own error), nothing of it is written and each document is stored
+again alone, where a failing item fails by itself.
 """
 
 import functools
@@ -43,8 +42,8 @@ def store_documents(
         else:
             first[prepared.external_id] = prepared
     together = list(first.values())
-    _judge_ahead(job, together)
     try:
+        _judge_ahead(job, together)
         with transaction.atomic(), duplicates.deferred_signatures():
             replaced = _write(job, together)
         stored = [prepared.item for prepared in together]
