@@ -218,14 +218,14 @@ def main() -> None:
     ab.setup_django(env)
     # The server queues tasks as a deployment does (the broker is Redis), and nothing consumes
     # them until the windows are over.
-    server_env = {**env, "RETRIEVAL_BACKEND": "bm25"}
+    server_env = {**env, "RETRIEVAL_BACKEND": "embedded"}
     print(f"machine: {corpus.machine()}")
     server = None
     failed = 0
     try:
         fixture = ab.prepare(args, env, database_url, None)
         requests = fixture_data.make_requests(200, fixture.agent_id, random.Random(11))
-        usable = fixture_data.answerable(requests, fixture.agent_id, ["bm25"])
+        usable = fixture_data.answerable(requests, fixture.agent_id, ["embedded"])
         units = seed_ads(args.units, [r["question"] for r in usable], random.Random(13))
         bodies = {
             mode: [

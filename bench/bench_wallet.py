@@ -61,14 +61,14 @@ def main() -> None:
     try:
         fixture = ab.prepare(args, env, database_url, None)
         requests = fixture_data.make_requests(200, fixture.agent_id, random.Random(11))
-        usable = fixture_data.answerable(requests, fixture.agent_id, ["bm25"])
+        usable = fixture_data.answerable(requests, fixture.agent_id, ["embedded"])
         bodies = [json.dumps(body, separators=(",", ":")) for body in usable]
         headers = {"Authorization": f"Bearer {fixture.raw_key}", "Content-Type": "application/json"}
         for mode in ("off", "on"):
             servers[mode] = ab.start_server(
                 {
                     **env,
-                    "RETRIEVAL_BACKEND": "bm25",
+                    "RETRIEVAL_BACKEND": "embedded",
                     "BILLING_WALLET_HOLDS": "1" if mode == "on" else "0",
                 },
                 app="config.wsgi:application",

@@ -1,0 +1,313 @@
+"""The embedded search index: a Tantivy index on disk, shared by every process.
+
+Tantivy keeps the segments, merges them in the background, applies deletes and scores with
+BM25 (k1 1.2, b 0.75, each word's idf over the whole index). What is left here:
+
+- One writer at a time. Tantivy allows one IndexWriter per directory; Celery workers (adds) and
+  the tasks that forget deleted chunks may write from several processes, so each write takes an
+  exclusive flock on `writer.flock` in the directory, opens a writer, commits, waits for the
+  merges it started and lets the writer go. Tantivy's own lock file stays as a second guard: a
+  writer that still finds it busy retries for a few seconds.
+- Readers in every process. Each process opens the index once and reloads it when `meta.json`
+  (rewritten by every commit) changes, checked at most every `reload_interval_s`, so a new
+  upload is searchable everywhere within that time and a delete leaves search as fast.
+- The tokenizer of `catalog.retrieval.tokens`, so that documents, queries, word statistics and
+  the benchmark's exact scan agree. Tantivy tokenizes documents in Rust with an analyzer built
+  to match it (a regex, lower-casing, the same stop words); a text where the two would differ
+  (rare Unicode) is indexed with the Python tokens instead. Queries are tokenized in Python and
+  built as term queries: no query parser, so no input can make a query fail.
+"""
+
+import fcntl
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import tantivy
+from tantivy import Occur, Query
+
+from catalog.retrieval.tokens import STOPWORDS, tokenize
+
+logger = logging.getLogger(__name__)
+
+ANALYZER_NAME = "provenant_words"
+# Python's \w is a letter, a number or "_"; Rust's \w also takes marks and joiners.
+WORD_PATTERN = r"[\p{L}\p{N}_][\p{L}\p{N}_]+"
+WRITER_HEAP_BYTES = 50_000_000  # Tantivy needs at least 15 MB per indexing thread
+WRITER_LOCK_WAIT_S = 10.0
+META = "meta.json"
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    chunk_id: int
+    collection_id: str
+    text: str
+
+
+def analyzer() -> tantivy.TextAnalyzer:
+    """Return the Tantivy analyzer that splits text as `tokens.tokenize` does."""
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(WORD_PATTERN))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.custom_stopword(sorted(STOPWORDS)))
+        .build()
+    )
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("chunk_id", indexed=True, fast=True)
+    builder.add_text_field("collection", tokenizer_name="raw", fast=True)
+    # Term frequencies without positions: BM25 needs no more.
+    builder.add_text_field("text", tokenizer_name=ANALYZER_NAME, index_option="freq")
+    return builder.build()
+
+
+SCHEMA = _schema()
+ANALYZER = analyzer()
+
+
+def _document(row: IndexRow) -> tantivy.Document:
+    document = tantivy.Document()
+    document.add_integer("chunk_id", row.chunk_id)
+    document.add_text("collection", row.collection_id)
+    text = row.text
+    if text.isascii():  # ASCII splits and lower-cases the same way in Rust and Python
+        document.add_text("text", text)
+        return document
+    tokens = tokenize(text)
+    if ANALYZER.analyze(text) == tokens:
+        document.add_text("text", text)
+    else:
+        pieces = [tantivy.Token(token, position, 0, 0) for position, token in enumerate(tokens)]
+        document.add_pre_tokenized_text("text", tantivy.PreTokenizedString(text, pieces))
+    return document
+
+
+def _collection_filter(collection_ids: Sequence[str]) -> Query:
+    """Return a query that allows the given collections and adds nothing to the score."""
+    if len(collection_ids) == 1:
+        allowed = Query.term_query(SCHEMA, "collection", collection_ids[0])
+    else:
+        allowed = Query.term_set_query(SCHEMA, "collection", list(collection_ids))
+    return Query.const_score_query(allowed, 0.0)
+
+
+def _words_query(words: Sequence[str]) -> Query:
+    terms = [Query.term_query(SCHEMA, "text", word, index_option="freq") for word in words]
+    if len(terms) == 1:
+        return terms[0]
+    return Query.boolean_query([(Occur.Should, term) for term in terms])
+
+
+class EmbeddedIndex:
+    """Reads and writes one index directory; safe across threads and processes."""
+
+    def __init__(self, directory: Path, *, reload_interval_s: float = 1.0):
+        self.directory = Path(directory)
+        self.reload_interval_s = reload_interval_s
+        self._index: tantivy.Index | None = None
+        self._stamp: tuple[int, int, int] | None = None
+        self._checked_at = float("-inf")
+        self._open_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _meta_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            stat = (self.directory / META).stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_mtime_ns, stat.st_ino, stat.st_size
+
+    def _open(self) -> tantivy.Index:
+        index = tantivy.Index(SCHEMA, path=str(self.directory), reuse=True)
+        index.register_tokenizer(ANALYZER_NAME, ANALYZER)
+        index.config_reader(reload_policy="manual")
+        return index
+
+    def _searcher(self) -> tantivy.Searcher | None:
+        """Return a searcher over the newest commit seen (None: no index yet)."""
+        now = time.monotonic()
+        if self._index is not None and now - self._checked_at < self.reload_interval_s:
+            return self._index.searcher()
+        self._checked_at = now
+        stamp = self._meta_stamp()
+        if stamp is None:
+            return None
+        if stamp != self._stamp or self._index is None:
+            with self._open_lock:
+                if stamp != self._stamp or self._index is None:
+                    self._load()
+                    self._stamp = stamp
+        assert self._index is not None
+        return self._index.searcher()
+
+    def _load(self) -> None:
+        for attempt in range(5):
+            try:
+                if self._index is None:
+                    self._index = self._open()
+                else:
+                    self._index.reload()
+                return
+            except ValueError:  # a merge's garbage collection removed files under us; retry
+                if attempt == 4:
+                    raise
+                time.sleep(0.02 * (attempt + 1))
+
+    def refresh(self) -> None:
+        """See the newest commit now, whatever the reload interval."""
+        self._checked_at = float("-inf")
+        self._searcher()
+
+    def search(self, query: str, collection_ids: Iterable, k: int) -> list[tuple[float, int]]:
+        """Return up to k (score, chunk_id), best first (ties by chunk id), from the given
+        collections only."""
+        words = list(dict.fromkeys(tokenize(query)))
+        wanted = sorted({str(c) for c in collection_ids})
+        if not words or not wanted or k <= 0:
+            return []
+        searcher = self._searcher()
+        if searcher is None:
+            return []
+        query_ = Query.boolean_query(
+            [(Occur.Must, _words_query(words)), (Occur.Must, _collection_filter(wanted))]
+        )
+        # A few more than k, so that hits tied at the cut are ordered by chunk id.
+        hits = searcher.search(query_, limit=2 * k, count=False).hits
+        if not hits:
+            return []
+        chunk_ids = searcher.fast_field_values("chunk_id", [address for _, address in hits])
+        ranked = [
+            (float(score), int(chunk_id))  # type: ignore[arg-type]
+            for (score, _), chunk_id in zip(hits, chunk_ids, strict=True)
+        ]
+        ranked.sort(key=lambda hit: (-hit[0], hit[1]))
+        return ranked[:k]
+
+    def word_statistics(
+        self, words: Sequence[str], collection_ids: Iterable
+    ) -> tuple[int, dict[str, int]]:
+        """Return how many live passages the collections hold, and how many hold each word."""
+        wanted = sorted({str(c) for c in collection_ids})
+        counts = dict.fromkeys(words, 0)
+        searcher = self._searcher() if wanted else None
+        if searcher is None:
+            return 0, counts
+        allowed = _collection_filter(wanted)
+        passages = searcher.search(allowed, limit=1, count=True).count or 0
+        for word in counts:
+            if not passages or not searcher.doc_freq("text", word):
+                continue
+            both = Query.boolean_query([(Occur.Must, _words_query([word])), (Occur.Must, allowed)])
+            counts[word] = searcher.search(both, limit=1, count=True).count or 0
+        return passages, counts
+
+    def indexed_chunk_ids(self) -> set[int]:
+        """Return the ids of every live chunk in the index, as of now."""
+        self.refresh()
+        searcher = self._searcher()
+        if searcher is None or not searcher.num_docs:
+            return set()
+        hits = searcher.search(Query.all_query(), limit=searcher.num_docs, count=False).hits
+        values = searcher.fast_field_values("chunk_id", [address for _, address in hits])
+        return {int(value) for value in values}  # type: ignore[arg-type]
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _writer(self, *, threads: int = 1) -> Iterator[tantivy.IndexWriter]:
+        """Hold the directory's writer lock with a fresh writer; commit when the block ends."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with self._write_lock, open(self.directory / "writer.flock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                with self._open_lock:
+                    if self._index is None:
+                        self._index = self._open()  # creates the index on the first write
+                writer = self._open_writer(self._index, threads)
+                try:
+                    yield writer
+                    writer.commit()
+                except BaseException:
+                    writer.rollback()
+                    raise
+                finally:
+                    writer.wait_merging_threads()  # then lets the writer (and its lock) go
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        self.refresh()
+
+    def _open_writer(self, index: tantivy.Index, threads: int) -> tantivy.IndexWriter:
+        deadline = time.monotonic() + WRITER_LOCK_WAIT_S
+        while True:
+            try:
+                return index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=threads)
+            except ValueError as exc:  # LockBusy: a writer outside the flock (or one dying)
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                logger.warning("search index writer busy, retrying: %s", exc)
+                time.sleep(0.05)
+
+    def add(self, rows: Sequence[IndexRow]) -> int:
+        """Index rows (a chunk indexed before is replaced); return how many."""
+        if not rows:
+            return 0
+        with self._writer() as writer:
+            for row in rows:
+                writer.delete_documents_by_term("chunk_id", row.chunk_id)
+                writer.add_document(_document(row))
+        return len(rows)
+
+    def remove(self, chunk_ids: Iterable[int]) -> None:
+        """Take chunks out of search; every process stops finding them at its next reload."""
+        ids = sorted({int(c) for c in chunk_ids})
+        if not ids:
+            return
+        self.refresh()
+        searcher = self._searcher()
+        present = Query.term_set_query(SCHEMA, "chunk_id", ids)
+        if searcher is None or not searcher.search(present, limit=1, count=True).count:
+            return
+        with self._writer() as writer:
+            for chunk_id in ids:
+                writer.delete_documents_by_term("chunk_id", chunk_id)
+
+    def rebuild(self, rows: Iterable[IndexRow]) -> int:
+        """Replace the whole index with `rows`; return how many were indexed."""
+        count = 0
+        with self._writer(threads=2) as writer:
+            writer.delete_all_documents()
+            for row in rows:
+                writer.add_document(_document(row))
+                count += 1
+        return count
+
+
+_indexes: dict[Path, EmbeddedIndex] = {}
+_indexes_pid = os.getpid()
+_indexes_lock = threading.Lock()
+
+
+def index_at(directory: Path, *, reload_interval_s: float | None = None) -> EmbeddedIndex:
+    """Return this process's reader/writer of the index in `directory`."""
+    global _indexes_pid
+    directory = Path(directory)
+    with _indexes_lock:
+        if os.getpid() != _indexes_pid:  # a forked child opens the index afresh
+            _indexes.clear()
+            _indexes_pid = os.getpid()
+        if directory not in _indexes:
+            _indexes[directory] = EmbeddedIndex(directory)
+        index = _indexes[directory]
+    if reload_interval_s is not None:
+        index.reload_interval_s = reload_interval_s
+    return index
