@@ -32,7 +32,6 @@ import _catalog_corpus as corpus
 import bench_retrieval as retrieval_bench
 
 K = 10
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
 def recall(results: list[list[int]], truth: list[list[int]]) -> float:
@@ -187,6 +186,7 @@ def main() -> None:
     args = parser.parse_args()
     corpus.require_corpus()
     data_dir = corpus.setup_django()
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
     total = args.chunks or (10_000 if args.quick else 100_000)
     count = args.queries or (200 if args.quick else 1_000)
 

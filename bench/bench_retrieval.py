@@ -25,7 +25,6 @@ import time
 import _catalog_corpus as corpus
 
 COLLECTIONS = 10
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 WINDOW_WORDS = 100
 
 
@@ -160,6 +159,7 @@ def main() -> None:
     args = parser.parse_args()
     corpus.require_corpus()
     data_dir = corpus.setup_django(database_url=args.database_url)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
     total = args.chunks or (10_000 if args.quick else 100_000)
     count = args.queries or (200 if args.quick else 1_000)
     k = 10
