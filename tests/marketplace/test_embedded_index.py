@@ -142,6 +142,33 @@ def test_collection_filter_is_exact_even_when_few_rows_match(tmp_path):
     assert index.search("common", [], 10) == []
 
 
+@pytest.fixture(params=["in the query", "after ranking", "after ranking, then in the query"])
+def collection_filter(request, monkeypatch):
+    """Filter collections each way the index can (small sets in the query, large ones after)."""
+    if request.param != "in the query":
+        monkeypatch.setattr(embedded, "FILTER_IN_QUERY_MAX", 0)
+    if request.param.endswith("then in the query"):
+        monkeypatch.setattr(embedded, "POST_FILTER_FIRST", 2)
+        monkeypatch.setattr(embedded, "POST_FILTER_MAX", 8)
+    return request.param
+
+
+def test_every_filter_returns_the_best_hits_of_the_wanted_collections(tmp_path, collection_filter):
+    rng = random.Random(5)
+    rows = [
+        IndexRow(i, rng.choice(["a", "b", "c", "d"]), " ".join(rng.choices(["otter", "sea"], k=3)))
+        for i in range(1, 200)
+    ]
+    rows.append(IndexRow(500, "rare", "otter sea"))
+    index = _index(tmp_path)
+    index.add(rows)
+    everything = index.search("otter", ["a", "b", "c", "d", "rare"], 100)
+    for wanted in (["rare"], ["a", "rare"], ["b", "c", "d"], ["absent"]):
+        collection_of = {row.chunk_id: row.collection_id for row in rows}
+        expected = [hit for hit in everything if collection_of[hit[1]] in wanted][:5]
+        assert index.search("otter", wanted, 5) == expected
+
+
 def test_ties_are_ordered_by_chunk_id(tmp_path):
     index = _index(tmp_path)
     index.add([IndexRow(i, "c", "the same otter text") for i in (9, 3, 7, 1, 5)])
@@ -180,7 +207,7 @@ def test_hostile_queries_return_results_or_nothing(tmp_path, query):
     assert sorted(chunk for _, chunk in hits) == expected
 
 
-def test_word_statistics_match_a_brute_force_count(tmp_path):
+def test_word_statistics_match_a_brute_force_count(tmp_path, collection_filter):
     rng = random.Random(11)
     vocabulary = ["otter", "river", "salmon", "trout", "lake", "Stream", "pool", "the"]
     rows = [
