@@ -11,6 +11,8 @@ BM25 (k1 1.2, b 0.75, each word's idf over the whole index). What is left here:
 - Readers in every process. Each process opens the index once and reloads it when `meta.json`
   (rewritten by every commit) changes, checked at most every `reload_interval_s`, so a new
   upload is searchable everywhere within that time and a delete leaves search as fast.
+- Exact collection filters, cheap for one collection or a thousand: a few collections are a
+  clause of the query; many are kept after ranking (see FILTER_IN_QUERY_MAX).
 - The tokenizer of `catalog.retrieval.tokens`, so that documents, queries, word statistics and
   the benchmark's exact scan agree. Tantivy tokenizes documents in Rust with an analyzer built
   to match it (a regex, lower-casing, the same stop words); a text where the two would differ
