@@ -36,6 +36,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from catalog.retrieval.tokens import STOPWORDS, tokenize
+from core.cache import LocalCache
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +127,13 @@ def _words_query(words: Sequence[str]) -> Query:
         return terms[0]
     return Query.boolean_query([(Occur.Should, term) for term in terms])
 
+
+# How many passages of a large set of collections hold a word (None: how many they hold), as of
+# one commit: keyed by the commit, an entry never goes stale; the TTL lets words and sets no
+# longer asked for go. An agent's answers ask the same set about the same common words.
+_counts: LocalCache[tuple[object, frozenset[str], str | None], int] = LocalCache(
+    "catalog.embedded_word_counts", maxsize=200_000, ttl_s=3600.0
+)
 
 BY_COLLECTION = {
     "by_collection": {"terms": {"field": "collection", "size": 65_000, "segment_size": 65_000}}
@@ -272,17 +280,27 @@ class EmbeddedIndex:
     ) -> tuple[int, dict[str, int]]:
         """Count per collection (an aggregation over the passages holding the word) and add up
         the wanted ones: this costs what the word's passages do, whatever the collections."""
+        collections = frozenset(wanted)
+        commit = self._stamp
 
         def count(query: Query) -> int:
             result = searcher.aggregate(query, BY_COLLECTION)
             buckets = result["by_collection"]["buckets"]
-            return sum(b["doc_count"] for b in buckets if b["key"] in wanted)
+            return sum(b["doc_count"] for b in buckets if b["key"] in collections)
 
-        passages = count(Query.all_query())
-        for word in counts:
-            if passages and searcher.doc_freq("text", word):
-                counts[word] = count(_words_query([word]))
-        return passages, counts
+        keys = {word: (commit, collections, word) for word in [None, *counts]}
+        found = _counts.get_many(keys.values())
+        fresh = {}
+        if keys[None] not in found:
+            fresh[keys[None]] = count(Query.all_query())
+        passages = found.get(keys[None], fresh.get(keys[None], 0))
+        for word, key in keys.items():
+            if word is not None and key not in found:
+                held = passages and searcher.doc_freq("text", word)
+                fresh[key] = count(_words_query([word])) if held else 0
+        _counts.set_many(fresh)
+        found.update(fresh)
+        return passages, {word: found[keys[word]] for word in counts}
 
     def indexed_chunk_ids(self) -> set[int]:
         """Return the ids of every live chunk in the index, as of now."""

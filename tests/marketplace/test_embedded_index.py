@@ -226,6 +226,16 @@ def test_word_statistics_match_a_brute_force_count(tmp_path, collection_filter):
         assert index.word_statistics(words, wanted) == (len(kept), expected)
 
 
+def test_word_statistics_see_each_new_commit(tmp_path, collection_filter):
+    index = _index(tmp_path)
+    index.add([IndexRow(1, "a", "salmon river"), IndexRow(2, "b", "trout")])
+    assert index.word_statistics(["salmon", "trout"], ["a", "b"]) == (2, {"salmon": 1, "trout": 1})
+    index.add([IndexRow(3, "a", "salmon lake")])
+    assert index.word_statistics(["salmon", "trout"], ["a", "b"]) == (3, {"salmon": 2, "trout": 1})
+    index.remove([1, 2])
+    assert index.word_statistics(["salmon", "trout"], ["a", "b"]) == (1, {"salmon": 1, "trout": 0})
+
+
 def test_index_at_returns_one_index_per_directory(tmp_path):
     first = embedded.index_at(tmp_path / "one", reload_interval_s=5)
     assert embedded.index_at(tmp_path / "one") is first
