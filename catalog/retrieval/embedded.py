@@ -135,6 +135,7 @@ _counts: LocalCache[tuple[object, frozenset[str], str | None], int] = LocalCache
     "catalog.embedded_word_counts", maxsize=200_000, ttl_s=3600.0
 )
 
+# Passages per collection (Tantivy caps an aggregation at 65,000 buckets: collections).
 BY_COLLECTION = {
     "by_collection": {"terms": {"field": "collection", "size": 65_000, "segment_size": 65_000}}
 }
@@ -339,13 +340,16 @@ class EmbeddedIndex:
 
     def _open_writer(self, index: tantivy.Index, threads: int) -> tantivy.IndexWriter:
         deadline = time.monotonic() + WRITER_LOCK_WAIT_S
+        warned = False
         while True:
             try:
                 return index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=threads)
             except ValueError as exc:  # LockBusy: a writer outside the flock (or one dying)
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     raise
-                logger.warning("search index writer busy, retrying: %s", exc)
+                if not warned:
+                    logger.warning("search index writer busy, retrying: %s", exc)
+                    warned = True
                 time.sleep(0.05)
 
     def add(self, rows: Sequence[IndexRow]) -> int:

@@ -4,6 +4,7 @@ hostile queries, word statistics and the tokenizer it shares with the rest of re
 import multiprocessing
 import random
 import string
+import threading
 
 import pytest
 
@@ -127,6 +128,19 @@ def test_writers_in_two_processes_lose_no_writes(tmp_path):
     assert [worker.exitcode for worker in workers] == [0, 0]
     expected = {first + i for first in (0, 1000) for i in range(40)}
     assert _index(tmp_path).indexed_chunk_ids() == expected
+
+
+def test_a_writer_waits_while_another_holds_tantivys_lock(tmp_path, caplog):
+    index = _index(tmp_path)
+    index.add([IndexRow(1, "c", "sea otters")])
+    outsider = embedded.tantivy.Index.open(str(tmp_path / "index"))
+    held = outsider.writer(heap_size=embedded.WRITER_HEAP_BYTES, num_threads=1)
+    release = threading.Timer(0.3, held.wait_merging_threads)  # lets the writer and lock go
+    release.start()
+    index.add([IndexRow(2, "c", "river otters")])
+    release.join()
+    assert "search index writer busy, retrying" in caplog.text
+    assert index.indexed_chunk_ids() == {1, 2}
 
 
 def test_collection_filter_is_exact_even_when_few_rows_match(tmp_path):
