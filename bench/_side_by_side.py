@@ -165,7 +165,7 @@ def side_by_side(args: argparse.Namespace, **env: str) -> Iterator[SideBySide]:
     try:
         fixture = ab.prepare(args, full_env, database_url, None)
         requests = fixture_data.make_requests(200, fixture.agent_id, random.Random(11))
-        usable = fixture_data.answerable(requests, fixture.agent_id, ["bm25"])
+        usable = fixture_data.answerable(requests, fixture.agent_id, ["embedded"])
         yield SideBySide(args=args, env=full_env, fixture=fixture, usable=usable)
     finally:
         if not args.keep:

@@ -207,7 +207,7 @@ def main() -> None:
 
             redis.Redis.from_url(args.redis_url).delete("celery", "ads:servings")
             server = ab.start_server(
-                {**side.env, "RETRIEVAL_BACKEND": "bm25"},
+                {**side.env, "RETRIEVAL_BACKEND": "embedded"},
                 app="config.wsgi:application",
                 workers=args.workers,
                 worker_class="sync",

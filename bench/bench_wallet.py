@@ -31,7 +31,7 @@ def main() -> None:
                 servers[mode] = ab.start_server(
                     {
                         **side.env,
-                        "RETRIEVAL_BACKEND": "bm25",
+                        "RETRIEVAL_BACKEND": "embedded",
                         "BILLING_WALLET_HOLDS": "1" if mode == "on" else "0",
                     },
                     app="config.wsgi:application",

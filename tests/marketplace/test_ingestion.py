@@ -316,7 +316,7 @@ def test_ingest_sitemap_and_feed_commands(server, collection):
 
 
 def test_reindex_command_rebuilds_the_embedded_index(collection, settings):
-    settings.RETRIEVAL_BACKEND = "bm25"
+    settings.RETRIEVAL_BACKEND = "bm25"  # the embedded index's older name, still accepted
     call_command(
         "ingest_files",
         str(collection.id),
@@ -326,7 +326,7 @@ def test_reindex_command_rebuilds_the_embedded_index(collection, settings):
     )
     out = io.StringIO()
     call_command("reindex_search", stdout=out)
-    assert out.getvalue().startswith("Indexed 1 chunks for the bm25 backend")
+    assert out.getvalue().startswith("Indexed 1 chunks for the embedded backend")
     assert (
         len(catalog_services.search_chunks(query="tide tables", collection_ids=[collection.id]))
         == 1

@@ -98,7 +98,7 @@ def _search(port: int, key: str, collection_id) -> list[dict]:
     reason="web processes and a worker need PostgreSQL and Redis (DATABASE_URL, REDIS_URL)",
 )
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("backend", ["bm25", "postgres"])
+@pytest.mark.parametrize("backend", ["embedded", "postgres"])
 def test_two_web_processes_see_what_one_worker_indexes(make_org, make_key, tmp_path, backend):
     provider, _ = make_org(roles=("provider",))
     key = make_key(provider)
