@@ -209,6 +209,10 @@ class EmbeddedIndex:
                     raise
                 time.sleep(0.02 * (attempt + 1))
 
+    def exists(self) -> bool:
+        """Say whether the directory holds an index (any commit, even of no chunk)."""
+        return self._meta_stamp() is not None
+
     def refresh(self) -> None:
         """See the newest commit now, whatever the reload interval."""
         self._checked_at = float("-inf")

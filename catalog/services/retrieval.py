@@ -286,3 +286,16 @@ def rebuild_search_index() -> int:
         status=Document.Status.READY
     )
     return Chunk.objects.count() if count is None else count
+
+
+def build_missing_search_index(*, using: str = "default") -> int:
+    """Build the embedded index from the database when its directory holds none though chunks
+    exist (a new RETRIEVAL_INDEX_DIR, or one from before the index was Tantivy); return the
+    chunks indexed. `migrate` calls it, so an upgrade needs no extra step."""
+    if using != "default" or search_backend() != "embedded" or embedded_index().exists():
+        return 0
+    if Chunk._meta.db_table not in connection.introspection.table_names():
+        return 0  # the catalog migrated back to zero
+    if not Chunk.objects.filter(held_out=False).exists():
+        return 0
+    return rebuild_search_index()
