@@ -9,7 +9,7 @@ advertiser text is escaped by Django's templates wherever it is shown.
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
-from ads import errors, services
+from ads import errors
 from ads.models import AdUnit, Campaign, ProviderAdPreferences
 from core.admin import ReadOnlyAdmin
 
@@ -64,6 +64,10 @@ def _review(modeladmin, request, queryset, *, decision: str):
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             },
         )
+    # Imported here, not with the admin: every process imports the admin when Django starts,
+    # and ads.services brings the auction, billing and Stripe with it (tests/ads/test_start_up.py).
+    from ads import services
+
     reason = request.POST.get("reason", "")
     done = 0
     for unit in units:

@@ -333,7 +333,7 @@ def build_index() -> float:
 
     from catalog import services
 
-    settings.RETRIEVAL_BACKEND = "bm25"
+    settings.RETRIEVAL_BACKEND = "embedded"
     started = time.perf_counter()
     services.rebuild_search_index()
     return time.perf_counter() - started

@@ -497,7 +497,7 @@ STAGES = (
     ("entitlements (Redis GET, local cache)", "licensing.services", "get_entitlements", None),
     (RETRIEVAL, "marketplace.services.answers.planning", "search_chunks", None),
     ("collection ids parsed", "catalog.services.retrieval", "_clean_collection_ids", RETRIEVAL),
-    ("index lookup", "catalog.retrieval.bm25.BM25Index", "search", RETRIEVAL),
+    ("index lookup", "catalog.retrieval.embedded.EmbeddedIndex", "search", RETRIEVAL),
     ("index lookup", "catalog.retrieval.postgres", "search", RETRIEVAL),
     ("load the hits (one SELECT)", "catalog.services.retrieval", "_hydrate", RETRIEVAL),
     ("relevance filter", "marketplace.services.answers.planning", "relevant_hits", None),
@@ -720,7 +720,7 @@ def parse_args():
     parser.add_argument("--chunks", type=int, help="default 100,000 (quick: 5,000)")
     parser.add_argument("--agreements", type=int, help="default 1,000 (quick: 200)")
     parser.add_argument("--questions", type=int, help="distinct questions (default 300)")
-    parser.add_argument("--backends", default="bm25,postgres", help="comma-separated")
+    parser.add_argument("--backends", default="embedded,postgres", help="comma-separated")
     parser.add_argument(
         "--concurrency",
         help="comma-separated (default 4,8,16); backends after the first run only at the "

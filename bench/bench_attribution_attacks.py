@@ -598,7 +598,7 @@ def main() -> None:
     parser.add_argument("--no-compact", action="store_true",
                         help="ask right after the uploads, before compaction")  # fmt: skip
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                        help="a setting for the servers, e.g. RETRIEVAL_BACKEND=bm25")  # fmt: skip
+                        help="a server setting, e.g. RETRIEVAL_BACKEND=embedded")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the data dirs and databases")
     options = parser.parse_args()
 

@@ -27,15 +27,13 @@ sponsored items allowed (the target: at least 90%).
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
-import shutil
 import sys
 import uuid
 
 import _answer_fixture as fixture_data
-import _catalog_corpus as corpus
+import _side_by_side as sbs
 import bench_answers as ab
 
 ADVERTISERS = 20
@@ -46,24 +44,9 @@ CATEGORIES = ("software", "education", "retail", "other")
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--database-url", default=ab._server_url())
-    parser.add_argument(
-        "--redis-url", default=ab.os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    )
-    parser.add_argument("--rounds", type=int, help="alternations of both modes (6; full 8)")
-    parser.add_argument("--window", type=float, help="seconds per mode per round (8; full 15)")
+    parser = sbs.side_by_side_parser(__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, help="approved ad units (300; full 2,000)")
-    parser.add_argument("--concurrency", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--client", default="auto", choices=("auto", "wrk", "python"))
-    parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args()
-    args.chunks = 5_000 if args.quick else 100_000
-    args.agreements = 200 if args.quick else 1_000
-    args.rounds = args.rounds or (6 if args.quick else 8)
-    args.window = args.window or (8 if args.quick else 15)
+    args = sbs.side_by_side_args(parser)
     args.units = args.units or (300 if args.quick else 2_000)
     return args
 
@@ -207,124 +190,63 @@ def check_recording(on_ids: set[str], off_ids: set[str], items: int) -> str:
 
 def main() -> None:
     args = parse_args()
-    corpus.require_corpus()
-    ab.require_services(args.database_url, args.redis_url)
-    ab.WORK_DIR.mkdir(exist_ok=True)
-    database_url = ab.create_database(args.database_url, ab.DATABASE)
-    shutil.rmtree(ab.WORK_DIR / "index", ignore_errors=True)
-    env = {**ab.base_env(database_url=database_url, redis_url=args.redis_url)}
-    env["ADS_FREQUENCY_CAP"] = "0"
-    env["CELERY_TASK_ALWAYS_EAGER"] = "0"  # this process and the worker: queue, as deployed
-    ab.setup_django(env)
     # The server queues tasks as a deployment does (the broker is Redis), and nothing consumes
-    # them until the windows are over.
-    server_env = {**env, "RETRIEVAL_BACKEND": "bm25"}
-    print(f"machine: {corpus.machine()}")
+    # them until the windows are over: this process and the worker queue, as deployed.
     server = None
-    failed = 0
-    try:
-        fixture = ab.prepare(args, env, database_url, None)
-        requests = fixture_data.make_requests(200, fixture.agent_id, random.Random(11))
-        usable = fixture_data.answerable(requests, fixture.agent_id, ["bm25"])
-        units = seed_ads(args.units, [r["question"] for r in usable], random.Random(13))
-        bodies = {
-            mode: [
-                json.dumps({**body, "allow_sponsored": mode == "on"}, separators=(",", ":"))
-                for body in usable
-            ]
-            for mode in ("off", "on")
-        }
-        headers = {"Authorization": f"Bearer {fixture.raw_key}", "Content-Type": "application/json"}
-        import redis
+    with sbs.side_by_side(args, ADS_FREQUENCY_CAP="0", CELERY_TASK_ALWAYS_EAGER="0") as side:
+        try:
+            units = seed_ads(args.units, [r["question"] for r in side.usable], random.Random(13))
+            bodies = {
+                mode: [
+                    json.dumps({**body, "allow_sponsored": mode == "on"}, separators=(",", ":"))
+                    for body in side.usable
+                ]
+                for mode in ("off", "on")
+            }
+            import redis
 
-        redis.Redis.from_url(args.redis_url).delete("celery", "ads:servings")
-        server = ab.start_server(
-            server_env,
-            app="config.wsgi:application",
-            workers=args.workers,
-            worker_class="sync",
-            threads=1,
-            log=ab.WORK_DIR / "gunicorn-sponsored.log",
-        )
-
-        received: dict[str, set[str]] = {"off": set(), "on": set()}
-
-        def window(mode: str, seconds: float, inspect: bool = True):
-            before = ab._settled_counts(fixture.agent_id)
-            run = ab.measure(
-                server, f"answers, sponsored {mode}", ab.ANSWERS, method="POST",
-                headers=headers, bodies=bodies[mode], concurrency=args.concurrency,
-                duration_s=seconds, inspect=inspect, client=args.client,
-            )  # fmt: skip
-            if inspect:
-                ab.verify_metering(run, fixture.agent_id, before)
-                received[mode] |= {answer_id for answer_id, _ in run.result.answers}
-            return run, run.result.sponsored
-
-        for mode in ("off", "on"):
-            window(mode, 3, inspect=False)  # warm-up: snapshots, caches
-        print(
-            f"load: c={args.concurrency}, {args.rounds} rounds of {args.window:.0f} s per mode, "
-            f"alternating; {fixture.chunks:,} chunks, {fixture.agreements:,} agreements, "
-            f"{units:,} approved ad units of {ADVERTISERS} advertisers, {len(usable)} questions\n"
-        )
-        print(
-            "| round | sponsored | answers/s | p50 | p99 | CPU per answer (web + PostgreSQL) "
-            "| items served | metering |"
-        )
-        print("|---|---|---|---|---|---|---|---|")
-        totals = {
-            m: {"requests": 0, "seconds": 0.0, "web": 0.0, "db": 0.0, "served": 0}
-            for m in ("off", "on")
-        }
-        for n in range(args.rounds):
-            for mode in ("off", "on") if n % 2 == 0 else ("on", "off"):
-                run, served = window(mode, args.window)
-                r = run.result
-                failed += not run.check_ok or (mode == "off" and served > 0)
-                total = totals[mode]
-                total["requests"] += r.requests
-                total["seconds"] += r.duration_s
-                total["web"] += run.web_cpu_ms * r.requests
-                total["db"] += run.db_cpu_ms * r.requests
-                total["served"] += served
-                print(
-                    f"| {n + 1} | {mode} | {r.rate:,.1f} | {r.p50_ms:.1f} ms | {r.p99_ms:.1f} ms | "
-                    f"{run.web_cpu_ms:.1f} + {run.db_cpu_ms:.1f} ms | {served:,} | "
-                    f"{'exact' if run.check_ok else 'MISMATCH'} |"
-                )
-        rates = {m: t["requests"] / t["seconds"] for m, t in totals.items()}
-        print("\n| sponsored | answers/s (all rounds) | CPU per answer (web + PostgreSQL) | fill |")
-        print("|---|---|---|---|")
-        for mode, t in totals.items():
-            n = max(1, t["requests"])
-            print(
-                f"| {mode} | {rates[mode]:,.1f} | {t['web'] / n:.2f} + {t['db'] / n:.2f} ms "
-                f"| {t['served'] / n:.0%} |"
+            redis.Redis.from_url(args.redis_url).delete("celery", "ads:servings")
+            server = ab.start_server(
+                {**side.env, "RETRIEVAL_BACKEND": "embedded"},
+                app="config.wsgi:application",
+                workers=args.workers,
+                worker_class="sync",
+                threads=1,
+                log=ab.WORK_DIR / "gunicorn-sponsored.log",
             )
-        kept = rates["on"] / rates["off"]
-        print(f"\nanswers/s kept with sponsored items allowed: {kept:.1%} (target >= 90%)")
-        server.stop()
-        server = None
-        cpu_s, db_s, ran = drain(args.redis_url)
-        from ads.models import Serving
 
-        per_item = 1000 / max(1, Serving.objects.count())  # the warm-up's too
-        print(
-            f"\nrecording afterwards, as a Celery worker would: {ran:,} tasks, "
-            f"{cpu_s * per_item:.1f} + {db_s * per_item:.1f} ms of CPU (worker + PostgreSQL) "
-            "per sponsored item recorded and charged"
-        )
-        print(check_recording(received["on"], received["off"], totals["on"]["served"]))
-    finally:
-        if server is not None:
+            received: dict[str, set[str]] = {"off": set(), "on": set()}
+
+            def window(mode: str, seconds: float, inspect: bool = True):
+                label = f"answers, sponsored {mode}"
+                run = side.window(server, label, bodies[mode], seconds, inspect)
+                if inspect:
+                    received[mode] |= {answer_id for answer_id, _ in run.result.answers}
+                return run, run.result.sponsored
+
+            totals, failed = side.compare(
+                window,
+                detail=f", {units:,} approved ad units of {ADVERTISERS} advertisers, "
+                f"{len(side.usable)} questions",
+                columns=("sponsored", "sponsored"),
+                kept_with="sponsored items allowed",
+                served=True,
+            )
             server.stop()
-        if not args.keep:
-            from django.db import connections
+            server = None
+            cpu_s, db_s, ran = drain(args.redis_url)
+            from ads.models import Serving
 
-            connections.close_all()
-            ab.drop_database(args.database_url, ab.DATABASE)
-            shutil.rmtree(ab.WORK_DIR / "index", ignore_errors=True)
+            per_item = 1000 / max(1, Serving.objects.count())  # the warm-up's too
+            print(
+                f"\nrecording afterwards, as a Celery worker would: {ran:,} tasks, "
+                f"{cpu_s * per_item:.1f} + {db_s * per_item:.1f} ms of CPU (worker + PostgreSQL) "
+                "per sponsored item recorded and charged"
+            )
+            print(check_recording(received["on"], received["off"], totals["on"].served))
+        finally:
+            if server is not None:
+                server.stop()
     if failed:
         sys.exit(f"{failed} windows had metering mismatches (or served items with ads off)")
 

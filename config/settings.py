@@ -274,6 +274,8 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL or "cache+memory://")
 CELERY_TASK_ACKS_LATE = False
+# Deployments sharing one Redis keep their tasks apart by queue name (workers: celery -Q NAME).
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -442,10 +444,10 @@ INGESTION_STORAGE = {
     "BACKEND": "django.core.files.storage.FileSystemStorage",
     "OPTIONS": {"location": str(DATA_DIR / "ingestion")},
 }
-RETRIEVAL_BACKEND = env_str("RETRIEVAL_BACKEND", "auto")  # auto | bm25 | postgres
-RETRIEVAL_INDEX_DIR = Path(env_str("RETRIEVAL_INDEX_DIR", str(DATA_DIR / "retrieval" / "bm25")))
+# auto | embedded (Tantivy on disk; "bm25" is its older name) | postgres
+RETRIEVAL_BACKEND = env_str("RETRIEVAL_BACKEND", "auto")
+RETRIEVAL_INDEX_DIR = Path(env_str("RETRIEVAL_INDEX_DIR", str(DATA_DIR / "retrieval" / "tantivy")))
 RETRIEVAL_RELOAD_INTERVAL_S = float(env_str("RETRIEVAL_RELOAD_INTERVAL_S", "1"))
-RETRIEVAL_MAX_SEGMENTS = env_int("RETRIEVAL_MAX_SEGMENTS", 8)
 # Dense re-ranking needs the `semantic` extra (torch); it re-orders this many candidates.
 RETRIEVAL_DENSE_RERANK = env_bool("RETRIEVAL_DENSE_RERANK")
 RETRIEVAL_DENSE_CANDIDATES = env_int("RETRIEVAL_DENSE_CANDIDATES", 50)

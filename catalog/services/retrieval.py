@@ -18,11 +18,13 @@ from django.db import connection, transaction
 
 from catalog import errors
 from catalog.models import Chunk, Collection, Document
-from catalog.retrieval import bm25, postgres
-from catalog.retrieval.bm25 import IndexRow
+from catalog.retrieval import embedded, postgres
+from catalog.retrieval.embedded import IndexRow
 from core.cache import LocalCache
 
-BACKENDS = ("bm25", "postgres")
+BACKENDS = ("embedded", "postgres")
+# Older names of a backend, still accepted in RETRIEVAL_BACKEND.
+BACKEND_ALIASES = {"bm25": "embedded"}
 MAX_K = 100
 
 
@@ -45,10 +47,11 @@ class ChunkHit:
 
 
 def search_backend() -> str:
-    """Return the configured backend: 'auto' means PostgreSQL FTS on PostgreSQL, else bm25."""
-    backend = settings.RETRIEVAL_BACKEND
+    """Return the configured backend: 'auto' means PostgreSQL FTS on PostgreSQL, else the
+    embedded index."""
+    backend = BACKEND_ALIASES.get(settings.RETRIEVAL_BACKEND, settings.RETRIEVAL_BACKEND)
     if backend == "auto":
-        return "postgres" if connection.vendor == "postgresql" else "bm25"
+        return "postgres" if connection.vendor == "postgresql" else "embedded"
     if backend not in BACKENDS:
         raise errors.ValidationFailed(f"Unknown RETRIEVAL_BACKEND {backend!r}.")
     if backend == "postgres" and connection.vendor != "postgresql":
@@ -56,11 +59,9 @@ def search_backend() -> str:
     return backend
 
 
-def embedded_index() -> bm25.BM25Index:
-    return bm25.index_at(
-        settings.RETRIEVAL_INDEX_DIR,
-        reload_interval_s=settings.RETRIEVAL_RELOAD_INTERVAL_S,
-        max_segments=settings.RETRIEVAL_MAX_SEGMENTS,
+def embedded_index() -> embedded.EmbeddedIndex:
+    return embedded.index_at(
+        settings.RETRIEVAL_INDEX_DIR, reload_interval_s=settings.RETRIEVAL_RELOAD_INTERVAL_S
     )
 
 
@@ -235,7 +236,7 @@ def index_pending_documents(*, limit: int = 5000) -> int:
         )
         if not document_ids:
             return total
-        if search_backend() == "bm25":
+        if search_backend() == "embedded":
             rows = [
                 IndexRow(chunk_id, str(collection_id), text)
                 for chunk_id, collection_id, text in Chunk.objects.filter(
@@ -244,7 +245,7 @@ def index_pending_documents(*, limit: int = 5000) -> int:
                 .order_by("id")
                 .values_list("id", "collection_id", "text")
             ]
-            embedded_index().add(rows, rebuild=_rows)
+            embedded_index().add(rows)
         # PostgreSQL indexes chunks as they are written (a generated column); nothing to add.
         Document.objects.filter(id__in=document_ids, status=Document.Status.PENDING).update(
             status=Document.Status.READY
@@ -255,8 +256,8 @@ def index_pending_documents(*, limit: int = 5000) -> int:
 def forget_chunks(*, chunk_ids: Iterable[int]) -> None:
     """Take chunks out of the embedded index (PostgreSQL forgets deleted rows by itself)."""
     chunk_ids = list(chunk_ids)
-    if chunk_ids and search_backend() == "bm25":
-        embedded_index().remove(chunk_ids, rebuild=_rows)
+    if chunk_ids and search_backend() == "embedded":
+        embedded_index().remove(chunk_ids)
 
 
 def forget_chunks_on_commit(chunk_ids: list[int]) -> None:
@@ -276,12 +277,25 @@ def index_pending_on_commit() -> None:
 
 
 def rebuild_search_index() -> int:
-    """Rebuild the embedded index from the database in one segment; return the chunk count."""
+    """Rebuild the embedded index from the database; return the chunk count."""
     pending = list(
         Document.objects.filter(status=Document.Status.PENDING).values_list("id", flat=True)
     )
-    count = embedded_index().rebuild(_rows()) if search_backend() == "bm25" else None
+    count = embedded_index().rebuild(_rows()) if search_backend() == "embedded" else None
     Document.objects.filter(id__in=pending, status=Document.Status.PENDING).update(
         status=Document.Status.READY
     )
     return Chunk.objects.count() if count is None else count
+
+
+def build_missing_search_index(*, using: str = "default") -> int:
+    """Build the embedded index from the database when its directory holds none though chunks
+    exist (a new RETRIEVAL_INDEX_DIR, or one from before the index was Tantivy); return the
+    chunks indexed. `migrate` calls it, so an upgrade needs no extra step."""
+    if using != "default" or search_backend() != "embedded" or embedded_index().exists():
+        return 0
+    if Chunk._meta.db_table not in connection.introspection.table_names():
+        return 0  # the catalog migrated back to zero
+    if not Chunk.objects.filter(held_out=False).exists():
+        return 0
+    return rebuild_search_index()

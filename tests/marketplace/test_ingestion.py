@@ -323,7 +323,7 @@ def test_ingest_sitemap_and_feed_commands(server, collection):
 
 
 def test_reindex_command_rebuilds_the_embedded_index(collection, settings):
-    settings.RETRIEVAL_BACKEND = "bm25"
+    settings.RETRIEVAL_BACKEND = "bm25"  # the embedded index's older name, still accepted
     call_command(
         "ingest_files",
         str(collection.id),
@@ -333,11 +333,37 @@ def test_reindex_command_rebuilds_the_embedded_index(collection, settings):
     )
     out = io.StringIO()
     call_command("reindex_search", stdout=out)
-    assert out.getvalue().startswith("Indexed 1 chunks for the bm25 backend")
+    assert out.getvalue().startswith("Indexed 1 chunks for the embedded backend")
     assert (
         len(catalog_services.search_chunks(query="tide tables", collection_ids=[collection.id]))
         == 1
     )
+
+
+def test_migrate_builds_a_missing_embedded_index_and_leaves_an_existing_one(
+    collection, settings, tmp_path
+):
+    settings.RETRIEVAL_BACKEND = "embedded"
+    call_command(
+        "ingest_files",
+        str(collection.id),
+        str(FIXTURES / "tides.txt"),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    settings.RETRIEVAL_INDEX_DIR = tmp_path / "upgraded"  # a data directory without the index
+
+    def found():
+        return catalog_services.search_chunks(query="tide tables", collection_ids=[collection.id])
+
+    assert found() == []
+    call_command("migrate", verbosity=0)
+    assert len(found()) == 1
+
+    chunk = Chunk.objects.filter(collection=collection).first()
+    Chunk.objects.filter(id=chunk.id).update(text="marmalade lighthouse")  # not re-indexed
+    call_command("migrate", verbosity=0)  # the index exists: nothing rebuilt
+    assert catalog_services.search_chunks(query="marmalade", collection_ids=[collection.id]) == []
 
 
 def test_unknown_collection_is_a_command_error(db):

@@ -7,7 +7,6 @@ from accounts import services as accounts_services
 from catalog import services as catalog_services
 from catalog.ingestion.chunking import split_into_chunks
 from catalog.models import Chunk, Document
-from catalog.retrieval.bm25 import BM25Index, IndexRow
 from marketplace import errors
 from tests.marketplace.factories import CollectionFactory
 
@@ -23,7 +22,7 @@ on_postgres = pytest.mark.skipif(
 def _index_dir(settings, tmp_path):
     settings.RETRIEVAL_INDEX_DIR = tmp_path / "index"
     settings.RETRIEVAL_RELOAD_INTERVAL_S = 0
-    settings.RETRIEVAL_BACKEND = "bm25"
+    settings.RETRIEVAL_BACKEND = "embedded"
 
 
 def _document(collection, text: str, *, title: str = "", index: bool = True) -> Document:
@@ -61,7 +60,7 @@ def three_collections():
     return a, b, c
 
 
-@pytest.fixture(params=["bm25", pytest.param("postgres", marks=on_postgres)])
+@pytest.fixture(params=["embedded", pytest.param("postgres", marks=on_postgres)])
 def backend(request, settings):
     settings.RETRIEVAL_BACKEND = request.param
     return request.param
@@ -143,55 +142,7 @@ def test_get_chunks_returns_details_in_the_order_asked(three_collections):
     assert [d.chunk_id for d in only_a] == [chunk_a.id]
 
 
-# -- the embedded index itself ----------------------------------------------------------------
-
-
-def _nothing(ids):
-    return []
-
-
-def test_another_process_sees_new_segments_without_restart(tmp_path):
-    writer = BM25Index(tmp_path, reload_interval_s=0)
-    reader = BM25Index(tmp_path, reload_interval_s=0)  # as another web process would
-    assert reader.search("otters", ["c"], 5) == []
-    writer.add([IndexRow(1, "c", "sea otters hold hands")], rebuild=_nothing)
-    assert reader.search("otters", ["c"], 5) == [
-        (pytest.approx(reader.search("otters", ["c"], 5)[0][0]), 1)
-    ]
-    writer.remove([1], rebuild=_nothing)
-    assert reader.search("otters", ["c"], 5) == []
-
-
-def test_adding_the_same_chunks_again_is_a_no_op(tmp_path):
-    index = BM25Index(tmp_path, reload_interval_s=0)
-    rows = [IndexRow(1, "c", "sea otters"), IndexRow(2, "c", "river otters")]
-    assert index.add(rows, rebuild=_nothing) == 2
-    generation = index.generation
-    assert index.add(rows, rebuild=_nothing) == 0
-    assert index.generation == generation
-
-
-def test_segments_are_compacted_past_the_limit(tmp_path):
-    rows = [IndexRow(i, "c", f"otter number {i} swims") for i in range(1, 6)]
-    index = BM25Index(tmp_path, reload_interval_s=0, max_segments=2)
-    for row in rows:
-        index.add([row], rebuild=lambda ids: [r for r in rows if ids is None or r.chunk_id in ids])
-    manifest = (tmp_path / "manifest.json").read_text()
-    assert manifest.count("seg-") <= 2
-    assert len(list((tmp_path / "segments").iterdir())) <= 2
-    assert sorted(chunk for _, chunk in index.search("otter", ["c"], 10)) == [1, 2, 3, 4, 5]
-    assert index.indexed_chunk_ids() == {1, 2, 3, 4, 5}
-
-
-def test_collection_filter_is_exact_even_when_few_rows_match(tmp_path):
-    index = BM25Index(tmp_path, reload_interval_s=0)
-    rows = [IndexRow(i, "big", "common words here") for i in range(1, 50)]
-    rows.append(IndexRow(50, "small", "common rare"))
-    index.add(rows, rebuild=_nothing)
-    assert index.search("common", ["small"], 10) == [
-        (pytest.approx(index.search("common", ["small"], 10)[0][0]), 50)
-    ]
-    assert index.search("common", ["absent"], 10) == []
+# The embedded index itself is tested in test_embedded_index.py.
 
 
 @on_postgres

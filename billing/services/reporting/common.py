@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from django.conf import settings
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Sum, UUIDField
@@ -207,3 +207,64 @@ def total_of(movements: Movements) -> Sums:
 def kind_label(kind: str) -> str:
     labels: dict[str, str] = dict(Transaction.Kind.choices)
     return labels.get(kind, kind)
+
+
+class GroupRow(Protocol):
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def uses(self) -> int: ...
+
+
+RowT = TypeVar("RowT", bound=GroupRow)
+TallyT = TypeVar("TallyT")
+
+
+@dataclass(frozen=True)
+class GroupedReport(Generic[RowT]):
+    """One organization's uses beside its money: a row per day (every day of the range, oldest
+    first) or per other group (most money first, the first `limit`), and their total."""
+
+    organization_id: uuid.UUID
+    group: str
+    since: date
+    until: date
+    currency: str
+    rows: tuple[RowT, ...]
+    rows_total: int  # groups in all: `rows` lists the first `limit` of them
+    total: RowT
+
+    @classmethod
+    def listing(
+        cls,
+        *,
+        organization_id: uuid.UUID,
+        group: str,
+        span: ReportRange,
+        currency: str,
+        limit: int,
+        keys: list[str],
+        labels: Mapping[str, str],
+        row: Callable[[str, str, TallyT | None, Sums | None], RowT],
+        usage: Mapping[str, TallyT],
+        money: Mapping[str, Sums],
+        all_usage: TallyT,
+        entries: Movements,
+        amount: Callable[[RowT], int],
+    ) -> Self:
+        """Return the report of a row per key (labelled by `labels`, else by the key), its
+        groups but days ordered by `amount`, then uses, most first, then by key."""
+        rows = [row(k, labels.get(k, k), usage.get(k), money.get(k)) for k in keys]
+        if group != "day":
+            rows.sort(key=lambda r: (-amount(r), -r.uses, r.key))
+        return cls(
+            organization_id=organization_id,
+            group=group,
+            since=span.since,
+            until=span.until,
+            currency=currency,
+            rows=tuple(rows if group == "day" else rows[:limit]),
+            rows_total=len(rows),
+            total=row(NO_KEY, "Total", all_usage, total_of(entries)),
+        )

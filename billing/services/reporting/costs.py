@@ -16,7 +16,7 @@ from accounts import services as accounts
 from billing.models import Purpose, Transaction
 from billing.services.reporting.common import (
     DEFAULT_ROWS,
-    NO_KEY,
+    GroupedReport,
     ReportRange,
     Sums,
     account_ids_of,
@@ -28,7 +28,6 @@ from billing.services.reporting.common import (
     report_currency,
     report_range,
     sums_by,
-    total_of,
 )
 from licensing import services as licensing
 
@@ -56,15 +55,8 @@ class CostRow:
 
 
 @dataclass(frozen=True)
-class CostReport:
-    organization_id: uuid.UUID
-    group: str
-    since: date
-    until: date
-    currency: str
-    rows: tuple[CostRow, ...]
-    rows_total: int
-    total: CostRow
+class CostReport(GroupedReport[CostRow]):
+    """An agent's uses and charges per day or provider."""
 
 
 def agent_costs(
@@ -99,18 +91,20 @@ def agent_costs(
         keys = list(money | usage)
         names = accounts.organization_names(organization_ids=[uuid.UUID(k) for k in keys if k])
         labels = {k: names.get(uuid.UUID(k), k) if k else "No provider" for k in keys}
-    rows = [_row(k, labels.get(k, k), usage.get(k), money.get(k)) for k in keys]
-    if group != "day":
-        rows.sort(key=lambda r: (-r.charged_micros, -r.uses, r.key))
-    return CostReport(
+    return CostReport.listing(
         organization_id=agent.id,
         group=group,
-        since=span.since,
-        until=span.until,
+        span=span,
         currency=currency,
-        rows=tuple(rows if group == "day" else rows[:limit]),
-        rows_total=len(rows),
-        total=_row(NO_KEY, "Total", all_usage, total_of(entries)),
+        limit=limit,
+        keys=keys,
+        labels=labels,
+        row=_row,
+        usage=usage,
+        money=money,
+        all_usage=all_usage,
+        entries=entries,
+        amount=lambda r: r.charged_micros,
     )
 
 

@@ -21,6 +21,7 @@ from billing.models import Entry, Purpose, Transaction
 from billing.services.reporting.common import (
     DEFAULT_ROWS,
     NO_KEY,
+    GroupedReport,
     ReportRange,
     Sums,
     account_ids_of,
@@ -33,7 +34,6 @@ from billing.services.reporting.common import (
     report_currency,
     report_range,
     sums_by,
-    total_of,
 )
 from catalog import services as catalog
 from licensing import services as licensing
@@ -58,15 +58,8 @@ class EarningsRow:
 
 
 @dataclass(frozen=True)
-class EarningsReport:
-    organization_id: uuid.UUID
-    group: str
-    since: date
-    until: date
-    currency: str
-    rows: tuple[EarningsRow, ...]
-    rows_total: int  # groups in all: `rows` lists the first `limit` of them
-    total: EarningsRow
+class EarningsReport(GroupedReport[EarningsRow]):
+    """A provider's uses, attribution and earnings per day, document or agent."""
 
 
 def provider_earnings(
@@ -116,19 +109,20 @@ def provider_earnings(
         currency=currency,
     )
     keys = [d.isoformat() for d in span.days()] if group == "day" else list(money | usage)
-    labels = _labels(group, keys)
-    rows = [_row(k, labels.get(k, k), usage.get(k), money.get(k)) for k in keys]
-    if group != "day":
-        rows.sort(key=lambda r: (-r.earned_micros, -r.uses, r.key))
-    return EarningsReport(
+    return EarningsReport.listing(
         organization_id=provider.id,
         group=group,
-        since=span.since,
-        until=span.until,
+        span=span,
         currency=currency,
-        rows=tuple(rows if group == "day" else rows[:limit]),
-        rows_total=len(rows),
-        total=_row(NO_KEY, "Total", all_usage, total_of(entries)),
+        limit=limit,
+        keys=keys,
+        labels=_labels(group, keys),
+        row=_row,
+        usage=usage,
+        money=money,
+        all_usage=all_usage,
+        entries=entries,
+        amount=lambda r: r.earned_micros,
     )
 
 

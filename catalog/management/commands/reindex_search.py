@@ -8,7 +8,7 @@ from catalog import services
 
 
 class Command(BaseCommand):
-    help = "Rebuild the embedded BM25 index in one segment from every chunk in the database."
+    help = "Rebuild the embedded search index from every chunk in the database."
 
     def handle(self, *args, **options):
         started = time.perf_counter()
