@@ -239,6 +239,11 @@ def main() -> None:
                 organization=org, name=f"{kind}-{time.time_ns()}"
             )
             elapsed, ok, failed, cpu = run(kind, files, args.workers, collection.id)
+            # End to end: every document searchable when the workers are done.
+            pending = Document.objects.filter(
+                collection=collection, status=Document.Status.PENDING
+            ).count()
+            assert not pending, f"{pending} documents not indexed when the workers finished"
             rates.append(ok / elapsed)
             cpus.append(cpu / max(ok, 1) * 1000)
             chunks = Chunk.objects.filter(collection=collection).count()

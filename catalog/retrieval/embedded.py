@@ -112,6 +112,13 @@ def _document(row: IndexRow) -> tantivy.Document:
     return document
 
 
+def write_rows(writer: tantivy.IndexWriter, rows: Iterable[IndexRow]) -> None:
+    """Add rows through a writer; a chunk indexed before is replaced."""
+    for row in rows:
+        writer.delete_documents_by_term("chunk_id", row.chunk_id)
+        writer.add_document(_document(row))
+
+
 def _collection_filter(collection_ids: Sequence[str]) -> Query:
     """Return a query that allows the given collections and adds nothing to the score."""
     if len(collection_ids) == 1:
@@ -322,24 +329,45 @@ class EmbeddedIndex:
     @contextmanager
     def _writer(self, *, threads: int = 1) -> Iterator[tantivy.IndexWriter]:
         """Hold the directory's writer lock with a fresh writer; commit when the block ends."""
+        with self.writer_if_free(threads=threads, wait=True) as writer:
+            assert writer is not None
+            yield writer
+
+    @contextmanager
+    def writer_if_free(
+        self, *, threads: int = 1, wait: bool = False
+    ) -> Iterator[tantivy.IndexWriter | None]:
+        """Hold the directory's writer lock with a fresh writer, or give None at once if another
+        thread or process holds it (unless `wait`). Commits when the block ends (the block may
+        commit as it goes too); rolls back what is not committed if the block raises."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        with self._write_lock, open(self.directory / "writer.flock", "a+") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                with self._open_lock:
-                    if self._index is None:
-                        self._index = self._open()  # creates the index on the first write
-                writer = self._open_writer(self._index, threads)
+        if not self._write_lock.acquire(blocking=wait):
+            yield None
+            return
+        try:
+            with open(self.directory / "writer.flock", "a+") as lock:
                 try:
-                    yield writer
-                    writer.commit()
-                except BaseException:
-                    writer.rollback()
-                    raise
+                    fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    yield None
+                    return
+                try:
+                    with self._open_lock:
+                        if self._index is None:
+                            self._index = self._open()  # creates the index on the first write
+                    writer = self._open_writer(self._index, threads)
+                    try:
+                        yield writer
+                        writer.commit()
+                    except BaseException:
+                        writer.rollback()
+                        raise
+                    finally:
+                        writer.wait_merging_threads()  # then lets the writer (and its lock) go
                 finally:
-                    writer.wait_merging_threads()  # then lets the writer (and its lock) go
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+        finally:
+            self._write_lock.release()
         self.refresh()
 
     def _open_writer(self, index: tantivy.Index, threads: int) -> tantivy.IndexWriter:
@@ -361,9 +389,7 @@ class EmbeddedIndex:
         if not rows:
             return 0
         with self._writer() as writer:
-            for row in rows:
-                writer.delete_documents_by_term("chunk_id", row.chunk_id)
-                writer.add_document(_document(row))
+            write_rows(writer, rows)
         return len(rows)
 
     def remove(self, chunk_ids: Iterable[int]) -> None:

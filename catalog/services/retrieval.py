@@ -8,7 +8,7 @@ by the embedded index, never matched by PostgreSQL's, and dropped again when loa
 """
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeGuard
@@ -226,31 +226,53 @@ def _rows(chunk_ids: set[int] | None = None, batch_size: int = 5000) -> Iterator
 
 
 def index_pending_documents(*, limit: int = 5000) -> int:
-    """Index the chunks of documents waiting to be searchable, then mark them ready."""
-    total = 0
-    while True:
-        document_ids = list(
-            Document.objects.filter(status=Document.Status.PENDING)
-            .order_by("id")
-            .values_list("id", flat=True)[:limit]
-        )
-        if not document_ids:
-            return total
-        if search_backend() == "embedded":
-            rows = [
-                IndexRow(chunk_id, str(collection_id), text)
-                for chunk_id, collection_id, text in Chunk.objects.filter(
-                    document_id__in=document_ids, held_out=False
-                )
-                .order_by("id")
-                .values_list("id", "collection_id", "text")
-            ]
-            embedded_index().add(rows)
+    """Index the chunks of documents waiting to be searchable, then mark them ready.
+
+    With the embedded index, the process that holds its writer indexes every pending document,
+    whoever stored it, until none is left; another process finding the writer busy returns at
+    once rather than wait its turn, as the holder takes its documents too (it looks again after
+    letting the writer go, so a document stored while it finished is not left behind).
+    """
+    if search_backend() != "embedded":
         # PostgreSQL indexes chunks as they are written (a generated column); nothing to add.
+        return _mark_ready_in_batches(limit, lambda document_ids: None)
+    total = 0
+    index = embedded_index()
+    while _pending_document_ids(1):
+        with index.writer_if_free() as writer:
+            if writer is None:
+                return total  # the writer's holder indexes these documents too
+
+            def index_and_commit(document_ids: list[int]) -> None:
+                rows = (
+                    Chunk.objects.filter(document_id__in=document_ids, held_out=False)
+                    .order_by("id")
+                    .values_list("id", "collection_id", "text")
+                )
+                embedded.write_rows(writer, (IndexRow(c, str(k), t) for c, k, t in rows))
+                writer.commit()  # searchable before the documents say they are ready
+
+            total += _mark_ready_in_batches(limit, index_and_commit)
+    return total
+
+
+def _pending_document_ids(limit: int) -> list[int]:
+    return list(
+        Document.objects.filter(status=Document.Status.PENDING)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def _mark_ready_in_batches(limit: int, index: Callable[[list[int]], None]) -> int:
+    total = 0
+    while document_ids := _pending_document_ids(limit):
+        index(document_ids)
         Document.objects.filter(id__in=document_ids, status=Document.Status.PENDING).update(
             status=Document.Status.READY
         )
         total += len(document_ids)
+    return total
 
 
 def forget_chunks(*, chunk_ids: Iterable[int]) -> None:

@@ -1,11 +1,14 @@
 """Tests for storing a batch of documents together: one transaction, rows written in bulk,
 and item by item when the batch cannot be stored whole."""
 
+import fcntl
+import threading
+
 import pytest
 
 from catalog import services as catalog_services
 from catalog.models import Chunk, Document, IngestionItem, TextSignature
-from catalog.services import duplicates
+from catalog.services import duplicates, retrieval
 from tests.marketplace.factories import CollectionFactory
 
 PASSAGE = (
@@ -161,3 +164,51 @@ def test_a_file_whose_bytes_are_in_its_row_is_read_from_there(collection):
         "new.txt": "New\n\nStored.",
     }
     assert not IngestionItem.objects.exclude(payload=None).exists()
+
+
+@pytest.mark.parametrize("holder", ["another process", "another thread"])
+def test_a_job_finding_the_index_writer_busy_leaves_its_documents_to_the_holder(
+    collection, settings, holder
+):
+    """The process holding the embedded index's writer indexes every pending document, so
+    a job that finds it busy does not wait: its documents stay pending, then the holder's
+    next look (here: the next call once the writer is free) makes them searchable."""
+    settings.RETRIEVAL_BACKEND = "embedded"
+    index = retrieval.embedded_index()
+    _run(collection, {"first.txt": "Marmalade keeps for a year."})  # creates the index
+
+    def searchable(word):
+        return catalog_services.search_chunks(query=word, collection_ids=[collection.id])
+
+    if holder == "another process":  # a second open file: to flock, another process
+        held = open(settings.RETRIEVAL_INDEX_DIR / "writer.flock", "a+")  # noqa: SIM115
+        fcntl.flock(held, fcntl.LOCK_EX)
+        unlock = held.close
+    else:
+        index._write_lock.acquire()
+        unlock = index._write_lock.release
+    once = threading.Lock()
+
+    def release():
+        if once.acquire(blocking=False):
+            unlock()
+
+    # Were the job to wait for the writer, it would get it in a few seconds and index: the
+    # document would not be pending below (and the test does not hang).
+    timer = threading.Timer(3.0, release)
+    timer.start()
+    try:
+        info = _run(collection, {"brew.txt": PASSAGE})
+        assert info.progress.created == 1  # the job finished without waiting
+        document = Document.objects.get(collection=collection, external_id="brew.txt")
+        assert document.status == Document.Status.PENDING
+        assert searchable("refrigerator") == []
+        assert catalog_services.index_pending_documents() == 0  # still busy: returns at once
+    finally:
+        timer.cancel()
+        release()
+    assert catalog_services.index_pending_documents() == 1
+    document.refresh_from_db()
+    assert document.status == Document.Status.READY
+    assert [hit.document_id for hit in searchable("refrigerator")] == [document.id]
+    assert len(searchable("marmalade")) == 1
