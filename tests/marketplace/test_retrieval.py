@@ -198,10 +198,10 @@ def test_collection_filter_is_exact_even_when_few_rows_match(tmp_path):
 def test_postgres_backend_uses_the_gin_index(settings, three_collections):
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = 'chunk_search_vector_gin'"
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'chunk_search_tokens_gin'"
         )
         (definition,) = cursor.fetchone()
-    assert "gin (search_vector)" in definition
+    assert "gin (search_tokens)" in definition
 
 
 @on_postgres
