@@ -25,6 +25,7 @@ a common word many times in a short text.
 
 import math
 import re
+import uuid
 from collections.abc import Iterable
 
 from django.db import connection
@@ -142,16 +143,35 @@ def _round_sql(terms: int) -> str:
     # Only placeholders are repeated into the text: every value is a parameter.
     return (
         f"SELECT c.id, {' + '.join([share] * terms)} AS score FROM catalog_chunk c "  # noqa: S608
-        "WHERE c.collection_id = ANY(%s) AND c.search_tokens @@ CAST(%s AS tsquery) "
-        "AND NOT c.held_out ORDER BY score DESC, c.id LIMIT %s"
+        "WHERE c.collection_id = ANY(CAST(%s AS uuid[])) "
+        "AND c.search_tokens @@ CAST(%s AS tsquery) AND NOT c.held_out "
+        "ORDER BY score DESC, c.id LIMIT %s"
     )
+
+
+# The collection ids of a search as one array literal, written once per set of ids (an agent's
+# thousand collections come back answer after answer), not adapted id by id in every round.
+_id_arrays: LocalCache[frozenset, str] = LocalCache(
+    "catalog.postgres_collection_arrays", maxsize=64, ttl_s=60.0
+)
+
+
+def _id_array(collection_ids: Iterable) -> str:
+    wanted = frozenset(collection_ids)
+    array = _id_arrays.get(wanted)
+    if array is None:
+        array = "{" + ",".join(str(uuid.UUID(str(c))) for c in wanted) + "}"
+        _id_arrays.set(wanted, array)
+    return array
 
 
 def search(query: str, collection_ids: Iterable, k: int) -> list[tuple[float, int]]:
     """Return up to k (score, chunk_id), best first, from the given collections only."""
     words = [w for w in dict.fromkeys(tokenize(query)) if _is_term(w)][:MAX_TERMS]
-    ids = list(collection_ids)
-    if not words or not ids or k <= 0:
+    if not words or k <= 0:
+        return []
+    ids = _id_array(collection_ids)
+    if ids == "{}":
         return []
     with connection.cursor() as cursor:
         passages, average_length = _corpus_statistics(cursor)
