@@ -674,6 +674,26 @@ def print_tables(results: dict) -> None:
     )
 
 
+def print_backend_comparison(results: dict, backends: list[str]) -> None:
+    """Print each backend's answers/s as a share of the first one's, at the same concurrency."""
+    rates = {
+        name: {r.result.concurrency: r.result.rate for r in runs if r.label.startswith("answers")}
+        for name, (_, runs) in results.items()
+    }
+    first, others = backends[0], backends[1:]
+    if first not in rates or not others:
+        return
+    print(f"\n| backend | concurrency | answers/s | {first} answers/s | share of {first} |")
+    print("|---|---|---|---|---|")
+    for backend in others:
+        for concurrency, rate in sorted(rates.get(backend, {}).items()):
+            if concurrency in rates[first]:
+                base = rates[first][concurrency]
+                print(
+                    f"| {backend} | {concurrency} | {rate:,.0f} | {base:,.0f} | {rate / base:.1%} |"
+                )
+
+
 def print_holds_comparison(results: dict, backends: list[str]) -> None:
     """Print answers/s with wallet holds on as a share of the same run with them off."""
     print("\n| backend | concurrency | answers/s, holds off | answers/s, holds on | kept |")
@@ -713,6 +733,9 @@ def parse_args():
         default=_server_url(),
         help="a PostgreSQL URL (default: DATABASE_URL's server, else 127.0.0.1:5432); the "
         "benchmark creates its own database on that server",
+    )
+    parser.add_argument(
+        "--database-name", default=DATABASE, help=f"the database it makes (default {DATABASE})"
     )
     parser.add_argument(
         "--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -812,7 +835,11 @@ def prepare(args, env: dict, database_url: str, meta: dict | None) -> Fixture:
 
 
 def main() -> None:
+    global DATABASE, WORK_DIR
     args = parse_args()
+    if args.database_name != DATABASE:  # its own database and work directory
+        DATABASE = args.database_name
+        WORK_DIR = WORK_DIR.with_name(f"{WORK_DIR.name}-{DATABASE}")
     corpus.require_corpus()
     require_services(args.database_url, args.redis_url)
     WORK_DIR.mkdir(exist_ok=True)
@@ -871,6 +898,8 @@ def main() -> None:
                 )
                 concurrencies = [best.result.concurrency]
         print_tables(results)
+        if len(holds) == 1:
+            print_backend_comparison(results, args.backends)
         if len(holds) == 2:
             print_holds_comparison(results, args.backends)
         for backend in args.backends if args.profile_answers else ():

@@ -1,142 +1,225 @@
-"""PostgreSQL full-text search over chunks: the generated `search_vector` column and its GIN
-index (migration 0002). Every web node queries the database, so nothing lives on local disk.
+"""PostgreSQL search over chunks, ranked by BM25: every web node queries the database, so
+nothing lives on local disk.
 
-Ranking every row that matches any word of a query is what makes full-text search slow on a
-large corpus (`ts_rank` reads each match's `tsvector`, thousands of rows for common words).
-When the collections searched hold a large share of the corpus, the query runs in tiers: the
-passages holding every word, then those holding at least half of the words, then any word,
-each ranked by `ts_rank` and run only while the ones before have not found k, so the wide
-tiers cost nothing when narrow ones suffice; passages with every word are also the ones BM25
-ranks highest. When the collections hold a small share, the any-word query alone is cheaper:
-the planner reads their rows by the collection index, and every extra tier would read them
-again. (One `UNION ALL` statement under a `LIMIT` runs tiers as lazily, but carries the
-collection ids once per tier; planning three copies of a thousand-id array cost more than the
-round trips it saves.)
+A trigger (migration 0006) keeps two columns per passage: `search_tokens`, a tsvector of the
+tokens `tokens.tokenize` finds (no stemming: the lexemes are the embedded index's words), each
+with positions 1..n for its n occurrences, and `search_length`, the passage's token count. A
+GIN index on the vector finds passages; the score is bm25s' ("lucene") BM25 with statistics
+over every searchable passage, as the embedded index and the benchmark's exact scan have them:
+a word's term frequency is `ts_rank_cd` of the word alone with every weight 1 (one per
+occurrence), its idf comes from how many passages hold it (counted through the GIN index,
+kept per process), and the passage length from `search_length`.
+
+Scoring every passage that holds any word of a question reads thousands of rows for common
+words. Yet a passage scores less than the sum of the idfs of the words it holds (each word's
+BM25 share is below 1), so once k passages score above some s, only passages whose words'
+idfs add up to s or more can still enter the top k. The search runs in rounds: first the
+passages holding every word, then, with the k-th best score so far s, the passages holding a
+set of words worth s / GAIN, written as a tsquery of the smallest such sets ((a & b) | c ...),
+until the k-th score settles it or every word alone has been asked. Rare words make small
+sets, so a round reads only passages with the rare words, or with several common ones.
+GAIN < 1 assumes a word's share rarely exceeds it (one occurrence in a passage of average
+length scores 0.4): rounds stop sooner, at the price of a passage now and then that repeats
+a common word many times in a short text.
 """
 
+import math
+import re
+import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
-from itertools import combinations
 
 from django.db import connection
 
-from catalog.retrieval.tokens import tokenize
+from catalog.retrieval.tokens import STOPWORDS, TOKEN, tokenize
 from core.cache import LocalCache
 
-# Half-tier groups are combinations of the words: C(6, 3) = 20 at most.
-MAX_WORDS_FOR_HALF_TIER = 6
-# The lexemes of each word as the column has them (PostgreSQL's English configuration: stemmed,
-# stop words dropped), asked once per word and kept per process. They change only with the
-# database's text search configuration; a day bounds how long a process keeps lexemes from
-# before such a change, at one query per word and day.
-LEXEMES_SQL = (
-    "SELECT w, array(SELECT lexeme FROM unnest(to_tsvector('english', w))) "
-    "FROM unnest(%s::text[]) AS w"
+# bm25s' defaults (what the embedded index and the benchmark's exact scan use).
+K1 = 1.5
+B = 0.75
+GAIN = 0.7
+# A question's first distinct words scored (hostile questions can hold thousands), and the
+# rarest of them from which the rounds' sets of words are formed (C(8, 4) = 70 sets at most).
+MAX_TERMS = 32
+SET_TERMS = 8
+MAX_LEXEME_BYTES = 2046  # PostgreSQL's limit: longer tokens are not in the vector
+
+# The whole searchable corpus (passages and their total length), and how many of its passages
+# hold each word: counted through the GIN index, kept per process for ten minutes (a corpus's
+# idfs move slowly; a count of a common word reads tens of thousands of rows).
+CORPUS_SQL = (
+    "SELECT count(*), coalesce(sum(search_length), 0) FROM catalog_chunk WHERE NOT held_out"
 )
-_lexemes: LocalCache[str, tuple[str, ...]] = LocalCache(
-    "catalog.postgres_lexemes", maxsize=200_000, ttl_s=86_400.0
+# One count per word, each planned on its own constant (the GIN index for a rare word, a scan
+# for a word most passages hold): a count against a tsquery computed per row reads every row.
+FREQUENCY_SQL = (
+    "(SELECT count(*) FROM catalog_chunk WHERE NOT held_out "
+    "AND search_tokens @@ CAST(%s AS tsquery))"
 )
-
-# Tiers pay off when the collections searched hold more than this share of the chunks.
-TIERED_SHARE = 0.25
-# Chunks per collection, read for five minutes, and again sooner (at most every ten seconds)
-# when a collection searched is not among them yet.
-SIZES_SQL = "SELECT collection_id, count(*) FROM catalog_chunk GROUP BY collection_id"
-SIZES_RECHECK_S = 10.0
-
-
-@dataclass(frozen=True)
-class _Sizes:
-    per_collection: dict
-    total: int
-    read_at: float
-
-
-_sizes: LocalCache[str, _Sizes] = LocalCache(
-    "catalog.postgres_collection_sizes", maxsize=1, ttl_s=300.0
+_corpus: LocalCache[str, tuple[int, float]] = LocalCache(
+    "catalog.postgres_bm25_corpus", maxsize=1, ttl_s=600.0
+)
+_frequencies: LocalCache[str, int] = LocalCache(
+    "catalog.postgres_bm25_frequencies", maxsize=200_000, ttl_s=600.0
 )
 
-# A tier matches with its own query and ranks with the any-word one, so that the scores of all
-# tiers are on one scale (ts_rank against a stricter query gives other numbers).
-TIER_SQL = """
-SELECT c.id, ts_rank(c.search_vector, r) AS score
-FROM catalog_chunk c, CAST(%s AS tsquery) q, CAST(%s AS tsquery) r
-WHERE c.collection_id = ANY(%s) AND c.search_vector @@ q AND NOT c.held_out
-ORDER BY score DESC, c.id
-LIMIT %s
-"""
+WHOLE_WORD = re.compile(TOKEN.pattern + r"\Z")
 
 
-def _quoted(lexeme: str) -> str:
-    return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
+def _quoted(term: str) -> str:
+    return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _terms(cursor, words: list[str]) -> list[str]:
-    """Return each word's tsquery term ('a', or ('a' & 'b') for a word the parser splits)."""
-    return list(dict.fromkeys(_term_of(cursor, words).values()))
+def _is_term(word: str) -> bool:
+    """Say whether the word can be a lexeme of `search_tokens` (a token as tokenize gives it)."""
+    return (
+        bool(WHOLE_WORD.match(word))
+        and word == word.lower()
+        and word not in STOPWORDS
+        and len(word.encode()) <= MAX_LEXEME_BYTES
+    )
 
 
-def _term_of(cursor, words: list[str]) -> dict[str, str]:
-    """Return the tsquery term of each word that has one (stop words have none)."""
-    known = _lexemes.get_many(words)
-    missing = [w for w in words if w not in known]
+def _corpus_statistics(cursor) -> tuple[int, float]:
+    """Return how many passages are searchable and their average length in tokens."""
+    found = _corpus.get("corpus")
+    if found is None:
+        cursor.execute(CORPUS_SQL)
+        passages, length = cursor.fetchone()
+        found = (int(passages), float(length) / max(1, int(passages)))
+        _corpus.set("corpus", found)
+    return found
+
+
+def _document_frequencies(cursor, terms: list[str]) -> dict[str, int]:
+    known = _frequencies.get_many(terms)
+    missing = [t for t in terms if t not in known]
     if missing:
-        cursor.execute(LEXEMES_SQL, [missing])
-        found = {word: tuple(lexemes) for word, lexemes in cursor.fetchall()}
-        _lexemes.set_many(found)
+        cursor.execute(
+            "SELECT " + ", ".join([FREQUENCY_SQL] * len(missing)), [_quoted(t) for t in missing]
+        )
+        found = {term: int(count) for term, count in zip(missing, cursor.fetchone(), strict=True)}
+        _frequencies.set_many(found)
         known.update(found)
-    terms = {}
-    for word in words:
-        lexemes = known.get(word, ())
-        if lexemes:
-            joined = " & ".join(_quoted(lexeme) for lexeme in lexemes)
-            terms[word] = joined if len(lexemes) == 1 else f"({joined})"
-    return terms
+    return known
 
 
-def _tiers(terms: list[str]) -> list[str]:
-    """Return the tsqueries to try in turn: every term, at least half of them, any term."""
-    if not terms:
+def _idf(passages: int, holding: int) -> float:
+    """Return bm25s' ("lucene") inverse document frequency."""
+    return math.log(1 + (passages - holding + 0.5) / (holding + 0.5))
+
+
+def _smallest_sets(ranked: list[tuple[str, float]], worth: float) -> list[tuple[str, ...]]:
+    """Return the sets of words whose idfs add up to `worth` or more, none with a word to
+    spare; `ranked` is (word, idf), rarest first."""
+    sets: list[tuple[str, ...]] = []
+    rest = [sum(idf for _, idf in ranked[i:]) for i in range(len(ranked) + 1)]
+
+    def extend(start: int, chosen: tuple[str, ...], total: float, least: float) -> None:
+        if total >= worth:
+            if total - least < worth:  # no word to spare: the last added is the least
+                sets.append(chosen)
+            return
+        if total + rest[start] < worth:
+            return
+        for i in range(start, len(ranked)):
+            word, idf = ranked[i]
+            extend(i + 1, (*chosen, word), total + idf, idf)
+
+    extend(0, (), 0.0, 0.0)
+    return sets
+
+
+def _tsquery(sets: list[tuple[str, ...]]) -> str:
+    return " | ".join("(" + " & ".join(_quoted(w) for w in group) + ")" for group in sets)
+
+
+def _round_sql(terms: int) -> str:
+    """Return the statement that scores the passages of one round, best first."""
+    # tf / (tf + K) written as 1 - K / (tf + K), so that each word's tf is computed once.
+    share = (
+        "%s * (1 - ({k}) / (ts_rank_cd('{{1,1,1,1}}', c.search_tokens, CAST(%s AS tsquery)) "
+        "+ ({k})))"
+    ).format(k="%s + %s * c.search_length")
+    # Only placeholders are repeated into the text: every value is a parameter.
+    return (
+        f"SELECT c.id, {' + '.join([share] * terms)} AS score FROM catalog_chunk c "  # noqa: S608
+        "WHERE c.collection_id = ANY(CAST(%s AS uuid[])) "
+        "AND c.search_tokens @@ CAST(%s AS tsquery) AND NOT c.held_out "
+        "ORDER BY score DESC, c.id LIMIT %s"
+    )
+
+
+# The collection ids of a search as one array literal, written once per set of ids (an agent's
+# thousand collections come back answer after answer), not adapted id by id in every round.
+_id_arrays: LocalCache[frozenset, str] = LocalCache(
+    "catalog.postgres_collection_arrays", maxsize=64, ttl_s=60.0
+)
+
+
+def _id_array(collection_ids: Iterable) -> str:
+    wanted = frozenset(collection_ids)
+    array = _id_arrays.get(wanted)
+    if array is None:
+        array = "{" + ",".join(str(uuid.UUID(str(c))) for c in wanted) + "}"
+        _id_arrays.set(wanted, array)
+    return array
+
+
+def search(query: str, collection_ids: Iterable, k: int) -> list[tuple[float, int]]:
+    """Return up to k (score, chunk_id), best first, from the given collections only."""
+    words = [w for w in dict.fromkeys(tokenize(query)) if _is_term(w)][:MAX_TERMS]
+    if not words or k <= 0:
         return []
-    tiers = [" & ".join(terms)]
-    half = (len(terms) + 1) // 2
-    if 1 < half < len(terms) <= MAX_WORDS_FOR_HALF_TIER:
-        groups = combinations(terms, half)
-        tiers.append(" | ".join(f"({' & '.join(group)})" for group in groups))
-    if len(terms) > 1:
-        tiers.append(" | ".join(terms))
-    return tiers
+    ids = _id_array(collection_ids)
+    if ids == "{}":
+        return []
+    with connection.cursor() as cursor:
+        passages, average_length = _corpus_statistics(cursor)
+        frequencies = _document_frequencies(cursor, words)
+        idfs = {w: _idf(passages, frequencies[w]) for w in words if frequencies.get(w)}
+        if not idfs:
+            return []
+        alpha, beta = K1 * (1 - B), K1 * B / average_length
+        shares: list[object] = []
+        for word, idf in idfs.items():
+            shares += [idf, alpha, beta, _quoted(word), alpha, beta]
+        statement = _round_sql(len(idfs))
+        ranked = sorted(idfs.items(), key=lambda item: (-item[1], item[0]))[:SET_TERMS]
+        least = ranked[-1][1]
+        worth = sum(idf for _, idf in ranked)  # the first round: passages with every word
+        best: dict[int, float] = {}
+        asked: list[tuple[str, ...]] = []
+        kth = 0.0
+        while True:
+            sets = _smallest_sets(ranked, worth)
+            if sets != asked:  # a lower worth can leave the sets as they were
+                asked = sets
+                cursor.execute(statement, [*shares, ids, _tsquery(sets), k])
+                best.update((int(c), float(score)) for c, score in cursor.fetchall())
+                top = sorted(best.values(), reverse=True)[:k]
+                kth = top[-1] if len(top) == k else 0.0
+            # Passages not asked yet hold words worth less than `worth` in all (the margin:
+            # `worth` was set to kth / GAIN, and back again need not give kth to the last bit).
+            if worth <= least or kth >= GAIN * worth * (1 - 1e-9):
+                break
+            worth = max(least, kth / GAIN if kth else worth / 2)
+    hits = sorted(
+        ((score, chunk_id) for chunk_id, score in best.items()), key=lambda h: (-h[0], h[1])
+    )
+    return hits[:k]
 
 
-def _share(cursor, ids: list) -> float:
-    """Return the share of all chunks the collections hold."""
-    sizes = _collection_sizes(cursor, ids)
-    if not sizes.total:
-        return 0.0
-    return sum(sizes.per_collection.get(c, 0) for c in ids) / sizes.total
-
-
-def _collection_sizes(cursor, ids: list) -> _Sizes:
-    sizes = _sizes.get("sizes")
-    now = _sizes.now()
-    if sizes is None or (
-        now > sizes.read_at + SIZES_RECHECK_S and any(c not in sizes.per_collection for c in ids)
-    ):
-        cursor.execute(SIZES_SQL)
-        per_collection = dict(cursor.fetchall())
-        sizes = _Sizes(per_collection, sum(per_collection.values()), now)
-        _sizes.set("sizes", sizes)
-    return sizes
-
-
-# How many passages of some collections hold a word: one query for the words not known yet,
-# each counted through the GIN index, kept per process for a minute per set of collections
-# (as is the collections' passage count, under the empty word).
-PASSAGES_SQL = "SELECT count(*) FROM catalog_chunk WHERE collection_id = ANY(%s)"
+# How many passages of some collections hold a word, counted through the GIN index and kept
+# per process for a minute per set of collections (as is the collections' passage count,
+# under the empty word). Words are the vector's lexemes: a word tokenize would not give as
+# it stands (a stop word, one letter, punctuation) is held by no passage, as in the embedded
+# index.
+PASSAGES_SQL = "SELECT count(*) FROM catalog_chunk WHERE collection_id = ANY(%s) AND NOT held_out"
 WORD_COUNTS_SQL = """
 SELECT t.w, (
     SELECT count(*) FROM catalog_chunk c
-    WHERE c.collection_id = ANY(%s) AND c.search_vector @@ CAST(t.q AS tsquery)
+    WHERE c.collection_id = ANY(%s) AND c.search_tokens @@ CAST(t.q AS tsquery)
+        AND NOT c.held_out
 )
 FROM unnest(%s::text[], %s::text[]) AS t(w, q)
 """
@@ -158,39 +241,13 @@ def word_statistics(words: list[str], collection_ids: Iterable) -> tuple[int, di
             cursor.execute(PASSAGES_SQL, [ids])
             passages = int(cursor.fetchone()[0])
             _word_counts.set((wanted, ""), passages)
-        known = _word_counts.get_many([(wanted, w) for w in words if w])
+        terms = [w for w in words if _is_term(w)]
+        known = _word_counts.get_many([(wanted, w) for w in terms])
         counts.update({word: count for (_, word), count in known.items()})
-        missing = [w for w in words if w and (wanted, w) not in known]
-        queries = _term_of(cursor, missing) if missing else {}
-        if queries:
-            cursor.execute(WORD_COUNTS_SQL, [ids, list(queries), list(queries.values())])
+        missing = [w for w in terms if (wanted, w) not in known]
+        if missing:
+            cursor.execute(WORD_COUNTS_SQL, [ids, missing, [_quoted(w) for w in missing]])
             found = {word: int(count) for word, count in cursor.fetchall()}
             _word_counts.set_many({(wanted, w): c for w, c in found.items()})
             counts.update(found)
     return passages, counts
-
-
-def search(query: str, collection_ids: Iterable, k: int) -> list[tuple[float, int]]:
-    """Return up to k (score, chunk_id), best first, from the given collections only."""
-    words = list(dict.fromkeys(tokenize(query)))
-    ids = list(collection_ids)
-    if not words or not ids or k <= 0:
-        return []
-    with connection.cursor() as cursor:
-        tiers = _tiers(_terms(cursor, words))
-        if not tiers:
-            return []
-        if _share(cursor, ids) < TIERED_SHARE:
-            tiers = tiers[-1:]  # any word: one pass over the few rows these collections hold
-        hits: list[tuple[float, int]] = []
-        found: set[int] = set()
-        for tier in tiers:  # each tier only while the ones before fall short of k
-            cursor.execute(TIER_SQL, [tier, tiers[-1], ids, k + len(hits)])
-            for chunk_id, score in cursor.fetchall():
-                if chunk_id not in found and len(hits) < k:
-                    found.add(chunk_id)
-                    hits.append((float(score), int(chunk_id)))
-            if len(hits) >= k:
-                break
-    hits.sort(key=lambda hit: (-hit[0], hit[1]))  # best first across tiers, on one scale
-    return hits

@@ -29,21 +29,22 @@ class Clock:
 class FakeCursor:
     """Answers the two statements postgres.py caches, and records what it was asked."""
 
-    def __init__(self, sizes: dict, lexicon: dict) -> None:
-        self.sizes, self.lexicon, self.asked = sizes, lexicon, []
-        self._rows: list = []
+    def __init__(self, corpus: tuple[int, int], frequencies: dict) -> None:
+        self.corpus, self.frequencies, self.asked = corpus, frequencies, []
+        self._row: tuple = ()
 
     def execute(self, sql, params=None):
-        if sql == postgres.SIZES_SQL:
-            self.asked.append("sizes")
-            self._rows = list(self.sizes.items())
+        if sql == postgres.CORPUS_SQL:
+            self.asked.append("corpus")
+            self._row = self.corpus
         else:
-            assert sql == postgres.LEXEMES_SQL
-            self.asked.append(list(params[0]))
-            self._rows = [(w, self.lexicon.get(w, [])) for w in params[0]]
+            assert sql == "SELECT " + ", ".join([postgres.FREQUENCY_SQL] * len(params))
+            words = [p.strip("'") for p in params]
+            self.asked.append(words)
+            self._row = tuple(self.frequencies.get(w, 0) for w in words)
 
-    def fetchall(self):
-        return self._rows
+    def fetchone(self):
+        return self._row
 
 
 def _on_clock(monkeypatch, module, attribute: str) -> Clock:
@@ -54,40 +55,31 @@ def _on_clock(monkeypatch, module, attribute: str) -> Clock:
     return clock
 
 
-def test_collection_sizes_are_read_every_five_minutes_and_after_ten_seconds_for_a_new_one(
-    monkeypatch,
-):
-    clock = _on_clock(monkeypatch, postgres, "_sizes")
-    cursor = FakeCursor({"a": 30, "b": 10}, {})
+def test_the_corpus_statistics_are_read_every_ten_minutes(monkeypatch):
+    clock = _on_clock(monkeypatch, postgres, "_corpus")
+    cursor = FakeCursor((40, 1000), {})
 
-    assert postgres._share(cursor, ["a"]) == 0.75
-    clock.now += 5
-    assert postgres._share(cursor, ["c"]) == 0.0  # unknown, but read less than 10 s ago
-    clock.now += 294
-    assert postgres._share(cursor, ["b"]) == 0.25
-    assert cursor.asked == ["sizes"]
-
-    cursor.sizes["c"] = 60
-    assert postgres._share(cursor, ["c"]) == 0.6  # unknown and read over 10 s ago: read again
-    clock.now += 299
-    assert postgres._share(cursor, ["a"]) == 0.3
+    assert postgres._corpus_statistics(cursor) == (40, 25.0)
+    cursor.corpus = (50, 1500)
+    clock.now += 599
+    assert postgres._corpus_statistics(cursor) == (40, 25.0)
     clock.now += 1
-    cursor.sizes["a"] = 130
-    assert postgres._share(cursor, ["a"]) == 0.65  # five minutes after the last read
-    assert cursor.asked == ["sizes", "sizes", "sizes"]
+    assert postgres._corpus_statistics(cursor) == (50, 30.0)
+    assert cursor.asked == ["corpus", "corpus"]
 
 
-def test_a_words_lexemes_are_asked_once_a_day(monkeypatch):
-    clock = _on_clock(monkeypatch, postgres, "_lexemes")
-    cursor = FakeCursor({}, {"tides": ["tide"], "moon": ["moon"], "the": []})
+def test_a_words_passage_count_is_made_once_in_ten_minutes(monkeypatch):
+    clock = _on_clock(monkeypatch, postgres, "_frequencies")
+    cursor = FakeCursor((0, 0), {"tides": 7, "moon": 3})
 
-    assert postgres._terms(cursor, ["tides", "the"]) == ["'tide'"]
-    assert postgres._terms(cursor, ["moon", "tides", "the"]) == ["'moon'", "'tide'"]
-    clock.now += 86_399
-    assert postgres._terms(cursor, ["tides"]) == ["'tide'"]
+    assert postgres._document_frequencies(cursor, ["tides", "quokka"]) == {"tides": 7, "quokka": 0}
+    assert postgres._document_frequencies(cursor, ["moon", "tides"]) == {"moon": 3, "tides": 7}
+    clock.now += 599
+    cursor.frequencies["tides"] = 9
+    assert postgres._document_frequencies(cursor, ["tides"]) == {"tides": 7}
     clock.now += 1
-    assert postgres._terms(cursor, ["tides", "moon"]) == ["'tide'", "'moon'"]
-    assert cursor.asked == [["tides", "the"], ["moon"], ["tides", "moon"]]
+    assert postgres._document_frequencies(cursor, ["tides", "moon"]) == {"tides": 9, "moon": 3}
+    assert cursor.asked == [["tides", "quokka"], ["moon"], ["tides", "moon"]]
 
 
 @pytest.mark.django_db

@@ -149,10 +149,10 @@ def test_get_chunks_returns_details_in_the_order_asked(three_collections):
 def test_postgres_backend_uses_the_gin_index(settings, three_collections):
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = 'chunk_search_vector_gin'"
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'chunk_search_tokens_gin'"
         )
         (definition,) = cursor.fetchone()
-    assert "gin (search_vector)" in definition
+    assert "gin (search_tokens)" in definition
 
 
 @on_postgres
