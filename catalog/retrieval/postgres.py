@@ -86,7 +86,8 @@ def _corpus_statistics(cursor) -> tuple[int, float]:
         cursor.execute(CORPUS_SQL)
         passages, length = cursor.fetchone()
         found = (int(passages), float(length) / max(1, int(passages)))
-        _corpus.set("corpus", found)
+        if found[0]:  # an empty corpus is not kept: the first upload must count at once
+            _corpus.set("corpus", found)
     return found
 
 
@@ -98,7 +99,9 @@ def _document_frequencies(cursor, terms: list[str]) -> dict[str, int]:
             "SELECT " + ", ".join([FREQUENCY_SQL] * len(missing)), [_quoted(t) for t in missing]
         )
         found = {term: int(count) for term, count in zip(missing, cursor.fetchone(), strict=True)}
-        _frequencies.set_many(found)
+        # A word no passage holds is asked again next time (a rare word's count is one GIN
+        # lookup): kept, it would hide a new upload's passages that hold it for ten minutes.
+        _frequencies.set_many({term: count for term, count in found.items() if count})
         known.update(found)
     return known
 
@@ -176,9 +179,12 @@ def search(query: str, collection_ids: Iterable, k: int) -> list[tuple[float, in
     with connection.cursor() as cursor:
         passages, average_length = _corpus_statistics(cursor)
         frequencies = _document_frequencies(cursor, words)
+        # Kept statistics may predate uploads: the corpus holds at least what a word's count saw.
+        passages = max(passages, *frequencies.values())
         idfs = {w: _idf(passages, frequencies[w]) for w in words if frequencies.get(w)}
         if not idfs:
             return []
+        average_length = average_length or 1.0  # kept before the corpus had any passage
         alpha, beta = K1 * (1 - B), K1 * B / average_length
         shares: list[object] = []
         for word, idf in idfs.items():

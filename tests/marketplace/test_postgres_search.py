@@ -174,3 +174,24 @@ def test_hostile_queries_never_raise(settings, query):
     assert all(h.collection_id == collection.id for h in hits)
     passages, counts = postgres.word_statistics([query, "salmon"], [collection.id])
     assert (passages, counts["salmon"]) == (1, 1)
+
+
+@on_postgres
+def test_a_new_upload_is_found_at_once_though_its_words_were_searched_before(settings):
+    """Word counts and corpus statistics are kept per process, but not a count of nothing:
+    a word searched while no passage held it is found as soon as a passage does."""
+    settings.RETRIEVAL_BACKEND = "postgres"
+    collection = CollectionFactory()
+
+    def found():
+        hits = catalog_services.search_chunks(
+            query="marmalade lighthouse", collection_ids=[collection.id]
+        )
+        return [hit.chunk_id for hit in hits]
+
+    assert found() == []  # an empty corpus, and words no passage holds
+    first = _passages(collection, "The lighthouse keeper's marmalade recipe.")
+    assert found() == first
+    _passages(collection, "Other words entirely, about tides and gulls.")
+    second = _passages(collection, "Seville oranges make marmalade; a lighthouse keeper knew.")
+    assert set(found()) == {*first, *second}
