@@ -61,6 +61,12 @@ _corpus: LocalCache[str, tuple[int, float]] = LocalCache(
 _frequencies: LocalCache[str, int] = LocalCache(
     "catalog.postgres_bm25_frequencies", maxsize=200_000, ttl_s=600.0
 )
+# Words no passage held when counted: kept only a second (as the embedded index's reload), so
+# a question does not count them again on every answer, yet a new upload that brings them is
+# searchable everywhere within that second.
+_absent: LocalCache[str, bool] = LocalCache(
+    "catalog.postgres_bm25_absent", maxsize=200_000, ttl_s=1.0
+)
 
 WHOLE_WORD = re.compile(TOKEN.pattern + r"\Z")
 
@@ -93,15 +99,15 @@ def _corpus_statistics(cursor) -> tuple[int, float]:
 
 def _document_frequencies(cursor, terms: list[str]) -> dict[str, int]:
     known = _frequencies.get_many(terms)
+    known.update(dict.fromkeys(_absent.get_many([t for t in terms if t not in known]), 0))
     missing = [t for t in terms if t not in known]
     if missing:
         cursor.execute(
             "SELECT " + ", ".join([FREQUENCY_SQL] * len(missing)), [_quoted(t) for t in missing]
         )
         found = {term: int(count) for term, count in zip(missing, cursor.fetchone(), strict=True)}
-        # A word no passage holds is asked again next time (a rare word's count is one GIN
-        # lookup): kept, it would hide a new upload's passages that hold it for ten minutes.
         _frequencies.set_many({term: count for term, count in found.items() if count})
+        _absent.set_many({term: True for term, count in found.items() if not count})
         known.update(found)
     return known
 
