@@ -21,8 +21,6 @@ BM25 (k1 1.2, b 0.75, each word's idf over the whole index). What is left here:
 """
 
 import fcntl
-import functools
-import hashlib
 import logging
 import os
 import threading
@@ -35,6 +33,7 @@ from pathlib import Path
 import tantivy
 from tantivy import Occur, Query
 
+from catalog.retrieval.collection_sets import CollectionSet, collection_key, collection_set
 from catalog.retrieval.tokens import STOPWORDS, tokenize
 from core.cache import LocalCache
 
@@ -87,13 +86,6 @@ SCHEMA = _schema()
 ANALYZER = analyzer()
 
 
-@functools.lru_cache(maxsize=100_000)
-def collection_key(collection_id: str) -> int:
-    """Return the collection's 64-bit key: numbers are what Tantivy reads back from a hit."""
-    digest = hashlib.blake2b(collection_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 def _document(row: IndexRow) -> tantivy.Document:
     document = tantivy.Document()
     document.add_integer("chunk_id", row.chunk_id)
@@ -138,7 +130,7 @@ def _words_query(words: Sequence[str]) -> Query:
 # How many passages of a large set of collections hold a word (None: how many they hold), as of
 # one commit: keyed by the commit, an entry never goes stale; the TTL lets words and sets no
 # longer asked for go. An agent's answers ask the same set about the same common words.
-_counts: LocalCache[tuple[object, frozenset[str], str | None], int] = LocalCache(
+_counts: LocalCache[tuple[object, bytes, str | None], int] = LocalCache(
     "catalog.embedded_word_counts", maxsize=200_000, ttl_s=3600.0
 )
 
@@ -229,14 +221,15 @@ class EmbeddedIndex:
         """Return up to k (score, chunk_id), best first (ties by chunk id), from the given
         collections only."""
         words = list(dict.fromkeys(tokenize(query)))
-        wanted = sorted({str(c) for c in collection_ids})
+        collections = collection_set(collection_ids)
+        wanted = collections.names
         if not words or not wanted or k <= 0:
             return []
         searcher = self._searcher()
         if searcher is None:
             return []
         if len(wanted) > FILTER_IN_QUERY_MAX:
-            ranked = self._ranked_then_kept(searcher, words, wanted, k)
+            ranked = self._ranked_then_kept(searcher, words, collections, k)
         else:
             query_ = Query.boolean_query(
                 [(Occur.Must, _words_query(words)), (Occur.Must, _collection_filter(wanted))]
@@ -248,11 +241,11 @@ class EmbeddedIndex:
         return ranked[:k]
 
     def _ranked_then_kept(
-        self, searcher: tantivy.Searcher, words: list[str], wanted: list[str], k: int
+        self, searcher: tantivy.Searcher, words: list[str], wanted: CollectionSet, k: int
     ) -> list[tuple[float, int]]:
         """Return the best hits of the wanted collections, read off the ranking of every
         collection: exact once 2k are kept, or every match was read."""
-        keys = {collection_key(c) for c in wanted}
+        keys = wanted.keys
         query_ = _words_query(words)
         limit = POST_FILTER_FIRST
         while True:
@@ -262,7 +255,7 @@ class EmbeddedIndex:
             if len(kept) >= 2 * k or len(hits) < limit:
                 return _ranked(searcher, kept)
             if limit >= POST_FILTER_MAX:  # a rare collection among common words
-                allowed = _collection_filter(wanted)
+                allowed = _collection_filter(wanted.names)
                 both = Query.boolean_query([(Occur.Must, query_), (Occur.Must, allowed)])
                 return _ranked(searcher, searcher.search(both, limit=2 * k, count=False).hits)
             limit *= 8
@@ -271,13 +264,14 @@ class EmbeddedIndex:
         self, words: Sequence[str], collection_ids: Iterable
     ) -> tuple[int, dict[str, int]]:
         """Return how many live passages the collections hold, and how many hold each word."""
-        wanted = sorted({str(c) for c in collection_ids})
+        collections = collection_set(collection_ids)
+        wanted = collections.names
         counts = dict.fromkeys(words, 0)
         searcher = self._searcher() if wanted else None
         if searcher is None:
             return 0, counts
         if len(wanted) > FILTER_IN_QUERY_MAX:
-            return self._counted_by_collection(searcher, counts, set(wanted))
+            return self._counted_by_collection(searcher, counts, collections)
         allowed = _collection_filter(wanted)
         passages = searcher.search(allowed, limit=1, count=True).count or 0
         for word in counts:
@@ -288,11 +282,11 @@ class EmbeddedIndex:
         return passages, counts
 
     def _counted_by_collection(
-        self, searcher: tantivy.Searcher, counts: dict[str, int], wanted: set[str]
+        self, searcher: tantivy.Searcher, counts: dict[str, int], wanted: CollectionSet
     ) -> tuple[int, dict[str, int]]:
         """Count per collection (an aggregation over the passages holding the word) and add up
         the wanted ones: this costs what the word's passages do, whatever the collections."""
-        collections = frozenset(wanted)
+        collections = wanted.name_set
         commit = self._stamp
 
         def count(query: Query) -> int:
@@ -300,7 +294,7 @@ class EmbeddedIndex:
             buckets = result["by_collection"]["buckets"]
             return sum(b["doc_count"] for b in buckets if b["key"] in collections)
 
-        keys = {word: (commit, collections, word) for word in [None, *counts]}
+        keys = {word: (commit, wanted.digest, word) for word in [None, *counts]}
         found = _counts.get_many(keys.values())
         fresh = {}
         if keys[None] not in found:
