@@ -82,7 +82,12 @@ class RecordedServing:
 
 def serving_info(serving: Serving) -> ServingInfo:
     """Describe a serving (select its ad version and advertiser with it)."""
-    version = serving.ad_version
+    return _info(serving, serving.ad_version, serving.advertiser.name)
+
+
+def _info(serving: Serving, shown: AdUnit | AdVersion, advertiser_name: str) -> ServingInfo:
+    """Describe a serving, with the content `shown` (its ad version, or the unit it was made
+    from when just written: the same words, and no query)."""
     return ServingInfo(
         id=serving.id,
         request_id=serving.request_id,
@@ -93,12 +98,12 @@ def serving_info(serving: Serving) -> ServingInfo:
         unit_version=serving.unit_version,
         campaign_id=serving.campaign_id,
         advertiser_id=serving.advertiser_id,
-        advertiser_name=serving.advertiser.name,
-        title=version.title,
-        body=version.body,
-        url=version.url,
-        call_to_action=version.call_to_action,
-        category=version.category,
+        advertiser_name=advertiser_name,
+        title=shown.title,
+        body=shown.body,
+        url=shown.url,
+        call_to_action=shown.call_to_action,
+        category=shown.category,
         bid_type=serving.bid_type,
         price_micros=serving.price_micros,
         currency=serving.currency,
@@ -271,35 +276,10 @@ def record_serving(
                 charge_soon()
     except IntegrityError:  # recorded meanwhile by another process under the same request id
         return _recorded_before(servings_for(request_id=request_id), agent_id)
-    infos = tuple(_new_info(s, units[s.unit_id]) for s in servings)
-    return RecordedServing(servings=infos, skipped=skipped, created=True)
-
-
-def _new_info(serving: Serving, unit: AdUnit) -> ServingInfo:
-    """Describe a serving just written, from the unit it showed (no query)."""
-    return ServingInfo(
-        id=serving.id,
-        request_id=serving.request_id,
-        auction_id=serving.auction_id,
-        slot=serving.slot,
-        agent_id=serving.agent_id,
-        unit_id=unit.id,
-        unit_version=unit.version,
-        campaign_id=unit.campaign_id,
-        advertiser_id=unit.campaign.advertiser_id,
-        advertiser_name=unit.campaign.advertiser.name,
-        title=unit.title,
-        body=unit.body,
-        url=unit.url,
-        call_to_action=unit.call_to_action,
-        category=unit.category,
-        bid_type=serving.bid_type,
-        price_micros=serving.price_micros,
-        currency=serving.currency,
-        reasons=tuple(serving.reasons),
-        created_at=serving.created_at,
-        click_path=click_path(serving.id),
+    infos = tuple(
+        _info(s, units[s.unit_id], units[s.unit_id].campaign.advertiser.name) for s in servings
     )
+    return RecordedServing(servings=infos, skipped=skipped, created=True)
 
 
 def _recorded_before(servings: tuple[ServingInfo, ...], agent_id: uuid.UUID) -> RecordedServing:
