@@ -19,7 +19,7 @@ from django.utils import timezone
 from catalog.models import Chunk, Document, IngestionJob
 from catalog.models import IngestionItem as Item
 from catalog.services import duplicates
-from catalog.services.ingestion.items import Prepared, _judge, _new_version, _store
+from catalog.services.ingestion.items import Prepared, _judge, _new_version, _store, chunk_of
 
 logger = logging.getLogger("provenant.ingestion")
 
@@ -108,15 +108,7 @@ def _write(job: IngestionJob, ready: list[Prepared]) -> list[int]:
             outcomes.append((prepared.item, Item.Status.UPDATED, document))
     Document.objects.bulk_create([document for _, document, new, _ in changed if new])
     chunks = Chunk.objects.bulk_create(
-        Chunk(
-            document=document,
-            collection_id=job.collection_id,
-            ordinal=span.ordinal,
-            text=passage,
-            char_start=span.char_start,
-            char_end=span.char_end,
-            token_count=span.token_count,
-        )
+        chunk_of(document, span, passage)
         for prepared, document, _, _ in changed
         for span, passage in zip(prepared.spans, prepared.passages, strict=True)
     )

@@ -132,6 +132,28 @@ def _prepare(
     return Prepared(item, external_id, digest, fields, spans, passages)
 
 
+def chunk_of(
+    document: Document,
+    span: ChunkSpan,
+    passage: str,
+    *,
+    held_out: bool = False,
+    duplicate_of_id: int | None = None,
+) -> Chunk:
+    """Return the (unsaved) chunk of a document's passage at `span`."""
+    return Chunk(
+        document=document,
+        collection_id=document.collection_id,
+        ordinal=span.ordinal,
+        text=passage,
+        char_start=span.char_start,
+        char_end=span.char_end,
+        token_count=span.token_count,
+        held_out=held_out,
+        duplicate_of_id=duplicate_of_id,
+    )
+
+
 def _store(job: IngestionJob, prepared: Prepared) -> list[int]:
     """Create or update one document in a transaction of its own; return the ids of chunks it
     replaced."""
@@ -207,17 +229,7 @@ def _upsert(
     # Passages that copy or repeat earlier ones are stored held out (docs/catalog.md).
     states = [judgement.passage_state(span.ordinal) for span in spans]
     chunks = Chunk.objects.bulk_create(
-        Chunk(
-            document=document,
-            collection_id=job.collection_id,
-            ordinal=span.ordinal,
-            text=passage,
-            char_start=span.char_start,
-            char_end=span.char_end,
-            token_count=span.token_count,
-            held_out=held_out,
-            duplicate_of_id=original,
-        )
+        chunk_of(document, span, passage, held_out=held_out, duplicate_of_id=original)
         for span, passage, (held_out, original) in zip(spans, passages, states, strict=True)
     )
     duplicates.record_version(
