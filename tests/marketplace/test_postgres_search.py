@@ -9,10 +9,9 @@ import pytest
 from django.db import connection
 
 from catalog import services as catalog_services
-from catalog.models import Chunk, Document
 from catalog.retrieval import postgres
 from catalog.retrieval.tokens import STOPWORDS, tokenize
-from tests.marketplace.factories import CollectionFactory
+from tests.marketplace.factories import CollectionFactory, indexed_passages
 
 pytestmark = pytest.mark.django_db
 
@@ -42,27 +41,7 @@ def _index_dir(settings, tmp_path):
 
 
 def _passages(collection, *texts: str) -> list[int]:
-    document = Document.objects.create(
-        collection=collection,
-        external_id=texts[0][:40],
-        title=texts[0][:20],
-        content_hash=str(hash(texts)),
-        text="\n\n".join(texts),
-    )
-    chunks = Chunk.objects.bulk_create(
-        Chunk(
-            document=document,
-            collection=collection,
-            ordinal=ordinal,
-            text=text,
-            char_start=0,
-            char_end=len(text),
-            token_count=len(text.split()),
-        )
-        for ordinal, text in enumerate(texts)
-    )
-    catalog_services.index_pending_documents()
-    return [c.id for c in chunks]
+    return indexed_passages(collection, *texts)[1]
 
 
 def test_the_migration_drops_the_tokenizers_stop_words():

@@ -5,9 +5,9 @@ from django.db import connection
 
 from accounts import services as accounts_services
 from catalog import services as catalog_services
-from catalog.models import Chunk, Document
+from catalog.models import Document
 from catalog.retrieval.embedded import EmbeddedIndex, IndexRow
-from tests.marketplace.factories import CollectionFactory
+from tests.marketplace.factories import CollectionFactory, indexed_passages
 
 pytestmark = pytest.mark.django_db
 
@@ -30,27 +30,7 @@ def backend(request, settings):
 
 
 def _passages(collection, *texts: str) -> Document:
-    document = Document.objects.create(
-        collection=collection,
-        external_id=texts[0][:40],
-        title=texts[0][:20],
-        content_hash=str(hash(texts)),
-        text="\n\n".join(texts),
-    )
-    Chunk.objects.bulk_create(
-        Chunk(
-            document=document,
-            collection=collection,
-            ordinal=ordinal,
-            text=text,
-            char_start=0,
-            char_end=len(text),
-            token_count=len(text.split()),
-        )
-        for ordinal, text in enumerate(texts)
-    )
-    catalog_services.index_pending_documents()
-    return document
+    return indexed_passages(collection, *texts)[0]
 
 
 def test_counts_passages_holding_each_word_in_the_given_collections_only(backend):
